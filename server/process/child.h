@@ -1,0 +1,88 @@
+// Child is one process we started with posix_spawn: its pid, a pidfd for
+// waiting and signalling, and the parent ends of its stdin/stdout/stderr
+// pipes (non-blocking, close-on-exec). The child leads a new process group,
+// starts with an empty signal mask and default dispositions, and holds only
+// fds 0, 1 and 2 (plus those in SpawnOptions::extra_fds).
+//
+// A Child that is destroyed before it was reaped kills its process group with
+// SIGKILL and reaps it, so no zombie outlives its owner. Owned by one thread;
+// not thread-safe.
+#ifndef REXEC_SERVER_PROCESS_CHILD_H_
+#define REXEC_SERVER_PROCESS_CHILD_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/process/exit_status.h"
+#include "server/process/unique_fd.h"
+
+namespace rexec::process {
+
+struct SpawnOptions {
+  // argv[0] is the program; see FindExecutable for how it is looked up.
+  std::vector<std::string> argv;
+  // Added to, or overriding, the base environment.
+  std::vector<std::pair<std::string, std::string>> env;
+  // Base environment is empty instead of this process's own.
+  bool clear_env = false;
+  // Working directory; empty means ours.
+  std::string cwd;
+  // Extra fds for the child: `first` (ours) is dup2-ed onto `second`.
+  std::vector<std::pair<int, int>> extra_fds;
+};
+
+// INVALID_ARGUMENT naming the offending argument or variable.
+absl::Status ValidateSpawnOptions(const SpawnOptions& options);
+
+class Child {
+ public:
+  // Errors: INVALID_ARGUMENT (bad options), NOT_FOUND (program or cwd),
+  // PERMISSION_DENIED, RESOURCE_EXHAUSTED (EAGAIN, EMFILE, ENOMEM...).
+  static absl::StatusOr<Child> Spawn(const SpawnOptions& options);
+
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&&) = delete;
+  ~Child();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.Get(); }
+  UniqueFd& stdin_fd() { return stdin_; }
+  UniqueFd& stdout_fd() { return stdout_; }
+  UniqueFd& stderr_fd() { return stderr_; }
+  bool reaped() const { return reaped_; }
+
+  // Signals the whole process group. While the leader is unreaped its pid,
+  // and so the group id, cannot be reused; after that the group id stays
+  // pinned for as long as any member lives. ESRCH (nobody left) is OK.
+  absl::Status SignalGroup(int signal_number) const;
+
+  // True while any member of the child's process group is alive.
+  bool GroupAlive() const;
+
+  // Reaps the child if it has exited (its pidfd is readable then); nullopt
+  // while it runs.
+  absl::StatusOr<std::optional<ExitStatus>> TryReap();
+
+  // Blocks until the child exits, then reaps it.
+  absl::StatusOr<ExitStatus> Wait();
+
+ private:
+  Child() = default;
+  absl::StatusOr<std::optional<ExitStatus>> Reap(int options);
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  UniqueFd pidfd_;
+  UniqueFd stdin_;
+  UniqueFd stdout_;
+  UniqueFd stderr_;
+};
+
+}  // namespace rexec::process
+
+#endif  // REXEC_SERVER_PROCESS_CHILD_H_

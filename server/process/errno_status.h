@@ -1,0 +1,18 @@
+// Turns a failed syscall into an absl::Status that says what was attempted on
+// what, with the errno's name (LevelDB's PosixError):
+//   ErrnoStatus(ENOENT, "spawn /usr/bin/nope")
+//   -> NOT_FOUND "spawn /usr/bin/nope: No such file or directory (ENOENT)"
+#ifndef REXEC_SERVER_PROCESS_ERRNO_STATUS_H_
+#define REXEC_SERVER_PROCESS_ERRNO_STATUS_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace rexec::process {
+
+absl::Status ErrnoStatus(int error_number, absl::string_view context);
+
+}  // namespace rexec::process
+
+#endif  // REXEC_SERVER_PROCESS_ERRNO_STATUS_H_

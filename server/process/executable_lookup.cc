@@ -1,0 +1,48 @@
+#include "server/process/executable_lookup.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace rexec::process {
+
+absl::StatusOr<std::string> FindExecutable(absl::string_view program,
+                                           std::optional<absl::string_view> path,
+                                           absl::string_view cwd) {
+  if (program.find('/') != absl::string_view::npos) return std::string(program);
+
+  std::string default_path;
+  if (!path.has_value()) {
+    size_t n = confstr(_CS_PATH, nullptr, 0);
+    default_path.resize(n);
+    confstr(_CS_PATH, default_path.data(), n);
+    default_path.resize(n > 0 ? n - 1 : 0);
+    path = default_path;
+  }
+
+  std::string not_executable;
+  for (absl::string_view dir : absl::StrSplit(*path, ':')) {
+    std::string candidate;
+    if (dir.empty()) dir = ".";
+    if (dir.front() != '/' && !cwd.empty()) {
+      candidate = absl::StrCat(cwd, "/", dir, "/", program);
+    } else {
+      candidate = absl::StrCat(dir, "/", program);
+    }
+    struct stat st;
+    if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (not_executable.empty()) not_executable = candidate;
+  }
+  if (!not_executable.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("spawn ", program, ": ", not_executable,
+                     " is not executable (EACCES)"));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("spawn ", program, ": not found in PATH (ENOENT)"));
+}
+
+}  // namespace rexec::process

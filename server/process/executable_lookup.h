@@ -1,0 +1,25 @@
+// Finds the file a program name refers to, the way execvp does, but in the
+// PATH of the child's environment rather than the server's.
+#ifndef REXEC_SERVER_PROCESS_EXECUTABLE_LOOKUP_H_
+#define REXEC_SERVER_PROCESS_EXECUTABLE_LOOKUP_H_
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace rexec::process {
+
+// A program with a slash is returned as it is (relative to the child's cwd).
+// Otherwise each PATH entry is tried in order (an empty or relative entry is
+// relative to `cwd`); without PATH, the system default path. NOT_FOUND when
+// nothing matches; PERMISSION_DENIED when a match exists but is not
+// executable and no executable match does.
+absl::StatusOr<std::string> FindExecutable(absl::string_view program,
+                                           std::optional<absl::string_view> path,
+                                           absl::string_view cwd);
+
+}  // namespace rexec::process
+
+#endif  // REXEC_SERVER_PROCESS_EXECUTABLE_LOOKUP_H_

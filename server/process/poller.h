@@ -1,0 +1,54 @@
+// Poller runs one thread around epoll and calls a watcher back when its fd is
+// ready. Every watch is one-shot: after its callback runs, the fd stays
+// silent until Rearm(). That is what lets an owner stop reading a pipe while
+// its consumer is slow: it simply does not rearm.
+//
+// Callbacks run on the poller thread under the poller's lock, so they must be
+// short and must not call back into the Poller. Once Unwatch() returns, the
+// callback is not running and will not run again. Thread-safe.
+#ifndef REXEC_SERVER_PROCESS_POLLER_H_
+#define REXEC_SERVER_PROCESS_POLLER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "server/process/unique_fd.h"
+
+namespace rexec::process {
+
+class Poller {
+ public:
+  using WatchId = uint64_t;
+  // Receives the epoll events that fired (EPOLLIN, EPOLLOUT, EPOLLHUP...).
+  using Callback = std::function<void(uint32_t events)>;
+
+  static absl::StatusOr<std::unique_ptr<Poller>> Create();
+  ~Poller();
+
+  // Starts watching `fd` for `events` (EPOLLIN or EPOLLOUT), armed at once.
+  absl::StatusOr<WatchId> Watch(int fd, uint32_t events, Callback callback);
+  // Arms a watch again after its callback ran.
+  absl::Status Rearm(WatchId id, int fd, uint32_t events);
+  // Stops a watch; `fd` must still be open.
+  void Unwatch(WatchId id, int fd);
+
+ private:
+  Poller(UniqueFd epoll, UniqueFd wakeup);
+  void Loop();
+
+  const UniqueFd epoll_;
+  const UniqueFd wakeup_;  // eventfd that ends Loop()
+  std::mutex mu_;
+  absl::flat_hash_map<WatchId, Callback> callbacks_;
+  WatchId next_id_ = 1;
+  std::thread thread_;
+};
+
+}  // namespace rexec::process
+
+#endif  // REXEC_SERVER_PROCESS_POLLER_H_

@@ -1,0 +1,21 @@
+// Conversions between signal numbers and their names ("SIGINT"), as clients
+// write them: with or without the SIG prefix, in any case ("int", "SIGTERM").
+#ifndef REXEC_SERVER_PROCESS_SIGNAL_NAME_H_
+#define REXEC_SERVER_PROCESS_SIGNAL_NAME_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace rexec::process {
+
+// INVALID_ARGUMENT naming the text when it is no signal this system knows.
+absl::StatusOr<int> ParseSignal(absl::string_view name);
+
+// "SIGKILL" for 9; "SIG<n>" for a number without a name.
+std::string SignalName(int signal_number);
+
+}  // namespace rexec::process
+
+#endif  // REXEC_SERVER_PROCESS_SIGNAL_NAME_H_

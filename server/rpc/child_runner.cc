@@ -1,0 +1,319 @@
+#include "server/rpc/child_runner.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/process/errno_status.h"
+#include "server/process/signal_name.h"
+#include "server/rpc/process_options.h"
+#include "spdlog/spdlog.h"
+
+namespace rexec::rpc {
+namespace {
+
+// Doorbell event bits.
+constexpr uint32_t kStdoutReady = 1 << 0;
+constexpr uint32_t kStderrReady = 1 << 1;
+constexpr uint32_t kStdinWritable = 1 << 2;
+constexpr uint32_t kExited = 1 << 3;
+
+// One read() per chunk: as large as a default pipe, so a busy child costs
+// one syscall and one gRPC message per pipe-full.
+constexpr size_t kChunkSize = 64 * 1024;
+
+std::string QuotedArgv(const std::vector<std::string>& argv) {
+  return absl::StrJoin(argv, " ", [](std::string* out, const std::string& arg) {
+    absl::StrAppend(out, "\"", absl::CHexEscape(arg), "\"");
+  });
+}
+
+}  // namespace
+
+ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq, Owner* owner)
+    : state_(state), cq_(cq), owner_(owner) {}
+
+ChildRunner::~ChildRunner() {
+  // Only reached early when Start() failed or the owner is torn down with
+  // the runner unfinished (a broken invariant); ~Child kills and reaps.
+  process::Poller& poller = state_->poller();
+  if (exit_watch_ != 0) poller.Unwatch(exit_watch_, child_->pidfd());
+  for (Output& out : outputs_) CloseOutput(out);
+  if (stdin_watch_ != 0) poller.Unwatch(stdin_watch_, child_->stdin_fd().Get());
+}
+
+absl::Status ChildRunner::Start(const process::SpawnOptions& options,
+                                const process::StopPolicy& policy) {
+  done_ = true;  // until the child runs
+  policy_ = policy;
+  argv0_ = options.argv.empty() ? "" : options.argv[0];
+  if (!state_->TryAddChild()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("spawn ", argv0_, ": the server runs its limit of ",
+                     state_->config().max_processes, " processes (--max-processes)"));
+  }
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  if (!child.ok()) {
+    state_->RemoveChild();
+    spdlog::info("spawn failed: argv=[{}]: {}", QuotedArgv(options.argv),
+                 std::string(child.status().message()));
+    return child.status();
+  }
+  child_.emplace(std::move(*child));
+  started_at_ = absl::Now();
+  spdlog::info("start pid={} argv=[{}]", child_->pid(), QuotedArgv(options.argv));
+
+  process::Poller& poller = state_->poller();
+  outputs_[0].fd = &child_->stdout_fd();
+  outputs_[1].fd = &child_->stderr_fd();
+  const uint32_t bits[2] = {kStdoutReady, kStderrReady};
+  absl::StatusOr<process::Poller::WatchId> watch;
+  for (int i = 0; i < 2; ++i) {
+    watch = poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
+                         [this, bit = bits[i]](uint32_t) { doorbell_.Ring(bit); });
+    if (!watch.ok()) break;
+    outputs_[i].watch = *watch;
+    outputs_[i].open = outputs_[i].armed = true;
+  }
+  if (watch.ok()) {
+    watch = poller.Watch(child_->pidfd(), EPOLLIN,
+                         [this](uint32_t) { doorbell_.Ring(kExited); });
+  }
+  if (!watch.ok()) {
+    // Nothing has happened yet that the owner must hear about.
+    for (Output& out : outputs_) CloseOutput(out);
+    child_.reset();
+    state_->RemoveChild();
+    return watch.status();
+  }
+  exit_watch_ = *watch;
+  done_ = false;
+  if (policy_.timeout > absl::ZeroDuration()) {
+    timeout_armed_ = true;
+    SetAlarm(timeout_alarm_, timeout_tag_, policy_.timeout);
+  }
+  return absl::OkStatus();
+}
+
+void ChildRunner::SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after) {
+  ++pending_alarms_;
+  alarm.Set(cq_, std::chrono::system_clock::now() + absl::ToChronoNanoseconds(after),
+            &tag);
+}
+
+void ChildRunner::WriteStdin(std::string data) {
+  stdin_data_ = std::move(data);
+  stdin_offset_ = 0;
+  FlushStdin();
+}
+
+void ChildRunner::FlushStdin() {
+  process::UniqueFd& fd = child_->stdin_fd();
+  while (fd.Valid() && stdin_offset_ < stdin_data_.size()) {
+    ssize_t n = write(fd.Get(), stdin_data_.data() + stdin_offset_,
+                      stdin_data_.size() - stdin_offset_);
+    if (n > 0) {
+      stdin_offset_ += n;
+    } else if (errno == EAGAIN) {
+      // The child is not reading: wait for room rather than buffer more.
+      absl::Status status;
+      if (stdin_watch_ == 0) {
+        absl::StatusOr<process::Poller::WatchId> watch = state_->poller().Watch(
+            fd.Get(), EPOLLOUT, [this](uint32_t) { doorbell_.Ring(kStdinWritable); });
+        if (watch.ok()) stdin_watch_ = *watch;
+        status = watch.status();
+      } else {
+        status = state_->poller().Rearm(stdin_watch_, fd.Get(), EPOLLOUT);
+      }
+      if (status.ok()) return;
+      spdlog::warn("pid {}: stdin dropped: {}", child_->pid(), std::string(status.message()));
+      CloseStdin();
+    } else if (errno != EINTR) {
+      // EPIPE: the child closed its stdin or exited. Not an error: later
+      // stdin is dropped, as a local pipe would.
+      CloseStdin();
+    }
+  }
+  stdin_data_.clear();
+  stdin_offset_ = 0;
+  owner_->OnStdinWritten();
+}
+
+void ChildRunner::CloseStdin() {
+  process::UniqueFd& fd = child_->stdin_fd();
+  if (!fd.Valid()) return;
+  if (stdin_watch_ != 0) state_->poller().Unwatch(stdin_watch_, fd.Get());
+  stdin_watch_ = 0;
+  fd.Reset();
+}
+
+absl::Status ChildRunner::Signal(const std::string& name) {
+  absl::StatusOr<int> sig = process::ParseSignal(name);
+  if (!sig.ok()) return sig.status();
+  if (exit_reported_) return absl::OkStatus();
+  client_signaled_ = true;
+  return child_->SignalGroup(*sig);
+}
+
+void ChildRunner::Stop(v1::TerminationReason reason) {
+  if (done_ || exit_reported_) return;
+  if (stop_reason_ == v1::TERMINATION_REASON_UNSPECIFIED) stop_reason_ = reason;
+  if (stopping_) return;
+  stopping_ = true;
+  child_->SignalGroup(policy_.kill_signal).IgnoreError();
+  ArmGrace();
+}
+
+void ChildRunner::ArmGrace() {
+  if (grace_armed_) return;
+  grace_armed_ = true;
+  SetAlarm(grace_alarm_, grace_tag_, policy_.kill_grace);
+}
+
+void ChildRunner::ResumeOutput() { PumpOutput(); }
+
+void ChildRunner::OnDoorbell(bool ok) {
+  uint32_t events = doorbell_.Take();
+  if (doorbell_pending_ || !ok) {
+    // The last ring, after Close().
+    doorbell_pending_ = false;
+    MaybeDone();
+    return;
+  }
+  if (events & kStdoutReady) outputs_[0].armed = false;
+  if (events & kStderrReady) outputs_[1].armed = false;
+  if (events & kStdinWritable) FlushStdin();
+  PumpOutput();
+  if (events & kExited) ReapIfExited();
+}
+
+void ChildRunner::PumpOutput() {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (int i = 0; i < 2; ++i) {
+      Output& out = outputs_[i];
+      if (!out.open || out.armed || !owner_->HasOutputRoom()) continue;
+      progress |= ReadChunk(static_cast<Stream>(i));
+    }
+  }
+  MaybeReportExit();
+}
+
+bool ChildRunner::ReadChunk(Stream stream) {
+  Output& out = outputs_[static_cast<int>(stream)];
+  std::string chunk(kChunkSize, '\0');
+  ssize_t n = read(out.fd->Get(), chunk.data(), chunk.size());
+  if (n > 0) {
+    chunk.resize(n);
+    owner_->OnOutput(stream, std::move(chunk));
+    return true;
+  }
+  if (n < 0 && errno == EINTR) return true;
+  if (n < 0 && errno == EAGAIN) {
+    absl::Status status = state_->poller().Rearm(out.watch, out.fd->Get(), EPOLLIN);
+    if (status.ok()) {
+      out.armed = true;
+      return false;
+    }
+    spdlog::warn("pid {}: output lost: {}", child_->pid(), std::string(status.message()));
+  }
+  CloseOutput(out);  // EOF, or a read error that will not go away
+  return false;
+}
+
+void ChildRunner::CloseOutput(Output& out) {
+  if (!out.open) return;
+  state_->poller().Unwatch(out.watch, out.fd->Get());
+  out.fd->Reset();
+  out.open = false;
+}
+
+void ChildRunner::ReapIfExited() {
+  absl::StatusOr<std::optional<process::ExitStatus>> status = child_->TryReap();
+  if (!status.ok() || !status->has_value()) {
+    absl::Status rearm = state_->poller().Rearm(exit_watch_, child_->pidfd(), EPOLLIN);
+    if (!status.ok() || !rearm.ok()) {
+      spdlog::error("pid {}: cannot wait: {} {}", child_->pid(),
+                    std::string(status.status().message()), std::string(rearm.message()));
+    }
+    return;
+  }
+  exit_ = **status;
+  state_->poller().Unwatch(exit_watch_, child_->pidfd());
+  exit_watch_ = 0;
+  state_->RemoveChild();
+  if (outputs_[0].open || outputs_[1].open) {
+    // A descendant may hold the pipes open for ever: report after a while.
+    drain_armed_ = true;
+    SetAlarm(drain_alarm_, drain_tag_, state_->config().drain_timeout);
+  }
+  MaybeReportExit();
+  MaybeDone();
+}
+
+void ChildRunner::MaybeReportExit() {
+  if (!exit_ || exit_reported_ || outputs_[0].open || outputs_[1].open) return;
+  exit_reported_ = true;
+  absl::Duration wall = absl::Now() - started_at_;
+  v1::TerminationReason reason = stop_reason_;
+  if (reason == v1::TERMINATION_REASON_UNSPECIFIED) {
+    reason = exit_->killed() && client_signaled_ ? v1::TERMINATION_REASON_SIGNALED
+                                                 : v1::TERMINATION_REASON_EXITED;
+  }
+  spdlog::info("exit pid={} {} reason={} wall={}", child_->pid(), exit_->ToString(),
+               v1::TerminationReason_Name(reason), absl::FormatDuration(wall));
+
+  // No orphan survives the call: what is left in the group gets the policy.
+  if (child_->GroupAlive()) {
+    if (!stopping_) child_->SignalGroup(policy_.kill_signal).IgnoreError();
+    ArmGrace();
+  } else if (grace_armed_) {
+    grace_alarm_.Cancel();
+  }
+  CloseStdin();
+  if (timeout_armed_) timeout_alarm_.Cancel();
+  if (drain_armed_) drain_alarm_.Cancel();
+  doorbell_pending_ = doorbell_.Close();
+
+  v1::ExitStatus proto;
+  ToProto(*exit_, reason, wall, &proto);
+  owner_->OnExit(std::move(proto));
+}
+
+void ChildRunner::MaybeDone() {
+  if (done_ || !exit_reported_ || pending_alarms_ > 0 || doorbell_pending_) return;
+  done_ = true;
+  owner_->OnRunnerDone();  // may destroy this runner: nothing after it
+}
+
+void ChildRunner::OnTimeout(bool ok) {
+  --pending_alarms_;
+  timeout_armed_ = false;
+  if (ok && !exit_) Stop(v1::TERMINATION_REASON_TIMED_OUT);
+  MaybeDone();
+}
+
+void ChildRunner::OnGrace(bool ok) {
+  --pending_alarms_;
+  grace_armed_ = false;
+  if (ok) child_->SignalGroup(SIGKILL).IgnoreError();
+  MaybeDone();
+}
+
+void ChildRunner::OnDrain(bool ok) {
+  --pending_alarms_;
+  drain_armed_ = false;
+  if (ok) {
+    for (Output& out : outputs_) CloseOutput(out);
+    MaybeReportExit();
+  }
+  MaybeDone();
+}
+
+}  // namespace rexec::rpc

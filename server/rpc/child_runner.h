@@ -1,0 +1,137 @@
+// ChildRunner runs one child for one call: it spawns it, feeds its stdin,
+// reads its stdout and stderr as the call has room for them, watches it exit
+// through its pidfd, and applies the stop policy (kill_signal to the group,
+// SIGKILL after kill_grace) on timeout, on request, and to anything left in
+// the group after the leader ended. Spawn, Exec and Fork calls each own one.
+//
+// Events from the poller thread reach it through a Doorbell; everything else
+// happens on the owning call's completion-queue thread. Not thread-safe.
+//
+// The owner must keep the runner alive until Owner::OnRunnerDone(): until
+// then alarms and pidfd watches may still refer to it.
+#ifndef REXEC_SERVER_RPC_CHILD_RUNNER_H_
+#define REXEC_SERVER_RPC_CHILD_RUNNER_H_
+
+#include <optional>
+#include <string>
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/completion_queue.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "rexec/v1/child_process.pb.h"
+#include "server/process/child.h"
+#include "server/process/poller.h"
+#include "server/process/stop_policy.h"
+#include "server/rpc/doorbell.h"
+#include "server/rpc/server_state.h"
+#include "server/rpc/tag.h"
+
+namespace rexec::rpc {
+
+class ChildRunner {
+ public:
+  enum class Stream { kStdout = 0, kStderr = 1 };
+
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // Output is read only while this says yes; after saying no, the owner
+    // calls ResumeOutput() once it has room. A fast child then blocks on its
+    // full pipe instead of growing the server.
+    virtual bool HasOutputRoom() = 0;
+    virtual void OnOutput(Stream stream, std::string data) = 0;
+    // The chunk given to WriteStdin() reached the pipe, or was dropped
+    // because the child no longer reads its stdin.
+    virtual void OnStdinWritten() = 0;
+    // The child was reaped and its pipes reached EOF (or the drain timeout
+    // passed). Called once, unless the child could not be started.
+    virtual void OnExit(v1::ExitStatus exit) = 0;
+    // Nothing of the runner is pending any more; it may be destroyed.
+    virtual void OnRunnerDone() = 0;
+  };
+
+  ChildRunner(ServerState* state, grpc::CompletionQueue* cq, Owner* owner);
+  ~ChildRunner();
+
+  // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes.
+  // After an error the runner is done at once (no OnRunnerDone()).
+  absl::Status Start(const process::SpawnOptions& options,
+                     const process::StopPolicy& policy);
+  pid_t pid() const { return child_->pid(); }
+
+  // One chunk at a time: the next only after OnStdinWritten().
+  void WriteStdin(std::string data);
+  void CloseStdin();
+  // To the child's process group. INVALID_ARGUMENT for an unknown name.
+  absl::Status Signal(const std::string& name);
+  void ResumeOutput();
+  // Stops the child with the policy; `reason` is reported in the exit unless
+  // an earlier stop already set one. Idempotent.
+  void Stop(v1::TerminationReason reason);
+
+ private:
+  struct Output {
+    process::UniqueFd* fd = nullptr;
+    process::Poller::WatchId watch = 0;
+    bool open = false;
+    bool armed = false;
+  };
+
+  void OnDoorbell(bool ok);
+  void OnTimeout(bool ok);
+  void OnGrace(bool ok);
+  void OnDrain(bool ok);
+
+  void PumpOutput();
+  // Reads one chunk; false when the stream has nothing more for now.
+  bool ReadChunk(Stream stream);
+  void CloseOutput(Output& out);
+  void FlushStdin();
+  void ReapIfExited();
+  void MaybeReportExit();
+  void MaybeDone();
+  void ArmGrace();
+  void SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after);
+
+  ServerState* const state_;
+  grpc::CompletionQueue* const cq_;
+  Owner* const owner_;
+
+  MemberTag<ChildRunner> doorbell_tag_{this, &ChildRunner::OnDoorbell};
+  MemberTag<ChildRunner> timeout_tag_{this, &ChildRunner::OnTimeout};
+  MemberTag<ChildRunner> grace_tag_{this, &ChildRunner::OnGrace};
+  MemberTag<ChildRunner> drain_tag_{this, &ChildRunner::OnDrain};
+  Doorbell doorbell_{cq_, &doorbell_tag_};
+  grpc::Alarm timeout_alarm_;
+  grpc::Alarm grace_alarm_;
+  grpc::Alarm drain_alarm_;
+  int pending_alarms_ = 0;
+  bool doorbell_pending_ = false;
+  bool grace_armed_ = false;
+  bool drain_armed_ = false;
+  bool timeout_armed_ = false;
+
+  std::optional<process::Child> child_;
+  std::string argv0_;
+  process::StopPolicy policy_;
+  absl::Time started_at_;
+  process::Poller::WatchId exit_watch_ = 0;
+  Output outputs_[2];
+
+  std::string stdin_data_;
+  size_t stdin_offset_ = 0;
+  process::Poller::WatchId stdin_watch_ = 0;
+
+  std::optional<process::ExitStatus> exit_;
+  v1::TerminationReason stop_reason_ = v1::TERMINATION_REASON_UNSPECIFIED;
+  bool stopping_ = false;
+  bool client_signaled_ = false;
+  bool exit_reported_ = false;
+  bool done_ = false;
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_CHILD_RUNNER_H_

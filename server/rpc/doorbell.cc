@@ -1,0 +1,30 @@
+#include "server/rpc/doorbell.h"
+
+#include <grpc/support/time.h>
+
+namespace rexec::rpc {
+
+void Doorbell::Ring(uint32_t events) {
+  std::lock_guard lock(mu_);
+  events_ |= events;
+  if (in_flight_ || closed_) return;
+  in_flight_ = true;
+  alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), tag_);
+}
+
+uint32_t Doorbell::Take() {
+  std::lock_guard lock(mu_);
+  in_flight_ = false;
+  uint32_t events = events_;
+  events_ = 0;
+  return events;
+}
+
+bool Doorbell::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  if (in_flight_) alarm_.Cancel();
+  return in_flight_;
+}
+
+}  // namespace rexec::rpc

@@ -1,0 +1,43 @@
+// Doorbell hands events from other threads (the poller) to a call on its own
+// completion-queue thread: Ring() records event bits and, unless a ring is
+// already on its way, sets a grpc::Alarm with an immediate deadline, which is
+// the documented way to post a tag to a completion queue. The call then
+// Take()s the bits when its tag comes back.
+//
+// Ring() is thread-safe; Take() and Close() are for the owning CQ thread.
+#ifndef REXEC_SERVER_RPC_DOORBELL_H_
+#define REXEC_SERVER_RPC_DOORBELL_H_
+
+#include <cstdint>
+#include <mutex>
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/completion_queue.h>
+
+namespace rexec::rpc {
+
+class Doorbell {
+ public:
+  Doorbell(grpc::CompletionQueue* cq, void* tag) : cq_(cq), tag_(tag) {}
+
+  void Ring(uint32_t events);
+  // The events rung since the last Take(); called when the tag came back.
+  uint32_t Take();
+  // No ring after this one sets the alarm. Returns true when a ring is still
+  // on its way: its tag will come back once more (cancelled), and the owner
+  // must wait for it before it goes away.
+  bool Close();
+
+ private:
+  grpc::CompletionQueue* const cq_;
+  void* const tag_;
+  std::mutex mu_;
+  uint32_t events_ = 0;
+  bool in_flight_ = false;
+  bool closed_ = false;
+  grpc::Alarm alarm_;
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_DOORBELL_H_

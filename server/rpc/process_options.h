@@ -1,0 +1,23 @@
+// Conversions between the API's messages and the process layer's types.
+#ifndef REXEC_SERVER_RPC_PROCESS_OPTIONS_H_
+#define REXEC_SERVER_RPC_PROCESS_OPTIONS_H_
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "rexec/v1/child_process.pb.h"
+#include "server/process/child.h"
+#include "server/process/exit_status.h"
+#include "server/process/stop_policy.h"
+
+namespace rexec::rpc {
+
+// Fills everything but argv. INVALID_ARGUMENT naming the field on bad input.
+absl::Status FromProto(const v1::ProcessOptions& proto,
+                       process::SpawnOptions* spawn, process::StopPolicy* stop);
+
+void ToProto(const process::ExitStatus& status, v1::TerminationReason reason,
+             absl::Duration wall_time, v1::ExitStatus* proto);
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_PROCESS_OPTIONS_H_
