@@ -1,0 +1,26 @@
+// RunSpawnCommand is what `rexec spawn` does, as a library function so that
+// it can be tested and reused: it streams `in_fd` to the child's stdin (EOF
+// closes it), writes the child's stdout and stderr to `out_fd` and `err_fd`
+// byte for byte, forwards the signals that `signals` delivers, and returns
+// the shell-style exit code (255 with "rexec: <status>" on `err_fd` when the
+// RPC fails).
+#ifndef REXEC_CLIENT_SPAWN_COMMAND_H_
+#define REXEC_CLIENT_SPAWN_COMMAND_H_
+
+#include <signal.h>
+
+#include "rexec/v1/child_process.grpc.pb.h"
+
+namespace rexec::client {
+
+// The exit code for an RPC or connection error, as ssh uses.
+constexpr int kRpcErrorExitCode = 255;
+
+// Blocks `signals` in the calling thread, which must not have started other
+// threads yet, and forwards them from a thread of its own.
+int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
+                    int in_fd, int out_fd, int err_fd, const sigset_t& signals);
+
+}  // namespace rexec::client
+
+#endif  // REXEC_CLIENT_SPAWN_COMMAND_H_
