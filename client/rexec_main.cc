@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
+  // Before any gRPC thread exists, so that every thread inherits the mask.
+  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
   auto stub = rexec::v1::ChildProcess::NewStub(rexec::client::Connect(server));
   int code = rexec::client::RunSpawnCommand(*stub, start, STDIN_FILENO, STDOUT_FILENO,

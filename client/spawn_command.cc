@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "client/spawn_session.h"
 #include "server/process/signal_name.h"
 
@@ -56,7 +57,6 @@ void ForwardSignals(sigset_t signals, SpawnSession* session) {
 
 int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
                     int in_fd, int out_fd, int err_fd, const sigset_t& signals) {
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Heap-allocated and never freed: the helper threads may still be blocked
   // in read() or sigwait() when we return, and the process exits soon after.
   auto* session = new SpawnSession(stub, start);
@@ -78,6 +78,13 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart&
         WriteAll(err_fd, response.stderr());
         break;
       case v1::SpawnResponse::kExit:
+        if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
+          const auto& timeout = start.options().timeout();
+          WriteAll(err_fd, absl::StrCat("rexec: timed out after ",
+                                        absl::FormatDuration(absl::Seconds(timeout.seconds()) +
+                                                             absl::Nanoseconds(timeout.nanos())),
+                                        "; the child was stopped\n"));
+        }
         return ShellExitCode(response.exit());
       default:
         break;

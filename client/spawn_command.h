@@ -16,8 +16,9 @@ namespace rexec::client {
 // The exit code for an RPC or connection error, as ssh uses.
 constexpr int kRpcErrorExitCode = 255;
 
-// Blocks `signals` in the calling thread, which must not have started other
-// threads yet, and forwards them from a thread of its own.
+// `signals` must be blocked in every thread of the process (block them before
+// the first gRPC channel starts its threads); they are taken with sigwait()
+// by a thread of RunSpawnCommand's own and forwarded to the child.
 int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
                     int in_fd, int out_fd, int err_fd, const sigset_t& signals);
 

@@ -82,6 +82,8 @@ absl::Status SpawnError(int error_number, absl::string_view program) {
     case ENFILE:
     case ENOMEM:
       return absl::ResourceExhaustedError(status.message());
+    case ENOEXEC:  // not a format the kernel can run (no shell fallback here)
+      return absl::FailedPreconditionError(status.message());
     default:
       return status;
   }

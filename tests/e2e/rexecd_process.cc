@@ -1,0 +1,164 @@
+#include "tests/e2e/rexecd_process.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "client/spawn_session.h"
+#include "gtest/gtest.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::unique_ptr<RexecdProcess> RexecdProcess::Start(std::vector<std::string> flags) {
+  process::SpawnOptions options;
+  options.argv = {RexecdPath(), "--listen", "127.0.0.1:0"};
+  options.argv.insert(options.argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return nullptr;
+  std::unique_ptr<RexecdProcess> server(new RexecdProcess(std::move(*child)));
+  server->child_.stdin_fd().Reset();
+
+  // Read the log until the "listening on" line, then keep draining it.
+  int fd = server->child_.stderr_fd().Get();
+  std::string seen;
+  const std::string marker = "listening on ";
+  absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (seen.find('\n', seen.find(marker)) == std::string::npos ||
+         seen.find(marker) == std::string::npos) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (absl::Now() > give_up || poll(&pfd, 1, 1000) < 0) break;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n > 0) seen.append(buf, n);
+  }
+  size_t at = seen.find(marker);
+  EXPECT_NE(at, std::string::npos) << "rexecd did not start: " << seen;
+  if (at == std::string::npos) return nullptr;
+  size_t end = seen.find('\n', at);
+  server->address_ = seen.substr(at + marker.size(), end - at - marker.size());
+  server->log_ = seen;
+  server->stub_ = v1::ChildProcess::NewStub(client::Connect(server->address_));
+  server->log_reader_ = std::thread([s = server.get(), fd] {
+    for (;;) {
+      pollfd pfd{fd, POLLIN, 0};
+      poll(&pfd, 1, -1);
+      char buf[4096];
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+      if (n > 0) {
+        std::lock_guard lock(s->mu_);
+        s->log_.append(buf, n);
+      }
+    }
+  });
+  return server;
+}
+
+RexecdProcess::~RexecdProcess() {
+  if (!child_.reaped()) {
+    // SIGTERM first: the server stops its children, which SIGKILL would
+    // leave behind (each runs in a process group of its own).
+    kill(child_.pid(), SIGTERM);
+    auto reaped = [&] {
+      absl::StatusOr<std::optional<process::ExitStatus>> status = child_.TryReap();
+      return !status.ok() || status->has_value();
+    };
+    if (!Eventually(reaped, absl::Seconds(20))) {
+      child_.SignalGroup(SIGKILL).IgnoreError();
+      child_.Wait().IgnoreError();
+    }
+  }
+  // EOF on the log pipe ends the reader once the server is gone.
+  if (log_reader_.joinable()) log_reader_.join();
+}
+
+std::string RexecdProcess::Log() {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+process::ExitStatus RexecdProcess::Terminate() {
+  kill(child_.pid(), SIGTERM);
+  absl::StatusOr<process::ExitStatus> status = child_.Wait();
+  EXPECT_TRUE(status.ok()) << status.status();
+  return status.ok() ? *status : process::ExitStatus::Exited(-1);
+}
+
+int64_t RexecdProcess::RssBytes() const {
+  std::string status = ReadFile("/proc/" + std::to_string(child_.pid()) + "/status");
+  size_t at = status.find("VmRSS:");
+  if (at == std::string::npos) return -1;
+  return std::stoll(status.substr(at + 6)) * 1024;
+}
+
+std::chrono::system_clock::time_point Deadline(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
+}
+
+bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout) {
+  absl::Time give_up = absl::Now() + timeout;
+  while (!predicate()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+namespace {
+
+template <typename F>
+std::vector<pid_t> ScanProc(F match) {
+  std::vector<pid_t> pids;
+  DIR* dir = opendir("/proc");
+  while (dirent* e = readdir(dir)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid > 0 && match(pid)) pids.push_back(pid);
+  }
+  closedir(dir);
+  return pids;
+}
+
+}  // namespace
+
+std::vector<pid_t> ProcessesWithArg(const std::string& needle) {
+  return ScanProc([&](pid_t pid) {
+    std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+    std::stringstream args(cmdline);
+    std::string arg;
+    while (std::getline(args, arg, '\0')) {
+      if (arg == needle) return true;
+    }
+    return false;
+  });
+}
+
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  return ScanProc([&](pid_t pid) {
+    std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) return false;
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    return ppid == parent;
+  });
+}
+
+}  // namespace rexec::testing

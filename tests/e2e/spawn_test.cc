@@ -1,0 +1,312 @@
+// Spawn end to end: the real rexecd, real children, the client library.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "client/spawn_session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using v1::SpawnResponse;
+
+struct Outcome {
+  std::string out;
+  std::string err;
+  std::optional<v1::ExitStatus> exit;
+  int started_pid = 0;
+  grpc::Status status;
+};
+
+// Reads a session to its end.
+Outcome Collect(client::SpawnSession& session) {
+  Outcome o;
+  SpawnResponse r;
+  while (session.Read(&r)) {
+    EXPECT_FALSE(o.exit.has_value()) << "an event after exit";
+    switch (r.event_case()) {
+      case SpawnResponse::kStarted:
+        EXPECT_EQ(o.started_pid, 0) << "started twice";
+        o.started_pid = r.started().pid();
+        break;
+      case SpawnResponse::kStdout:
+        EXPECT_NE(o.started_pid, 0) << "output before started";
+        o.out += r.stdout();
+        break;
+      case SpawnResponse::kStderr:
+        o.err += r.stderr();
+        break;
+      case SpawnResponse::kExit:
+        o.exit = r.exit();
+        break;
+      default:
+        ADD_FAILURE() << "empty event";
+    }
+  }
+  o.status = session.Finish();
+  return o;
+}
+
+v1::SpawnStart Start(std::vector<std::string> argv) {
+  v1::SpawnStart start;
+  for (auto& a : argv) start.add_argv(a);
+  return start;
+}
+
+Outcome RunSpawn(RexecdProcess& server, const v1::SpawnStart& start, const std::string& input = "") {
+  client::SpawnSession session(server.stub(), start, absl::Now() + absl::Seconds(60));
+  if (!input.empty()) session.WriteStdin(input);
+  session.CloseStdin();
+  return Collect(session);
+}
+
+class SpawnTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = RexecdProcess::Start({"--drain-timeout", "300ms"});
+    ASSERT_NE(server_, nullptr);
+  }
+  std::unique_ptr<RexecdProcess> server_;
+};
+
+TEST_F(SpawnTest, LargeRandomPayloadThroughCatArrivesByteExact) {
+  std::string payload(64 << 20, '\0');
+  std::mt19937_64 rng(42);
+  for (size_t i = 0; i < payload.size(); i += 8) {
+    uint64_t v = rng();
+    std::memcpy(&payload[i], &v, 8);
+  }
+  client::SpawnSession session(server_->stub(), Start({"cat"}),
+                               absl::Now() + absl::Seconds(120));
+  std::thread writer([&] {
+    for (size_t at = 0; at < payload.size(); at += 1 << 16) {
+      ASSERT_TRUE(session.WriteStdin(payload.substr(at, 1 << 16)));
+    }
+    session.CloseStdin();
+  });
+  Outcome o = Collect(session);
+  writer.join();
+  ASSERT_TRUE(o.status.ok()) << o.status.error_message();
+  EXPECT_EQ(o.out.size(), payload.size());
+  EXPECT_EQ(std::hash<std::string>()(o.out), std::hash<std::string>()(payload));
+  EXPECT_TRUE(o.out == payload);
+  EXPECT_EQ(o.exit->code(), 0);
+}
+
+TEST_F(SpawnTest, StdoutAndStderrStayApart) {
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "echo out; echo err >&2; echo more"}));
+  EXPECT_EQ(o.out, "out\nmore\n");
+  EXPECT_EQ(o.err, "err\n");
+  EXPECT_GT(o.started_pid, 0);
+}
+
+TEST_F(SpawnTest, ReportsExitCodesInBand) {
+  for (int code : {0, 1, 255}) {
+    Outcome o = RunSpawn(*server_, Start({HelperPath(), "exit", std::to_string(code)}));
+    ASSERT_TRUE(o.status.ok());
+    ASSERT_TRUE(o.exit.has_value());
+    EXPECT_TRUE(o.exit->has_code());
+    EXPECT_EQ(o.exit->code(), code);
+    EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_EXITED);
+    EXPECT_TRUE(o.exit->has_wall_time());
+  }
+}
+
+TEST_F(SpawnTest, ReportsSignalDeath) {
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "kill -SEGV $$"}));
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_EQ(o.exit->signal(), "SIGSEGV");
+  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_EXITED);
+}
+
+TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
+  client::SpawnSession session(server_->stub(), Start({"sh", "-c", "echo up; sleep 100"}),
+                               absl::Now() + absl::Seconds(60));
+  SpawnResponse r;
+  ASSERT_TRUE(session.Read(&r));  // started
+  ASSERT_TRUE(session.Read(&r));  // "up": the shell runs
+  EXPECT_EQ(r.stdout(), "up\n");
+  ASSERT_TRUE(session.SendSignal("INT"));
+  Outcome o = Collect(session);
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_EQ(o.exit->signal(), "SIGINT");
+  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_SIGNALED);
+}
+
+TEST_F(SpawnTest, HalfCloseIsStdinEof) {
+  client::SpawnSession session(server_->stub(), Start({"wc", "-c"}),
+                               absl::Now() + absl::Seconds(60));
+  session.WriteStdin("12345");
+  session.WritesDone();
+  Outcome o = Collect(session);
+  EXPECT_EQ(o.out, "5\n");
+}
+
+TEST_F(SpawnTest, StdinAfterTheChildStoppedReadingIsDropped) {
+  client::SpawnSession session(server_->stub(), Start({"head", "-c", "3"}),
+                               absl::Now() + absl::Seconds(60));
+  for (int i = 0; i < 64; ++i) session.WriteStdin(std::string(65536, 'a'));
+  session.CloseStdin();
+  Outcome o = Collect(session);
+  EXPECT_EQ(o.out, "aaa");
+  EXPECT_EQ(o.exit->code(), 0);
+}
+
+TEST_F(SpawnTest, TimeoutStopsTheChild) {
+  v1::SpawnStart start = Start({"sleep", "100"});
+  start.mutable_options()->mutable_timeout()->set_nanos(200'000'000);
+  Outcome o = RunSpawn(*server_, start);
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_EQ(o.exit->signal(), "SIGTERM");
+  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_TIMED_OUT);
+}
+
+TEST_F(SpawnTest, ChildIgnoringKillSignalGetsSigkillAfterGrace) {
+  v1::SpawnStart start = Start({HelperPath(), "ignore-term"});
+  start.mutable_options()->mutable_timeout()->set_nanos(100'000'000);
+  start.mutable_options()->mutable_kill_grace()->set_nanos(300'000'000);
+  Outcome o = RunSpawn(*server_, start);
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_EQ(o.out, "ready");
+  EXPECT_EQ(o.exit->signal(), "SIGKILL");
+  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_TIMED_OUT);
+}
+
+TEST_F(SpawnTest, CustomKillSignalIsUsed) {
+  v1::SpawnStart start = Start({"sleep", "100"});
+  start.mutable_options()->mutable_timeout()->set_nanos(100'000'000);
+  start.mutable_options()->set_kill_signal("SIGUSR1");
+  EXPECT_EQ(RunSpawn(*server_, start).exit->signal(), "SIGUSR1");
+}
+
+TEST_F(SpawnTest, EnvCwdAndClearEnvApply) {
+  v1::SpawnStart start = Start({"sh", "-c", "echo $REXEC_X; pwd"});
+  (*start.mutable_options()->mutable_env())["REXEC_X"] = "hello";
+  start.mutable_options()->set_cwd("/tmp");
+  EXPECT_EQ(RunSpawn(*server_, start).out, "hello\n/tmp\n");
+
+  v1::SpawnStart cleared = Start({"/usr/bin/env"});
+  cleared.mutable_options()->set_clear_env(true);
+  (*cleared.mutable_options()->mutable_env())["ONLY"] = "1";
+  EXPECT_EQ(RunSpawn(*server_, cleared).out, "ONLY=1\n");
+}
+
+TEST_F(SpawnTest, CancelLeavesNoProcessBehind) {
+  client::SpawnSession session(server_->stub(),
+                               Start({"sh", "-c", "sleep 301 & sleep 301"}),
+                               absl::Now() + absl::Seconds(60));
+  SpawnResponse r;
+  ASSERT_TRUE(session.Read(&r));
+  ASSERT_TRUE(Eventually([] { return ProcessesWithArg("301").size() == 2; }));
+  session.Cancel();
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("301").empty(); }))
+      << ProcessesWithArg("301").size() << " left";
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
+      << "zombies or orphans left under rexecd";
+}
+
+TEST_F(SpawnTest, DeadlineStopsTheChildLikeCancel) {
+  client::SpawnSession session(server_->stub(), Start({"sleep", "304"}),
+                               absl::Now() + absl::Milliseconds(500));
+  Outcome o = Collect(session);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("304").empty(); }));
+}
+
+TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
+  // The shell exits at once; its background child keeps stdout open.
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "sleep 302 & echo hi"}));
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_EQ(o.exit->code(), 0);
+  EXPECT_EQ(o.out, "hi\n");
+  // What was left in the group is stopped, and reaped by the subreaper.
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("302").empty(); }));
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }));
+}
+
+TEST_F(SpawnTest, OrphansAreReapedBySubreaper) {
+  // A double fork leaves an orphan outside the call's process group.
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "(setsid sleep 0.2 &) ; echo done"}));
+  EXPECT_EQ(o.out, "done\n");
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
+      << "an orphan was re-parented to rexecd and not reaped";
+}
+
+TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
+  constexpr int kCalls = 200;
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      Outcome o = RunSpawn(*server_, Start({"sh", "-c", "read x; echo $x-" + std::to_string(i)}),
+                      "call\n");
+      if (o.status.ok() && o.out == "call-" + std::to_string(i) + "\n" && o.exit &&
+          o.exit->code() == 0) {
+        ++good;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), kCalls);
+}
+
+TEST_F(SpawnTest, ClientThatStopsReadingDoesNotGrowTheServer) {
+  client::SpawnSession session(server_->stub(), Start({HelperPath(), "spray"}),
+                               absl::Now() + absl::Seconds(60));
+  SpawnResponse r;
+  ASSERT_TRUE(session.Read(&r));
+  int64_t rss_before = server_->RssBytes();
+  pid_t child = r.started().pid();
+  // Blocked: the child sits in write(2) on its full pipe, and its count of
+  // bytes written stops moving (gRPC's flow-control windows fill first).
+  std::string syscall_path = "/proc/" + std::to_string(child) + "/syscall";
+  std::string io_path = "/proc/" + std::to_string(child) + "/io";
+  auto written = [&] {
+    std::ifstream in(io_path);
+    std::string key;
+    long long value = 0;
+    while (in >> key >> value) {
+      if (key == "wchar:") return value;
+    }
+    return -1LL;
+  };
+  long long last = -1;
+  auto blocked = [&] {
+    std::ifstream in(syscall_path);
+    std::string nr;
+    in >> nr;
+    long long now = written();
+    bool stalled = nr == "1" && now == last;
+    last = now;
+    if (!stalled) absl::SleepFor(absl::Milliseconds(200));
+    return stalled;
+  };
+  ASSERT_TRUE(Eventually(blocked, absl::Seconds(30))) << "the child never blocked";
+  EXPECT_LT(last, 64 << 20) << "bytes accepted from a child nobody reads";
+  int64_t growth = server_->RssBytes() - rss_before;
+  EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  session.Cancel();
+}
+
+TEST_F(SpawnTest, LogsOneLineForStartAndExit) {
+  Outcome o = RunSpawn(*server_, Start({"true"}));
+  std::string pid = std::to_string(o.started_pid);
+  ASSERT_TRUE(Eventually([&] {
+    return server_->Log().find("exit pid=" + pid + " ") != std::string::npos;
+  }));
+  std::string log = server_->Log();
+  EXPECT_THAT(log, HasSubstr("start pid=" + pid + " argv=[\"true\"]"));
+  EXPECT_THAT(log, HasSubstr("exit pid=" + pid + " exited with code 0"));
+}
+
+}  // namespace
+}  // namespace rexec::testing

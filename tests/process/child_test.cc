@@ -1,0 +1,211 @@
+#include "server/process/child.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/process/signal_name.h"
+#include "tests/child_io.h"
+#include "tests/test_paths.h"
+
+namespace rexec::process {
+namespace {
+
+using ::rexec::testing::Result;
+using ::rexec::testing::RunChild;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+Child SpawnHelper(std::vector<std::string> args, SpawnOptions options = {}) {
+  options.argv = {testing::HelperPath()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  return std::move(*child);
+}
+
+std::set<std::string> OpenFds() {
+  std::set<std::string> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.' && std::atoi(e->d_name) != dirfd(dir)) fds.insert(e->d_name);
+  }
+  closedir(dir);
+  return fds;
+}
+
+TEST(Child, PipesStdinThroughToStdout) {
+  Child child = SpawnHelper({"echo"});
+  std::string input(1 << 20, '\0');
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<char>(i * 31 + 7);
+  Result r = RunChild(child, input);
+  EXPECT_EQ(r.out, input);
+  EXPECT_TRUE(r.status.exited());
+  EXPECT_EQ(r.status.code(), 0);
+}
+
+TEST(Child, KeepsStdoutAndStderrApart) {
+  Child child = SpawnHelper({"stderr", "to-err"});
+  Result r = RunChild(child);
+  EXPECT_EQ(r.out, "out");
+  EXPECT_EQ(r.err, "to-err");
+}
+
+TEST(Child, ReportsExitCodes) {
+  for (int code : {0, 1, 42, 255}) {
+    Child child = SpawnHelper({"exit", std::to_string(code)});
+    Result r = RunChild(child);
+    EXPECT_TRUE(r.status.exited());
+    EXPECT_EQ(r.status.code(), code);
+  }
+}
+
+TEST(Child, ReportsDeathBySignal) {
+  Child child = SpawnHelper({"kill", std::to_string(SIGKILL)});
+  Result r = RunChild(child);
+  EXPECT_TRUE(r.status.killed());
+  EXPECT_EQ(r.status.signal_number(), SIGKILL);
+  EXPECT_EQ(r.status.ToString(), "killed by SIGKILL");
+}
+
+TEST(Child, SignalGroupReachesTheChild) {
+  Child child = SpawnHelper({"echo"});
+  ASSERT_TRUE(child.SignalGroup(SIGTERM).ok());
+  Result r = RunChild(child);
+  EXPECT_TRUE(r.status.killed());
+  EXPECT_EQ(r.status.signal_number(), SIGTERM);
+}
+
+TEST(Child, LeadsItsOwnProcessGroup) {
+  Child child = SpawnHelper({"pgid"});
+  Result r = RunChild(child);
+  EXPECT_EQ(r.out, std::to_string(child.pid()) + " " + std::to_string(child.pid()));
+}
+
+TEST(Child, StartsWithClearSignalMaskAndDefaultDispositions) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  auto old_handler = signal(SIGINT, SIG_IGN);
+  Child child = SpawnHelper({"sigmask"});
+  signal(SIGINT, old_handler);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(RunChild(child).out, "clear");
+}
+
+TEST(Child, GetsOnlyStandardFdsAndLeaksNoneInTheParent) {
+  std::set<std::string> before = OpenFds();
+  {
+    Child child = SpawnHelper({"fds"});
+    EXPECT_EQ(RunChild(child).out, "0\n1\n2\n");
+  }
+  EXPECT_EQ(OpenFds(), before);
+}
+
+TEST(Child, SeesEnvironmentOverridesAndClearEnv) {
+  SpawnOptions options;
+  options.env = {{"REXEC_TEST_VAR", "v1"}, {"REXEC_TEST_VAR", "v2"}};
+  Child child = SpawnHelper({"env", "REXEC_TEST_VAR"}, options);
+  EXPECT_EQ(RunChild(child).out, "v2");
+
+  setenv("REXEC_INHERITED", "yes", 1);
+  Child inherits = SpawnHelper({"env", "REXEC_INHERITED"});
+  EXPECT_EQ(RunChild(inherits).out, "yes");
+  options = {};
+  options.clear_env = true;
+  Child cleared = SpawnHelper({"env", "REXEC_INHERITED"}, options);
+  EXPECT_EQ(RunChild(cleared).out, "<unset>");
+}
+
+TEST(Child, RunsInTheGivenCwd) {
+  SpawnOptions options;
+  options.cwd = "/tmp";
+  Child child = SpawnHelper({"cwd"}, options);
+  EXPECT_EQ(RunChild(child).out, "/tmp");
+}
+
+TEST(Child, LooksProgramUpInTheChildsPath) {
+  SpawnOptions options;
+  options.argv = {"child_helper", "exit", "7"};
+  options.env = {{"PATH", "/nonexistent:" + testing::BinDir() + "/tests"}};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ(RunChild(*child).status.code(), 7);
+}
+
+TEST(Child, MissingProgramIsNotFound) {
+  SpawnOptions options;
+  options.argv = {"rexec-no-such-program"};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(child.status().message(),
+            "spawn rexec-no-such-program: not found in PATH (ENOENT)");
+
+  options.argv = {"/no/such/file"};
+  absl::StatusOr<Child> by_path = Child::Spawn(options);
+  EXPECT_EQ(by_path.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(by_path.status().message(),
+            "spawn /no/such/file: No such file or directory (ENOENT)");
+}
+
+TEST(Child, MissingCwdIsNotFound) {
+  SpawnOptions options;
+  options.argv = {"true"};
+  options.cwd = "/no/such/dir";
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(child.status().message()), HasSubstr("cwd /no/such/dir"));
+}
+
+TEST(Child, NonExecutableIsPermissionDenied) {
+  char path[] = "/tmp/rexec-noexec-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  SpawnOptions options;
+  options.argv = {path};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(child.status().message()), HasSubstr("(EACCES)"));
+  unlink(path);
+}
+
+TEST(Child, RejectsBadArguments) {
+  SpawnOptions options;
+  EXPECT_EQ(Child::Spawn(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.argv = {"echo", std::string("a\0b", 3)};
+  EXPECT_EQ(Child::Spawn(options).status().message(), "argv[1] contains a NUL byte");
+  options.argv = {"echo"};
+  options.env = {{"A=B", "x"}};
+  EXPECT_THAT(std::string(Child::Spawn(options).status().message()), StartsWith("env name \"A=B\""));
+}
+
+TEST(Child, DestroyingAnUnreapedChildKillsAndReapsIt) {
+  pid_t pid;
+  {
+    Child child = SpawnHelper({"echo"});
+    pid = child.pid();
+  }
+  // Reaped: the pid is no child of ours any more.
+  EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(SignalName, ParsesWithAndWithoutPrefix) {
+  EXPECT_EQ(*ParseSignal("SIGINT"), SIGINT);
+  EXPECT_EQ(*ParseSignal("int"), SIGINT);
+  EXPECT_EQ(*ParseSignal("KILL"), SIGKILL);
+  EXPECT_EQ(ParseSignal("SIGNOPE").status().message(), "unknown signal name \"SIGNOPE\"");
+  EXPECT_EQ(ParseSignal("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV");
+}
+
+}  // namespace
+}  // namespace rexec::process
