@@ -55,8 +55,9 @@ void ForwardSignals(sigset_t signals, SpawnSession* session) {
 
 }  // namespace
 
-int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
-                    int in_fd, int out_fd, int err_fd, const sigset_t& signals) {
+int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
+                    const v1::SpawnStart& start, int in_fd, int out_fd,
+                    int err_fd, const sigset_t& signals) {
   // Heap-allocated and never freed: the helper threads may still be blocked
   // in read() or sigwait() when we return, and the process exits soon after.
   auto* session = new SpawnSession(stub, start);
@@ -81,8 +82,9 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart&
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           const auto& timeout = start.options().timeout();
           WriteAll(err_fd, absl::StrCat("rexec: timed out after ",
-                                        absl::FormatDuration(absl::Seconds(timeout.seconds()) +
-                                                             absl::Nanoseconds(timeout.nanos())),
+                                        absl::FormatDuration(
+                                            absl::Seconds(timeout.seconds()) +
+                                            absl::Nanoseconds(timeout.nanos())),
                                         "; the child was stopped\n"));
         }
         return ShellExitCode(response.exit());
@@ -92,10 +94,12 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart&
   }
   grpc::Status status = session->Finish();
   std::string message = absl::StrCat(
-      "rexec: ", status.ok() ? "the server ended the call without an exit status"
-                             : absl::StrCat(absl::StatusCodeToString(
-                                                static_cast<absl::StatusCode>(status.error_code())),
-                                            ": ", status.error_message()),
+      "rexec: ",
+      status.ok()
+          ? "the server ended the call without an exit status"
+          : absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(
+                             status.error_code())),
+                         ": ", status.error_message()),
       "\n");
   WriteAll(err_fd, message);
   return kRpcErrorExitCode;

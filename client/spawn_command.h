@@ -19,8 +19,9 @@ constexpr int kRpcErrorExitCode = 255;
 // `signals` must be blocked in every thread of the process (block them before
 // the first gRPC channel starts its threads); they are taken with sigwait()
 // by a thread of RunSpawnCommand's own and forwarded to the child.
-int RunSpawnCommand(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
-                    int in_fd, int out_fd, int err_fd, const sigset_t& signals);
+int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
+                    const v1::SpawnStart& start, int in_fd, int out_fd,
+                    int err_fd, const sigset_t& signals);
 
 }  // namespace rexec::client
 

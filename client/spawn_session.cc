@@ -8,7 +8,8 @@ namespace rexec::client {
 std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 SpawnSession::SpawnSession(v1::ChildProcess::StubInterface& stub,
@@ -52,7 +53,9 @@ bool SpawnSession::WritesDone() {
   return stream_->WritesDone();
 }
 
-bool SpawnSession::Read(v1::SpawnResponse* response) { return stream_->Read(response); }
+bool SpawnSession::Read(v1::SpawnResponse* response) {
+  return stream_->Read(response);
+}
 
 grpc::Status SpawnSession::Finish() { return stream_->Finish(); }
 

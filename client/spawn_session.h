@@ -5,12 +5,12 @@
 #ifndef REXEC_CLIENT_SPAWN_SESSION_H_
 #define REXEC_CLIENT_SPAWN_SESSION_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/time/time.h"
 #include "rexec/v1/child_process.grpc.pb.h"
@@ -24,7 +24,8 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address);
 class SpawnSession {
  public:
   // Opens the stream and sends `start`. `deadline` bounds the whole call.
-  SpawnSession(v1::ChildProcess::StubInterface& stub, const v1::SpawnStart& start,
+  SpawnSession(v1::ChildProcess::StubInterface& stub,
+               const v1::SpawnStart& start,
                std::optional<absl::Time> deadline = std::nullopt);
 
   // Each returns false once the stream is broken or finished.
@@ -43,7 +44,8 @@ class SpawnSession {
   bool Write(const v1::SpawnRequest& request);
 
   grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SpawnRequest, v1::SpawnResponse>>
+  std::unique_ptr<
+      grpc::ClientReaderWriterInterface<v1::SpawnRequest, v1::SpawnResponse>>
       stream_;
   std::mutex write_mu_;
   bool writes_done_ = false;

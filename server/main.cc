@@ -32,8 +32,9 @@ void EnsureStandardFds() {
 absl::Duration ParseDurationFlag(const std::string& text) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-    throw CLI::ValidationError("--drain-timeout",
-                               "\"" + text + "\" is not a duration like 2s or 500ms");
+    throw CLI::ValidationError(
+        "--drain-timeout",
+        "\"" + text + "\" is not a duration like 2s or 500ms");
   }
   return d;
 }
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   std::string drain_timeout = "2s";
 
-  CLI::App app{"rexecd: runs child processes for rexec.v1.ChildProcess clients"};
+  CLI::App app{
+      "rexecd: runs child processes for rexec.v1.ChildProcess clients"};
   app.add_option("--listen", listen,
                  "address to serve, host:port or unix:/path (repeatable; "
                  "default 127.0.0.1:50051)");
@@ -84,7 +86,8 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l rexecd: %v");
   auto server = rexec::rpc::RexecServer::Start(config);
   if (!server.ok()) {
-    std::fprintf(stderr, "rexecd: %s\n", std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "rexecd: %s\n",
+                 std::string(server.status().message()).c_str());
     return 1;
   }
   for (const std::string& address : (*server)->addresses()) {

@@ -7,8 +7,8 @@
 
 namespace rexec::testing {
 
-using process::UniqueFd;
 using process::ExitStatus;
+using process::UniqueFd;
 
 Result RunChild(process::Child& child, const std::string& input) {
   Result result;
@@ -29,7 +29,8 @@ Result RunChild(process::Child& child, const std::string& input) {
       if (n == 0) fdv[i]->Reset();
     }
     if (fds[2].revents != 0) {
-      ssize_t n = write(fds[2].fd, input.data() + written, input.size() - written);
+      ssize_t n =
+          write(fds[2].fd, input.data() + written, input.size() - written);
       if (n > 0) written += n;
       if (n < 0 || written == input.size()) child.stdin_fd().Reset();
     }

@@ -75,7 +75,8 @@ std::optional<absl::string_view> FindPath(const std::vector<std::string>& env) {
 
 // Conditions of the machine, not of the request: the caller may retry later.
 absl::Status SpawnError(int error_number, absl::string_view program) {
-  absl::Status status = ErrnoStatus(error_number, absl::StrCat("spawn ", program));
+  absl::Status status =
+      ErrnoStatus(error_number, absl::StrCat("spawn ", program));
   switch (error_number) {
     case EAGAIN:
     case EMFILE:
@@ -107,7 +108,8 @@ struct SpawnAttributes {
 
 absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty()) {
-    return absl::InvalidArgumentError("argv is empty: argv[0] must name the program");
+    return absl::InvalidArgumentError(
+        "argv is empty: argv[0] must name the program");
   }
   for (size_t i = 0; i < options.argv.size(); ++i) {
     if (options.argv[i].find('\0') != std::string::npos) {
@@ -118,7 +120,8 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   for (const auto& [name, value] : options.env) {
     if (!ValidEnvName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "env name \"", name, "\" is invalid: it must be non-empty without '=' or NUL"));
+          "env name \"", name,
+          "\" is invalid: it must be non-empty without '=' or NUL"));
     }
     if (value.find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(
@@ -138,10 +141,12 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   if (!options.cwd.empty()) {
     struct stat st;
     if (stat(options.cwd.c_str(), &st) != 0) {
-      return ErrnoStatus(errno, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
+      return ErrnoStatus(
+          errno, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
     }
     if (!S_ISDIR(st.st_mode)) {
-      return ErrnoStatus(ENOTDIR, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
+      return ErrnoStatus(
+          ENOTDIR, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
     }
   }
 
@@ -158,7 +163,8 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
     pipe_ends[0].Reset(fds[0]);
     pipe_ends[1].Reset(fds[1]);
   }
-  const int child_ends[3] = {ends[0][0].Get(), ends[1][1].Get(), ends[2][1].Get()};
+  const int child_ends[3] = {ends[0][0].Get(), ends[1][1].Get(),
+                             ends[2][1].Get()};
 
   SpawnAttributes sa;
   for (int target = 0; target < 3; ++target) {
@@ -183,11 +189,13 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   posix_spawnattr_setsigmask(&sa.attr, &empty);
   posix_spawnattr_setsigdefault(&sa.attr, &all);
   posix_spawnattr_setpgroup(&sa.attr, 0);
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP |
+                                         POSIX_SPAWN_SETSIGMASK |
                                          POSIX_SPAWN_SETSIGDEF);
 
   std::vector<char*> argv;
-  for (const std::string& arg : options.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : options.argv)
+    argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
   for (std::string& entry : env) envp.push_back(entry.data());
@@ -247,7 +255,9 @@ absl::Status Child::SignalGroup(int signal_number) const {
 
 bool Child::GroupAlive() const { return killpg(pid_, 0) == 0; }
 
-absl::StatusOr<std::optional<ExitStatus>> Child::TryReap() { return Reap(WNOHANG); }
+absl::StatusOr<std::optional<ExitStatus>> Child::TryReap() {
+  return Reap(WNOHANG);
+}
 
 absl::StatusOr<ExitStatus> Child::Wait() {
   ASSIGN_OR_RETURN(std::optional<ExitStatus> status, Reap(0));
@@ -257,13 +267,14 @@ absl::StatusOr<ExitStatus> Child::Wait() {
 absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
   if (reaped_) return absl::FailedPreconditionError("child already reaped");
   siginfo_t info{};
-  struct rusage usage{};
+  struct rusage usage {};
   // The raw syscall: glibc's waitid() has no rusage argument.
   for (;;) {
     long r = syscall(SYS_waitid, kPidTypePidfd, pidfd_.Get(), &info,
                      WEXITED | options, &usage);
     if (r == 0) break;
-    if (errno != EINTR) return ErrnoStatus(errno, absl::StrCat("waitid ", pid_));
+    if (errno != EINTR)
+      return ErrnoStatus(errno, absl::StrCat("waitid ", pid_));
   }
   if (info.si_pid == 0) return std::nullopt;
   reaped_ = true;

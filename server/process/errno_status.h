@@ -5,9 +5,8 @@
 #ifndef REXEC_SERVER_PROCESS_ERRNO_STATUS_H_
 #define REXEC_SERVER_PROCESS_ERRNO_STATUS_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace rexec::process {
 

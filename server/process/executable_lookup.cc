@@ -8,9 +8,9 @@
 
 namespace rexec::process {
 
-absl::StatusOr<std::string> FindExecutable(absl::string_view program,
-                                           std::optional<absl::string_view> path,
-                                           absl::string_view cwd) {
+absl::StatusOr<std::string> FindExecutable(
+    absl::string_view program, std::optional<absl::string_view> path,
+    absl::string_view cwd) {
   if (program.find('/') != absl::string_view::npos) return std::string(program);
 
   std::string default_path;

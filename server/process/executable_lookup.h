@@ -5,9 +5,9 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace rexec::process {
 
@@ -16,9 +16,9 @@ namespace rexec::process {
 // relative to `cwd`); without PATH, the system default path. NOT_FOUND when
 // nothing matches; PERMISSION_DENIED when a match exists but is not
 // executable and no executable match does.
-absl::StatusOr<std::string> FindExecutable(absl::string_view program,
-                                           std::optional<absl::string_view> path,
-                                           absl::string_view cwd);
+absl::StatusOr<std::string> FindExecutable(
+    absl::string_view program, std::optional<absl::string_view> path,
+    absl::string_view cwd);
 
 }  // namespace rexec::process
 

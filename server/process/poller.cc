@@ -25,7 +25,8 @@ absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
   if (epoll_ctl(epoll.Get(), EPOLL_CTL_ADD, wakeup.Get(), &ev) != 0) {
     return ErrnoStatus(errno, "epoll_ctl add eventfd");
   }
-  return std::unique_ptr<Poller>(new Poller(std::move(epoll), std::move(wakeup)));
+  return std::unique_ptr<Poller>(
+      new Poller(std::move(epoll), std::move(wakeup)));
 }
 
 Poller::Poller(UniqueFd epoll, UniqueFd wakeup)

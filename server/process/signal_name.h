@@ -4,9 +4,9 @@
 #define REXEC_SERVER_PROCESS_SIGNAL_NAME_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace rexec::process {
 

@@ -35,7 +35,8 @@ std::string QuotedArgv(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq, Owner* owner)
+ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq,
+                         Owner* owner)
     : state_(state), cq_(cq), owner_(owner) {}
 
 ChildRunner::~ChildRunner() {
@@ -53,9 +54,9 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
   policy_ = policy;
   argv0_ = options.argv.empty() ? "" : options.argv[0];
   if (!state_->TryAddChild()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("spawn ", argv0_, ": the server runs its limit of ",
-                     state_->config().max_processes, " processes (--max-processes)"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spawn ", argv0_, ": the server runs its limit of ",
+        state_->config().max_processes, " processes (--max-processes)"));
   }
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   if (!child.ok()) {
@@ -66,7 +67,8 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
   }
   child_.emplace(std::move(*child));
   started_at_ = absl::Now();
-  spdlog::info("start pid={} argv=[{}]", child_->pid(), QuotedArgv(options.argv));
+  spdlog::info("start pid={} argv=[{}]", child_->pid(),
+               QuotedArgv(options.argv));
 
   process::Poller& poller = state_->poller();
   outputs_[0].fd = &child_->stdout_fd();
@@ -74,8 +76,9 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
   const uint32_t bits[2] = {kStdoutReady, kStderrReady};
   absl::StatusOr<process::Poller::WatchId> watch;
   for (int i = 0; i < 2; ++i) {
-    watch = poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
-                         [this, bit = bits[i]](uint32_t) { doorbell_.Ring(bit); });
+    watch =
+        poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
+                     [this, bit = bits[i]](uint32_t) { doorbell_.Ring(bit); });
     if (!watch.ok()) break;
     outputs_[i].watch = *watch;
     outputs_[i].open = outputs_[i].armed = true;
@@ -102,7 +105,8 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
 
 void ChildRunner::SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after) {
   ++pending_alarms_;
-  alarm.Set(cq_, std::chrono::system_clock::now() + absl::ToChronoNanoseconds(after),
+  alarm.Set(cq_,
+            std::chrono::system_clock::now() + absl::ToChronoNanoseconds(after),
             &tag);
 }
 
@@ -124,14 +128,16 @@ void ChildRunner::FlushStdin() {
       absl::Status status;
       if (stdin_watch_ == 0) {
         absl::StatusOr<process::Poller::WatchId> watch = state_->poller().Watch(
-            fd.Get(), EPOLLOUT, [this](uint32_t) { doorbell_.Ring(kStdinWritable); });
+            fd.Get(), EPOLLOUT,
+            [this](uint32_t) { doorbell_.Ring(kStdinWritable); });
         if (watch.ok()) stdin_watch_ = *watch;
         status = watch.status();
       } else {
         status = state_->poller().Rearm(stdin_watch_, fd.Get(), EPOLLOUT);
       }
       if (status.ok()) return;
-      spdlog::warn("pid {}: stdin dropped: {}", child_->pid(), std::string(status.message()));
+      spdlog::warn("pid {}: stdin dropped: {}", child_->pid(),
+                   std::string(status.message()));
       CloseStdin();
     } else if (errno != EINTR) {
       // EPIPE: the child closed its stdin or exited. Not an error: later
@@ -216,12 +222,14 @@ bool ChildRunner::ReadChunk(Stream stream) {
   }
   if (n < 0 && errno == EINTR) return true;
   if (n < 0 && errno == EAGAIN) {
-    absl::Status status = state_->poller().Rearm(out.watch, out.fd->Get(), EPOLLIN);
+    absl::Status status =
+        state_->poller().Rearm(out.watch, out.fd->Get(), EPOLLIN);
     if (status.ok()) {
       out.armed = true;
       return false;
     }
-    spdlog::warn("pid {}: output lost: {}", child_->pid(), std::string(status.message()));
+    spdlog::warn("pid {}: output lost: {}", child_->pid(),
+                 std::string(status.message()));
   }
   CloseOutput(out);  // EOF, or a read error that will not go away
   return false;
@@ -237,10 +245,12 @@ void ChildRunner::CloseOutput(Output& out) {
 void ChildRunner::ReapIfExited() {
   absl::StatusOr<std::optional<process::ExitStatus>> status = child_->TryReap();
   if (!status.ok() || !status->has_value()) {
-    absl::Status rearm = state_->poller().Rearm(exit_watch_, child_->pidfd(), EPOLLIN);
+    absl::Status rearm =
+        state_->poller().Rearm(exit_watch_, child_->pidfd(), EPOLLIN);
     if (!status.ok() || !rearm.ok()) {
       spdlog::error("pid {}: cannot wait: {} {}", child_->pid(),
-                    std::string(status.status().message()), std::string(rearm.message()));
+                    std::string(status.status().message()),
+                    std::string(rearm.message()));
     }
     return;
   }
@@ -263,11 +273,13 @@ void ChildRunner::MaybeReportExit() {
   absl::Duration wall = absl::Now() - started_at_;
   v1::TerminationReason reason = stop_reason_;
   if (reason == v1::TERMINATION_REASON_UNSPECIFIED) {
-    reason = exit_->killed() && client_signaled_ ? v1::TERMINATION_REASON_SIGNALED
-                                                 : v1::TERMINATION_REASON_EXITED;
+    reason = exit_->killed() && client_signaled_
+                 ? v1::TERMINATION_REASON_SIGNALED
+                 : v1::TERMINATION_REASON_EXITED;
   }
-  spdlog::info("exit pid={} {} reason={} wall={}", child_->pid(), exit_->ToString(),
-               v1::TerminationReason_Name(reason), absl::FormatDuration(wall));
+  spdlog::info("exit pid={} {} reason={} wall={}", child_->pid(),
+               exit_->ToString(), v1::TerminationReason_Name(reason),
+               absl::FormatDuration(wall));
 
   // No orphan survives the call: what is left in the group gets the policy.
   if (child_->GroupAlive()) {
@@ -287,7 +299,8 @@ void ChildRunner::MaybeReportExit() {
 }
 
 void ChildRunner::MaybeDone() {
-  if (done_ || !exit_reported_ || pending_alarms_ > 0 || doorbell_pending_) return;
+  if (done_ || !exit_reported_ || pending_alarms_ > 0 || doorbell_pending_)
+    return;
   done_ = true;
   owner_->OnRunnerDone();  // may destroy this runner: nothing after it
 }

@@ -12,11 +12,11 @@
 #ifndef REXEC_SERVER_RPC_CHILD_RUNNER_H_
 #define REXEC_SERVER_RPC_CHILD_RUNNER_H_
 
-#include <optional>
-#include <string>
-
 #include <grpcpp/alarm.h>
 #include <grpcpp/completion_queue.h>
+
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"

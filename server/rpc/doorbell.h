@@ -8,11 +8,11 @@
 #ifndef REXEC_SERVER_RPC_DOORBELL_H_
 #define REXEC_SERVER_RPC_DOORBELL_H_
 
-#include <cstdint>
-#include <mutex>
-
 #include <grpcpp/alarm.h>
 #include <grpcpp/completion_queue.h>
+
+#include <cstdint>
+#include <mutex>
 
 namespace rexec::rpc {
 

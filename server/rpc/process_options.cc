@@ -10,9 +10,9 @@ namespace {
 absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
                                          absl::string_view field) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "options.", field, " is invalid: ", d.seconds(), "s ", d.nanos(),
-        "ns (it must be a non-negative duration)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.", field, " is invalid: ", d.seconds(), "s ",
+                     d.nanos(), "ns (it must be a non-negative duration)"));
   }
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
@@ -26,12 +26,14 @@ void ToProto(absl::Duration d, google::protobuf::Duration* proto) {
 }  // namespace
 
 absl::Status FromProto(const v1::ProcessOptions& proto,
-                       process::SpawnOptions* spawn, process::StopPolicy* stop) {
+                       process::SpawnOptions* spawn,
+                       process::StopPolicy* stop) {
   spawn->env.assign(proto.env().begin(), proto.env().end());
   spawn->clear_env = proto.clear_env();
   spawn->cwd = proto.cwd();
   ASSIGN_OR_RETURN(stop->timeout, FromProto(proto.timeout(), "timeout"));
-  ASSIGN_OR_RETURN(absl::Duration grace, FromProto(proto.kill_grace(), "kill_grace"));
+  ASSIGN_OR_RETURN(absl::Duration grace,
+                   FromProto(proto.kill_grace(), "kill_grace"));
   if (grace > absl::ZeroDuration()) stop->kill_grace = grace;
   if (!proto.kill_signal().empty()) {
     absl::StatusOr<int> sig = process::ParseSignal(proto.kill_signal());
@@ -55,7 +57,8 @@ void ToProto(const process::ExitStatus& status, v1::TerminationReason reason,
   proto->set_reason(reason);
   ToProto(wall_time, proto->mutable_wall_time());
   ToProto(status.usage.user_cpu, proto->mutable_usage()->mutable_user_cpu());
-  ToProto(status.usage.system_cpu, proto->mutable_usage()->mutable_system_cpu());
+  ToProto(status.usage.system_cpu,
+          proto->mutable_usage()->mutable_system_cpu());
   proto->mutable_usage()->set_max_rss_bytes(status.usage.max_rss_bytes);
 }
 

@@ -31,7 +31,8 @@ std::string WithPort(const std::string& address, int port) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(ServerConfig config) {
+absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
+    ServerConfig config) {
   if (config.workers <= 0) {
     config.workers = std::max(1u, std::thread::hardware_concurrency());
   }
@@ -51,8 +52,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(ServerConfig con
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<int> ports(config.listen.size());
   for (size_t i = 0; i < config.listen.size(); ++i) {
-    builder.AddListeningPort(config.listen[i], grpc::InsecureServerCredentials(),
-                             &ports[i]);
+    builder.AddListeningPort(config.listen[i],
+                             grpc::InsecureServerCredentials(), &ports[i]);
   }
   builder.RegisterService(&server->service_);
   for (int i = 0; i < config.workers; ++i) {
@@ -60,17 +61,18 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(ServerConfig con
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot listen on ", absl::StrJoin(config.listen, ", "),
-        ": an address is in use, not local, or malformed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on ", absl::StrJoin(config.listen, ", "),
+                     ": an address is in use, not local, or malformed"));
   }
-  for (auto& cq : server->cqs_) server->workers_.emplace_back(RunWorker, cq.get());
+  for (auto& cq : server->cqs_)
+    server->workers_.emplace_back(RunWorker, cq.get());
   for (size_t i = 0; i < config.listen.size(); ++i) {
     if (ports[i] == 0) {
       server->Shutdown();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot listen on ", config.listen[i],
-          ": the address is in use, not local, or malformed"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot listen on ", config.listen[i],
+                       ": the address is in use, not local, or malformed"));
     }
     server->addresses_.push_back(WithPort(config.listen[i], ports[i]));
   }

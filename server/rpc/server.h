@@ -8,12 +8,12 @@
 #ifndef REXEC_SERVER_RPC_SERVER_H_
 #define REXEC_SERVER_RPC_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "rexec/v1/child_process.grpc.pb.h"
@@ -25,7 +25,8 @@ namespace rexec::rpc {
 class RexecServer {
  public:
   // FAILED_PRECONDITION naming the address when one cannot be bound.
-  static absl::StatusOr<std::unique_ptr<RexecServer>> Start(ServerConfig config);
+  static absl::StatusOr<std::unique_ptr<RexecServer>> Start(
+      ServerConfig config);
   ~RexecServer();
 
   // The addresses served, with the ports the system chose for ":0".

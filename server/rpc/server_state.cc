@@ -6,11 +6,14 @@ bool ServerState::TryAddChild() {
   int n = children_.load(std::memory_order_relaxed);
   do {
     if (n >= config_.max_processes) return false;
-  } while (!children_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  } while (
+      !children_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
   return true;
 }
 
-void ServerState::RemoveChild() { children_.fetch_sub(1, std::memory_order_relaxed); }
+void ServerState::RemoveChild() {
+  children_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void ServerState::AddCall() {
   std::lock_guard lock(mu_);

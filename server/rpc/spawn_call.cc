@@ -17,12 +17,14 @@ grpc::Status InvalidArgument(std::string message) {
 
 }  // namespace
 
-void SpawnCall::Listen(ServerState* state, v1::ChildProcess::AsyncService* service,
+void SpawnCall::Listen(ServerState* state,
+                       v1::ChildProcess::AsyncService* service,
                        grpc::ServerCompletionQueue* cq) {
   new SpawnCall(state, service, cq);
 }
 
-SpawnCall::SpawnCall(ServerState* state, v1::ChildProcess::AsyncService* service,
+SpawnCall::SpawnCall(ServerState* state,
+                     v1::ChildProcess::AsyncService* service,
                      grpc::ServerCompletionQueue* cq)
     : state_(state), service_(service), cq_(cq) {
   state_->AddCall();
@@ -56,7 +58,8 @@ void SpawnCall::OnRead(bool ok) {
   } else if (!ok) {
     // The client half-closed (or the call died, which OnDone handles).
     if (!runner_) {
-      EndCall(InvalidArgument("the request stream ended before the start message"));
+      EndCall(
+          InvalidArgument("the request stream ended before the start message"));
     } else {
       runner_->CloseStdin();
     }
@@ -83,7 +86,8 @@ void SpawnCall::HandleRequest() {
   }
   switch (request_.request_case()) {
     case v1::SpawnRequest::kStart:
-      EndCall(InvalidArgument("start was sent twice: only the first message may be start"));
+      EndCall(InvalidArgument(
+          "start was sent twice: only the first message may be start"));
       return;
     case v1::SpawnRequest::kStdin:
       runner_->WriteStdin(std::move(*request_.mutable_stdin()));
@@ -93,15 +97,17 @@ void SpawnCall::HandleRequest() {
       ReadNext();
       return;
     case v1::SpawnRequest::kSignal:
-      if (absl::Status status = runner_->Signal(request_.signal().name()); !status.ok()) {
+      if (absl::Status status = runner_->Signal(request_.signal().name());
+          !status.ok()) {
         EndCall(InvalidArgument(absl::StrCat("signal: ", status.message())));
         return;
       }
       ReadNext();
       return;
     case v1::SpawnRequest::REQUEST_NOT_SET:
-      EndCall(InvalidArgument("empty request message: none of start, stdin, "
-                              "close_stdin or signal is set"));
+      EndCall(
+          InvalidArgument("empty request message: none of start, stdin, "
+                          "close_stdin or signal is set"));
       return;
   }
 }
@@ -192,7 +198,8 @@ void SpawnCall::EndCall(grpc::Status status) {
   final_status_ = std::move(status);
   // Keep only the message being written: gRPC still reads it.
   while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
-  if (runner_ && !runner_done_) runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
+  if (runner_ && !runner_done_)
+    runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
   MaybeFinish();
 }
 
@@ -211,17 +218,19 @@ void SpawnCall::OnFinish(bool ok) {
 void SpawnCall::OnDone(bool ok) {
   done_pending_ = false;
   if (ctx_.IsCancelled()) {
-    EndCall(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+    EndCall(
+        grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
     // A cancelled call may already have sent its exit: stragglers are the
     // runner's business then, and Stop() does nothing.
-    if (runner_ && !runner_done_) runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
+    if (runner_ && !runner_done_)
+      runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
   }
   MaybeDelete();
 }
 
 void SpawnCall::MaybeDelete() {
-  if (request_pending_ || done_pending_ || reading_ || writing_ || finish_pending_ ||
-      !runner_done_) {
+  if (request_pending_ || done_pending_ || reading_ || writing_ ||
+      finish_pending_ || !runner_done_) {
     return;
   }
   // A call that has decided how it ends must say so to gRPC first.

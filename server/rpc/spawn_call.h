@@ -12,11 +12,11 @@
 #ifndef REXEC_SERVER_RPC_SPAWN_CALL_H_
 #define REXEC_SERVER_RPC_SPAWN_CALL_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <deque>
 #include <memory>
 #include <optional>
-
-#include <grpcpp/grpcpp.h>
 
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/rpc/child_runner.h"
@@ -28,7 +28,8 @@ namespace rexec::rpc {
 class SpawnCall final : public ChildRunner::Owner {
  public:
   // Creates a call that waits for the next Spawn RPC on `cq`.
-  static void Listen(ServerState* state, v1::ChildProcess::AsyncService* service,
+  static void Listen(ServerState* state,
+                     v1::ChildProcess::AsyncService* service,
                      grpc::ServerCompletionQueue* cq);
 
  private:
@@ -64,7 +65,8 @@ class SpawnCall final : public ChildRunner::Owner {
   grpc::ServerCompletionQueue* const cq_;
 
   grpc::ServerContext ctx_;
-  grpc::ServerAsyncReaderWriter<v1::SpawnResponse, v1::SpawnRequest> stream_{&ctx_};
+  grpc::ServerAsyncReaderWriter<v1::SpawnResponse, v1::SpawnRequest> stream_{
+      &ctx_};
   MemberTag<SpawnCall> request_tag_{this, &SpawnCall::OnRequest};
   MemberTag<SpawnCall> read_tag_{this, &SpawnCall::OnRead};
   MemberTag<SpawnCall> write_tag_{this, &SpawnCall::OnWrite};

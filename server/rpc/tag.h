@@ -16,7 +16,8 @@ class Tag {
 template <typename T>
 class MemberTag final : public Tag {
  public:
-  MemberTag(T* owner, void (T::*method)(bool)) : owner_(owner), method_(method) {}
+  MemberTag(T* owner, void (T::*method)(bool))
+      : owner_(owner), method_(method) {}
   void Run(bool ok) override { (owner_->*method_)(ok); }
 
  private:

@@ -5,9 +5,9 @@
 #ifndef REXEC_SERVER_RPC_UNIMPLEMENTED_CALL_H_
 #define REXEC_SERVER_RPC_UNIMPLEMENTED_CALL_H_
 
-#include <string>
-
 #include <grpcpp/grpcpp.h>
+
+#include <string>
 
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/rpc/server_state.h"
@@ -32,7 +32,11 @@ class UnimplementedCall {
  private:
   UnimplementedCall(ServerState* state, Service* service, RequestMethod method,
                     std::string name, grpc::ServerCompletionQueue* cq)
-      : state_(state), service_(service), method_(method), name_(std::move(name)), cq_(cq) {
+      : state_(state),
+        service_(service),
+        method_(method),
+        name_(std::move(name)),
+        cq_(cq) {
     state_->AddCall();
     (service_->*method_)(&ctx_, &stream_, cq_, cq_, &request_tag_);
   }
@@ -44,9 +48,10 @@ class UnimplementedCall {
       return;
     }
     Listen(state_, service_, method_, name_, cq_);
-    stream_.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                name_ + " is not implemented by this server yet"),
-                   &finish_tag_);
+    stream_.Finish(
+        grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                     name_ + " is not implemented by this server yet"),
+        &finish_tag_);
   }
   void OnFinish(bool ok) { delete this; }
 
@@ -57,7 +62,8 @@ class UnimplementedCall {
   grpc::ServerCompletionQueue* const cq_;
   grpc::ServerContext ctx_;
   Stream stream_{&ctx_};
-  MemberTag<UnimplementedCall> request_tag_{this, &UnimplementedCall::OnRequest};
+  MemberTag<UnimplementedCall> request_tag_{this,
+                                            &UnimplementedCall::OnRequest};
   MemberTag<UnimplementedCall> finish_tag_{this, &UnimplementedCall::OnFinish};
 };
 

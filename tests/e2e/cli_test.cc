@@ -1,10 +1,9 @@
 // The rexec binary against a real rexecd: what a person at a terminal sees.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <random>
-#include <poll.h>
-
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -82,8 +81,8 @@ TEST_F(CliTest, StdinEofReachesTheChild) {
 }
 
 TEST_F(CliTest, OptionsReachTheChild) {
-  Result r = Cli({"spawn", "--env", "A=1", "--env", "B=x=y", "--cwd", "/tmp", "--", "sh", "-c",
-                  "echo $A $B; pwd"});
+  Result r = Cli({"spawn", "--env", "A=1", "--env", "B=x=y", "--cwd", "/tmp",
+                  "--", "sh", "-c", "echo $A $B; pwd"});
   EXPECT_EQ(r.out, "1 x=y\n/tmp\n");
   r = Cli({"spawn", "--clear-env", "--env", "ONLY=1", "--", "/usr/bin/env"});
   EXPECT_EQ(r.out, "ONLY=1\n");
@@ -102,7 +101,8 @@ TEST_F(CliTest, TimeoutStopsTheChild) {
 
 TEST_F(CliTest, ForwardsSignalsToTheChild) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
-    process::Child cli = SpawnCli({"spawn", "--", "sh", "-c", "echo ready; exec sleep 100"});
+    process::Child cli =
+        SpawnCli({"spawn", "--", "sh", "-c", "echo ready; exec sleep 100"});
     // Wait for the remote child to run before signalling.
     std::string seen;
     while (seen.find("ready\n") == std::string::npos) {
@@ -115,7 +115,8 @@ TEST_F(CliTest, ForwardsSignalsToTheChild) {
     }
     kill(cli.pid(), sig);
     Result r = RunChild(cli);
-    EXPECT_TRUE(r.status.exited()) << "the CLI itself died: " << r.status.ToString();
+    EXPECT_TRUE(r.status.exited())
+        << "the CLI itself died: " << r.status.ToString();
     EXPECT_EQ(r.status.code(), 128 + sig) << "signal " << sig;
   }
 }
@@ -123,10 +124,12 @@ TEST_F(CliTest, ForwardsSignalsToTheChild) {
 TEST_F(CliTest, RpcErrorsPrintTheStatusAndExit255) {
   Result r = Cli({"spawn", "--", "nosuchprog"});
   EXPECT_EQ(r.status.code(), 255);
-  EXPECT_EQ(r.err, "rexec: NOT_FOUND: spawn nosuchprog: not found in PATH (ENOENT)\n");
+  EXPECT_EQ(r.err,
+            "rexec: NOT_FOUND: spawn nosuchprog: not found in PATH (ENOENT)\n");
 
   process::SpawnOptions options;
-  options.argv = {RexecPath(), "--server", "127.0.0.1:1", "spawn", "--", "true"};
+  options.argv = {RexecPath(), "--server", "127.0.0.1:1",
+                  "spawn",     "--",       "true"};
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   ASSERT_TRUE(child.ok());
   r = RunChild(*child);

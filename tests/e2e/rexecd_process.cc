@@ -23,7 +23,8 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<RexecdProcess> RexecdProcess::Start(std::vector<std::string> flags) {
+std::unique_ptr<RexecdProcess> RexecdProcess::Start(
+    std::vector<std::string> flags) {
   process::SpawnOptions options;
   options.argv = {RexecdPath(), "--listen", "127.0.0.1:0"};
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
@@ -76,7 +77,8 @@ RexecdProcess::~RexecdProcess() {
     // leave behind (each runs in a process group of its own).
     kill(child_.pid(), SIGTERM);
     auto reaped = [&] {
-      absl::StatusOr<std::optional<process::ExitStatus>> status = child_.TryReap();
+      absl::StatusOr<std::optional<process::ExitStatus>> status =
+          child_.TryReap();
       return !status.ok() || status->has_value();
     };
     if (!Eventually(reaped, absl::Seconds(20))) {
@@ -101,7 +103,8 @@ process::ExitStatus RexecdProcess::Terminate() {
 }
 
 int64_t RexecdProcess::RssBytes() const {
-  std::string status = ReadFile("/proc/" + std::to_string(child_.pid()) + "/status");
+  std::string status =
+      ReadFile("/proc/" + std::to_string(child_.pid()) + "/status");
   size_t at = status.find("VmRSS:");
   if (at == std::string::npos) return -1;
   return std::stoll(status.substr(at + 6)) * 1024;
@@ -111,7 +114,8 @@ std::chrono::system_clock::time_point Deadline(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
 }
 
-bool Eventually(const std::function<bool()>& predicate, absl::Duration timeout) {
+bool Eventually(const std::function<bool()>& predicate,
+                absl::Duration timeout) {
   absl::Time give_up = absl::Now() + timeout;
   while (!predicate()) {
     if (absl::Now() > give_up) return false;

@@ -21,7 +21,8 @@ namespace rexec::testing {
 class RexecdProcess {
  public:
   // Fails the test (and returns nullptr) if the server does not come up.
-  static std::unique_ptr<RexecdProcess> Start(std::vector<std::string> flags = {});
+  static std::unique_ptr<RexecdProcess> Start(
+      std::vector<std::string> flags = {});
   ~RexecdProcess();
 
   const std::string& address() const { return address_; }
@@ -45,7 +46,8 @@ class RexecdProcess {
 };
 
 // A deadline for one test call.
-std::chrono::system_clock::time_point Deadline(absl::Duration d = absl::Seconds(60));
+std::chrono::system_clock::time_point Deadline(
+    absl::Duration d = absl::Seconds(60));
 
 // Waits (bounded by `timeout`) until `predicate` holds; returns whether it did.
 bool Eventually(const std::function<bool()>& predicate,

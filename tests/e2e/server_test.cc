@@ -1,9 +1,8 @@
 // rexecd as a server: bad input, limits, health, reflection, lifecycle.
+#include <grpcpp/generic/generic_stub.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include "client/spawn_session.h"
 #include "gmock/gmock.h"
@@ -25,7 +24,8 @@ struct Ended {
 };
 
 // Sends `requests` on a raw stream (no client-side checks), reads to the end.
-Ended Send(RexecdProcess& server, std::vector<SpawnRequest> requests, bool half_close = true) {
+Ended Send(RexecdProcess& server, std::vector<SpawnRequest> requests,
+           bool half_close = true) {
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline());
   auto stream = server.stub().Spawn(&ctx);
@@ -70,7 +70,8 @@ TEST_F(ServerTest, FirstMessageMustBeStart) {
 }
 
 TEST_F(ServerTest, SecondStartEndsTheCallAndStopsTheChild) {
-  Ended e = Send(*server_, {StartOf({"sleep", "305"}), StartOf({"true"})}, false);
+  Ended e =
+      Send(*server_, {StartOf({"sleep", "305"}), StartOf({"true"})}, false);
   EXPECT_EQ(e.code, grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(e.message, HasSubstr("start was sent twice"));
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("305").empty(); }));
@@ -102,36 +103,47 @@ TEST_F(ServerTest, BadStartsGetTheirStatus) {
   cases.push_back({StartOf({}), grpc::StatusCode::INVALID_ARGUMENT,
                    "argv is empty: argv[0] must name the program"});
   cases.push_back({StartOf({"echo", std::string("a\0b", 3)}),
-                   grpc::StatusCode::INVALID_ARGUMENT, "argv[1] contains a NUL byte"});
+                   grpc::StatusCode::INVALID_ARGUMENT,
+                   "argv[1] contains a NUL byte"});
   SpawnRequest bad_env = StartOf({"true"});
   (*bad_env.mutable_start()->mutable_options()->mutable_env())["A=B"] = "1";
-  cases.push_back({bad_env, grpc::StatusCode::INVALID_ARGUMENT,
-                   "env name \"A=B\" is invalid: it must be non-empty without '=' or NUL"});
+  cases.push_back(
+      {bad_env, grpc::StatusCode::INVALID_ARGUMENT,
+       "env name \"A=B\" is invalid: it must be non-empty without '=' or NUL"});
   SpawnRequest bad_kill = StartOf({"true"});
   bad_kill.mutable_start()->mutable_options()->set_kill_signal("NOPE");
   cases.push_back({bad_kill, grpc::StatusCode::INVALID_ARGUMENT,
                    "options.kill_signal: unknown signal name \"NOPE\""});
   SpawnRequest bad_timeout = StartOf({"true"});
-  bad_timeout.mutable_start()->mutable_options()->mutable_timeout()->set_seconds(-1);
+  bad_timeout.mutable_start()
+      ->mutable_options()
+      ->mutable_timeout()
+      ->set_seconds(-1);
   cases.push_back({bad_timeout, grpc::StatusCode::INVALID_ARGUMENT,
-                   "options.timeout is invalid: -1s 0ns (it must be a non-negative duration)"});
+                   "options.timeout is invalid: -1s 0ns (it must be a "
+                   "non-negative duration)"});
   cases.push_back({StartOf({"nosuchprog"}), grpc::StatusCode::NOT_FOUND,
                    "spawn nosuchprog: not found in PATH (ENOENT)"});
   SpawnRequest bad_cwd = StartOf({"true"});
   bad_cwd.mutable_start()->mutable_options()->set_cwd("/no/such/dir");
-  cases.push_back({bad_cwd, grpc::StatusCode::NOT_FOUND,
-                   "spawn true: cwd /no/such/dir: No such file or directory (ENOENT)"});
+  cases.push_back(
+      {bad_cwd, grpc::StatusCode::NOT_FOUND,
+       "spawn true: cwd /no/such/dir: No such file or directory (ENOENT)"});
   char not_executable[] = "/tmp/rexec-noexec-XXXXXX";
   close(mkstemp(not_executable));  // mode 0600: no execute bit, even for root
-  cases.push_back({StartOf({not_executable}), grpc::StatusCode::PERMISSION_DENIED,
-                   std::string("spawn ") + not_executable + ": Permission denied (EACCES)"});
+  cases.push_back({StartOf({not_executable}),
+                   grpc::StatusCode::PERMISSION_DENIED,
+                   std::string("spawn ") + not_executable +
+                       ": Permission denied (EACCES)"});
   char not_a_program[] = "/tmp/rexec-text-XXXXXX";
   int text_fd = mkstemp(not_a_program);
   (void)!write(text_fd, "\x01\x02 not a program", 20);
   fchmod(text_fd, 0755);
   close(text_fd);
-  cases.push_back({StartOf({not_a_program}), grpc::StatusCode::FAILED_PRECONDITION,
-                   std::string("spawn ") + not_a_program + ": Exec format error (ENOEXEC)"});
+  cases.push_back({StartOf({not_a_program}),
+                   grpc::StatusCode::FAILED_PRECONDITION,
+                   std::string("spawn ") + not_a_program +
+                       ": Exec format error (ENOEXEC)"});
   for (Case& c : cases) {
     Ended e = Send(*server_, {c.start});
     EXPECT_EQ(e.code, c.code) << c.message;
@@ -184,7 +196,8 @@ std::string RawCall(const std::string& address, const std::string& method,
   std::vector<grpc::Slice> slices;
   std::string out;
   if (ok && reply.Dump(&slices).ok()) {
-    for (auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    for (auto& s : slices)
+      out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   grpc::Status status;
   call->Finish(&status, reinterpret_cast<void*>(4));
@@ -197,12 +210,14 @@ std::string RawCall(const std::string& address, const std::string& method,
 
 TEST_F(ServerTest, ServesHealthAndReflection) {
   // HealthCheckRequest{} -> HealthCheckResponse{status: SERVING (1)}.
-  EXPECT_EQ(RawCall(server_->address(), "/grpc.health.v1.Health/Check", "", false),
-            std::string("\x08\x01", 2));
+  EXPECT_EQ(
+      RawCall(server_->address(), "/grpc.health.v1.Health/Check", "", false),
+      std::string("\x08\x01", 2));
   // ServerReflectionRequest{list_services: ""}.
-  std::string reply = RawCall(server_->address(),
-                              "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                              std::string("\x3a\x00", 2), true);
+  std::string reply =
+      RawCall(server_->address(),
+              "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+              std::string("\x3a\x00", 2), true);
   EXPECT_THAT(reply, HasSubstr("rexec.v1.ChildProcess"));
 }
 
@@ -217,12 +232,15 @@ TEST(ServerLimits, MaxProcessesGivesResourceExhaustedAndServiceGoesOn) {
   ASSERT_TRUE(first->Read(&started));
   Ended e = Send(*server, {StartOf({"true"})});
   EXPECT_EQ(e.code, grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(e.message,
-            "spawn true: the server runs its limit of 1 processes (--max-processes)");
+  EXPECT_EQ(
+      e.message,
+      "spawn true: the server runs its limit of 1 processes (--max-processes)");
   ctx.TryCancel();
   first->Finish().IgnoreError();
   // The slot comes back once the child is reaped.
-  EXPECT_TRUE(Eventually([&] { return Send(*server, {StartOf({"true"})}).code == grpc::StatusCode::OK; }));
+  EXPECT_TRUE(Eventually([&] {
+    return Send(*server, {StartOf({"true"})}).code == grpc::StatusCode::OK;
+  }));
 }
 
 TEST(ServerLifecycle, SigtermStopsRunningChildrenAndExitsZero) {
@@ -233,8 +251,8 @@ TEST(ServerLifecycle, SigtermStopsRunningChildrenAndExitsZero) {
   start.add_argv("sleep");
   start.add_argv("309");
   for (int i = 0; i < 5; ++i) {
-    sessions.push_back(std::make_unique<client::SpawnSession>(server->stub(), start,
-                                                              absl::Now() + absl::Seconds(60)));
+    sessions.push_back(std::make_unique<client::SpawnSession>(
+        server->stub(), start, absl::Now() + absl::Seconds(60)));
     SpawnResponse r;
     ASSERT_TRUE(sessions.back()->Read(&r));
   }
@@ -260,7 +278,8 @@ TEST(ServerLifecycle, BusyAddressFailsWithAClearMessage) {
   ASSERT_TRUE(second.ok());
   Result r = RunChild(*second);
   EXPECT_EQ(r.status.code(), 1);
-  EXPECT_THAT(r.err, HasSubstr("rexecd: cannot listen on " + server->address()));
+  EXPECT_THAT(r.err,
+              HasSubstr("rexecd: cannot listen on " + server->address()));
 }
 
 TEST(ServerLifecycle, BadFlagsAreRejected) {

@@ -62,8 +62,10 @@ v1::SpawnStart Start(std::vector<std::string> argv) {
   return start;
 }
 
-Outcome RunSpawn(RexecdProcess& server, const v1::SpawnStart& start, const std::string& input = "") {
-  client::SpawnSession session(server.stub(), start, absl::Now() + absl::Seconds(60));
+Outcome RunSpawn(RexecdProcess& server, const v1::SpawnStart& start,
+                 const std::string& input = "") {
+  client::SpawnSession session(server.stub(), start,
+                               absl::Now() + absl::Seconds(60));
   if (!input.empty()) session.WriteStdin(input);
   session.CloseStdin();
   return Collect(session);
@@ -103,7 +105,8 @@ TEST_F(SpawnTest, LargeRandomPayloadThroughCatArrivesByteExact) {
 }
 
 TEST_F(SpawnTest, StdoutAndStderrStayApart) {
-  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "echo out; echo err >&2; echo more"}));
+  Outcome o = RunSpawn(
+      *server_, Start({"sh", "-c", "echo out; echo err >&2; echo more"}));
   EXPECT_EQ(o.out, "out\nmore\n");
   EXPECT_EQ(o.err, "err\n");
   EXPECT_GT(o.started_pid, 0);
@@ -111,7 +114,8 @@ TEST_F(SpawnTest, StdoutAndStderrStayApart) {
 
 TEST_F(SpawnTest, ReportsExitCodesInBand) {
   for (int code : {0, 1, 255}) {
-    Outcome o = RunSpawn(*server_, Start({HelperPath(), "exit", std::to_string(code)}));
+    Outcome o =
+        RunSpawn(*server_, Start({HelperPath(), "exit", std::to_string(code)}));
     ASSERT_TRUE(o.status.ok());
     ASSERT_TRUE(o.exit.has_value());
     EXPECT_TRUE(o.exit->has_code());
@@ -129,7 +133,8 @@ TEST_F(SpawnTest, ReportsSignalDeath) {
 }
 
 TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
-  client::SpawnSession session(server_->stub(), Start({"sh", "-c", "echo up; sleep 100"}),
+  client::SpawnSession session(server_->stub(),
+                               Start({"sh", "-c", "echo up; sleep 100"}),
                                absl::Now() + absl::Seconds(60));
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));  // started
@@ -235,7 +240,8 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
 
 TEST_F(SpawnTest, OrphansAreReapedBySubreaper) {
   // A double fork leaves an orphan outside the call's process group.
-  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "(setsid sleep 0.2 &) ; echo done"}));
+  Outcome o = RunSpawn(*server_,
+                       Start({"sh", "-c", "(setsid sleep 0.2 &) ; echo done"}));
   EXPECT_EQ(o.out, "done\n");
   EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
       << "an orphan was re-parented to rexecd and not reaped";
@@ -247,10 +253,11 @@ TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
   std::atomic<int> good{0};
   for (int i = 0; i < kCalls; ++i) {
     threads.emplace_back([&, i] {
-      Outcome o = RunSpawn(*server_, Start({"sh", "-c", "read x; echo $x-" + std::to_string(i)}),
-                      "call\n");
-      if (o.status.ok() && o.out == "call-" + std::to_string(i) + "\n" && o.exit &&
-          o.exit->code() == 0) {
+      Outcome o = RunSpawn(
+          *server_, Start({"sh", "-c", "read x; echo $x-" + std::to_string(i)}),
+          "call\n");
+      if (o.status.ok() && o.out == "call-" + std::to_string(i) + "\n" &&
+          o.exit && o.exit->code() == 0) {
         ++good;
       }
     });
@@ -290,7 +297,8 @@ TEST_F(SpawnTest, ClientThatStopsReadingDoesNotGrowTheServer) {
     if (!stalled) absl::SleepFor(absl::Milliseconds(200));
     return stalled;
   };
-  ASSERT_TRUE(Eventually(blocked, absl::Seconds(30))) << "the child never blocked";
+  ASSERT_TRUE(Eventually(blocked, absl::Seconds(30)))
+      << "the child never blocked";
   EXPECT_LT(last, 64 << 20) << "bytes accepted from a child nobody reads";
   int64_t growth = server_->RssBytes() - rss_before;
   EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;

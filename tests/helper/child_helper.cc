@@ -83,9 +83,11 @@ int main(int argc, char** argv) {
     struct sigaction sa_int, sa_term;
     sigaction(SIGINT, nullptr, &sa_int);
     sigaction(SIGTERM, nullptr, &sa_term);
-    bool ignored = sa_int.sa_handler == SIG_IGN || sa_term.sa_handler == SIG_IGN ||
+    bool ignored = sa_int.sa_handler == SIG_IGN ||
+                   sa_term.sa_handler == SIG_IGN ||
                    signal(SIGPIPE, SIG_DFL) == SIG_IGN;
-    Say(std::string(blocked ? "blocked" : "clear") + (ignored ? " ignored" : ""));
+    Say(std::string(blocked ? "blocked" : "clear") +
+        (ignored ? " ignored" : ""));
     return 0;
   }
   if (mode == "pgid") {

@@ -34,7 +34,8 @@ std::set<std::string> OpenFds() {
   std::set<std::string> fds;
   DIR* dir = opendir("/proc/self/fd");
   while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] != '.' && std::atoi(e->d_name) != dirfd(dir)) fds.insert(e->d_name);
+    if (e->d_name[0] != '.' && std::atoi(e->d_name) != dirfd(dir))
+      fds.insert(e->d_name);
   }
   closedir(dir);
   return fds;
@@ -43,7 +44,8 @@ std::set<std::string> OpenFds() {
 TEST(Child, PipesStdinThroughToStdout) {
   Child child = SpawnHelper({"echo"});
   std::string input(1 << 20, '\0');
-  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<char>(i * 31 + 7);
+  for (size_t i = 0; i < input.size(); ++i)
+    input[i] = static_cast<char>(i * 31 + 7);
   Result r = RunChild(child, input);
   EXPECT_EQ(r.out, input);
   EXPECT_TRUE(r.status.exited());
@@ -85,7 +87,8 @@ TEST(Child, SignalGroupReachesTheChild) {
 TEST(Child, LeadsItsOwnProcessGroup) {
   Child child = SpawnHelper({"pgid"});
   Result r = RunChild(child);
-  EXPECT_EQ(r.out, std::to_string(child.pid()) + " " + std::to_string(child.pid()));
+  EXPECT_EQ(r.out,
+            std::to_string(child.pid()) + " " + std::to_string(child.pid()));
 }
 
 TEST(Child, StartsWithClearSignalMaskAndDefaultDispositions) {
@@ -161,7 +164,8 @@ TEST(Child, MissingCwdIsNotFound) {
   options.cwd = "/no/such/dir";
   absl::StatusOr<Child> child = Child::Spawn(options);
   EXPECT_EQ(child.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(child.status().message()), HasSubstr("cwd /no/such/dir"));
+  EXPECT_THAT(std::string(child.status().message()),
+              HasSubstr("cwd /no/such/dir"));
 }
 
 TEST(Child, NonExecutableIsPermissionDenied) {
@@ -179,12 +183,15 @@ TEST(Child, NonExecutableIsPermissionDenied) {
 
 TEST(Child, RejectsBadArguments) {
   SpawnOptions options;
-  EXPECT_EQ(Child::Spawn(options).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Child::Spawn(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
   options.argv = {"echo", std::string("a\0b", 3)};
-  EXPECT_EQ(Child::Spawn(options).status().message(), "argv[1] contains a NUL byte");
+  EXPECT_EQ(Child::Spawn(options).status().message(),
+            "argv[1] contains a NUL byte");
   options.argv = {"echo"};
   options.env = {{"A=B", "x"}};
-  EXPECT_THAT(std::string(Child::Spawn(options).status().message()), StartsWith("env name \"A=B\""));
+  EXPECT_THAT(std::string(Child::Spawn(options).status().message()),
+              StartsWith("env name \"A=B\""));
 }
 
 TEST(Child, DestroyingAnUnreapedChildKillsAndReapsIt) {
@@ -202,8 +209,10 @@ TEST(SignalName, ParsesWithAndWithoutPrefix) {
   EXPECT_EQ(*ParseSignal("SIGINT"), SIGINT);
   EXPECT_EQ(*ParseSignal("int"), SIGINT);
   EXPECT_EQ(*ParseSignal("KILL"), SIGKILL);
-  EXPECT_EQ(ParseSignal("SIGNOPE").status().message(), "unknown signal name \"SIGNOPE\"");
-  EXPECT_EQ(ParseSignal("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSignal("SIGNOPE").status().message(),
+            "unknown signal name \"SIGNOPE\"");
+  EXPECT_EQ(ParseSignal("").status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV");
 }
 
