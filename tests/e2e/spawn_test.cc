@@ -238,13 +238,21 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
   EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }));
 }
 
-TEST_F(SpawnTest, OrphansAreReapedBySubreaper) {
-  // A double fork leaves an orphan outside the call's process group.
-  Outcome o = RunSpawn(*server_,
-                       Start({"sh", "-c", "(setsid sleep 0.2 &) ; echo done"}));
+TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
+  // A double fork into a new session: the orphan leaves the call's process
+  // group, so only the subreaper can catch it.
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "(setsid sleep 310 &) ; echo done"}));
   EXPECT_EQ(o.out, "done\n");
+  std::vector<pid_t> orphans;
+  ASSERT_TRUE(Eventually([&] {
+    orphans = ProcessesWithArg("310");
+    return orphans.size() == 1;
+  }));
+  std::vector<pid_t> children = ChildrenOf(server_->pid());
+  ASSERT_THAT(children, ::testing::Contains(orphans[0])) << "not re-parented to rexecd";
+  kill(orphans[0], SIGKILL);
   EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
-      << "an orphan was re-parented to rexecd and not reaped";
+      << "the orphan's zombie was not reaped";
 }
 
 TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
