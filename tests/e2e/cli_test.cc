@@ -105,7 +105,7 @@ TEST_F(CliTest, ForwardsSignalsToTheChild) {
         SpawnCli({"spawn", "--", "sh", "-c", "echo ready; exec sleep 100"});
     // Wait for the remote child to run before signalling.
     std::string seen;
-    while (seen.find("ready\n") == std::string::npos) {
+    while (seen.find("ready") == std::string::npos) {
       pollfd pfd{cli.stdout_fd().Get(), POLLIN, 0};
       ASSERT_EQ(poll(&pfd, 1, 30'000), 1);
       char buf[64];

@@ -133,13 +133,14 @@ TEST_F(SpawnTest, ReportsSignalDeath) {
 }
 
 TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
-  client::SpawnSession session(server_->stub(),
-                               Start({"sh", "-c", "echo up; sleep 100"}),
+  // The helper, not a shell: a shell between fork and exec may swallow the
+  // signal, and the test would hang.
+  client::SpawnSession session(server_->stub(), Start({HelperPath(), "wait"}),
                                absl::Now() + absl::Seconds(60));
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));  // started
-  ASSERT_TRUE(session.Read(&r));  // "up": the shell runs
-  EXPECT_EQ(r.stdout(), "up\n");
+  ASSERT_TRUE(session.Read(&r));  // "ready": it waits with default dispositions
+  EXPECT_EQ(r.stdout(), "ready");
   ASSERT_TRUE(session.SendSignal("INT"));
   Outcome o = Collect(session);
   ASSERT_TRUE(o.exit.has_value());
@@ -241,7 +242,8 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
 TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
   // A double fork into a new session: the orphan leaves the call's process
   // group, so only the subreaper can catch it.
-  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "(setsid sleep 310 &) ; echo done"}));
+  Outcome o = RunSpawn(*server_,
+                       Start({"sh", "-c", "(setsid sleep 310 &) ; echo done"}));
   EXPECT_EQ(o.out, "done\n");
   std::vector<pid_t> orphans;
   ASSERT_TRUE(Eventually([&] {
@@ -249,7 +251,8 @@ TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
     return orphans.size() == 1;
   }));
   std::vector<pid_t> children = ChildrenOf(server_->pid());
-  ASSERT_THAT(children, ::testing::Contains(orphans[0])) << "not re-parented to rexecd";
+  ASSERT_THAT(children, ::testing::Contains(orphans[0]))
+      << "not re-parented to rexecd";
   kill(orphans[0], SIGKILL);
   EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
       << "the orphan's zombie was not reaped";

@@ -12,6 +12,7 @@
 //   write N            write N bytes ('x') to stdout
 //   spray              write to stdout for ever
 //   kill SIG           kill itself with signal number SIG
+//   wait               print "ready", sleep for ever (default dispositions)
 //   ignore-term        ignore SIGTERM, print "ready", sleep for ever
 //   close-stdout       close stdout and stderr, then sleep until stdin EOF
 #include <dirent.h>
@@ -112,6 +113,10 @@ int main(int argc, char** argv) {
     signal(std::atoi(argv[2]), SIG_DFL);
     raise(std::atoi(argv[2]));
     return 0;
+  }
+  if (mode == "wait") {
+    Say("ready");
+    for (;;) pause();
   }
   if (mode == "ignore-term") {
     signal(SIGTERM, SIG_IGN);
