@@ -52,10 +52,10 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
                                 const process::StopPolicy& policy) {
   done_ = true;  // until the child runs
   policy_ = policy;
-  argv0_ = options.argv.empty() ? "" : options.argv[0];
+  const std::string argv0 = options.argv.empty() ? "" : options.argv[0];
   if (!state_->TryAddChild()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "spawn ", argv0_, ": the server runs its limit of ",
+        "spawn ", argv0, ": the server runs its limit of ",
         state_->config().max_processes, " processes (--max-processes)"));
   }
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);

@@ -114,7 +114,6 @@ class ChildRunner {
   bool timeout_armed_ = false;
 
   std::optional<process::Child> child_;
-  std::string argv0_;
   process::StopPolicy policy_;
   absl::Time started_at_;
   process::Poller::WatchId exit_watch_ = 0;

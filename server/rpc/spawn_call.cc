@@ -220,10 +220,9 @@ void SpawnCall::OnDone(bool ok) {
   if (ctx_.IsCancelled()) {
     EndCall(
         grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
-    // A cancelled call may already have sent its exit: stragglers are the
-    // runner's business then, and Stop() does nothing.
-    if (runner_ && !runner_done_)
-      runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
+    // EndCall stops the child. A call that had already ended has either
+    // stopped it (an error) or reported its exit (stragglers are the
+    // runner's business then).
   }
   MaybeDelete();
 }
