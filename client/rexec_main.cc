@@ -1,30 +1,106 @@
 // rexec: the command-line client. A thin shell over the client library:
-// parses flags into a start message and hands over to RunSpawnCommand.
+// parses flags into a start message and hands over to RunSpawnCommand,
+// RunExecCommand or RunForkCommand.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/child_session.h"
+#include "client/exec_command.h"
+#include "client/fork_command.h"
 #include "client/spawn_command.h"
-#include "client/spawn_session.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace {
 
-void SetDuration(const std::string& flag, const std::string& text,
-                 google::protobuf::Duration* out) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-    throw CLI::ValidationError(
-        flag, "\"" + text + "\" is not a duration like 30s, 1m or 500ms");
+// The flags every command has, for ProcessOptions.
+struct ProcessFlags {
+  std::vector<std::string> env;
+  bool clear_env = false;
+  std::string cwd, timeout, kill_signal, kill_grace;
+
+  void AddTo(CLI::App* command) {
+    // One value per flag: a repeatable flag must not swallow the command.
+    command
+        ->add_option("--env", env,
+                     "set K=V in the child's environment (repeatable)")
+        ->allow_extra_args(false);
+    command->add_flag("--clear-env", clear_env,
+                      "start from an empty environment");
+    command->add_option("--cwd", cwd, "working directory of the child");
+    command->add_option("--timeout", timeout,
+                        "stop the child after this long, e.g. 30s");
+    command->add_option("--kill-signal", kill_signal,
+                        "signal that starts a stop (default SIGTERM)");
+    command->add_option("--kill-grace", kill_grace,
+                        "time before SIGKILL follows (default 5s)");
   }
-  int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(nanos / 1'000'000'000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+
+  // Throws CLI::ValidationError naming the flag on bad input.
+  rexec::v1::ProcessOptions ToProto() const {
+    rexec::v1::ProcessOptions options;
+    for (const std::string& pair : env) {
+      size_t eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        throw CLI::ValidationError("--env",
+                                   "\"" + pair + "\" is not of the form K=V");
+      }
+      (*options.mutable_env())[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
+    options.set_clear_env(clear_env);
+    options.set_cwd(cwd);
+    options.set_kill_signal(kill_signal);
+    if (!timeout.empty()) {
+      SetDuration("--timeout", timeout, options.mutable_timeout());
+    }
+    if (!kill_grace.empty()) {
+      SetDuration("--kill-grace", kill_grace, options.mutable_kill_grace());
+    }
+    return options;
+  }
+
+  static void SetDuration(const std::string& flag, const std::string& text,
+                          google::protobuf::Duration* out) {
+    absl::Duration d;
+    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
+      throw CLI::ValidationError(
+          flag, "\"" + text + "\" is not a duration like 30s, 1m or 500ms");
+    }
+    int64_t nanos = absl::ToInt64Nanoseconds(d);
+    out->set_seconds(nanos / 1'000'000'000);
+    out->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  }
+};
+
+// The local Node IPC channel rexec was started with, or -1. Throws
+// CLI::ValidationError when there is one that cannot be bridged.
+int LocalNodeChannel() {
+  const char* fd_text = std::getenv("NODE_CHANNEL_FD");
+  if (fd_text == nullptr || *fd_text == '\0') return -1;
+  int fd;
+  if (!absl::SimpleAtoi(fd_text, &fd) || fd < 0 || fcntl(fd, F_GETFD) < 0) {
+    throw CLI::ValidationError(
+        "NODE_CHANNEL_FD",
+        "\"" + std::string(fd_text) + "\" is not an open file descriptor");
+  }
+  const char* mode = std::getenv("NODE_CHANNEL_SERIALIZATION_MODE");
+  if (mode != nullptr && *mode != '\0' && std::string(mode) != "json") {
+    throw CLI::ValidationError(
+        "NODE_CHANNEL_SERIALIZATION_MODE",
+        "\"" + std::string(mode) +
+            "\" cannot be bridged; start rexec with serialization: 'json'");
+  }
+  // Our copy is read by a thread of its own: blocking is what it wants.
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
 }
 
 }  // namespace
@@ -44,44 +120,83 @@ int main(int argc, char** argv) {
   CLI::App* spawn = app.add_subcommand(
       "spawn",
       "run PROGRAM with ARGs remotely, streaming stdin, stdout and stderr");
-  std::vector<std::string> env_pairs;
-  bool clear_env = false;
-  std::string cwd, timeout, kill_signal, kill_grace;
-  std::vector<std::string> command;
-  spawn->add_option("--env", env_pairs,
-                    "set K=V in the child's environment (repeatable)");
-  spawn->add_flag("--clear-env", clear_env, "start from an empty environment");
-  spawn->add_option("--cwd", cwd, "working directory of the child");
-  spawn->add_option("--timeout", timeout,
-                    "stop the child after this long, e.g. 30s");
-  spawn->add_option("--kill-signal", kill_signal,
-                    "signal that starts a stop (default SIGTERM)");
-  spawn->add_option("--kill-grace", kill_grace,
-                    "time before SIGKILL follows (default 5s)");
-  spawn->add_option("command", command, "PROGRAM [ARG...] (after --)")
+  ProcessFlags spawn_flags;
+  spawn_flags.AddTo(spawn);
+  std::vector<std::string> spawn_argv;
+  spawn->add_option("command", spawn_argv, "PROGRAM [ARG...] (after --)")
       ->required();
 
-  rexec::v1::SpawnStart start;
+  CLI::App* exec = app.add_subcommand(
+      "exec",
+      "run COMMAND with the remote shell; print its output when it ends");
+  ProcessFlags exec_flags;
+  exec_flags.AddTo(exec);
+  uint64_t max_buffer = 0;
+  std::string shell;
+  std::vector<std::string> exec_words;
+  exec->add_option("--max-buffer", max_buffer,
+                   "bytes of stdout and of stderr to keep, e.g. 4MiB; more "
+                   "stops the command (default 1MiB)")
+      ->transform(CLI::AsSizeValue(false));
+  exec->add_option("--shell", shell, "the shell (default /bin/sh)");
+  exec->add_option("command", exec_words,
+                   "the command line; several words are joined with spaces")
+      ->required();
+
+  CLI::App* fork = app.add_subcommand(
+      "fork",
+      "run a Node.js MODULE remotely with an IPC message channel; bridges "
+      "the local one when started by Node with an 'ipc' stdio entry");
+  ProcessFlags fork_flags;
+  fork_flags.AddTo(fork);
+  std::string exec_path;
+  std::vector<std::string> exec_args, send_texts, fork_words;
+  fork->add_option("--exec-path", exec_path,
+                   "the runtime (default: the server's --node)");
+  fork->add_option("--exec-arg", exec_args,
+                   "an argument for the runtime, before MODULE (repeatable)")
+      ->allow_extra_args(false);
+  fork->add_option("--send", send_texts,
+                   "a JSON message to send the child after start (repeatable)")
+      ->allow_extra_args(false);
+  fork->add_option("module", fork_words, "MODULE [ARG...] (after --)")
+      ->required();
+
+  rexec::v1::SpawnStart spawn_start;
+  rexec::v1::ExecStart exec_start;
+  rexec::v1::ForkStart fork_start;
+  std::vector<google::protobuf::Value> sends;
+  rexec::client::ForkCommandIo fork_io;
   try {
     app.parse(argc, argv);
-    auto* options = start.mutable_options();
-    for (const std::string& pair : env_pairs) {
-      size_t eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        throw CLI::ValidationError("--env",
-                                   "\"" + pair + "\" is not of the form K=V");
+    if (spawn->parsed()) {
+      *spawn_start.mutable_options() = spawn_flags.ToProto();
+      for (const std::string& arg : spawn_argv) spawn_start.add_argv(arg);
+    } else if (exec->parsed()) {
+      *exec_start.mutable_options() = exec_flags.ToProto();
+      exec_start.set_command(absl::StrJoin(exec_words, " "));
+      exec_start.set_shell(shell);
+      exec_start.set_max_buffer(max_buffer);
+    } else {
+      *fork_start.mutable_options() = fork_flags.ToProto();
+      fork_start.set_module(fork_words[0]);
+      for (size_t i = 1; i < fork_words.size(); ++i) {
+        fork_start.add_args(fork_words[i]);
       }
-      (*options->mutable_env())[pair.substr(0, eq)] = pair.substr(eq + 1);
+      fork_start.set_exec_path(exec_path);
+      for (const std::string& arg : exec_args) fork_start.add_exec_argv(arg);
+      for (const std::string& text : send_texts) {
+        google::protobuf::Value& value = sends.emplace_back();
+        if (auto status =
+                google::protobuf::util::JsonStringToMessage(text, &value);
+            !status.ok()) {
+          throw CLI::ValidationError(
+              "--send",
+              "\"" + text + "\" is not JSON: " + status.message().ToString());
+        }
+      }
+      fork_io.channel_fd = LocalNodeChannel();
     }
-    options->set_clear_env(clear_env);
-    options->set_cwd(cwd);
-    options->set_kill_signal(kill_signal);
-    if (!timeout.empty())
-      SetDuration("--timeout", timeout, options->mutable_timeout());
-    if (!kill_grace.empty()) {
-      SetDuration("--kill-grace", kill_grace, options->mutable_kill_grace());
-    }
-    for (const std::string& arg : command) start.add_argv(arg);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -96,8 +211,19 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
   auto stub = rexec::v1::ChildProcess::NewStub(rexec::client::Connect(server));
-  int code = rexec::client::RunSpawnCommand(
-      *stub, start, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, forwarded);
+  int code;
+  if (spawn->parsed()) {
+    code =
+        rexec::client::RunSpawnCommand(*stub, spawn_start, STDIN_FILENO,
+                                       STDOUT_FILENO, STDERR_FILENO, forwarded);
+  } else if (exec->parsed()) {
+    code =
+        rexec::client::RunExecCommand(*stub, exec_start, STDIN_FILENO,
+                                      STDOUT_FILENO, STDERR_FILENO, forwarded);
+  } else {
+    code = rexec::client::RunForkCommand(*stub, fork_start, sends, fork_io,
+                                         forwarded);
+  }
   // Helper threads may be blocked in read() on our stdin: leave without
   // running destructors under them.
   std::_Exit(code);

@@ -13,9 +13,6 @@
 
 namespace rexec::client {
 
-// The exit code for an RPC or connection error, as ssh uses.
-constexpr int kRpcErrorExitCode = 255;
-
 // `signals` must be blocked in every thread of the process (block them before
 // the first gRPC channel starts its threads); they are taken with sigwait()
 // by a thread of RunSpawnCommand's own and forwarded to the child.

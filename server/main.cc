@@ -58,6 +58,16 @@ int main(int argc, char** argv) {
                  "children that may run at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-exec-buffer", config.max_exec_buffer,
+                 "largest max_buffer, in bytes per stream, an Exec call may "
+                 "ask for")
+      // Both streams must fit one gRPC message, which is at most 2 GiB.
+      ->check(CLI::Range(uint64_t{1}, uint64_t{512} << 20))
+      ->capture_default_str();
+  app.add_option("--node", config.node,
+                 "the runtime Fork runs when a call names no exec_path "
+                 "(looked up in the child's PATH)")
+      ->capture_default_str();
   app.add_option("--drain-timeout", drain_timeout,
                  "how long output may keep flowing after a child exits, when a "
                  "descendant holds its pipes")

@@ -1,6 +1,8 @@
 #include "server/rpc/child_runner.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,11 +19,10 @@
 namespace rexec::rpc {
 namespace {
 
-// Doorbell event bits.
-constexpr uint32_t kStdoutReady = 1 << 0;
-constexpr uint32_t kStderrReady = 1 << 1;
-constexpr uint32_t kStdinWritable = 1 << 2;
-constexpr uint32_t kExited = 1 << 3;
+// Doorbell event bits: one per output stream, one per input, and the exit.
+constexpr uint32_t OutputBit(int stream) { return 1u << stream; }
+constexpr uint32_t InputBit(int input) { return 1u << (3 + input); }
+constexpr uint32_t kExited = 1u << 5;
 
 // One read() per chunk: as large as a default pipe, so a busy child costs
 // one syscall and one gRPC message per pipe-full.
@@ -42,14 +43,14 @@ ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq,
 ChildRunner::~ChildRunner() {
   // Only reached early when Start() failed or the owner is torn down with
   // the runner unfinished (a broken invariant); ~Child kills and reaps.
-  process::Poller& poller = state_->poller();
-  if (exit_watch_ != 0) poller.Unwatch(exit_watch_, child_->pidfd());
-  for (Output& out : outputs_) CloseOutput(out);
-  if (stdin_watch_ != 0) poller.Unwatch(stdin_watch_, child_->stdin_fd().Get());
+  if (exit_watch_ != 0) state_->poller().Unwatch(exit_watch_, child_->pidfd());
+  for (int i = 0; i < 3; ++i) CloseOutput(static_cast<Stream>(i));
+  for (PendingInput& in : inputs_) CloseInputFd(in);
 }
 
 absl::Status ChildRunner::Start(const process::SpawnOptions& options,
-                                const process::StopPolicy& policy) {
+                                const process::StopPolicy& policy,
+                                process::UniqueFd channel) {
   done_ = true;  // until the child runs
   policy_ = policy;
   const std::string argv0 = options.argv.empty() ? "" : options.argv[0];
@@ -70,29 +71,42 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
   spdlog::info("start pid={} argv=[{}]", child_->pid(),
                QuotedArgv(options.argv));
 
-  process::Poller& poller = state_->poller();
   outputs_[0].fd = &child_->stdout_fd();
   outputs_[1].fd = &child_->stderr_fd();
-  const uint32_t bits[2] = {kStdoutReady, kStderrReady};
+  outputs_[2].fd = &channel_read_;
+  inputs_[0].fd = &child_->stdin_fd();
+  inputs_[1].fd = &channel_write_;
+  absl::Status status;
+  if (channel.Valid()) {
+    channel_read_ = std::move(channel);
+    channel_write_.Reset(fcntl(channel_read_.Get(), F_DUPFD_CLOEXEC, 0));
+    if (!channel_write_.Valid()) {
+      status = process::ErrnoStatus(errno, "dup of the IPC channel");
+    }
+    channel_open_ = status.ok();
+  }
+  process::Poller& poller = state_->poller();
   absl::StatusOr<process::Poller::WatchId> watch;
-  for (int i = 0; i < 2; ++i) {
-    watch =
-        poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
-                     [this, bit = bits[i]](uint32_t) { doorbell_.Ring(bit); });
+  for (int i = 0; i < 3 && status.ok(); ++i) {
+    if (!outputs_[i].fd->Valid()) continue;
+    watch = poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
+                         [this, i](uint32_t) { doorbell_.Ring(OutputBit(i)); });
+    status = watch.status();
     if (!watch.ok()) break;
     outputs_[i].watch = *watch;
     outputs_[i].open = outputs_[i].armed = true;
   }
-  if (watch.ok()) {
+  if (status.ok()) {
     watch = poller.Watch(child_->pidfd(), EPOLLIN,
                          [this](uint32_t) { doorbell_.Ring(kExited); });
+    status = watch.status();
   }
-  if (!watch.ok()) {
+  if (!status.ok()) {
     // Nothing has happened yet that the owner must hear about.
-    for (Output& out : outputs_) CloseOutput(out);
+    for (int i = 0; i < 3; ++i) CloseOutput(static_cast<Stream>(i));
     child_.reset();
     state_->RemoveChild();
-    return watch.status();
+    return status;
   }
   exit_watch_ = *watch;
   done_ = false;
@@ -110,52 +124,80 @@ void ChildRunner::SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after) {
             &tag);
 }
 
-void ChildRunner::WriteStdin(std::string data) {
-  stdin_data_ = std::move(data);
-  stdin_offset_ = 0;
-  FlushStdin();
+void ChildRunner::WriteInput(Input input, std::string data) {
+  PendingInput& in = inputs_[static_cast<int>(input)];
+  in.data = std::move(data);
+  in.offset = 0;
+  in.busy = true;
+  FlushInput(input);
 }
 
-void ChildRunner::FlushStdin() {
-  process::UniqueFd& fd = child_->stdin_fd();
-  while (fd.Valid() && stdin_offset_ < stdin_data_.size()) {
-    ssize_t n = write(fd.Get(), stdin_data_.data() + stdin_offset_,
-                      stdin_data_.size() - stdin_offset_);
+void ChildRunner::FlushInput(Input input) {
+  PendingInput& in = inputs_[static_cast<int>(input)];
+  if (!in.busy) return;
+  while (in.fd->Valid() && in.offset < in.data.size()) {
+    ssize_t n = write(in.fd->Get(), in.data.data() + in.offset,
+                      in.data.size() - in.offset);
     if (n > 0) {
-      stdin_offset_ += n;
+      in.offset += n;
     } else if (errno == EAGAIN) {
       // The child is not reading: wait for room rather than buffer more.
       absl::Status status;
-      if (stdin_watch_ == 0) {
+      if (in.watch == 0) {
         absl::StatusOr<process::Poller::WatchId> watch = state_->poller().Watch(
-            fd.Get(), EPOLLOUT,
-            [this](uint32_t) { doorbell_.Ring(kStdinWritable); });
-        if (watch.ok()) stdin_watch_ = *watch;
+            in.fd->Get(), EPOLLOUT,
+            [this, i = static_cast<int>(input)](uint32_t) {
+              doorbell_.Ring(InputBit(i));
+            });
+        if (watch.ok()) in.watch = *watch;
         status = watch.status();
       } else {
-        status = state_->poller().Rearm(stdin_watch_, fd.Get(), EPOLLOUT);
+        status = state_->poller().Rearm(in.watch, in.fd->Get(), EPOLLOUT);
       }
       if (status.ok()) return;
-      spdlog::warn("pid {}: stdin dropped: {}", child_->pid(),
+      spdlog::warn("pid {}: input dropped: {}", child_->pid(),
                    std::string(status.message()));
-      CloseStdin();
+      CloseInputFd(in);
     } else if (errno != EINTR) {
-      // EPIPE: the child closed its stdin or exited. Not an error: later
-      // stdin is dropped, as a local pipe would.
-      CloseStdin();
+      // EPIPE: the child closed this input or exited. Not an error: later
+      // input is dropped, as a local pipe would.
+      CloseInputFd(in);
     }
   }
-  stdin_data_.clear();
-  stdin_offset_ = 0;
-  owner_->OnStdinWritten();
+  in.data.clear();
+  in.offset = 0;
+  in.busy = false;
+  owner_->OnInputWritten(input);
 }
 
-void ChildRunner::CloseStdin() {
-  process::UniqueFd& fd = child_->stdin_fd();
-  if (!fd.Valid()) return;
-  if (stdin_watch_ != 0) state_->poller().Unwatch(stdin_watch_, fd.Get());
-  stdin_watch_ = 0;
-  fd.Reset();
+void ChildRunner::CloseInputFd(PendingInput& in) {
+  if (in.fd == nullptr || !in.fd->Valid()) return;
+  if (in.watch != 0) state_->poller().Unwatch(in.watch, in.fd->Get());
+  in.watch = 0;
+  in.fd->Reset();
+}
+
+void ChildRunner::CloseInput(Input input) {
+  PendingInput& in = inputs_[static_cast<int>(input)];
+  CloseInputFd(in);
+  // A chunk still waiting is dropped; the owner hears of it from FlushInput
+  // on the doorbell's thread turn, never from inside this call.
+  if (in.busy) doorbell_.Ring(InputBit(static_cast<int>(input)));
+}
+
+void ChildRunner::CloseChannel() {
+  if (!channel_open_) return;
+  channel_open_ = false;
+  // shutdown() reaches the child at once, whatever other copies exist.
+  shutdown(channel_read_.Get(), SHUT_RDWR);
+  CloseOutput(Stream::kChannel);
+  CloseInput(Input::kChannel);
+}
+
+void ChildRunner::EndChannel() {
+  if (!channel_open_) return;
+  CloseChannel();
+  owner_->OnChannelClosed();
 }
 
 absl::Status ChildRunner::Signal(const std::string& name) {
@@ -191,9 +233,12 @@ void ChildRunner::OnDoorbell(bool ok) {
     MaybeDone();
     return;
   }
-  if (events & kStdoutReady) outputs_[0].armed = false;
-  if (events & kStderrReady) outputs_[1].armed = false;
-  if (events & kStdinWritable) FlushStdin();
+  for (int i = 0; i < 3; ++i) {
+    if (events & OutputBit(i)) outputs_[i].armed = false;
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (events & InputBit(i)) FlushInput(static_cast<Input>(i));
+  }
   PumpOutput();
   if (events & kExited) ReapIfExited();
 }
@@ -202,7 +247,7 @@ void ChildRunner::PumpOutput() {
   bool progress = true;
   while (progress) {
     progress = false;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < 3; ++i) {
       Output& out = outputs_[i];
       if (!out.open || out.armed || !owner_->HasOutputRoom()) continue;
       progress |= ReadChunk(static_cast<Stream>(i));
@@ -214,6 +259,9 @@ void ChildRunner::PumpOutput() {
 bool ChildRunner::ReadChunk(Stream stream) {
   Output& out = outputs_[static_cast<int>(stream)];
   std::string chunk(kChunkSize, '\0');
+  // Plain read() on the channel too: file descriptors a child passes with
+  // SCM_RIGHTS are discarded and closed by the kernel when the reader gives
+  // no room for ancillary data (unix(7)), so none can leak into the server.
   ssize_t n = read(out.fd->Get(), chunk.data(), chunk.size());
   if (n > 0) {
     chunk.resize(n);
@@ -231,11 +279,17 @@ bool ChildRunner::ReadChunk(Stream stream) {
     spdlog::warn("pid {}: output lost: {}", child_->pid(),
                  std::string(status.message()));
   }
-  CloseOutput(out);  // EOF, or a read error that will not go away
+  // EOF, or a read error that will not go away.
+  if (stream == Stream::kChannel) {
+    EndChannel();
+  } else {
+    CloseOutput(stream);
+  }
   return false;
 }
 
-void ChildRunner::CloseOutput(Output& out) {
+void ChildRunner::CloseOutput(Stream stream) {
+  Output& out = outputs_[static_cast<int>(stream)];
   if (!out.open) return;
   state_->poller().Unwatch(out.watch, out.fd->Get());
   out.fd->Reset();
@@ -258,7 +312,7 @@ void ChildRunner::ReapIfExited() {
   state_->poller().Unwatch(exit_watch_, child_->pidfd());
   exit_watch_ = 0;
   state_->RemoveChild();
-  if (outputs_[0].open || outputs_[1].open) {
+  if (AnyOutputOpen()) {
     // A descendant may hold the pipes open for ever: report after a while.
     drain_armed_ = true;
     SetAlarm(drain_alarm_, drain_tag_, state_->config().drain_timeout);
@@ -268,7 +322,7 @@ void ChildRunner::ReapIfExited() {
 }
 
 void ChildRunner::MaybeReportExit() {
-  if (!exit_ || exit_reported_ || outputs_[0].open || outputs_[1].open) return;
+  if (!exit_ || exit_reported_ || AnyOutputOpen()) return;
   exit_reported_ = true;
   absl::Duration wall = absl::Now() - started_at_;
   v1::TerminationReason reason = stop_reason_;
@@ -288,7 +342,7 @@ void ChildRunner::MaybeReportExit() {
   } else if (grace_armed_) {
     grace_alarm_.Cancel();
   }
-  CloseStdin();
+  for (PendingInput& in : inputs_) CloseInputFd(in);
   if (timeout_armed_) timeout_alarm_.Cancel();
   if (drain_armed_) drain_alarm_.Cancel();
   doorbell_pending_ = doorbell_.Close();
@@ -296,6 +350,10 @@ void ChildRunner::MaybeReportExit() {
   v1::ExitStatus proto;
   ToProto(*exit_, reason, wall, &proto);
   owner_->OnExit(std::move(proto));
+}
+
+bool ChildRunner::AnyOutputOpen() const {
+  return outputs_[0].open || outputs_[1].open || outputs_[2].open;
 }
 
 void ChildRunner::MaybeDone() {
@@ -323,7 +381,8 @@ void ChildRunner::OnDrain(bool ok) {
   --pending_alarms_;
   drain_armed_ = false;
   if (ok) {
-    for (Output& out : outputs_) CloseOutput(out);
+    EndChannel();
+    for (int i = 0; i < 2; ++i) CloseOutput(static_cast<Stream>(i));
     MaybeReportExit();
   }
   MaybeDone();

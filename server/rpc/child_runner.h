@@ -1,5 +1,7 @@
 // ChildRunner runs one child for one call: it spawns it, feeds its stdin,
-// reads its stdout and stderr as the call has room for them, watches it exit
+// reads its stdout and stderr as the call has room for them, carries the
+// bytes of an optional IPC channel (a socket the child has as fd 3; the
+// framing is the owner's business) both ways, watches it exit
 // through its pidfd, and applies the stop policy (kill_signal to the group,
 // SIGKILL after kill_grace) on timeout, on request, and to anything left in
 // the group after the leader ended. Spawn, Exec and Fork calls each own one.
@@ -32,7 +34,10 @@ namespace rexec::rpc {
 
 class ChildRunner {
  public:
-  enum class Stream { kStdout = 0, kStderr = 1 };
+  // What the runner reads from the child...
+  enum class Stream { kStdout = 0, kStderr = 1, kChannel = 2 };
+  // ...and what it writes to it.
+  enum class Input { kStdin = 0, kChannel = 1 };
 
   class Owner {
    public:
@@ -42,9 +47,12 @@ class ChildRunner {
     // full pipe instead of growing the server.
     virtual bool HasOutputRoom() = 0;
     virtual void OnOutput(Stream stream, std::string data) = 0;
-    // The chunk given to WriteStdin() reached the pipe, or was dropped
-    // because the child no longer reads its stdin.
-    virtual void OnStdinWritten() = 0;
+    // The chunk given to WriteInput() reached the pipe or socket, or was
+    // dropped because the child no longer reads that input.
+    virtual void OnInputWritten(Input input) = 0;
+    // The child closed the IPC channel (or ended). Not called after
+    // CloseChannel().
+    virtual void OnChannelClosed() {}
     // The child was reaped and its pipes reached EOF (or the drain timeout
     // passed). Called once, unless the child could not be started.
     virtual void OnExit(v1::ExitStatus exit) = 0;
@@ -57,13 +65,18 @@ class ChildRunner {
 
   // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes.
   // After an error the runner is done at once (no OnRunnerDone()).
+  // `channel`, when valid, is the parent's end of the IPC channel; the
+  // child's end must be in options.extra_fds.
   absl::Status Start(const process::SpawnOptions& options,
-                     const process::StopPolicy& policy);
+                     const process::StopPolicy& policy,
+                     process::UniqueFd channel = {});
   pid_t pid() const { return child_->pid(); }
 
-  // One chunk at a time: the next only after OnStdinWritten().
-  void WriteStdin(std::string data);
-  void CloseStdin();
+  // One chunk per input at a time: the next only after OnInputWritten().
+  void WriteInput(Input input, std::string data);
+  void CloseInput(Input input);
+  // Closes the channel both ways at once; unread messages are dropped.
+  void CloseChannel();
   // To the child's process group. INVALID_ARGUMENT for an unknown name.
   absl::Status Signal(const std::string& name);
   void ResumeOutput();
@@ -78,6 +91,13 @@ class ChildRunner {
     bool open = false;
     bool armed = false;
   };
+  struct PendingInput {
+    process::UniqueFd* fd = nullptr;
+    process::Poller::WatchId watch = 0;
+    std::string data;
+    size_t offset = 0;
+    bool busy = false;  // a chunk was given and OnInputWritten() is due
+  };
 
   void OnDoorbell(bool ok);
   void OnTimeout(bool ok);
@@ -87,8 +107,13 @@ class ChildRunner {
   void PumpOutput();
   // Reads one chunk; false when the stream has nothing more for now.
   bool ReadChunk(Stream stream);
-  void CloseOutput(Output& out);
-  void FlushStdin();
+  void CloseOutput(Stream stream);
+  bool AnyOutputOpen() const;
+  void FlushInput(Input input);
+  void CloseInputFd(PendingInput& in);
+  // The channel closed from the child's side (EOF) or by the drain timeout:
+  // closes it and tells the owner.
+  void EndChannel();
   void ReapIfExited();
   void MaybeReportExit();
   void MaybeDone();
@@ -117,11 +142,13 @@ class ChildRunner {
   process::StopPolicy policy_;
   absl::Time started_at_;
   process::Poller::WatchId exit_watch_ = 0;
-  Output outputs_[2];
-
-  std::string stdin_data_;
-  size_t stdin_offset_ = 0;
-  process::Poller::WatchId stdin_watch_ = 0;
+  // The channel is one socket; the runner writes to a dup of it so that
+  // each direction has its own fd for the poller.
+  process::UniqueFd channel_read_;
+  process::UniqueFd channel_write_;
+  bool channel_open_ = false;
+  Output outputs_[3];
+  PendingInput inputs_[2];
 
   std::optional<process::ExitStatus> exit_;
   v1::TerminationReason stop_reason_ = v1::TERMINATION_REASON_UNSPECIFIED;

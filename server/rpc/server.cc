@@ -3,14 +3,17 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <climits>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/process/child_registry.h"
 #include "server/process/status_macros.h"
+#include "server/rpc/exec_call.h"
+#include "server/rpc/fork_call.h"
 #include "server/rpc/spawn_call.h"
 #include "server/rpc/tag.h"
-#include "server/rpc/unimplemented_call.h"
 
 namespace rexec::rpc {
 namespace {
@@ -55,6 +58,11 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     builder.AddListeningPort(config.listen[i],
                              grpc::InsecureServerCredentials(), &ports[i]);
   }
+  // An Exec result carries up to max_buffer of stdout and of stderr in one
+  // message, plus the exit status.
+  const uint64_t max_send = 2 * config.max_exec_buffer + (1 << 20);
+  builder.SetMaxSendMessageSize(
+      static_cast<int>(std::min<uint64_t>(max_send, INT_MAX)));
   builder.RegisterService(&server->service_);
   for (int i = 0; i < config.workers; ++i) {
     server->cqs_.push_back(builder.AddCompletionQueue());
@@ -81,12 +89,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   auto* service = &server->service_;
   for (auto& cq : server->cqs_) {
     SpawnCall::Listen(state, service, cq.get());
-    UnimplementedCall<v1::ExecRequest, v1::ExecResponse>::Listen(
-        state, service, &v1::ChildProcess::AsyncService::RequestExec,
-        "rexec.v1.ChildProcess/Exec", cq.get());
-    UnimplementedCall<v1::ForkRequest, v1::ForkResponse>::Listen(
-        state, service, &v1::ChildProcess::AsyncService::RequestFork,
-        "rexec.v1.ChildProcess/Fork", cq.get());
+    ExecCall::Listen(state, service, cq.get());
+    ForkCall::Listen(state, service, cq.get());
   }
   return server;
 }

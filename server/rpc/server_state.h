@@ -21,6 +21,10 @@ struct ServerConfig {
   int workers = 0;  // 0: one per core
   int max_processes = 1024;
   absl::Duration drain_timeout = absl::Seconds(2);
+  // The largest max_buffer an Exec call may ask for (per stream).
+  uint64_t max_exec_buffer = 16 << 20;
+  // The runtime Fork runs when the call names none (looked up in PATH).
+  std::string node = "node";
 };
 
 class ServerState {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "client/spawn_session.h"
+#include "client/child_session.h"
 #include "gtest/gtest.h"
 #include "tests/test_paths.h"
 

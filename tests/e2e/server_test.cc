@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/spawn_session.h"
+#include "client/child_session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/child_io.h"
@@ -154,18 +154,6 @@ TEST_F(ServerTest, BadStartsGetTheirStatus) {
   // Nothing else was disturbed.
   Ended ok = Send(*server_, {StartOf({"true"})});
   EXPECT_EQ(ok.code, grpc::StatusCode::OK);
-}
-
-TEST_F(ServerTest, ExecAndForkAreUnimplementedForNow) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
-  auto exec = server_->stub().Exec(&ctx);
-  exec->WritesDone();
-  v1::ExecResponse response;
-  EXPECT_FALSE(exec->Read(&response));
-  grpc::Status status = exec->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("rexec.v1.ChildProcess/Exec"));
 }
 
 // Calls a unary method by name with hand-encoded bytes, to check the

@@ -7,7 +7,7 @@
 #include <random>
 #include <thread>
 
-#include "client/spawn_session.h"
+#include "client/child_session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/rexecd_process.h"

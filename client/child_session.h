@@ -1,0 +1,135 @@
+// ChildSession is the client side of one rexec.v1.ChildProcess call (Spawn,
+// Exec or Fork), over gRPC's synchronous API: it opens the stream and sends
+// the start message. The write side (stdin, close_stdin, signal, messages)
+// may be used from several threads at once: writes are serialised here.
+// Read() belongs to one thread. Cancel() may be called from any thread.
+#ifndef REXEC_CLIENT_CHILD_SESSION_H_
+#define REXEC_CLIENT_CHILD_SESSION_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "rexec/v1/child_process.grpc.pb.h"
+
+namespace rexec::client {
+
+// A channel to `address` (host:port or unix:/path) that accepts messages of
+// any size, since Exec results can be large.
+std::shared_ptr<grpc::Channel> Connect(const std::string& address);
+
+// What differs between the three RPCs, for ChildSession.
+template <typename Request>
+struct Rpc;
+template <>
+struct Rpc<v1::SpawnRequest> {
+  using Start = v1::SpawnStart;
+  using Response = v1::SpawnResponse;
+  static auto Open(v1::ChildProcess::StubInterface& stub,
+                   grpc::ClientContext* ctx) {
+    return stub.Spawn(ctx);
+  }
+};
+template <>
+struct Rpc<v1::ExecRequest> {
+  using Start = v1::ExecStart;
+  using Response = v1::ExecResponse;
+  static auto Open(v1::ChildProcess::StubInterface& stub,
+                   grpc::ClientContext* ctx) {
+    return stub.Exec(ctx);
+  }
+};
+template <>
+struct Rpc<v1::ForkRequest> {
+  using Start = v1::ForkStart;
+  using Response = v1::ForkResponse;
+  static auto Open(v1::ChildProcess::StubInterface& stub,
+                   grpc::ClientContext* ctx) {
+    return stub.Fork(ctx);
+  }
+};
+
+template <typename Request>
+class ChildSession {
+ public:
+  using Start = typename Rpc<Request>::Start;
+  using Response = typename Rpc<Request>::Response;
+
+  // Opens the stream and sends `start`. `deadline` bounds the whole call.
+  ChildSession(v1::ChildProcess::StubInterface& stub, const Start& start,
+               std::optional<absl::Time> deadline = std::nullopt) {
+    if (deadline) ctx_.set_deadline(absl::ToChronoTime(*deadline));
+    stream_ = Rpc<Request>::Open(stub, &ctx_);
+    Request request;
+    *request.mutable_start() = start;
+    Write(request);
+  }
+
+  // Each returns false once the stream is broken or finished.
+  bool Write(const Request& request) {
+    std::lock_guard lock(write_mu_);
+    if (writes_done_) return false;
+    return stream_->Write(request);
+  }
+  bool WriteStdin(std::string data) {
+    Request request;
+    *request.mutable_stdin() = std::move(data);
+    return Write(request);
+  }
+  bool CloseStdin() {
+    Request request;
+    request.mutable_close_stdin();
+    return Write(request);
+  }
+  bool SendSignal(const std::string& name) {
+    Request request;
+    request.mutable_signal()->set_name(name);
+    return Write(request);
+  }
+  // Fork only: one message to the child, and closing the channel.
+  bool SendMessage(google::protobuf::Value message) {
+    Request request;
+    *request.mutable_message() = std::move(message);
+    return Write(request);
+  }
+  bool Disconnect() {
+    Request request;
+    request.mutable_disconnect();
+    return Write(request);
+  }
+  // Half-closes the request stream (which also closes the child's stdin).
+  bool WritesDone() {
+    std::lock_guard lock(write_mu_);
+    if (writes_done_) return false;
+    writes_done_ = true;
+    return stream_->WritesDone();
+  }
+
+  bool Read(Response* response) { return stream_->Read(response); }
+  // After Read() returned false: how the RPC ended.
+  grpc::Status Finish() { return stream_->Finish(); }
+  void Cancel() { ctx_.TryCancel(); }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriterInterface<Request, Response>> stream_;
+  std::mutex write_mu_;
+  bool writes_done_ = false;
+};
+
+using SpawnSession = ChildSession<v1::SpawnRequest>;
+using ExecSession = ChildSession<v1::ExecRequest>;
+using ForkSession = ChildSession<v1::ForkRequest>;
+
+// The exit code a shell would give: the child's code, or 128 + N when it
+// died of signal N.
+int ShellExitCode(const v1::ExitStatus& exit);
+
+}  // namespace rexec::client
+
+#endif  // REXEC_CLIENT_CHILD_SESSION_H_

@@ -1,0 +1,42 @@
+#include "client/command_support.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace rexec::client {
+
+bool WriteAll(int fd, absl::string_view data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n > 0) {
+      done += n;
+    } else if (errno != EINTR) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string TimeoutNote(const google::protobuf::Duration& timeout) {
+  return absl::StrCat("rexec: timed out after ",
+                      absl::FormatDuration(absl::Seconds(timeout.seconds()) +
+                                           absl::Nanoseconds(timeout.nanos())),
+                      "; the child was stopped\n");
+}
+
+int ReportCallEnd(const grpc::Status& status, int err_fd) {
+  WriteAll(err_fd,
+           absl::StrCat("rexec: ",
+                        status.ok()
+                            ? "the server ended the call without an exit status"
+                            : absl::StrCat(absl::StatusCodeToString(
+                                               static_cast<absl::StatusCode>(
+                                                   status.error_code())),
+                                           ": ", status.error_message()),
+                        "\n"));
+  return kRpcErrorExitCode;
+}
+
+}  // namespace rexec::client

@@ -1,0 +1,43 @@
+#include "client/exec_command.h"
+
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
+#include "client/command_support.h"
+#include "common/exec_defaults.h"
+
+namespace rexec::client {
+
+int RunExecCommand(v1::ChildProcess::StubInterface& stub,
+                   const v1::ExecStart& start, int in_fd, int out_fd,
+                   int err_fd, const sigset_t& signals) {
+  // Never freed: see StartStdinAndSignalThreads.
+  auto* session = new ExecSession(stub, start);
+  StartStdinAndSignalThreads(session, in_fd, signals);
+
+  v1::ExecResponse response;
+  while (session->Read(&response)) {
+    if (!response.has_result()) continue;  // started
+    const v1::ExecResult& result = response.result();
+    if (!WriteAll(out_fd, result.stdout())) return 128 + SIGPIPE;
+    WriteAll(err_fd, result.stderr());
+    switch (result.exit().reason()) {
+      case v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED:
+        WriteAll(err_fd,
+                 absl::StrCat("rexec: output passed max_buffer (",
+                              start.max_buffer() != 0 ? start.max_buffer()
+                                                      : kDefaultExecMaxBuffer,
+                              " bytes per stream); the command was stopped and "
+                              "its output cut there\n"));
+        break;
+      case v1::TERMINATION_REASON_TIMED_OUT:
+        WriteAll(err_fd, TimeoutNote(start.options().timeout()));
+        break;
+      default:
+        break;
+    }
+    return ShellExitCode(result.exit());
+  }
+  return ReportCallEnd(session->Finish(), err_fd);
+}
+
+}  // namespace rexec::client

@@ -1,0 +1,137 @@
+#include "client/fork_command.h"
+
+#include <sys/socket.h>
+
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
+#include "client/command_support.h"
+#include "common/node_channel.h"
+
+namespace rexec::client {
+namespace {
+
+// The local end of the bridge: the channel to the Node program that started
+// rexec. Send() and Close() are thread-safe; Pump() runs on its own thread.
+class LocalChannel {
+ public:
+  explicit LocalChannel(int fd) : fd_(fd) {}
+
+  // One message line to the local program; false once the channel closed.
+  bool Send(absl::string_view line) {
+    std::lock_guard lock(mu_);
+    return !closed_ && WriteAll(fd_, line);
+  }
+
+  // The local program sees 'disconnect'. Wakes Pump() with EOF.
+  void Close() {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    shutdown(fd_, SHUT_RDWR);
+  }
+
+  // Forwards the local program's messages to the remote child until the
+  // local side closes the channel, then disconnects the remote channel.
+  // Node's own traffic is not forwarded: a handle is refused (NACK), as the
+  // server refuses the child's.
+  void Pump(ForkSession* session, int err_fd) {
+    node_channel::Decoder decoder;
+    std::string buffer(64 * 1024, '\0');
+    for (;;) {
+      ssize_t n = read(fd_, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      absl::Status status;
+      if (n > 0) {
+        status =
+            decoder.Feed(absl::string_view(buffer.data(), n),
+                         [&](google::protobuf::Value message) {
+                           if (std::optional<std::string> cmd =
+                                   node_channel::InternalCommand(message)) {
+                             if (*cmd == "NODE_HANDLE")
+                               Send(node_channel::kHandleNack);
+                             return true;
+                           }
+                           return session->SendMessage(std::move(message));
+                         });
+      } else {
+        status = decoder.Finish();
+        if (status.ok()) {
+          session->Disconnect();
+          return;
+        }
+      }
+      if (!status.ok()) {
+        WriteAll(err_fd, absl::StrCat("rexec: the local program sent ",
+                                      status.message(), "\n"));
+        session->Cancel();
+        return;
+      }
+    }
+  }
+
+ private:
+  const int fd_;
+  std::mutex mu_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+int RunForkCommand(v1::ChildProcess::StubInterface& stub,
+                   const v1::ForkStart& start,
+                   const std::vector<google::protobuf::Value>& sends,
+                   const ForkCommandIo& io, const sigset_t& signals) {
+  // Never freed: see StartStdinAndSignalThreads.
+  auto* session = new ForkSession(stub, start);
+  StartStdinAndSignalThreads(session, io.in_fd, signals);
+  LocalChannel* channel = nullptr;
+  if (io.channel_fd >= 0) {
+    channel = new LocalChannel(io.channel_fd);
+    std::thread(&LocalChannel::Pump, channel, session, io.err_fd).detach();
+  }
+  for (const google::protobuf::Value& message : sends) {
+    session->SendMessage(message);
+  }
+
+  v1::ForkResponse response;
+  while (session->Read(&response)) {
+    switch (response.event_case()) {
+      case v1::ForkResponse::kStdout:
+        if (!WriteAll(io.out_fd, response.stdout())) {
+          session->Cancel();  // as RunSpawnCommand
+          return 128 + SIGPIPE;
+        }
+        break;
+      case v1::ForkResponse::kStderr:
+        WriteAll(io.err_fd, response.stderr());
+        break;
+      case v1::ForkResponse::kMessage: {
+        absl::StatusOr<std::string> line =
+            node_channel::Encode(response.message());
+        if (!line.ok()) break;  // the server sends only what JSON carries
+        if (channel != nullptr) {
+          channel->Send(*line);
+        } else {
+          WriteAll(io.err_fd, absl::StrCat("rexec: message: ", *line));
+        }
+        break;
+      }
+      case v1::ForkResponse::kDisconnected:
+        if (channel != nullptr) channel->Close();
+        break;
+      case v1::ForkResponse::kExit:
+        if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
+          WriteAll(io.err_fd, TimeoutNote(start.options().timeout()));
+        }
+        return ShellExitCode(response.exit());
+      default:
+        break;
+    }
+  }
+  return ReportCallEnd(session->Finish(), io.err_fd);
+}
+
+}  // namespace rexec::client

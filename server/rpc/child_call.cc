@@ -1,0 +1,306 @@
+#include "server/rpc/child_call.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/rpc/grpc_status.h"
+
+namespace rexec::rpc {
+namespace {
+
+// Messages waiting behind the one in flight. With 64 KiB chunks this bounds
+// a call's buffered output to a few hundred KiB, however slow its client.
+constexpr size_t kMaxOutbox = 4;
+
+grpc::Status InvalidArgument(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+// "start, stdin, close_stdin or signal": the kinds a request may be.
+std::string RequestKinds(const google::protobuf::Descriptor* descriptor) {
+  const google::protobuf::OneofDescriptor* oneof = descriptor->oneof_decl(0);
+  std::vector<std::string> names;
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    names.push_back(oneof->field(i)->name());
+  }
+  std::string last = names.back();
+  names.pop_back();
+  return absl::StrCat(absl::StrJoin(names, ", "), " or ", last);
+}
+
+}  // namespace
+
+template <typename Request, typename Response>
+ChildCall<Request, Response>::ChildCall(ServerState* state, Service* service,
+                                        grpc::ServerCompletionQueue* cq,
+                                        RequestMethod method)
+    : state_(state), service_(service), cq_(cq), method_(method) {
+  state_->AddCall();
+}
+
+template <typename Request, typename Response>
+ChildCall<Request, Response>::~ChildCall() {
+  state_->RemoveCall();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Begin() {
+  // Must precede the request; its tag comes back only if the call starts.
+  ctx_.AsyncNotifyWhenDone(&done_tag_);
+  (service_->*method_)(&ctx_, &stream_, cq_, cq_, &request_tag_);
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnRequest(bool ok) {
+  request_pending_ = false;
+  if (!ok) {  // the server is shutting down; no call was started
+    MaybeDelete();
+    return;
+  }
+  done_pending_ = true;
+  ListenAgain();
+  ReadNext();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::ReadNext() {
+  if (reading_ || holding_ || half_closed_ || final_status_) return;
+  reading_ = true;
+  stream_.Read(&request_, &read_tag_);
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnRead(bool ok) {
+  reading_ = false;
+  if (final_status_) {
+    // Ending already; what the client still sends has nowhere to go.
+  } else if (!ok) {
+    // The client half-closed (or the call died, which OnDone handles).
+    half_closed_ = true;
+    if (!runner_) {
+      EndCall(
+          InvalidArgument("the request stream ended before the start message"));
+    } else if (!input_busy_[0]) {
+      runner_->CloseInput(ChildRunner::Input::kStdin);
+    }
+  } else {
+    Dispatch();
+  }
+  MaybeDelete();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Dispatch() {
+  if (!runner_) {
+    if (!request_.has_start()) {
+      EndCall(InvalidArgument(
+          absl::StrCat("the first message must be start, got ",
+                       request_.request_case() == Request::REQUEST_NOT_SET
+                           ? std::string("an empty message")
+                           : request_.GetDescriptor()
+                                 ->FindFieldByNumber(request_.request_case())
+                                 ->name())));
+      return;
+    }
+    if (absl::Status status = StartChild(request_); !status.ok()) {
+      runner_.reset();
+      EndCall(ToGrpcStatus(status));
+      return;
+    }
+    Response started;
+    started.mutable_started()->set_pid(runner_->pid());
+    Enqueue(std::move(started));
+    ReadNext();
+    return;
+  }
+  if (std::optional<ChildRunner::Input> input = InputOf(request_);
+      input && input_busy_[static_cast<int>(*input)]) {
+    holding_ = true;
+    return;
+  }
+  Handle();
+  ReadNext();
+}
+
+template <typename Request, typename Response>
+std::optional<ChildRunner::Input> ChildCall<Request, Response>::InputOf(
+    const Request& request) {
+  switch (request.request_case()) {
+    case Request::kStdin:
+    case Request::kCloseStdin:
+      return ChildRunner::Input::kStdin;
+    case Request::kStart:
+    case Request::kSignal:
+    case Request::REQUEST_NOT_SET:
+      return std::nullopt;
+    default:
+      return InputOfOther(request);
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Handle() {
+  switch (request_.request_case()) {
+    case Request::kStart:
+      EndCall(InvalidArgument(
+          "start was sent twice: only the first message may be start"));
+      return;
+    case Request::kStdin:
+      WriteToChild(ChildRunner::Input::kStdin,
+                   std::move(*request_.mutable_stdin()));
+      return;
+    case Request::kCloseStdin:
+      runner_->CloseInput(ChildRunner::Input::kStdin);
+      return;
+    case Request::kSignal:
+      if (absl::Status status = runner_->Signal(request_.signal().name());
+          !status.ok()) {
+        EndCall(InvalidArgument(absl::StrCat("signal: ", status.message())));
+      }
+      return;
+    case Request::REQUEST_NOT_SET:
+      EndCall(InvalidArgument(absl::StrCat("empty request message: none of ",
+                                           RequestKinds(Request::descriptor()),
+                                           " is set")));
+      return;
+    default:
+      HandleOther(request_);
+      return;
+  }
+}
+
+template <typename Request, typename Response>
+absl::Status ChildCall<Request, Response>::StartRunner(
+    const process::SpawnOptions& options, const process::StopPolicy& policy,
+    process::UniqueFd channel) {
+  runner_ = std::make_unique<ChildRunner>(state_, cq_, this);
+  absl::Status status = runner_->Start(options, policy, std::move(channel));
+  runner_done_ = !status.ok();
+  return status;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::WriteToChild(ChildRunner::Input input,
+                                                std::string data) {
+  input_busy_[static_cast<int>(input)] = true;
+  runner_->WriteInput(input, std::move(data));  // may call OnInputWritten
+}
+
+template <typename Request, typename Response>
+bool ChildCall<Request, Response>::HasOutputRoom() {
+  // A call that is ending discards output, so that a child being stopped is
+  // never blocked on a full pipe.
+  return final_status_.has_value() || outbox_.size() < kMaxOutbox;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnInputWritten(ChildRunner::Input input) {
+  input_busy_[static_cast<int>(input)] = false;
+  if (final_status_) return;
+  if (holding_ && InputOf(request_) == input) {
+    holding_ = false;
+    Handle();
+    ReadNext();
+  } else if (half_closed_ && input == ChildRunner::Input::kStdin) {
+    runner_->CloseInput(ChildRunner::Input::kStdin);
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnRunnerDone() {
+  runner_done_ = true;
+  MaybeDelete();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Enqueue(Response response) {
+  outbox_.push_back(std::move(response));
+  MaybeWrite();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::EndWith(Response last) {
+  if (final_status_) return;  // cancelled or failed: nobody to tell
+  Enqueue(std::move(last));
+  final_status_ = grpc::Status::OK;
+  MaybeFinish();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::MaybeWrite() {
+  if (writing_ || outbox_.empty() || finish_called_) return;
+  writing_ = true;
+  stream_.Write(outbox_.front(), &write_tag_);
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnWrite(bool ok) {
+  writing_ = false;
+  outbox_.pop_front();
+  if (!ok) {
+    // The client is gone; OnDone will see the cancellation too.
+    EndCall(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+  } else {
+    MaybeWrite();
+    if (runner_ && !runner_done_) runner_->ResumeOutput();
+    MaybeFinish();
+  }
+  MaybeDelete();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::EndCall(grpc::Status status) {
+  if (final_status_) return;
+  final_status_ = std::move(status);
+  // Keep only the message being written: gRPC still reads it.
+  while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
+  if (runner_ && !runner_done_)
+    runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
+  MaybeFinish();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::MaybeFinish() {
+  if (finish_called_ || !final_status_ || writing_ || !outbox_.empty()) return;
+  finish_called_ = true;
+  finish_pending_ = true;
+  stream_.Finish(*final_status_, &finish_tag_);
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnFinish(bool ok) {
+  finish_pending_ = false;
+  MaybeDelete();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnDone(bool ok) {
+  done_pending_ = false;
+  if (ctx_.IsCancelled()) {
+    // EndCall stops the child. A call that had already ended has either
+    // stopped it (an error) or reported its exit (stragglers are the
+    // runner's business then).
+    EndCall(
+        grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+  }
+  MaybeDelete();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::MaybeDelete() {
+  if (request_pending_ || done_pending_ || reading_ || writing_ ||
+      finish_pending_ || !runner_done_) {
+    return;
+  }
+  // A call that has decided how it ends must say so to gRPC first.
+  if (final_status_ && !finish_called_) return;
+  delete this;
+}
+
+template class ChildCall<v1::SpawnRequest, v1::SpawnResponse>;
+template class ChildCall<v1::ExecRequest, v1::ExecResponse>;
+template class ChildCall<v1::ForkRequest, v1::ForkResponse>;
+
+}  // namespace rexec::rpc

@@ -1,0 +1,151 @@
+// ChildCall is what the Spawn, Exec and Fork RPCs share: one bidirectional
+// stream whose first request starts a child (through a ChildRunner) and
+// whose later requests feed it (stdin, close_stdin, signal, and for Fork the
+// IPC channel), driven by completion-queue tags. The subclass turns the start
+// message into spawn options and the child's output and exit into responses.
+//
+// Flow control: at most one Write is in flight, with a small outbox behind
+// it; while the outbox is full the child's output is not read. One Read is
+// outstanding at a time. Each input (stdin, the channel) takes one chunk at
+// a time: a request for an input that is still busy is held, and nothing
+// more is read until that input took its chunk. So a child that does not
+// read its stdin stalls the stream, but not an IPC message sent before.
+//
+// Owns itself: it deletes itself when the RPC is finished, every tag has
+// come back and its child is reaped. Touched only on its completion queue's
+// thread; not thread-safe.
+#ifndef REXEC_SERVER_RPC_CHILD_CALL_H_
+#define REXEC_SERVER_RPC_CHILD_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "rexec/v1/child_process.grpc.pb.h"
+#include "server/rpc/child_runner.h"
+#include "server/rpc/server_state.h"
+#include "server/rpc/tag.h"
+
+namespace rexec::rpc {
+
+template <typename Request, typename Response>
+class ChildCall : public ChildRunner::Owner {
+ public:
+  using Service = v1::ChildProcess::AsyncService;
+  using Stream = grpc::ServerAsyncReaderWriter<Response, Request>;
+  using RequestMethod = void (Service::*)(grpc::ServerContext*, Stream*,
+                                          grpc::CompletionQueue*,
+                                          grpc::ServerCompletionQueue*, void*);
+
+  ChildCall(const ChildCall&) = delete;
+  ChildCall& operator=(const ChildCall&) = delete;
+
+ protected:
+  ChildCall(ServerState* state, Service* service,
+            grpc::ServerCompletionQueue* cq, RequestMethod method);
+  ~ChildCall() override;
+
+  // Asks gRPC for the next call of the method. Separate from the
+  // constructor: the tag may come back on the worker thread at once, and
+  // the object must be complete by then.
+  void Begin();
+
+  // Creates the object that waits for the call after this one.
+  virtual void ListenAgain() = 0;
+  // Starts the child for the start message, through StartRunner(). An
+  // error ends the call with that status.
+  virtual absl::Status StartChild(const Request& request) = 0;
+  // For request kinds beyond start, stdin, close_stdin and signal (Fork's):
+  // the input the request goes to (it waits while that input is busy), and
+  // what to do with it.
+  virtual std::optional<ChildRunner::Input> InputOfOther(const Request&) {
+    return std::nullopt;
+  }
+  virtual void HandleOther(Request& request) {}
+
+  absl::Status StartRunner(const process::SpawnOptions& options,
+                           const process::StopPolicy& policy,
+                           process::UniqueFd channel = {});
+  ChildRunner& runner() { return *runner_; }
+  ServerState* state() const { return state_; }
+  Service* service() const { return service_; }
+  grpc::ServerCompletionQueue* cq() const { return cq_; }
+  // The call has an outcome (an error, or the exit was sent); what the
+  // child still does is not reported.
+  bool ending() const { return final_status_.has_value(); }
+  size_t outbox_size() const { return outbox_.size(); }
+
+  // Hands `data` to an input; it must not be busy (see InputOfOther()).
+  void WriteToChild(ChildRunner::Input input, std::string data);
+  bool input_busy(ChildRunner::Input input) const {
+    return input_busy_[static_cast<int>(input)];
+  }
+
+  void Enqueue(Response response);
+  // Sends `last` (the exit) and ends the call with OK.
+  void EndWith(Response last);
+  // Ends the RPC with `status` (an error), stopping the child with its
+  // policy.
+  void EndCall(grpc::Status status);
+
+  // ChildRunner::Owner, for the subclasses to use or extend.
+  bool HasOutputRoom() override;
+  void OnInputWritten(ChildRunner::Input input) override;
+  void OnRunnerDone() override;
+
+ private:
+  void OnRequest(bool ok);
+  void OnRead(bool ok);
+  void OnWrite(bool ok);
+  void OnDone(bool ok);
+  void OnFinish(bool ok);
+
+  void Dispatch();
+  std::optional<ChildRunner::Input> InputOf(const Request& request);
+  void Handle();
+  void ReadNext();
+  void MaybeWrite();
+  void MaybeFinish();
+  void MaybeDelete();
+
+  ServerState* const state_;
+  Service* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  const RequestMethod method_;
+
+  grpc::ServerContext ctx_;
+  Stream stream_{&ctx_};
+  MemberTag<ChildCall> request_tag_{this, &ChildCall::OnRequest};
+  MemberTag<ChildCall> read_tag_{this, &ChildCall::OnRead};
+  MemberTag<ChildCall> write_tag_{this, &ChildCall::OnWrite};
+  MemberTag<ChildCall> done_tag_{this, &ChildCall::OnDone};
+  MemberTag<ChildCall> finish_tag_{this, &ChildCall::OnFinish};
+
+  bool request_pending_ = true;
+  bool done_pending_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool finish_called_ = false;
+  bool finish_pending_ = false;
+
+  Request request_;
+  // request_ is for an input that is busy; it is handled when that input
+  // took its chunk.
+  bool holding_ = false;
+  // The client half-closed; stdin closes once its last chunk is written.
+  bool half_closed_ = false;
+  bool input_busy_[2] = {false, false};
+
+  std::deque<Response> outbox_;
+  std::optional<grpc::Status> final_status_;
+
+  std::unique_ptr<ChildRunner> runner_;
+  bool runner_done_ = true;
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_CHILD_CALL_H_

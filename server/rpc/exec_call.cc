@@ -1,0 +1,68 @@
+#include "server/rpc/exec_call.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/rpc/process_options.h"
+
+namespace rexec::rpc {
+
+void ExecCall::Listen(ServerState* state, Service* service,
+                      grpc::ServerCompletionQueue* cq) {
+  (new ExecCall(state, service, cq))->Begin();
+}
+
+ExecCall::ExecCall(ServerState* state, Service* service,
+                   grpc::ServerCompletionQueue* cq)
+    : ChildCall(state, service, cq, &Service::RequestExec) {}
+
+void ExecCall::ListenAgain() { Listen(state(), service(), cq()); }
+
+absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
+  const v1::ExecStart& start = request.start();
+  if (start.command().empty()) {
+    return absl::InvalidArgumentError(
+        "start.command is empty: Exec runs SHELL -c COMMAND");
+  }
+  const uint64_t cap = state()->config().max_exec_buffer;
+  if (start.max_buffer() > cap) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("start.max_buffer is ", start.max_buffer(),
+                     " bytes, over this server's limit of ", cap,
+                     " bytes per stream (--max-exec-buffer)"));
+  }
+  if (start.max_buffer() != 0) max_buffer_ = start.max_buffer();
+
+  process::SpawnOptions options;
+  process::StopPolicy policy;
+  options.argv = {start.shell().empty() ? "/bin/sh" : start.shell(), "-c",
+                  start.command()};
+  if (absl::Status status = FromProto(start.options(), &options, &policy);
+      !status.ok()) {
+    return status;
+  }
+  return StartRunner(options, policy);
+}
+
+void ExecCall::OnOutput(ChildRunner::Stream stream, std::string data) {
+  if (ending()) return;
+  std::string& buffer = buffers_[static_cast<int>(stream)];
+  const uint64_t room = max_buffer_ - buffer.size();
+  if (data.size() <= room) {
+    buffer += data;
+    return;
+  }
+  // Keep exactly max_buffer bytes, as Node does, and stop the child; what
+  // it writes while it stops is read and dropped so it never blocks.
+  buffer.append(data, 0, room);
+  runner().Stop(v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED);
+}
+
+void ExecCall::OnExit(v1::ExitStatus exit) {
+  v1::ExecResponse response;
+  v1::ExecResult* result = response.mutable_result();
+  *result->mutable_stdout() = std::move(buffers_[0]);
+  *result->mutable_stderr() = std::move(buffers_[1]);
+  *result->mutable_exit() = std::move(exit);
+  EndWith(std::move(response));
+}
+
+}  // namespace rexec::rpc

@@ -1,0 +1,41 @@
+// ExecCall is one Exec RPC, Node's child_process.exec over the wire: it runs
+// `SHELL -c COMMAND`, streams stdin to it, gathers stdout and stderr up to
+// max_buffer bytes each, and answers with one result (both buffers and the
+// exit status) when the child has ended. Output beyond max_buffer stops the
+// child with its kill policy, reason MAX_BUFFER_EXCEEDED, and is discarded;
+// so the server holds at most max_buffer per stream per call.
+//
+// Owns itself; touched only on its completion queue's thread.
+#ifndef REXEC_SERVER_RPC_EXEC_CALL_H_
+#define REXEC_SERVER_RPC_EXEC_CALL_H_
+
+#include <string>
+
+#include "common/exec_defaults.h"
+#include "server/rpc/child_call.h"
+
+namespace rexec::rpc {
+
+class ExecCall final : public ChildCall<v1::ExecRequest, v1::ExecResponse> {
+ public:
+  static void Listen(ServerState* state, Service* service,
+                     grpc::ServerCompletionQueue* cq);
+
+ private:
+  ExecCall(ServerState* state, Service* service,
+           grpc::ServerCompletionQueue* cq);
+
+  void ListenAgain() override;
+  absl::Status StartChild(const v1::ExecRequest& request) override;
+  // Output is always read: it is bounded by max_buffer, not by the client.
+  bool HasOutputRoom() override { return true; }
+  void OnOutput(ChildRunner::Stream stream, std::string data) override;
+  void OnExit(v1::ExitStatus exit) override;
+
+  uint64_t max_buffer_ = kDefaultExecMaxBuffer;
+  std::string buffers_[2];
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_EXEC_CALL_H_

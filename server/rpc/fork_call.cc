@@ -1,0 +1,178 @@
+#include "server/rpc/fork_call.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/node_channel.h"
+#include "server/process/errno_status.h"
+#include "server/rpc/grpc_status.h"
+#include "server/rpc/process_options.h"
+
+namespace rexec::rpc {
+
+void ForkCall::Listen(ServerState* state, Service* service,
+                      grpc::ServerCompletionQueue* cq) {
+  (new ForkCall(state, service, cq))->Begin();
+}
+
+ForkCall::ForkCall(ServerState* state, Service* service,
+                   grpc::ServerCompletionQueue* cq)
+    : ChildCall(state, service, cq, &Service::RequestFork) {}
+
+void ForkCall::ListenAgain() { Listen(state(), service(), cq()); }
+
+absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
+  const v1::ForkStart& start = request.start();
+  if (start.module().empty()) {
+    return absl::InvalidArgumentError(
+        "start.module is empty: Fork runs EXEC_PATH MODULE ARGS");
+  }
+  process::SpawnOptions options;
+  process::StopPolicy policy;
+  options.argv.push_back(start.exec_path().empty() ? state()->config().node
+                                                   : start.exec_path());
+  options.argv.insert(options.argv.end(), start.exec_argv().begin(),
+                      start.exec_argv().end());
+  options.argv.push_back(start.module());
+  options.argv.insert(options.argv.end(), start.args().begin(),
+                      start.args().end());
+  if (absl::Status status = FromProto(start.options(), &options, &policy);
+      !status.ok()) {
+    return status;
+  }
+  // Last, so that they win over the client's env.
+  options.env.emplace_back("NODE_CHANNEL_FD",
+                           std::to_string(node_channel::kFd));
+  options.env.emplace_back("NODE_CHANNEL_SERIALIZATION_MODE", "json");
+
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return process::ErrnoStatus(errno, "socketpair for the IPC channel");
+  }
+  process::UniqueFd ours(fds[0]);
+  process::UniqueFd theirs(fds[1]);
+  // Only our end: the child gets a blocking socket, as Node's fork gives.
+  if (fcntl(ours.Get(), F_SETFL, O_NONBLOCK) != 0) {
+    return process::ErrnoStatus(errno, "O_NONBLOCK on the IPC channel");
+  }
+  options.extra_fds.emplace_back(theirs.Get(), node_channel::kFd);
+  return StartRunner(options, policy, std::move(ours));
+  // `theirs` closes here: the child has its copy.
+}
+
+std::optional<ChildRunner::Input> ForkCall::InputOfOther(
+    const v1::ForkRequest& request) {
+  return ChildRunner::Input::kChannel;  // message and disconnect
+}
+
+void ForkCall::HandleOther(v1::ForkRequest& request) {
+  if (request.has_disconnect()) {
+    // A second disconnect, or one after the child's, changes nothing.
+    if (client_disconnected_ || channel_closed_) {
+      client_disconnected_ = true;
+      return;
+    }
+    client_disconnected_ = true;
+    runner().CloseChannel();
+    SendDisconnected();
+    return;
+  }
+  if (client_disconnected_) {
+    EndCall(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                         "message after disconnect: the IPC channel is "
+                         "closed"));
+    return;
+  }
+  absl::StatusOr<std::string> line = node_channel::Encode(request.message());
+  if (!line.ok()) {
+    EndCall(ToGrpcStatus(line.status()));
+    return;
+  }
+  // A message racing the child's own disconnect is dropped, as Node drops
+  // one sent into a channel that just closed; the client learns of it from
+  // `disconnected`.
+  if (channel_closed_) return;
+  WriteToChild(ChildRunner::Input::kChannel, *std::move(line));
+}
+
+void ForkCall::OnOutput(ChildRunner::Stream stream, std::string data) {
+  if (ending()) return;
+  if (stream == ChildRunner::Stream::kChannel) {
+    absl::Status status =
+        decoder_.Feed(data, [this](google::protobuf::Value message) {
+          return HandleMessage(std::move(message));
+        });
+    if (!status.ok()) {
+      EndCall(ToGrpcStatus(absl::Status(
+          status.code(), absl::StrCat("the child sent ", status.message()))));
+    }
+    return;
+  }
+  v1::ForkResponse response;
+  if (stream == ChildRunner::Stream::kStdout) {
+    *response.mutable_stdout() = std::move(data);
+  } else {
+    *response.mutable_stderr() = std::move(data);
+  }
+  Enqueue(std::move(response));
+}
+
+bool ForkCall::HandleMessage(google::protobuf::Value message) {
+  if (ending()) return false;
+  if (std::optional<std::string> cmd = node_channel::InternalCommand(message)) {
+    // Node's own traffic. A handle (a socket, a server) cannot cross the
+    // network: refuse it so that the child's queue goes on. Its fd was
+    // closed by the kernel on read (see ChildRunner::ReadChunk).
+    if (*cmd == "NODE_HANDLE") {
+      if (input_busy(ChildRunner::Input::kChannel)) {
+        ++nacks_owed_;
+      } else {
+        WriteToChild(ChildRunner::Input::kChannel,
+                     std::string(node_channel::kHandleNack));
+      }
+    }
+    return true;
+  }
+  v1::ForkResponse response;
+  *response.mutable_message() = std::move(message);
+  Enqueue(std::move(response));
+  return true;
+}
+
+void ForkCall::OnInputWritten(ChildRunner::Input input) {
+  if (input == ChildRunner::Input::kChannel && nacks_owed_ > 0 && !ending()) {
+    std::string nacks;
+    for (; nacks_owed_ > 0; --nacks_owed_)
+      absl::StrAppend(&nacks, node_channel::kHandleNack);
+    WriteToChild(input, std::move(nacks));
+    return;
+  }
+  ChildCall::OnInputWritten(input);
+}
+
+void ForkCall::OnChannelClosed() {
+  channel_closed_ = true;
+  if (ending()) return;
+  if (absl::Status status = decoder_.Finish(); !status.ok()) {
+    EndCall(ToGrpcStatus(absl::Status(
+        status.code(), absl::StrCat("the child's ", status.message()))));
+    return;
+  }
+  SendDisconnected();
+}
+
+void ForkCall::SendDisconnected() {
+  channel_closed_ = true;
+  v1::ForkResponse response;
+  response.mutable_disconnected();
+  Enqueue(std::move(response));
+}
+
+void ForkCall::OnExit(v1::ExitStatus exit) {
+  v1::ForkResponse response;
+  *response.mutable_exit() = std::move(exit);
+  EndWith(std::move(response));
+}
+
+}  // namespace rexec::rpc

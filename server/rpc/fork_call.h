@@ -1,0 +1,57 @@
+// ForkCall is one Fork RPC, Node's child_process.fork over the wire: it runs
+// `EXEC_PATH EXEC_ARGV... MODULE ARGS...` with stdio streamed as in Spawn and
+// an IPC channel on fd 3 that speaks Node's own protocol (NODE_CHANNEL_FD=3,
+// NODE_CHANNEL_SERIALIZATION_MODE=json: one JSON value per line, both ways),
+// so an unmodified Node script's process.send() and process.on('message')
+// talk to the client's message requests and responses.
+//
+// Node's internal messages (a "cmd" starting with NODE_) are never
+// forwarded; a handle the child tries to send is refused at once with
+// NODE_HANDLE_NACK, which lets its send queue go on. A line that is not JSON
+// ends the call with DATA_LOSS naming its byte offset in the channel.
+//
+// Owns itself; touched only on its completion queue's thread.
+#ifndef REXEC_SERVER_RPC_FORK_CALL_H_
+#define REXEC_SERVER_RPC_FORK_CALL_H_
+
+#include <string>
+
+#include "common/node_channel.h"
+#include "server/rpc/child_call.h"
+
+namespace rexec::rpc {
+
+class ForkCall final : public ChildCall<v1::ForkRequest, v1::ForkResponse> {
+ public:
+  static void Listen(ServerState* state, Service* service,
+                     grpc::ServerCompletionQueue* cq);
+
+ private:
+  ForkCall(ServerState* state, Service* service,
+           grpc::ServerCompletionQueue* cq);
+
+  void ListenAgain() override;
+  absl::Status StartChild(const v1::ForkRequest& request) override;
+  std::optional<ChildRunner::Input> InputOfOther(
+      const v1::ForkRequest& request) override;
+  void HandleOther(v1::ForkRequest& request) override;
+
+  void OnOutput(ChildRunner::Stream stream, std::string data) override;
+  void OnInputWritten(ChildRunner::Input input) override;
+  void OnChannelClosed() override;
+  void OnExit(v1::ExitStatus exit) override;
+
+  // One message from the child; false when the call has ended.
+  bool HandleMessage(google::protobuf::Value message);
+  void SendDisconnected();
+
+  node_channel::Decoder decoder_;
+  // NODE_HANDLE_NACKs owed to the child while the channel was busy.
+  int nacks_owed_ = 0;
+  bool channel_closed_ = false;
+  bool client_disconnected_ = false;
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_FORK_CALL_H_
