@@ -1,0 +1,412 @@
+// Fork end to end: real Node.js children (and a Python one) speaking Node's
+// IPC channel through the real rexecd.
+#include <dirent.h>
+
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
+#include "common/node_channel.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/raw_call.h"
+#include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using v1::ForkRequest;
+using v1::ForkResponse;
+
+google::protobuf::Value Json(const std::string& text) {
+  google::protobuf::Value value;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &value);
+  EXPECT_TRUE(status.ok()) << text << ": " << status;
+  return value;
+}
+
+// JSON with sorted keys and no newline, for comparisons.
+std::string ToJson(const google::protobuf::Value& value) {
+  std::string line = *node_channel::Encode(value);
+  line.pop_back();
+  return line;
+}
+
+v1::ForkStart Start(std::string module, std::vector<std::string> args = {}) {
+  v1::ForkStart start;
+  start.set_module(std::move(module));
+  for (auto& a : args) start.add_args(a);
+  start.mutable_options()->set_cwd(ForkScriptsDir());
+  return start;
+}
+
+ForkRequest StartRequest(v1::ForkStart start) {
+  ForkRequest r;
+  *r.mutable_start() = std::move(start);
+  return r;
+}
+
+// One Fork call, read event by event. Output is gathered on the side, since
+// its chunking is not part of the contract.
+class ForkClient {
+ public:
+  ForkClient(RexecdProcess& server, const v1::ForkStart& start)
+      : session_(server.stub(), start, absl::Now() + absl::Seconds(60)) {}
+
+  // The next event that is not output: "started", "message JSON",
+  // "disconnected", "exit CODE" or "exit SIGNAL"; at the end of the stream
+  // "end OK" or "end CODE: MESSAGE".
+  std::string Next() {
+    ForkResponse r;
+    while (session_.Read(&r)) {
+      switch (r.event_case()) {
+        case ForkResponse::kStdout:
+          out += r.stdout();
+          break;
+        case ForkResponse::kStderr:
+          err += r.stderr();
+          break;
+        case ForkResponse::kStarted:
+          pid = r.started().pid();
+          return "started";
+        case ForkResponse::kMessage:
+          return "message " + ToJson(r.message());
+        case ForkResponse::kDisconnected:
+          return "disconnected";
+        case ForkResponse::kExit:
+          return "exit " + (r.exit().has_code()
+                                ? std::to_string(r.exit().code())
+                                : r.exit().signal());
+        default:
+          return "empty event";
+      }
+    }
+    grpc::Status status = session_.Finish();
+    return status.ok() ? "end OK"
+                       : absl::StrCat("end ", status.error_code(), ": ",
+                                      status.error_message());
+  }
+
+  bool Send(const std::string& json) {
+    return session_.SendMessage(Json(json));
+  }
+  client::ForkSession& session() { return session_; }
+
+  std::string out;
+  std::string err;
+  int pid = 0;
+
+ private:
+  client::ForkSession session_;
+};
+
+int CountFds(pid_t pid) {
+  int n = 0;
+  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (dir == nullptr) return -1;
+  while (readdir(dir) != nullptr) ++n;
+  closedir(dir);
+  return n;
+}
+
+class ForkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = RexecdProcess::Start();
+    ASSERT_NE(server_, nullptr);
+  }
+  std::unique_ptr<RexecdProcess> server_;
+};
+
+TEST_F(ForkTest, ChildSpeaksFirstThenAThousandMessagesRoundTripInOrder) {
+  ForkClient c(*server_, Start("child.js", {"echo", "a", "b"}));
+  EXPECT_EQ(c.Next(), "started");
+  // Before the client sent anything.
+  EXPECT_EQ(c.Next(), R"(message {"argv":["a","b"],"ready":true})");
+  constexpr int kCount = 1000;
+  std::thread writer([&] {
+    for (int i = 0; i < kCount; ++i) {
+      if (!c.Send(absl::StrCat(R"({"i":)", i, "}"))) return;
+    }
+    c.Send(R"("bye")");
+  });
+  for (int i = 0; i < kCount; ++i) {
+    std::string want = absl::StrCat(R"(message {"echo":{"i":)", i, "}}");
+    std::string got = c.Next();
+    if (got != want) {
+      ADD_FAILURE() << "message " << i << ": " << got;
+      break;
+    }
+  }
+  writer.join();
+  // "bye" makes the child disconnect itself: the channel closes from its
+  // side, and it exits by itself.
+  EXPECT_EQ(c.Next(), R"(message {"echo":"bye"})");
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 3");
+  EXPECT_EQ(c.Next(), "end OK");
+  EXPECT_EQ(c.out, "child saw disconnect\n");
+}
+
+TEST_F(ForkTest, NestedValuesAndUnicodeArriveIntact) {
+  ForkClient c(*server_, Start("child.js", {"echo"}));
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_THAT(c.Next(), HasSubstr("ready"));
+  const std::string sent =
+      R"({"deep":{"list":[1,-2.5,1e+300,true,false,null,[[[]]],{}],)"
+      R"("text":"ünïcødé ✓ 日本語 😀 \"quoted\" back\\slash tab\t nl\n ctl\u0001"},)"
+      R"("empty":"","zero":0})";
+  ASSERT_TRUE(c.Send(sent));
+  std::string got = c.Next();
+  ASSERT_TRUE(absl::StartsWith(got, "message ")) << got;
+  google::protobuf::Value echoed = Json(got.substr(8));
+  google::protobuf::Value want;
+  (*want.mutable_struct_value()->mutable_fields())["echo"] = Json(sent);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(echoed, want))
+      << got;
+  c.session().Disconnect();
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 3");
+}
+
+TEST_F(ForkTest, ClientDisconnectClosesTheChildsChannel) {
+  ForkClient c(*server_, Start("child.js", {"echo"}));
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_THAT(c.Next(), HasSubstr("ready"));
+  ASSERT_TRUE(c.session().Disconnect());
+  EXPECT_EQ(c.Next(), "disconnected");
+  // The child saw 'disconnect', said so and ended on its own.
+  EXPECT_EQ(c.Next(), "exit 3");
+  EXPECT_EQ(c.Next(), "end OK");
+  EXPECT_EQ(c.out, "child saw disconnect\n");
+}
+
+TEST_F(ForkTest, MessagesSentBeforeTheChildExitsAllArriveBeforeExit) {
+  ForkClient c(*server_, Start("child.js", {"burst", "500"}));
+  EXPECT_EQ(c.Next(), "started");
+  for (int i = 0; i < 500; ++i) {
+    std::string got = c.Next();
+    if (!absl::StrContains(got, absl::StrCat(R"("seq":)", i, "}"))) {
+      ADD_FAILURE() << "message " << i << ": " << got;
+      break;
+    }
+  }
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 0");
+  EXPECT_EQ(c.Next(), "end OK");
+}
+
+TEST_F(ForkTest, AHandleIsRefusedAndTheChildGoesOn) {
+  {  // a first call, so that the connection's fds are counted before
+    ForkClient c(*server_, Start("child.js", {"echo"}));
+    c.session().Disconnect();
+    while (!absl::StartsWith(c.Next(), "end")) {
+    }
+  }
+  int fds_before = CountFds(server_->pid());
+  {
+    ForkClient c(*server_, Start("child.js", {"handle"}));
+    EXPECT_EQ(c.Next(), "started");
+    // Node holds every later message until the handle is answered: these
+    // arrive only because the server sent NODE_HANDLE_NACK.
+    EXPECT_EQ(c.Next(), R"(message {"after":true})");
+    EXPECT_EQ(c.Next(), R"(message {"sent":"ok"})");
+    ASSERT_TRUE(c.Send(R"("still talking")"));
+    EXPECT_EQ(c.Next(), R"(message {"echo":"still talking"})");
+    c.session().Disconnect();
+    EXPECT_EQ(c.Next(), "disconnected");
+    EXPECT_EQ(c.Next(), "exit 3");
+  }
+  // The listening socket that came with the handle was not kept.
+  EXPECT_TRUE(Eventually([&] {
+    return CountFds(server_->pid()) <= fds_before;
+  })) << CountFds(server_->pid())
+      << " fds, " << fds_before << " before";
+}
+
+TEST_F(ForkTest, HalfCloseClosesStdinButNotTheChannel) {
+  ForkClient c(*server_, Start("child.js", {"stdin"}));
+  EXPECT_EQ(c.Next(), "started");
+  c.session().WriteStdin("some input");
+  c.session().WritesDone();
+  // The child read stdin to EOF and could still send on its channel.
+  EXPECT_EQ(c.Next(), R"(message {"stdin":"some input"})");
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 0");
+}
+
+TEST_F(ForkTest, APythonChildSpeaksTheProtocolOnFd3) {
+  v1::ForkStart start = Start("python_child.py");
+  start.set_exec_path("/usr/bin/python3");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_EQ(c.Next(), R"(message {"hello":"from python"})");
+  ASSERT_TRUE(c.Send(R"({"x":"ü","n":[1,2]})"));
+  EXPECT_EQ(c.Next(), R"(message {"python":{"n":[1,2],"x":"ü"}})");
+  // Internal traffic is not forwarded: Python echoes it back as data, the
+  // echo is {"python":...}, which is not internal.
+  ASSERT_TRUE(c.session().Disconnect());
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 0");
+  EXPECT_EQ(c.err, "");
+}
+
+TEST_F(ForkTest, ExecArgvGoesToTheRuntimeAndArgsToTheModule) {
+  v1::ForkStart start = Start("child.js", {"echo", "--x"});
+  start.add_exec_argv("--max-old-space-size=64");
+  start.add_exec_argv("--no-warnings");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_EQ(c.Next(), R"(message {"argv":["--x"],"ready":true})");
+  std::ifstream cmdline("/proc/" + std::to_string(c.pid) + "/cmdline");
+  std::string args((std::istreambuf_iterator<char>(cmdline)), {});
+  std::string want;
+  for (const char* arg : {"node", "--max-old-space-size=64", "--no-warnings",
+                          "child.js", "echo", "--x"}) {
+    want += arg;
+    want += '\0';
+  }
+  EXPECT_EQ(args, want);
+  c.session().Disconnect();
+  EXPECT_EQ(c.Next(), "disconnected");
+}
+
+TEST_F(ForkTest, ALineThatIsNotJsonEndsTheCallWithItsOffset) {
+  // A shell child writing to fd 3 by hand: exec_path sh, exec_argv -c.
+  v1::ForkStart start = Start("sh");
+  start.set_exec_path("/bin/sh");
+  start.add_exec_argv("-c");
+  start.add_exec_argv(R"(printf '{"ok":1}\nnot json\n' >&3; exec sleep 317)");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_EQ(c.Next(), R"(message {"ok":1})");
+  EXPECT_EQ(c.Next(),
+            "end 15: the child sent a line that is not JSON at byte offset 9 "
+            "of the IPC channel: \"not json\": Unexpected token.\nnot json\n^");
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("317").empty(); }));
+}
+
+TEST_F(ForkTest, AChildThatFloodsMessagesIsHeldByBackpressure) {
+  ForkClient c(*server_, Start("child.js", {"flood", "400", "262144"}));
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_THAT(c.Next(), HasSubstr(R"("i":0,)"));
+  int64_t rss_before = server_->RssBytes();
+  // 100 MiB offered; with nobody reading, the server must hold back.
+  absl::SleepFor(absl::Seconds(2));
+  int64_t growth = server_->RssBytes() - rss_before;
+  EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  for (int i = 1; i < 400; ++i) {
+    std::string got = c.Next();
+    if (!absl::StrContains(got, absl::StrCat(R"("i":)", i, ","))) {
+      ADD_FAILURE() << "message " << i << ": " << got.substr(0, 80);
+      break;
+    }
+  }
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 0");
+}
+
+TEST_F(ForkTest, MessagesToAChildThatDoesNotReadAreHeldByBackpressure) {
+  v1::ForkStart start = Start("sh");
+  start.set_exec_path("/bin/sh");
+  start.add_exec_argv("-c");
+  start.add_exec_argv("exec sleep 318");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  int64_t rss_before = server_->RssBytes();
+  std::atomic<int> sent{0};
+  std::thread writer([&] {
+    const std::string big = "\"" + std::string(512 << 10, 'z') + "\"";
+    for (int i = 0; i < 200; ++i) {  // 100 MiB
+      if (!c.Send(big)) return;
+      ++sent;
+    }
+  });
+  absl::SleepFor(absl::Seconds(2));
+  int64_t growth = server_->RssBytes() - rss_before;
+  EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  EXPECT_LT(sent.load(), 200) << "every message was taken from the client";
+  c.session().Cancel();
+  writer.join();
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("318").empty(); }));
+}
+
+TEST_F(ForkTest, BadInputGetsAClearError) {
+  ForkRequest stdin_first;
+  stdin_first.set_stdin("x");
+  ForkRequest empty;
+  ForkRequest bad_signal;
+  bad_signal.mutable_signal()->set_name("SIGNOPE");
+  ForkRequest disconnect;
+  disconnect.mutable_disconnect();
+  ForkRequest message;
+  *message.mutable_message() = Json(R"("hi")");
+  ForkRequest kindless;
+  kindless.mutable_message();
+  v1::ForkStart missing_runtime = Start("child.js", {"echo"});
+  missing_runtime.set_exec_path("/nonexistent/node");
+  v1::ForkStart sleeper = Start("sh");
+  sleeper.set_exec_path("/bin/sh");
+  sleeper.add_exec_argv("-c");
+  sleeper.add_exec_argv("exec sleep 319");
+  struct Case {
+    std::vector<ForkRequest> requests;
+    grpc::StatusCode code;
+    std::string message;
+  } cases[] = {
+      {{stdin_first},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "the first message must be start, got stdin"},
+      {{message},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "the first message must be start, got message"},
+      {{},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "the request stream ended before the start message"},
+      {{StartRequest(Start(""))},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "start.module is empty"},
+      {{StartRequest(missing_runtime)},
+       grpc::StatusCode::NOT_FOUND,
+       "/nonexistent/node"},
+      {{StartRequest(sleeper), StartRequest(sleeper)},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "start was sent twice"},
+      {{StartRequest(sleeper), empty},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "none of start, stdin, close_stdin, signal, message or disconnect "
+       "is set"},
+      {{StartRequest(sleeper), bad_signal},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "signal: unknown signal name"},
+      {{StartRequest(sleeper), kindless},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "a Value with no kind set"},
+      {{StartRequest(sleeper), disconnect, message},
+       grpc::StatusCode::FAILED_PRECONDITION,
+       "message after disconnect"},
+  };
+  for (const Case& c : cases) {
+    // Half-closed only when empty: the others must fail on their own.
+    auto e =
+        RawCall<ForkRequest>(server_->stub(), c.requests, c.requests.empty());
+    EXPECT_EQ(e.status.error_code(), c.code) << c.message;
+    EXPECT_THAT(e.status.error_message(), HasSubstr(c.message));
+  }
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("319").empty(); }));
+  // The server still serves.
+  ForkClient c(*server_, Start("child.js", {"echo"}));
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_THAT(c.Next(), HasSubstr("ready"));
+}
+
+}  // namespace
+}  // namespace rexec::testing
