@@ -147,6 +147,107 @@ TEST_F(CliTest, HelpOnEveryLevel) {
   Result bad = Cli({"spawn", "--timeout", "soon", "--", "true"});
   EXPECT_NE(bad.status.code(), 0);
   EXPECT_THAT(bad.err, HasSubstr("\"soon\" is not a duration"));
+  EXPECT_THAT(Cli({"exec", "--help"}).out, HasSubstr("--max-buffer"));
+  EXPECT_THAT(Cli({"fork", "--help"}).out, HasSubstr("--exec-path"));
+}
+
+TEST_F(CliTest, RepeatableFlagsTakeOneValueEach) {
+  Result r = Cli({"spawn", "--env", "A=1", "--env", "B=2", "printenv", "B"});
+  EXPECT_EQ(r.out, "2\n");
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+}
+
+TEST_F(CliTest, ExecWritesTheBufferedOutputAndExitsWithTheCode) {
+  Result r = Cli({"exec", "echo out; echo err >&2; exit 4"});
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "err\n");
+  EXPECT_EQ(r.status.code(), 4);
+  // Several words are one command line, as with ssh.
+  EXPECT_EQ(Cli({"exec", "echo", "a", "b"}).out, "a b\n");
+  EXPECT_EQ(Cli({"exec", "tr a-z A-Z"}, "piped in").out, "PIPED IN");
+}
+
+TEST_F(CliTest, ExecNotesMaxBufferAndTimeout) {
+  Result r = Cli({"exec", "--max-buffer", "1KiB", "yes"});
+  EXPECT_EQ(r.out, [] {
+    std::string s;
+    while (s.size() < 1024) s += "y\n";
+    return s;
+  }());
+  EXPECT_EQ(r.err,
+            "rexec: output passed max_buffer (1024 bytes per stream); the "
+            "command was stopped and its output cut there\n");
+  EXPECT_EQ(r.status.code(), 128 + SIGTERM);
+
+  r = Cli({"exec", "--timeout", "200ms", "echo x; exec sleep 320"});
+  EXPECT_EQ(r.out, "x\n");
+  EXPECT_EQ(r.err, "rexec: timed out after 200ms; the child was stopped\n");
+  EXPECT_EQ(r.status.code(), 128 + SIGTERM);
+
+  r = Cli({"exec", "--max-buffer", "1GiB", "true"});
+  EXPECT_EQ(r.status.code(), 255);
+  EXPECT_THAT(r.err, StartsWith("rexec: INVALID_ARGUMENT: start.max_buffer"));
+}
+
+TEST_F(CliTest, ForkPrintsMessagesAndSendsThem) {
+  Result r = Cli({"fork", "--cwd", ForkScriptsDir(), "--send", R"({"a":1})",
+                  "--send", R"("bye")", "child.js", "echo"});
+  EXPECT_EQ(r.out, "child saw disconnect\n");
+  EXPECT_EQ(r.err,
+            "rexec: message: {\"argv\":[],\"ready\":true}\n"
+            "rexec: message: {\"echo\":{\"a\":1}}\n"
+            "rexec: message: {\"echo\":\"bye\"}\n");
+  EXPECT_EQ(r.status.code(), 3);
+
+  Result bad = Cli({"fork", "--send", "{oops", "child.js"});
+  EXPECT_NE(bad.status.code(), 0);
+  EXPECT_THAT(bad.err, HasSubstr("--send: \"{oops\" is not JSON"));
+}
+
+// A local Node program forks through rexec as it would fork locally. (The
+// remote child's object keys arrive sorted: a Struct keeps no order.)
+Result RunBridge(const std::string& address, const std::string& mode) {
+  process::SpawnOptions options;
+  options.argv = {"node", ForkScriptsDir() + "/bridge_parent.js", RexecPath(),
+                  address, ForkScriptsDir(), mode};
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  return RunChild(*child);
+}
+
+TEST_F(CliTest, ForkBridgesTheChannelOfALocalNodeParent) {
+  Result r = RunBridge(server_->address(), "bye");
+  EXPECT_EQ(r.out,
+            "child saw disconnect\n"
+            R"({"got":[{"argv":[],"ready":true},{"echo":{"n":1}},)"
+            R"({"echo":"ünïcødé ✓"},{"echo":"bye"}],"disconnected":true,)"
+            R"("code":3,"signal":null})"
+            "\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.status.code(), 0);
+}
+
+TEST_F(CliTest, ALocalDisconnectReachesTheRemoteChild) {
+  Result r = RunBridge(server_->address(), "disconnect");
+  EXPECT_EQ(r.out,
+            "child saw disconnect\n"
+            R"({"got":[{"argv":[],"ready":true},{"echo":{"n":1}}],)"
+            R"("disconnected":true,"code":3,"signal":null})"
+            "\n");
+  EXPECT_EQ(r.status.code(), 0);
+}
+
+TEST_F(CliTest, AnAdvancedSerializationChannelIsRefused) {
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server_->address(), "fork",
+                  "child.js"};
+  options.env = {{"NODE_CHANNEL_FD", "0"},
+                 {"NODE_CHANNEL_SERIALIZATION_MODE", "advanced"}};
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  Result r = RunChild(*child);
+  EXPECT_NE(r.status.code(), 0);
+  EXPECT_THAT(r.err, HasSubstr("\"advanced\" cannot be bridged"));
 }
 
 }  // namespace
