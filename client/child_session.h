@@ -23,36 +23,29 @@ namespace rexec::client {
 // any size, since Exec results can be large.
 std::shared_ptr<grpc::Channel> Connect(const std::string& address);
 
-// What differs between the three RPCs, for ChildSession.
+// What differs between the three RPCs, for ChildSession: the start
+// message, the response, and the stub method that opens the stream.
+template <typename StartT, typename ResponseT, auto kOpen>
+struct RpcOf {
+  using Start = StartT;
+  using Response = ResponseT;
+  static auto Open(v1::ChildProcess::StubInterface& stub,
+                   grpc::ClientContext* ctx) {
+    return (stub.*kOpen)(ctx);
+  }
+};
 template <typename Request>
 struct Rpc;
 template <>
-struct Rpc<v1::SpawnRequest> {
-  using Start = v1::SpawnStart;
-  using Response = v1::SpawnResponse;
-  static auto Open(v1::ChildProcess::StubInterface& stub,
-                   grpc::ClientContext* ctx) {
-    return stub.Spawn(ctx);
-  }
+struct Rpc<v1::SpawnRequest> : RpcOf<v1::SpawnStart, v1::SpawnResponse,
+                                     &v1::ChildProcess::StubInterface::Spawn> {
 };
 template <>
-struct Rpc<v1::ExecRequest> {
-  using Start = v1::ExecStart;
-  using Response = v1::ExecResponse;
-  static auto Open(v1::ChildProcess::StubInterface& stub,
-                   grpc::ClientContext* ctx) {
-    return stub.Exec(ctx);
-  }
-};
+struct Rpc<v1::ExecRequest> : RpcOf<v1::ExecStart, v1::ExecResponse,
+                                    &v1::ChildProcess::StubInterface::Exec> {};
 template <>
-struct Rpc<v1::ForkRequest> {
-  using Start = v1::ForkStart;
-  using Response = v1::ForkResponse;
-  static auto Open(v1::ChildProcess::StubInterface& stub,
-                   grpc::ClientContext* ctx) {
-    return stub.Fork(ctx);
-  }
-};
+struct Rpc<v1::ForkRequest> : RpcOf<v1::ForkStart, v1::ForkResponse,
+                                    &v1::ChildProcess::StubInterface::Fork> {};
 
 template <typename Request>
 class ChildSession {

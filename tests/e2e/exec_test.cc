@@ -200,40 +200,31 @@ TEST_F(ExecTest, BadInputGetsAClearError) {
   bad_signal.mutable_signal()->set_name("SIGNOPE");
   v1::ExecStart bad_timeout = Start("true");
   bad_timeout.mutable_options()->mutable_timeout()->set_seconds(-1);
-  struct Case {
-    std::vector<ExecRequest> requests;
-    grpc::StatusCode code;
-    std::string message;
-  } cases[] = {
-      {{stdin_first},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "the first message must be start, got stdin"},
-      {{},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "the request stream ended before the start message"},
-      {{StartRequest(Start(""))},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "start.command is empty"},
-      {{StartRequest(Start("sleep 316")), StartRequest(Start("true"))},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "start was sent twice"},
-      {{StartRequest(Start("sleep 316")), empty},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "none of start, stdin, close_stdin or signal is set"},
-      {{StartRequest(Start("sleep 316")), bad_signal},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "signal: unknown signal name"},
-      {{StartRequest(bad_timeout)},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "options.timeout"},
-  };
-  for (const Case& c : cases) {
-    // Half-closed only when empty: the others must fail on their own.
-    auto e =
-        RawCall<ExecRequest>(server_->stub(), c.requests, c.requests.empty());
-    EXPECT_EQ(e.status.error_code(), c.code) << c.message;
-    EXPECT_THAT(e.status.error_message(), HasSubstr(c.message));
-  }
+  ExpectEachFails<ExecRequest>(
+      server_->stub(),
+      {
+          {{stdin_first},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "the first message must be start, got stdin"},
+          {{},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "the request stream ended before the start message"},
+          {{StartRequest(Start(""))},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "start.command is empty"},
+          {{StartRequest(Start("sleep 316")), StartRequest(Start("true"))},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "start was sent twice"},
+          {{StartRequest(Start("sleep 316")), empty},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "none of start, stdin, close_stdin or signal is set"},
+          {{StartRequest(Start("sleep 316")), bad_signal},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "signal: unknown signal name"},
+          {{StartRequest(bad_timeout)},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "options.timeout"},
+      });
   // Every child of a failed call was stopped.
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("316").empty(); }));
   // And the server still serves.

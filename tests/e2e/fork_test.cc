@@ -357,50 +357,41 @@ TEST_F(ForkTest, BadInputGetsAClearError) {
   sleeper.set_exec_path("/bin/sh");
   sleeper.add_exec_argv("-c");
   sleeper.add_exec_argv("exec sleep 319");
-  struct Case {
-    std::vector<ForkRequest> requests;
-    grpc::StatusCode code;
-    std::string message;
-  } cases[] = {
-      {{stdin_first},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "the first message must be start, got stdin"},
-      {{message},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "the first message must be start, got message"},
-      {{},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "the request stream ended before the start message"},
-      {{StartRequest(Start(""))},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "start.module is empty"},
-      {{StartRequest(missing_runtime)},
-       grpc::StatusCode::NOT_FOUND,
-       "/nonexistent/node"},
-      {{StartRequest(sleeper), StartRequest(sleeper)},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "start was sent twice"},
-      {{StartRequest(sleeper), empty},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "none of start, stdin, close_stdin, signal, message or disconnect "
-       "is set"},
-      {{StartRequest(sleeper), bad_signal},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "signal: unknown signal name"},
-      {{StartRequest(sleeper), kindless},
-       grpc::StatusCode::INVALID_ARGUMENT,
-       "a Value with no kind set"},
-      {{StartRequest(sleeper), disconnect, message},
-       grpc::StatusCode::FAILED_PRECONDITION,
-       "message after disconnect"},
-  };
-  for (const Case& c : cases) {
-    // Half-closed only when empty: the others must fail on their own.
-    auto e =
-        RawCall<ForkRequest>(server_->stub(), c.requests, c.requests.empty());
-    EXPECT_EQ(e.status.error_code(), c.code) << c.message;
-    EXPECT_THAT(e.status.error_message(), HasSubstr(c.message));
-  }
+  ExpectEachFails<ForkRequest>(
+      server_->stub(),
+      {
+          {{stdin_first},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "the first message must be start, got stdin"},
+          {{message},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "the first message must be start, got message"},
+          {{},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "the request stream ended before the start message"},
+          {{StartRequest(Start(""))},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "start.module is empty"},
+          {{StartRequest(missing_runtime)},
+           grpc::StatusCode::NOT_FOUND,
+           "/nonexistent/node"},
+          {{StartRequest(sleeper), StartRequest(sleeper)},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "start was sent twice"},
+          {{StartRequest(sleeper), empty},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "none of start, stdin, close_stdin, signal, message or disconnect "
+           "is set"},
+          {{StartRequest(sleeper), bad_signal},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "signal: unknown signal name"},
+          {{StartRequest(sleeper), kindless},
+           grpc::StatusCode::INVALID_ARGUMENT,
+           "a Value with no kind set"},
+          {{StartRequest(sleeper), disconnect, message},
+           grpc::StatusCode::FAILED_PRECONDITION,
+           "message after disconnect"},
+      });
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("319").empty(); }));
   // The server still serves.
   ForkClient c(*server_, Start("child.js", {"echo"}));

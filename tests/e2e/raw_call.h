@@ -6,9 +6,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <string>
 #include <vector>
 
 #include "client/child_session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "tests/e2e/rexecd_process.h"
 
 namespace rexec::testing {
@@ -33,6 +36,26 @@ RawOutcome<Request> RawCall(v1::ChildProcess::Stub& stub,
   while (stream->Read(&response)) outcome.responses.push_back(response);
   outcome.status = stream->Finish();
   return outcome;
+}
+
+// One bad input: the requests (the stream is half-closed only when there
+// are none, so that the others must fail on their own) and how it must end.
+template <typename Request>
+struct BadInput {
+  std::vector<Request> requests;
+  grpc::StatusCode code;
+  std::string message;  // a substring of the status message
+};
+
+template <typename Request>
+void ExpectEachFails(v1::ChildProcess::Stub& stub,
+                     const std::vector<BadInput<Request>>& cases) {
+  for (const BadInput<Request>& c : cases) {
+    RawOutcome<Request> e =
+        RawCall<Request>(stub, c.requests, c.requests.empty());
+    EXPECT_EQ(e.status.error_code(), c.code) << c.message;
+    EXPECT_THAT(e.status.error_message(), ::testing::HasSubstr(c.message));
+  }
 }
 
 }  // namespace rexec::testing
