@@ -76,14 +76,25 @@ RexecdProcess::~RexecdProcess() {
     // SIGTERM first: the server stops its children, which SIGKILL would
     // leave behind (each runs in a process group of its own).
     kill(child_.pid(), SIGTERM);
+    std::optional<process::ExitStatus> exit;
     auto reaped = [&] {
       absl::StatusOr<std::optional<process::ExitStatus>> status =
           child_.TryReap();
-      return !status.ok() || status->has_value();
+      if (status.ok()) exit = *status;
+      return !status.ok() || exit.has_value();
     };
     if (!Eventually(reaped, absl::Seconds(20))) {
       child_.SignalGroup(SIGKILL).IgnoreError();
       child_.Wait().IgnoreError();
+      ADD_FAILURE() << "rexecd did not stop within 20 s of SIGTERM";
+    } else if (exit && !(exit->exited() && exit->code() == 0)) {
+      // Every test ends with a clean shutdown; in the sanitizer build this
+      // is where leaks and undefined behaviour show (ASan exits non-zero).
+      if (log_reader_.joinable()) log_reader_.join();
+      std::string log = Log();
+      ADD_FAILURE() << "rexecd ended with " << exit->ToString()
+                    << " after SIGTERM; the end of its log:\n"
+                    << log.substr(log.size() > 8000 ? log.size() - 8000 : 0);
     }
   }
   // EOF on the log pipe ends the reader once the server is gone.

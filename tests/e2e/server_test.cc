@@ -137,7 +137,8 @@ TEST_F(ServerTest, BadStartsGetTheirStatus) {
                        ": Permission denied (EACCES)"});
   char not_a_program[] = "/tmp/rexec-text-XXXXXX";
   int text_fd = mkstemp(not_a_program);
-  (void)!write(text_fd, "\x01\x02 not a program", 20);
+  const std::string text = "\x01\x02 not a program";
+  (void)!write(text_fd, text.data(), text.size());
   fchmod(text_fd, 0755);
   close(text_fd);
   cases.push_back({StartOf({not_a_program}),

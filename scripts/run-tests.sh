@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite twice: the normal build (build/), then
+# the reliability build (build-sanitize/) with AddressSanitizer,
+# LeakSanitizer and UndefinedBehaviorSanitizer in every binary, where any
+# finding fails the run. Every test's rexecd must also exit 0 on SIGTERM,
+# which is where leaks show.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cmake -S . -B build
+cmake --build build -j2
+ctest --test-dir build --output-on-failure -j2
+
+cmake -S . -B build-sanitize -DREXEC_SANITIZE=ON
+cmake --build build-sanitize -j2
+ctest --test-dir build-sanitize --output-on-failure -j2
