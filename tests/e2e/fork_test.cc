@@ -1,7 +1,5 @@
 // Fork end to end: real Node.js children (and a Python one) speaking Node's
 // IPC channel through the real rexecd.
-#include <dirent.h>
-
 #include <atomic>
 #include <fstream>
 #include <string>
@@ -108,15 +106,6 @@ class ForkClient {
   client::ForkSession session_;
 };
 
-int CountFds(pid_t pid) {
-  int n = 0;
-  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (dir == nullptr) return -1;
-  while (readdir(dir) != nullptr) ++n;
-  closedir(dir);
-  return n;
-}
-
 class ForkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -211,7 +200,7 @@ TEST_F(ForkTest, AHandleIsRefusedAndTheChildGoesOn) {
     while (!absl::StartsWith(c.Next(), "end")) {
     }
   }
-  int fds_before = CountFds(server_->pid());
+  int fds_before = server_->FdCount();
   {
     ForkClient c(*server_, Start("child.js", {"handle"}));
     EXPECT_EQ(c.Next(), "started");
@@ -226,10 +215,8 @@ TEST_F(ForkTest, AHandleIsRefusedAndTheChildGoesOn) {
     EXPECT_EQ(c.Next(), "exit 3");
   }
   // The listening socket that came with the handle was not kept.
-  EXPECT_TRUE(Eventually([&] {
-    return CountFds(server_->pid()) <= fds_before;
-  })) << CountFds(server_->pid())
-      << " fds, " << fds_before << " before";
+  EXPECT_TRUE(Eventually([&] { return server_->FdCount() <= fds_before; }))
+      << server_->FdCount() << " fds, " << fds_before << " before";
 }
 
 TEST_F(ForkTest, HalfCloseClosesStdinButNotTheChannel) {

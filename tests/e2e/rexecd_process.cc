@@ -121,6 +121,17 @@ int64_t RexecdProcess::RssBytes() const {
   return std::stoll(status.substr(at + 6)) * 1024;
 }
 
+int RexecdProcess::FdCount() const {
+  DIR* dir = opendir(("/proc/" + std::to_string(child_.pid()) + "/fd").c_str());
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n;
+}
+
 std::chrono::system_clock::time_point Deadline(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
 }

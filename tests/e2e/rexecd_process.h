@@ -33,6 +33,8 @@ class RexecdProcess {
   // Sends SIGTERM and waits for the exit.
   process::ExitStatus Terminate();
   int64_t RssBytes() const;
+  // Open fds of the server (from /proc), or -1.
+  int FdCount() const;
 
  private:
   explicit RexecdProcess(process::Child child) : child_(std::move(child)) {}
