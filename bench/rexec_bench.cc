@@ -1,0 +1,616 @@
+// rexec_bench: rexec against the same work done locally, measured in the
+// same run on the same machine, reported as ratios. It starts its own rexecd
+// on loopback, runs each row's rexec side and local side interleaved (so
+// that drift in the machine's state hits both), and prints one table plus
+// a JSON file with the same figures.
+//
+// Why not Google Benchmark: its unit is one benchmark with aggregates over
+// repetitions; these rows pair two measurements, take percentiles of single
+// calls, and read another process's RSS and CPU, which it does not model.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/child_session.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/process/child.h"
+
+namespace rexec::bench {
+namespace {
+
+// ---- figures -------------------------------------------------------------
+
+struct Figure {
+  double p50 = 0;
+  double p99 = 0;  // for rates: the 1st percentile, the bad end
+};
+
+// Percentiles of `values`; for rates (higher is better) the bad end is low.
+Figure Summarize(std::vector<double> values, bool higher_is_better) {
+  if (values.empty()) return {};
+  std::sort(values.begin(), values.end());
+  auto at = [&](double q) {
+    size_t i = static_cast<size_t>(q * (values.size() - 1) + 0.5);
+    return values[std::min(i, values.size() - 1)];
+  };
+  return {at(0.5), higher_is_better ? at(0.01) : at(0.99)};
+}
+
+struct Row {
+  Row(std::string name, std::string unit, bool higher_is_better = false)
+      : name(std::move(name)),
+        unit(std::move(unit)),
+        higher_is_better(higher_is_better) {}
+
+  std::string name;
+  std::string unit;
+  bool higher_is_better;
+  Figure rexec;
+  Figure local;
+  std::string local_name;  // what the baseline is
+  double ratio = 0;        // rexec p50 / local p50 (or as `ratio_of` says)
+  std::string ratio_of = "rexec p50 / local p50";
+  std::string target;        // on the ratio, e.g. "<= 1.3"
+  std::string value_target;  // on rexec p50 itself, e.g. ">= 1"
+  bool met = true;
+};
+
+bool Meets(double value, const std::string& target) {
+  if (target.empty()) return true;
+  double bound = std::stod(target.substr(3));
+  return target.rfind("<=", 0) == 0 ? value <= bound : value >= bound;
+}
+
+void Finish(Row& row) {
+  if (row.ratio == 0 && row.local.p50 != 0) {
+    row.ratio = row.rexec.p50 / row.local.p50;
+  }
+  row.met =
+      Meets(row.ratio, row.target) && Meets(row.rexec.p50, row.value_target);
+}
+
+// ---- the server ----------------------------------------------------------
+
+// rexecd on 127.0.0.1:0, its log drained. Killed (SIGTERM) on destruction.
+class Server {
+ public:
+  explicit Server(const std::string& rexecd) {
+    process::SpawnOptions options;
+    options.argv = {rexecd, "--listen", "127.0.0.1:0", "--max-processes",
+                    "4096"};
+    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+    if (!child.ok()) {
+      std::fprintf(stderr, "rexec_bench: %s\n",
+                   std::string(child.status().message()).c_str());
+      std::exit(1);
+    }
+    child_.emplace(std::move(*child));
+    int log_fd = child_->stderr_fd().Release();
+    fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
+    FILE* log = fdopen(log_fd, "r");
+    char line[4096];
+    while (fgets(line, sizeof line, log) != nullptr) {
+      const char* at = std::strstr(line, "listening on ");
+      if (at != nullptr) {
+        address_ = std::string(at + 13);
+        address_.erase(address_.find_last_not_of("\r\n") + 1);
+        break;
+      }
+    }
+    if (address_.empty()) {
+      std::fprintf(stderr, "rexec_bench: rexecd did not start\n");
+      std::exit(1);
+    }
+    drain_ = std::thread([log] {
+      char buf[4096];
+      while (fgets(buf, sizeof buf, log) != nullptr) {
+      }
+      fclose(log);
+    });
+    stub_ = v1::ChildProcess::NewStub(client::Connect(address_));
+  }
+  ~Server() {
+    kill(child_->pid(), SIGTERM);
+    child_->Wait().IgnoreError();
+    drain_.join();
+  }
+
+  v1::ChildProcess::Stub& stub() { return *stub_; }
+  pid_t pid() const { return child_->pid(); }
+  int64_t RssBytes() const {
+    std::ifstream in("/proc/" + std::to_string(pid()) + "/status");
+    std::string key;
+    while (in >> key) {
+      if (key == "VmRSS:") {
+        int64_t kb;
+        in >> kb;
+        return kb * 1024;
+      }
+    }
+    return -1;
+  }
+  // utime + stime, in clock ticks.
+  int64_t CpuTicks() const {
+    std::ifstream in("/proc/" + std::to_string(pid()) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    int64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stoll(field);
+      if (i == 15) stime = std::stoll(field);
+    }
+    return utime + stime;
+  }
+
+ private:
+  std::optional<process::Child> child_;
+  std::string address_;
+  std::thread drain_;
+  std::unique_ptr<v1::ChildProcess::Stub> stub_;
+};
+
+// ---- the work, both ways -------------------------------------------------
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+v1::SpawnStart SpawnOf(std::vector<std::string> argv) {
+  v1::SpawnStart start;
+  for (auto& a : argv) start.add_argv(a);
+  return start;
+}
+
+// Start to exit of one Spawn; returns bytes of stdout seen.
+int64_t RemoteSpawn(v1::ChildProcess::Stub& stub, const v1::SpawnStart& start,
+                    int64_t stdin_bytes = 0, size_t chunk = 64 << 10) {
+  client::SpawnSession session(stub, start);
+  std::thread writer;
+  if (stdin_bytes > 0) {
+    writer = std::thread([&] {
+      const std::string data(chunk, 'x');
+      for (int64_t sent = 0; sent < stdin_bytes; sent += chunk) {
+        if (!session.WriteStdin(data)) break;
+      }
+      session.WritesDone();
+    });
+  } else {
+    session.WritesDone();
+  }
+  int64_t out = 0;
+  v1::SpawnResponse r;
+  while (session.Read(&r)) out += r.stdout().size();
+  if (writer.joinable()) writer.join();
+  grpc::Status status = session.Finish();
+  if (!status.ok()) {
+    std::fprintf(stderr, "rexec_bench: spawn: %s\n",
+                 status.error_message().c_str());
+    std::exit(1);
+  }
+  return out;
+}
+
+// The same, locally: posix_spawn (our process layer), pipes, wait.
+int64_t LocalSpawn(const std::vector<std::string>& argv,
+                   int64_t stdin_bytes = 0, size_t chunk = 64 << 10) {
+  process::SpawnOptions options;
+  options.argv = argv;
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  if (!child.ok()) std::exit(1);
+  int in = child->stdin_fd().Get();
+  fcntl(in, F_SETFL, fcntl(in, F_GETFL) & ~O_NONBLOCK);
+  std::thread writer([&] {
+    const std::string data(chunk, 'x');
+    for (int64_t sent = 0; sent < stdin_bytes;) {
+      ssize_t n = write(in, data.data(), data.size());
+      if (n <= 0) break;
+      sent += n;
+    }
+    child->stdin_fd().Reset();
+  });
+  int64_t out = 0;
+  std::string buffer(64 << 10, '\0');
+  pollfd fds[2] = {{child->stdout_fd().Get(), POLLIN, 0},
+                   {child->stderr_fd().Get(), POLLIN, 0}};
+  int open = 2;
+  while (open > 0) {
+    poll(fds, 2, -1);
+    for (pollfd& p : fds) {
+      if (p.fd < 0 || p.revents == 0) continue;
+      ssize_t n = read(p.fd, buffer.data(), buffer.size());
+      if (n > 0) {
+        if (p.fd == child->stdout_fd().Get()) out += n;
+      } else if (n == 0 || errno != EAGAIN) {
+        p.fd = -1;
+        --open;
+      }
+    }
+  }
+  writer.join();
+  child->Wait().IgnoreError();
+  return out;
+}
+
+template <typename F>
+double TimeMs(F&& f) {
+  absl::Time start = absl::Now();
+  f();
+  return Ms(absl::Now() - start);
+}
+
+// ---- rows ----------------------------------------------------------------
+
+Row SpawnRoundTrip(Server& server, int n, std::vector<double>* unloaded) {
+  Row row{"spawn /bin/true round trip", "ms"};
+  row.local_name = "posix_spawn + pipes + wait";
+  row.target = "<= 1.3";
+  std::vector<std::string> argv = {"/bin/true"};
+  v1::SpawnStart start = SpawnOf(argv);
+  for (int i = 0; i < 20; ++i) {  // warm-up: connection, page cache
+    RemoteSpawn(server.stub(), start);
+    LocalSpawn(argv);
+  }
+  std::vector<double> remote, local;
+  for (int i = 0; i < n; ++i) {
+    remote.push_back(TimeMs([&] { RemoteSpawn(server.stub(), start); }));
+    local.push_back(TimeMs([&] { LocalSpawn(argv); }));
+  }
+  *unloaded = remote;
+  row.rexec = Summarize(remote, false);
+  row.local = Summarize(local, false);
+  Finish(row);
+  return row;
+}
+
+// Calls per second with `in_flight` callers, over `reps` runs of `run`.
+std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
+                         const std::function<void()>& call) {
+  std::vector<double> rates;
+  for (int rep = 0; rep < reps; ++rep) {
+    std::atomic<int64_t> done{0};
+    absl::Time stop = absl::Now() + run;
+    std::vector<std::thread> threads;
+    absl::Time start = absl::Now();
+    for (int t = 0; t < in_flight; ++t) {
+      threads.emplace_back([&] {
+        while (absl::Now() < stop) {
+          call();
+          ++done;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    rates.push_back(done / absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  return rates;
+}
+
+std::vector<Row> SpawnThroughput(Server& server, int reps) {
+  std::vector<std::string> argv = {"/bin/true"};
+  v1::SpawnStart start = SpawnOf(argv);
+  std::vector<double> local =
+      Rate(2, absl::Seconds(2), reps, [&] { LocalSpawn(argv); });
+  std::vector<Row> rows;
+  for (int in_flight : {1, 8, 64}) {
+    Row row{absl::StrCat("spawn /bin/true rate, ", in_flight, " in flight"),
+            "calls/s", true};
+    row.local_name = "local spawning, 2 threads";
+    if (in_flight >= 8) row.target = ">= 0.9";
+    row.rexec = Summarize(Rate(in_flight, absl::Seconds(2), reps,
+                               [&] { RemoteSpawn(server.stub(), start); }),
+                          true);
+    row.local = Summarize(local, true);
+    Finish(row);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// GB/s (1e9 bytes per second) of `bytes` through `run`.
+double GBps(int64_t bytes, double ms) { return bytes / (ms / 1000) / 1e9; }
+
+Row StdoutThroughput(Server& server, int64_t bytes, int reps) {
+  Row row{"stdout throughput, child to client", "GB/s", true};
+  row.local_name = "parent reading the child's pipe";
+  row.target = ">= 0.5";
+  row.value_target = ">= 1";
+  std::vector<std::string> argv = {"head", "-c", std::to_string(bytes),
+                                   "/dev/zero"};
+  v1::SpawnStart start = SpawnOf(argv);
+  std::vector<double> remote, local;
+  for (int i = 0; i < reps; ++i) {
+    int64_t got = 0;
+    remote.push_back(
+        GBps(bytes, TimeMs([&] { got = RemoteSpawn(server.stub(), start); })));
+    if (got != bytes) std::fprintf(stderr, "rexec_bench: short stdout\n");
+    local.push_back(GBps(bytes, TimeMs([&] { LocalSpawn(argv); })));
+  }
+  row.rexec = Summarize(remote, true);
+  row.local = Summarize(local, true);
+  Finish(row);
+  return row;
+}
+
+Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
+  Row row{absl::StrCat("stdin throughput, client to child (", chunk >> 10,
+                       " KiB messages)"),
+          "GB/s", true};
+  row.local_name = "parent writing the child's pipe";
+  std::vector<std::string> argv = {"sh", "-c", "exec cat >/dev/null"};
+  v1::SpawnStart start = SpawnOf(argv);
+  std::vector<double> remote, local;
+  for (int i = 0; i < reps; ++i) {
+    remote.push_back(GBps(bytes, TimeMs([&] {
+                            RemoteSpawn(server.stub(), start, bytes, chunk);
+                          })));
+    local.push_back(
+        GBps(bytes, TimeMs([&] { LocalSpawn(argv, bytes, chunk); })));
+  }
+  row.rexec = Summarize(remote, true);
+  row.local = Summarize(local, true);
+  Finish(row);
+  return row;
+}
+
+std::vector<Row> Scale(Server& server, int calls, int n,
+                       const std::vector<double>& unloaded) {
+  std::vector<Row> rows;
+  int64_t rss_before = server.RssBytes();
+  std::vector<std::unique_ptr<client::SpawnSession>> sessions;
+  for (int i = 0; i < calls; ++i) {
+    sessions.push_back(std::make_unique<client::SpawnSession>(
+        server.stub(), SpawnOf({"cat"})));
+    v1::SpawnResponse r;
+    if (!sessions.back()->Read(&r)) {
+      std::fprintf(stderr, "rexec_bench: idle call %d failed: %s\n", i,
+                   sessions.back()->Finish().error_message().c_str());
+      std::exit(1);
+    }
+  }
+  absl::SleepFor(absl::Seconds(1));
+  int64_t rss_after = server.RssBytes();
+  Row rss{absl::StrCat("server RSS per idle call (", calls, " cats)"), "KiB"};
+  rss.rexec.p50 = rss.rexec.p99 = (rss_after - rss_before) / 1024.0 / calls;
+  rss.ratio = rss.rexec.p50;
+  rss.ratio_of = "KiB per call";
+  rss.target = "<= 64";
+  Finish(rss);
+  rows.push_back(rss);
+
+  const absl::Duration idle = absl::Seconds(5);
+  int64_t ticks = server.CpuTicks();
+  absl::SleepFor(idle);
+  ticks = server.CpuTicks() - ticks;
+  Row cpu{absl::StrCat("server CPU while ", calls, " calls sit idle"), "%"};
+  cpu.rexec.p50 = cpu.rexec.p99 =
+      100.0 * ticks / sysconf(_SC_CLK_TCK) / absl::ToDoubleSeconds(idle);
+  cpu.ratio = cpu.rexec.p50;
+  cpu.ratio_of = "% of one core (1 tick = 10 ms in 5 s = 0.2%)";
+  cpu.target = "<= 0.2";
+  Finish(cpu);
+  rows.push_back(cpu);
+
+  Row loaded{absl::StrCat("spawn /bin/true round trip, ", calls, " calls open"),
+             "ms"};
+  loaded.local_name = "the same, no calls open";
+  v1::SpawnStart start = SpawnOf({"/bin/true"});
+  std::vector<double> remote;
+  for (int i = 0; i < n; ++i) {
+    remote.push_back(TimeMs([&] { RemoteSpawn(server.stub(), start); }));
+  }
+  loaded.rexec = Summarize(remote, false);
+  loaded.local = Summarize(unloaded, false);
+  loaded.ratio = loaded.rexec.p99 / loaded.local.p50;
+  loaded.ratio_of = "loaded p99 / unloaded p50";
+  loaded.target = "<= 1.5";
+  Finish(loaded);
+  rows.push_back(loaded);
+
+  for (auto& session : sessions) session->Cancel();
+  return rows;
+}
+
+Row ExecVsSpawn(Server& server, int n) {
+  Row row{"exec 'true' vs spawn /bin/sh -c true", "ms"};
+  row.local_name = "spawn /bin/sh -c true (via rexec)";
+  row.target = "<= 1.1";
+  v1::ExecStart exec;
+  exec.set_command("true");
+  v1::SpawnStart spawn = SpawnOf({"/bin/sh", "-c", "true"});
+  std::vector<double> remote, local;
+  for (int i = 0; i < n; ++i) {
+    remote.push_back(TimeMs([&] {
+      client::ExecSession session(server.stub(), exec);
+      session.WritesDone();
+      v1::ExecResponse r;
+      while (session.Read(&r)) {
+      }
+      session.Finish();
+    }));
+    local.push_back(TimeMs([&] { RemoteSpawn(server.stub(), spawn); }));
+  }
+  row.rexec = Summarize(remote, false);
+  row.local = Summarize(local, false);
+  Finish(row);
+  return row;
+}
+
+Row ForkVsLocalFork(Server& server, const std::string& bench_dir, int n) {
+  Row row{"fork a module that sends one message", "ms"};
+  row.local_name = "local node child_process.fork";
+  row.target = "<= 1.1";
+  v1::ForkStart start;
+  start.set_module("fork_once.js");
+  start.mutable_options()->set_cwd(bench_dir);
+  std::vector<double> remote;
+  for (int i = 0; i < n; ++i) {
+    remote.push_back(TimeMs([&] {
+      client::ForkSession session(server.stub(), start);
+      session.WritesDone();
+      v1::ForkResponse r;
+      bool message = false;
+      while (session.Read(&r)) message |= r.has_message();
+      if (!message || !session.Finish().ok()) {
+        std::fprintf(stderr, "rexec_bench: fork failed\n");
+        std::exit(1);
+      }
+    }));
+  }
+  // The baseline forks from a Node parent, as a Node program would.
+  process::SpawnOptions options;
+  options.argv = {"node", bench_dir + "/fork_local.js",
+                  bench_dir + "/fork_once.js", std::to_string(n)};
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  std::string json;
+  if (child.ok()) {
+    child->stdin_fd().Reset();
+    char buf[4096];
+    ssize_t got;
+    int fd = child->stdout_fd().Get();
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    while ((got = read(fd, buf, sizeof buf)) > 0) json.append(buf, got);
+    child->Wait().IgnoreError();
+  }
+  google::protobuf::Value times;
+  std::vector<double> local;
+  if (google::protobuf::util::JsonStringToMessage(json, &times).ok()) {
+    for (const auto& v : times.list_value().values()) {
+      local.push_back(v.number_value());
+    }
+  }
+  row.rexec = Summarize(remote, false);
+  row.local = Summarize(local, false);
+  Finish(row);
+  return row;
+}
+
+// ---- output --------------------------------------------------------------
+
+std::string Num(double v) {
+  if (v == 0) return "-";
+  return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v);
+}
+
+void Print(const std::vector<Row>& rows) {
+  std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-18s %s\n", "row", "unit",
+              "rexec p50", "rexec p99", "local p50", "local p99", "ratio",
+              "target", "");
+  for (const Row& r : rows) {
+    std::string target = r.target.empty() ? "" : "ratio " + r.target;
+    if (!r.value_target.empty()) {
+      absl::StrAppend(&target, target.empty() ? "" : ", ", "p50 ",
+                      r.value_target);
+    }
+    std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-18s %s\n", r.name.c_str(),
+                r.unit.c_str(), Num(r.rexec.p50).c_str(),
+                Num(r.rexec.p99).c_str(), Num(r.local.p50).c_str(),
+                Num(r.local.p99).c_str(), Num(r.ratio).c_str(), target.c_str(),
+                target.empty() ? "" : (r.met ? "met" : "MISSED"));
+  }
+  std::printf(
+      "\nratio: rexec p50 / local p50 unless the row says otherwise (see "
+      "the JSON); for rates the p99 column is the low end (1st "
+      "percentile).\n");
+}
+
+void WriteJson(const std::vector<Row>& rows, const std::string& path) {
+  google::protobuf::Value root;
+  auto* list = root.mutable_list_value();
+  for (const Row& r : rows) {
+    auto* fields = list->add_values()->mutable_struct_value()->mutable_fields();
+    (*fields)["row"].set_string_value(r.name);
+    (*fields)["unit"].set_string_value(r.unit);
+    (*fields)["rexec_p50"].set_number_value(r.rexec.p50);
+    (*fields)["rexec_p99"].set_number_value(r.rexec.p99);
+    (*fields)["local"].set_string_value(r.local_name);
+    (*fields)["local_p50"].set_number_value(r.local.p50);
+    (*fields)["local_p99"].set_number_value(r.local.p99);
+    (*fields)["ratio"].set_number_value(r.ratio);
+    (*fields)["ratio_of"].set_string_value(r.ratio_of);
+    (*fields)["target"].set_string_value(r.target);
+    (*fields)["value_target"].set_string_value(r.value_target);
+    (*fields)["met"].set_bool_value(r.met);
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(root, &json, options).ok())
+    return;
+  std::ofstream(path) << json;
+}
+
+}  // namespace
+}  // namespace rexec::bench
+
+int main(int argc, char** argv) {
+  using namespace rexec::bench;
+  std::string rexecd = REXEC_BENCH_REXECD;
+  std::string bench_dir = REXEC_BENCH_DIR;
+  std::string json_path = "bench.json";
+  int n = 300;
+  int reps = 5;
+  int64_t bytes = int64_t{1} << 30;
+  int idle_calls = 1000;
+  CLI::App app{"rexec_bench: rexec against local, as ratios"};
+  app.add_option("--rexecd", rexecd, "the server binary")
+      ->capture_default_str();
+  app.add_option("--json", json_path, "where to write the figures")
+      ->capture_default_str();
+  app.add_option("--samples", n, "single calls per latency row")
+      ->capture_default_str();
+  app.add_option("--reps", reps, "runs per throughput row")
+      ->capture_default_str();
+  app.add_option("--bytes", bytes, "bytes per stdout/stdin run")
+      ->capture_default_str();
+  app.add_option("--idle-calls", idle_calls,
+                 "calls held open for the scale rows")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+
+  Server server(rexecd);
+  std::vector<Row> rows;
+  std::vector<double> unloaded;
+  auto step = [&](const char* what) {
+    std::fprintf(stderr, "rexec_bench: %s...\n", what);
+  };
+  step("spawn round trip");
+  rows.push_back(SpawnRoundTrip(server, n, &unloaded));
+  step("spawn throughput");
+  for (Row& row : SpawnThroughput(server, reps)) rows.push_back(row);
+  step("stdout throughput");
+  rows.push_back(StdoutThroughput(server, bytes, reps));
+  step("stdin throughput");
+  rows.push_back(StdinThroughput(server, bytes, reps, 64 << 10));
+  rows.back().value_target = ">= 0.6";
+  Finish(rows.back());
+  rows.push_back(StdinThroughput(server, bytes, reps, 1 << 20));
+  step("scale");
+  for (Row& row : Scale(server, idle_calls, n, unloaded)) rows.push_back(row);
+  step("exec and fork");
+  rows.push_back(ExecVsSpawn(server, n));
+  rows.push_back(ForkVsLocalFork(server, bench_dir, std::max(10, n / 10)));
+
+  Print(rows);
+  WriteJson(rows, json_path);
+  std::printf("figures written to %s\n", json_path.c_str());
+  return 0;
+}
