@@ -245,8 +245,10 @@ void ChildCall<Request, Response>::OnWrite(bool ok) {
   } else {
     MaybeWrite();
     if (runner_ && !runner_done_) runner_->ResumeOutput();
-    MaybeFinish();
   }
+  // Also when the call had ended already (a cancel that landed while this
+  // write was in flight): Finish waited for this write to come back.
+  MaybeFinish();
   MaybeDelete();
 }
 

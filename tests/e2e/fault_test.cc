@@ -54,6 +54,7 @@ class FaultTest : public ::testing::Test {
         << ProcessesWithArg(marker).size() << " processes with " << marker;
     EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
         << ChildrenOf(server_->pid()).size() << " children of rexecd left";
+    // Calls that never went away would hold their pidfds.
     EXPECT_TRUE(Eventually([&] { return server_->FdCount() <= fds_; }))
         << server_->FdCount() << " fds, " << fds_ << " before";
     EXPECT_EQ(EchoOk(server_->stub()), "ok\n");
@@ -89,6 +90,22 @@ TEST_F(FaultTest, ClientKilledMidStream50Times) {
         << "round " << round;
   }
   ExpectHealthy("330");
+}
+
+TEST_F(FaultTest, ClientsCancelWhileOutputIsInFlight) {
+  // A write is in flight when the cancel lands: the call must still finish
+  // and go away, or the server's shutdown waits for it for ever.
+  for (int i = 0; i < 50; ++i) {
+    client::SpawnSession session(server_->stub(), Start({"yes", "339"}),
+                                 absl::Now() + absl::Seconds(60));
+    v1::SpawnResponse r;
+    for (int read = 0; read < 3 && session.Read(&r); ++read) {
+    }
+    session.Cancel();
+  }
+  ExpectHealthy("339");
+  process::ExitStatus status = server_->Terminate();
+  EXPECT_TRUE(status.exited() && status.code() == 0) << status.ToString();
 }
 
 TEST_F(FaultTest, FiveHundredConnectStartDisconnectCycles) {
