@@ -55,6 +55,8 @@ Figure Summarize(std::vector<double> values, bool higher_is_better) {
   return {at(0.5), higher_is_better ? at(0.01) : at(0.99)};
 }
 
+constexpr char kDefaultRatio[] = "rexec p50 / local p50";
+
 struct Row {
   Row(std::string name, std::string unit, bool higher_is_better = false)
       : name(std::move(name)),
@@ -68,7 +70,7 @@ struct Row {
   Figure local;
   std::string local_name;  // what the baseline is
   double ratio = 0;        // rexec p50 / local p50 (or as `ratio_of` says)
-  std::string ratio_of = "rexec p50 / local p50";
+  std::string ratio_of = kDefaultRatio;
   std::string target;        // on the ratio, e.g. "<= 1.3"
   std::string value_target;  // on rexec p50 itself, e.g. ">= 1"
   bool met = true;
@@ -81,7 +83,7 @@ bool Meets(double value, const std::string& target) {
 }
 
 void Finish(Row& row) {
-  if (row.ratio == 0 && row.local.p50 != 0) {
+  if (row.ratio_of == kDefaultRatio && row.local.p50 != 0) {
     row.ratio = row.rexec.p50 / row.local.p50;
   }
   row.met =
@@ -303,6 +305,35 @@ std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
   return rates;
 }
 
+// What a call costs with no process in it: Spawn of a program that does not
+// exist ends at the PATH lookup with NOT_FOUND. The rest of a round trip
+// is the child's own cost.
+Row CallFloor(Server& server, int n) {
+  Row row{"floor: spawn of a missing program (NOT_FOUND)", "ms"};
+  row.local_name = "local lookup of the same";
+  v1::SpawnStart start = SpawnOf({"/nonexistent/program"});
+  std::vector<double> remote, local;
+  for (int i = 0; i < n; ++i) {
+    remote.push_back(TimeMs([&] {
+      client::SpawnSession session(server.stub(), start);
+      session.WritesDone();
+      v1::SpawnResponse r;
+      while (session.Read(&r)) {
+      }
+      session.Finish();
+    }));
+    local.push_back(TimeMs([&] {
+      process::SpawnOptions options;
+      options.argv = {"/nonexistent/program"};
+      process::Child::Spawn(options).status().IgnoreError();
+    }));
+  }
+  row.rexec = Summarize(remote, false);
+  row.local = Summarize(local, false);
+  Finish(row);
+  return row;
+}
+
 std::vector<Row> SpawnThroughput(Server& server, int reps) {
   std::vector<std::string> argv = {"/bin/true"};
   v1::SpawnStart start = SpawnOf(argv);
@@ -373,6 +404,10 @@ Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
 std::vector<Row> Scale(Server& server, int calls, int n,
                        const std::vector<double>& unloaded) {
   std::vector<Row> rows;
+  int64_t ticks_before = server.CpuTicks();
+  absl::SleepFor(absl::Seconds(10));
+  const double idle_cpu_before =
+      100.0 * (server.CpuTicks() - ticks_before) / sysconf(_SC_CLK_TCK) / 10;
   int64_t rss_before = server.RssBytes();
   std::vector<std::unique_ptr<client::SpawnSession>> sessions;
   for (int i = 0; i < calls; ++i) {
@@ -395,15 +430,17 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   Finish(rss);
   rows.push_back(rss);
 
-  const absl::Duration idle = absl::Seconds(5);
+  const absl::Duration idle = absl::Seconds(10);
   int64_t ticks = server.CpuTicks();
   absl::SleepFor(idle);
   ticks = server.CpuTicks() - ticks;
   Row cpu{absl::StrCat("server CPU while ", calls, " calls sit idle"), "%"};
+  cpu.local_name = "the same server before, no calls open";
   cpu.rexec.p50 = cpu.rexec.p99 =
       100.0 * ticks / sysconf(_SC_CLK_TCK) / absl::ToDoubleSeconds(idle);
-  cpu.ratio = cpu.rexec.p50;
-  cpu.ratio_of = "% of one core (1 tick = 10 ms in 5 s = 0.2%)";
+  cpu.local.p50 = cpu.local.p99 = idle_cpu_before;
+  cpu.ratio = cpu.rexec.p50 - cpu.local.p50;
+  cpu.ratio_of = "difference, % of one core (one 10 ms tick in 10 s = 0.1)";
   cpu.target = "<= 0.2";
   Finish(cpu);
   rows.push_back(cpu);
@@ -505,7 +542,7 @@ Row ForkVsLocalFork(Server& server, const std::string& bench_dir, int n) {
 // ---- output --------------------------------------------------------------
 
 std::string Num(double v) {
-  if (v == 0) return "-";
+  if (v == 0) return "0";
   return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v);
 }
 
@@ -594,6 +631,7 @@ int main(int argc, char** argv) {
   };
   step("spawn round trip");
   rows.push_back(SpawnRoundTrip(server, n, &unloaded));
+  rows.push_back(CallFloor(server, n));
   step("spawn throughput");
   for (Row& row : SpawnThroughput(server, reps)) rows.push_back(row);
   step("stdout throughput");
