@@ -58,14 +58,11 @@ Figure Summarize(std::vector<double> values, bool higher_is_better) {
 constexpr char kDefaultRatio[] = "rexec p50 / local p50";
 
 struct Row {
-  Row(std::string name, std::string unit, bool higher_is_better = false)
-      : name(std::move(name)),
-        unit(std::move(unit)),
-        higher_is_better(higher_is_better) {}
+  Row(std::string name, std::string unit)
+      : name(std::move(name)), unit(std::move(unit)) {}
 
   std::string name;
   std::string unit;
-  bool higher_is_better;
   Figure rexec;
   Figure local;
   std::string local_name;  // what the baseline is
@@ -251,6 +248,17 @@ int64_t LocalSpawn(const std::vector<std::string>& argv,
   return out;
 }
 
+// Half-closes a session and reads it to its end: a call whose result does
+// not matter, only its time.
+template <typename Session>
+grpc::Status Drain(Session& session) {
+  session.WritesDone();
+  typename Session::Response r;
+  while (session.Read(&r)) {
+  }
+  return session.Finish();
+}
+
 template <typename F>
 double TimeMs(F&& f) {
   absl::Time start = absl::Now();
@@ -316,11 +324,7 @@ Row CallFloor(Server& server, int n) {
   for (int i = 0; i < n; ++i) {
     remote.push_back(TimeMs([&] {
       client::SpawnSession session(server.stub(), start);
-      session.WritesDone();
-      v1::SpawnResponse r;
-      while (session.Read(&r)) {
-      }
-      session.Finish();
+      Drain(session);
     }));
     local.push_back(TimeMs([&] {
       process::SpawnOptions options;
@@ -342,7 +346,7 @@ std::vector<Row> SpawnThroughput(Server& server, int reps) {
   std::vector<Row> rows;
   for (int in_flight : {1, 8, 64}) {
     Row row{absl::StrCat("spawn /bin/true rate, ", in_flight, " in flight"),
-            "calls/s", true};
+            "calls/s"};
     row.local_name = "local spawning, 2 threads";
     if (in_flight >= 8) row.target = ">= 0.9";
     row.rexec = Summarize(Rate(in_flight, absl::Seconds(2), reps,
@@ -359,7 +363,7 @@ std::vector<Row> SpawnThroughput(Server& server, int reps) {
 double GBps(int64_t bytes, double ms) { return bytes / (ms / 1000) / 1e9; }
 
 Row StdoutThroughput(Server& server, int64_t bytes, int reps) {
-  Row row{"stdout throughput, child to client", "GB/s", true};
+  Row row{"stdout throughput, child to client", "GB/s"};
   row.local_name = "parent reading the child's pipe";
   row.target = ">= 0.5";
   row.value_target = ">= 1";
@@ -383,7 +387,7 @@ Row StdoutThroughput(Server& server, int64_t bytes, int reps) {
 Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
   Row row{absl::StrCat("stdin throughput, client to child (", chunk >> 10,
                        " KiB messages)"),
-          "GB/s", true};
+          "GB/s"};
   row.local_name = "parent writing the child's pipe";
   std::vector<std::string> argv = {"sh", "-c", "exec cat >/dev/null"};
   v1::SpawnStart start = SpawnOf(argv);
@@ -476,11 +480,7 @@ Row ExecVsSpawn(Server& server, int n) {
   for (int i = 0; i < n; ++i) {
     remote.push_back(TimeMs([&] {
       client::ExecSession session(server.stub(), exec);
-      session.WritesDone();
-      v1::ExecResponse r;
-      while (session.Read(&r)) {
-      }
-      session.Finish();
+      Drain(session);
     }));
     local.push_back(TimeMs([&] { RemoteSpawn(server.stub(), spawn); }));
   }

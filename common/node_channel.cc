@@ -1,6 +1,7 @@
 #include "common/node_channel.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -13,25 +14,33 @@
 namespace rexec::node_channel {
 namespace {
 
-// Replaces NaN and the infinities with null, as JSON.stringify does; returns
-// whether there were any.
-bool NullNonFinite(google::protobuf::Value* value) {
+// Replaces NaN and the infinities with null, as JSON.stringify does, in
+// `out` (a copy of `in`), or with `out` null only looks. Returns whether
+// there were any.
+bool NullNonFinite(const google::protobuf::Value& in,
+                   google::protobuf::Value* out) {
   bool found = false;
-  switch (value->kind_case()) {
+  switch (in.kind_case()) {
     case google::protobuf::Value::kNumberValue:
-      if (!std::isfinite(value->number_value())) {
-        value->set_null_value(google::protobuf::NULL_VALUE);
-        found = true;
+      found = !std::isfinite(in.number_value());
+      if (found && out != nullptr) {
+        out->set_null_value(google::protobuf::NULL_VALUE);
       }
       break;
     case google::protobuf::Value::kStructValue:
-      for (auto& [key, field] :
-           *value->mutable_struct_value()->mutable_fields())
-        found |= NullNonFinite(&field);
+      for (const auto& [key, field] : in.struct_value().fields()) {
+        auto* fields = out == nullptr
+                           ? nullptr
+                           : out->mutable_struct_value()->mutable_fields();
+        found |= NullNonFinite(field, fields ? &(*fields)[key] : nullptr);
+      }
       break;
     case google::protobuf::Value::kListValue:
-      for (auto& item : *value->mutable_list_value()->mutable_values())
-        found |= NullNonFinite(&item);
+      for (int i = 0; i < in.list_value().values_size(); ++i) {
+        found |= NullNonFinite(
+            in.list_value().values(i),
+            out ? out->mutable_list_value()->mutable_values(i) : nullptr);
+      }
       break;
     default:
       break;
@@ -42,8 +51,12 @@ bool NullNonFinite(google::protobuf::Value* value) {
 }  // namespace
 
 absl::StatusOr<std::string> Encode(const google::protobuf::Value& message) {
-  google::protobuf::Value finite = message;
-  NullNonFinite(&finite);
+  // Messages are copied only in the rare case that needs it.
+  std::optional<google::protobuf::Value> finite;
+  if (NullNonFinite(message, nullptr)) {
+    finite = message;
+    NullNonFinite(message, &*finite);
+  }
   // Through a deterministic binary form, so that object keys come out
   // sorted: a Struct is a map and keeps no order, and a stable one is
   // easier on logs and tests than the hash map's.
@@ -52,7 +65,7 @@ absl::StatusOr<std::string> Encode(const google::protobuf::Value& message) {
     google::protobuf::io::StringOutputStream bytes(&binary);
     google::protobuf::io::CodedOutputStream out(&bytes);
     out.SetSerializationDeterministic(true);
-    finite.SerializeToCodedStream(&out);
+    (finite ? *finite : message).SerializeToCodedStream(&out);
   }
   static google::protobuf::util::TypeResolver* const resolver =
       google::protobuf::util::NewTypeResolverForDescriptorPool(

@@ -76,7 +76,6 @@ class ChildCall : public ChildRunner::Owner {
   // The call has an outcome (an error, or the exit was sent); what the
   // child still does is not reported.
   bool ending() const { return final_status_.has_value(); }
-  size_t outbox_size() const { return outbox_.size(); }
 
   // Hands `data` to an input; it must not be busy (see InputOfOther()).
   void WriteToChild(ChildRunner::Input input, std::string data);

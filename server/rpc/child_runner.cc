@@ -100,7 +100,6 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
     if (!channel_write_.Valid()) {
       status = process::ErrnoStatus(errno, "dup of the IPC channel");
     }
-    channel_open_ = status.ok();
   }
   process::Poller& poller = state_->poller();
   absl::StatusOr<process::Poller::WatchId> watch;
@@ -203,16 +202,16 @@ void ChildRunner::CloseInput(Input input) {
 }
 
 void ChildRunner::CloseChannel() {
-  if (!channel_open_) return;
-  channel_open_ = false;
+  if (!channel_read_.Valid()) return;
   // shutdown() reaches the child at once, whatever other copies exist.
   shutdown(channel_read_.Get(), SHUT_RDWR);
   CloseOutput(Stream::kChannel);
+  channel_read_.Reset();
   CloseInput(Input::kChannel);
 }
 
 void ChildRunner::EndChannel() {
-  if (!channel_open_) return;
+  if (!channel_read_.Valid()) return;
   CloseChannel();
   owner_->OnChannelClosed();
 }

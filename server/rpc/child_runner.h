@@ -145,8 +145,7 @@ class ChildRunner {
   // The channel is one socket; the runner writes to a dup of it so that
   // each direction has its own fd for the poller.
   process::UniqueFd channel_read_;
-  process::UniqueFd channel_write_;
-  bool channel_open_ = false;
+  process::UniqueFd channel_write_;  // valid while the channel is open
   Output outputs_[3];
   PendingInput inputs_[2];
 

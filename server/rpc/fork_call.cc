@@ -57,8 +57,8 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
     return process::ErrnoStatus(errno, "O_NONBLOCK on the IPC channel");
   }
   options.extra_fds.emplace_back(theirs.Get(), node_channel::kFd);
+  // `theirs` closes on return: the child has its copy by then.
   return StartRunner(options, policy, std::move(ours));
-  // `theirs` closes here: the child has its copy.
 }
 
 std::optional<ChildRunner::Input> ForkCall::InputOfOther(

@@ -208,8 +208,9 @@ TEST_F(CliTest, ForkPrintsMessagesAndSendsThem) {
 // remote child's object keys arrive sorted: a Struct keeps no order.)
 Result RunBridge(const std::string& address, const std::string& mode) {
   process::SpawnOptions options;
-  options.argv = {"node", ForkScriptsDir() + "/bridge_parent.js", RexecPath(),
-                  address, ForkScriptsDir(), mode};
+  options.argv = {"node",           ForkScriptsDir() + "/bridge_parent.js",
+                  RexecPath(),      address,
+                  ForkScriptsDir(), mode};
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   EXPECT_TRUE(child.ok()) << child.status();
   return RunChild(*child);

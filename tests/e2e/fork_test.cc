@@ -238,8 +238,6 @@ TEST_F(ForkTest, APythonChildSpeaksTheProtocolOnFd3) {
   EXPECT_EQ(c.Next(), R"(message {"hello":"from python"})");
   ASSERT_TRUE(c.Send(R"({"x":"ü","n":[1,2]})"));
   EXPECT_EQ(c.Next(), R"(message {"python":{"n":[1,2],"x":"ü"}})");
-  // Internal traffic is not forwarded: Python echoes it back as data, the
-  // echo is {"python":...}, which is not internal.
   ASSERT_TRUE(c.session().Disconnect());
   EXPECT_EQ(c.Next(), "disconnected");
   EXPECT_EQ(c.Next(), "exit 0");

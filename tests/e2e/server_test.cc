@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/child_io.h"
+#include "tests/e2e/raw_call.h"
 #include "tests/e2e/rexecd_process.h"
 #include "tests/test_paths.h"
 
@@ -23,19 +24,10 @@ struct Ended {
   std::string message;
 };
 
-// Sends `requests` on a raw stream (no client-side checks), reads to the end.
 Ended Send(RexecdProcess& server, std::vector<SpawnRequest> requests,
            bool half_close = true) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline());
-  auto stream = server.stub().Spawn(&ctx);
-  for (auto& r : requests) stream->Write(r);
-  if (half_close) stream->WritesDone();
-  SpawnResponse response;
-  while (stream->Read(&response)) {
-  }
-  grpc::Status status = stream->Finish();
-  return {status.error_code(), status.error_message()};
+  auto outcome = RawCall<SpawnRequest>(server.stub(), requests, half_close);
+  return {outcome.status.error_code(), outcome.status.error_message()};
 }
 
 SpawnRequest StartOf(std::vector<std::string> argv) {
