@@ -10,8 +10,9 @@
 namespace rexec::rpc {
 namespace {
 
-// Messages waiting behind the one in flight. With 64 KiB chunks this bounds
-// a call's buffered output to a few hundred KiB, however slow its client.
+// Messages waiting behind the one in flight. With chunks of at most a
+// pipe-full (1 MiB) this bounds a call's buffered output to a few MiB,
+// however slow its client.
 constexpr size_t kMaxOutbox = 4;
 
 grpc::Status InvalidArgument(std::string message) {
