@@ -257,8 +257,13 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   if (final_status_) return;
   final_status_ = std::move(status);
-  // Keep only the message being written: gRPC still reads it.
-  while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
+  // A client that is gone reads nothing more: keep only the message being
+  // written (gRPC still reads it). Any other error goes out after what was
+  // already queued, so that output (or a Fork message) the child produced
+  // before the error is not lost. Nothing is queued after this.
+  if (final_status_->error_code() == grpc::StatusCode::CANCELLED) {
+    while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
+  }
   if (runner_ && !runner_done_)
     runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
   MaybeFinish();

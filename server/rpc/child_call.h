@@ -87,7 +87,8 @@ class ChildCall : public ChildRunner::Owner {
   // Sends `last` (the exit) and ends the call with OK.
   void EndWith(Response last);
   // Ends the RPC with `status` (an error), stopping the child with its
-  // policy.
+  // policy. Responses already queued go out first, unless the client is
+  // gone (CANCELLED).
   void EndCall(grpc::Status status);
 
   // ChildRunner::Owner, for the subclasses to use or extend.
