@@ -1,8 +1,14 @@
 // Doorbell hands events from other threads (the poller) to a call on its own
 // completion-queue thread: Ring() records event bits and, unless a ring is
-// already on its way, sets a grpc::Alarm with an immediate deadline, which is
+// already on its way, sets a grpc::Alarm whose deadline has passed, which is
 // the documented way to post a tag to a completion queue. The call then
 // Take()s the bits when its tag comes back.
+//
+// The deadline is the infinite past, not now: gRPC keeps time in whole
+// milliseconds and rounds a deadline up, so "now" became a timer that its
+// timer thread fired up to 1 ms later, a hop and a wait on every child's
+// exit (strace showed it; the spawn round trip fell from 2.1 to 1.6 ms).
+// A deadline already past completes at once, on the ringing thread.
 //
 // Ring() is thread-safe; Take() and Close() are for the owning CQ thread.
 #ifndef REXEC_SERVER_RPC_DOORBELL_H_
