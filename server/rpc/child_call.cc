@@ -224,14 +224,23 @@ void ChildCall<Request, Response>::Enqueue(Response response) {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::EndWith(Response last) {
   if (final_status_) return;  // cancelled or failed: nobody to tell
-  Enqueue(std::move(last));
   final_status_ = grpc::Status::OK;
-  MaybeFinish();
+  Enqueue(std::move(last));  // goes out with the status, see MaybeWrite()
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeWrite() {
   if (writing_ || outbox_.empty() || finish_called_) return;
+  if (final_status_ && outbox_.size() == 1) {
+    // The last message and the status in one batch: one completion and
+    // one trip through the transport instead of two, which is a fair part
+    // of a short child's round trip. gRPC serializes the message here.
+    finish_called_ = finish_pending_ = true;
+    stream_.WriteAndFinish(outbox_.front(), grpc::WriteOptions(),
+                           *final_status_, &finish_tag_);
+    outbox_.clear();
+    return;
+  }
   writing_ = true;
   stream_.Write(outbox_.front(), &write_tag_);
 }
@@ -269,6 +278,8 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   MaybeFinish();
 }
 
+// Finish on its own, for a call that ends with nothing left to write; with
+// messages queued, MaybeWrite() sends the last one with the status.
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeFinish() {
   if (finish_called_ || !final_status_ || writing_ || !outbox_.empty()) return;
