@@ -57,6 +57,9 @@ class ChildSession {
   ChildSession(v1::ChildProcess::StubInterface& stub, const Start& start,
                std::optional<absl::Time> deadline = std::nullopt) {
     if (deadline) ctx_.set_deadline(absl::ToChronoTime(*deadline));
+    // The headers leave with the start message, in one write: a short
+    // call's round trip is a handful of packets, and this saves one.
+    ctx_.set_initial_metadata_corked(true);
     stream_ = Rpc<Request>::Open(stub, &ctx_);
     Request request;
     *request.mutable_start() = start;
