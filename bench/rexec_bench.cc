@@ -30,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/child_session.h"
+#include "common/release_mutexes.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/process/child.h"
@@ -406,8 +407,14 @@ Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
 }
 
 std::vector<Row> Scale(Server& server, int calls, int n,
-                       const std::vector<double>& unloaded) {
+                       std::vector<double> unloaded) {
   std::vector<Row> rows;
+  v1::SpawnStart start = SpawnOf({"/bin/true"});
+  if (unloaded.empty()) {  // the round-trip rows were not run
+    for (int i = 0; i < n; ++i) {
+      unloaded.push_back(TimeMs([&] { RemoteSpawn(server.stub(), start); }));
+    }
+  }
   int64_t ticks_before = server.CpuTicks();
   absl::SleepFor(absl::Seconds(10));
   const double idle_cpu_before =
@@ -452,7 +459,6 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   Row loaded{absl::StrCat("spawn /bin/true round trip, ", calls, " calls open"),
              "ms"};
   loaded.local_name = "the same, no calls open";
-  v1::SpawnStart start = SpawnOf({"/bin/true"});
   std::vector<double> remote;
   for (int i = 0; i < n; ++i) {
     remote.push_back(TimeMs([&] { RemoteSpawn(server.stub(), start); }));
@@ -598,6 +604,7 @@ void WriteJson(const std::vector<Row>& rows, const std::string& path) {
 }  // namespace rexec::bench
 
 int main(int argc, char** argv) {
+  rexec::ReleaseMutexes();
   using namespace rexec::bench;
   std::string rexecd = REXEC_BENCH_REXECD;
   std::string bench_dir = REXEC_BENCH_DIR;
@@ -620,8 +627,18 @@ int main(int argc, char** argv) {
   app.add_option("--idle-calls", idle_calls,
                  "calls held open for the scale rows")
       ->capture_default_str();
+  std::vector<std::string> only;
+  const std::vector<std::string> groups = {"round-trip", "rate", "stdout",
+                                           "stdin", "scale", "exec-fork"};
+  app.add_option("--only", only,
+                 "run only these groups of rows (to profile one)")
+      ->check(CLI::IsMember(groups));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  auto wanted = [&](const std::string& group) {
+    return only.empty() ||
+           std::find(only.begin(), only.end(), group) != only.end();
+  };
 
   Server server(rexecd);
   std::vector<Row> rows;
@@ -629,23 +646,35 @@ int main(int argc, char** argv) {
   auto step = [&](const char* what) {
     std::fprintf(stderr, "rexec_bench: %s...\n", what);
   };
-  step("spawn round trip");
-  rows.push_back(SpawnRoundTrip(server, n, &unloaded));
-  rows.push_back(CallFloor(server, n));
-  step("spawn throughput");
-  for (Row& row : SpawnThroughput(server, reps)) rows.push_back(row);
-  step("stdout throughput");
-  rows.push_back(StdoutThroughput(server, bytes, reps));
-  step("stdin throughput");
-  rows.push_back(StdinThroughput(server, bytes, reps, 64 << 10));
-  rows.back().value_target = ">= 0.6";
-  Finish(rows.back());
-  rows.push_back(StdinThroughput(server, bytes, reps, 1 << 20));
-  step("scale");
-  for (Row& row : Scale(server, idle_calls, n, unloaded)) rows.push_back(row);
-  step("exec and fork");
-  rows.push_back(ExecVsSpawn(server, n));
-  rows.push_back(ForkVsLocalFork(server, bench_dir, std::max(10, n / 10)));
+  if (wanted("round-trip")) {
+    step("spawn round trip");
+    rows.push_back(SpawnRoundTrip(server, n, &unloaded));
+    rows.push_back(CallFloor(server, n));
+  }
+  if (wanted("rate")) {
+    step("spawn throughput");
+    for (Row& row : SpawnThroughput(server, reps)) rows.push_back(row);
+  }
+  if (wanted("stdout")) {
+    step("stdout throughput");
+    rows.push_back(StdoutThroughput(server, bytes, reps));
+  }
+  if (wanted("stdin")) {
+    step("stdin throughput");
+    rows.push_back(StdinThroughput(server, bytes, reps, 64 << 10));
+    rows.back().value_target = ">= 0.6";
+    Finish(rows.back());
+    rows.push_back(StdinThroughput(server, bytes, reps, 1 << 20));
+  }
+  if (wanted("scale")) {
+    step("scale");
+    for (Row& row : Scale(server, idle_calls, n, unloaded)) rows.push_back(row);
+  }
+  if (wanted("exec-fork")) {
+    step("exec and fork");
+    rows.push_back(ExecVsSpawn(server, n));
+    rows.push_back(ForkVsLocalFork(server, bench_dir, std::max(10, n / 10)));
+  }
 
   Print(rows);
   WriteJson(rows, json_path);

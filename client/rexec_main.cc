@@ -17,6 +17,7 @@
 #include "client/exec_command.h"
 #include "client/fork_command.h"
 #include "client/spawn_command.h"
+#include "common/release_mutexes.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace {
@@ -106,6 +107,7 @@ int LocalNodeChannel() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rexec::ReleaseMutexes();
   const char* env_server = std::getenv("REXEC_SERVER");
   std::string server =
       env_server != nullptr && *env_server ? env_server : "127.0.0.1:50051";

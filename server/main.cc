@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "common/release_mutexes.h"
 #include "server/process/signal_name.h"
 #include "server/rpc/server.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -42,6 +43,7 @@ absl::Duration ParseDurationFlag(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rexec::ReleaseMutexes();
   rexec::rpc::ServerConfig config;
   std::vector<std::string> listen;
   std::string drain_timeout = "2s";
