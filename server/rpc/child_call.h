@@ -53,7 +53,8 @@ class ChildCall : public ChildRunner::Owner {
   // the object must be complete by then.
   void Begin();
 
-  // Creates the object that waits for the call after this one.
+  // Creates the object that waits for the call after this one; see
+  // ListeningCall.
   virtual void ListenAgain() = 0;
   // Starts the child for the start message, through StartRunner(). An
   // error ends the call with that status.
@@ -144,6 +145,32 @@ class ChildCall : public ChildRunner::Owner {
 
   std::unique_ptr<ChildRunner> runner_;
   bool runner_done_ = true;
+};
+
+// ListeningCall is what makes a ChildCall for one RPC (`kMethod`, e.g.
+// &Service::RequestSpawn) of type `Call`: Listen() creates one that waits
+// for the next call, and each call creates its successor once it started.
+// A call class derives from it and befriends it (its constructor is
+// private: a call owns itself and only Listen() may create one).
+template <typename Call, typename Request, typename Response, auto kMethod>
+class ListeningCall : public ChildCall<Request, Response> {
+ public:
+  using Service = typename ChildCall<Request, Response>::Service;
+
+  static void Listen(ServerState* state, Service* service,
+                     grpc::ServerCompletionQueue* cq) {
+    (new Call(state, service, cq))->Begin();
+  }
+
+ protected:
+  ListeningCall(ServerState* state, Service* service,
+                grpc::ServerCompletionQueue* cq)
+      : ChildCall<Request, Response>(state, service, cq, kMethod) {}
+
+ private:
+  void ListenAgain() final {
+    Listen(this->state(), this->service(), this->cq());
+  }
 };
 
 }  // namespace rexec::rpc

@@ -5,17 +5,6 @@
 
 namespace rexec::rpc {
 
-void ExecCall::Listen(ServerState* state, Service* service,
-                      grpc::ServerCompletionQueue* cq) {
-  (new ExecCall(state, service, cq))->Begin();
-}
-
-ExecCall::ExecCall(ServerState* state, Service* service,
-                   grpc::ServerCompletionQueue* cq)
-    : ChildCall(state, service, cq, &Service::RequestExec) {}
-
-void ExecCall::ListenAgain() { Listen(state(), service(), cq()); }
-
 absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
   const v1::ExecStart& start = request.start();
   if (start.command().empty()) {

@@ -16,16 +16,13 @@
 
 namespace rexec::rpc {
 
-class ExecCall final : public ChildCall<v1::ExecRequest, v1::ExecResponse> {
- public:
-  static void Listen(ServerState* state, Service* service,
-                     grpc::ServerCompletionQueue* cq);
-
+class ExecCall final
+    : public ListeningCall<ExecCall, v1::ExecRequest, v1::ExecResponse,
+                           &v1::ChildProcess::AsyncService::RequestExec> {
  private:
-  ExecCall(ServerState* state, Service* service,
-           grpc::ServerCompletionQueue* cq);
+  friend ListeningCall;
+  using ListeningCall::ListeningCall;
 
-  void ListenAgain() override;
   absl::Status StartChild(const v1::ExecRequest& request) override;
   // Output is always read: it is bounded by max_buffer, not by the client.
   bool HasOutputRoom() override { return true; }

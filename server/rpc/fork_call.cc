@@ -11,17 +11,6 @@
 
 namespace rexec::rpc {
 
-void ForkCall::Listen(ServerState* state, Service* service,
-                      grpc::ServerCompletionQueue* cq) {
-  (new ForkCall(state, service, cq))->Begin();
-}
-
-ForkCall::ForkCall(ServerState* state, Service* service,
-                   grpc::ServerCompletionQueue* cq)
-    : ChildCall(state, service, cq, &Service::RequestFork) {}
-
-void ForkCall::ListenAgain() { Listen(state(), service(), cq()); }
-
 absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
   const v1::ForkStart& start = request.start();
   if (start.module().empty()) {

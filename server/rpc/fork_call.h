@@ -21,16 +21,13 @@
 
 namespace rexec::rpc {
 
-class ForkCall final : public ChildCall<v1::ForkRequest, v1::ForkResponse> {
- public:
-  static void Listen(ServerState* state, Service* service,
-                     grpc::ServerCompletionQueue* cq);
-
+class ForkCall final
+    : public ListeningCall<ForkCall, v1::ForkRequest, v1::ForkResponse,
+                           &v1::ChildProcess::AsyncService::RequestFork> {
  private:
-  ForkCall(ServerState* state, Service* service,
-           grpc::ServerCompletionQueue* cq);
+  friend ListeningCall;
+  using ListeningCall::ListeningCall;
 
-  void ListenAgain() override;
   absl::Status StartChild(const v1::ForkRequest& request) override;
   std::optional<ChildRunner::Input> InputOfOther(
       const v1::ForkRequest& request) override;

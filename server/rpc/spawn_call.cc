@@ -4,17 +4,6 @@
 
 namespace rexec::rpc {
 
-void SpawnCall::Listen(ServerState* state, Service* service,
-                       grpc::ServerCompletionQueue* cq) {
-  (new SpawnCall(state, service, cq))->Begin();
-}
-
-SpawnCall::SpawnCall(ServerState* state, Service* service,
-                     grpc::ServerCompletionQueue* cq)
-    : ChildCall(state, service, cq, &Service::RequestSpawn) {}
-
-void SpawnCall::ListenAgain() { Listen(state(), service(), cq()); }
-
 absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
   process::SpawnOptions options;
   process::StopPolicy policy;

@@ -10,17 +10,13 @@
 
 namespace rexec::rpc {
 
-class SpawnCall final : public ChildCall<v1::SpawnRequest, v1::SpawnResponse> {
- public:
-  // Creates a call that waits for the next Spawn RPC on `cq`.
-  static void Listen(ServerState* state, Service* service,
-                     grpc::ServerCompletionQueue* cq);
-
+class SpawnCall final
+    : public ListeningCall<SpawnCall, v1::SpawnRequest, v1::SpawnResponse,
+                           &v1::ChildProcess::AsyncService::RequestSpawn> {
  private:
-  SpawnCall(ServerState* state, Service* service,
-            grpc::ServerCompletionQueue* cq);
+  friend ListeningCall;
+  using ListeningCall::ListeningCall;
 
-  void ListenAgain() override;
   absl::Status StartChild(const v1::SpawnRequest& request) override;
   void OnOutput(ChildRunner::Stream stream, std::string data) override;
   void OnExit(v1::ExitStatus exit) override;
