@@ -18,13 +18,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-class CliTest : public ::testing::Test {
+class CliTest : public RexecdTest {
  protected:
-  void SetUp() override {
-    server_ = RexecdProcess::Start();
-    ASSERT_NE(server_, nullptr);
-  }
-
   process::Child SpawnCli(std::vector<std::string> args, bool use_env = false) {
     process::SpawnOptions options;
     options.argv = {RexecPath()};
@@ -43,8 +38,6 @@ class CliTest : public ::testing::Test {
     process::Child child = SpawnCli(std::move(args));
     return RunChild(child, input);
   }
-
-  std::unique_ptr<RexecdProcess> server_;
 };
 
 TEST_F(CliTest, LargeRandomPayloadThroughCatArrivesByteExact) {

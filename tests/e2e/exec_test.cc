@@ -58,14 +58,7 @@ v1::ExecResult Exec(RexecdProcess& server, const v1::ExecStart& start,
   return responses[1].result();
 }
 
-class ExecTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = RexecdProcess::Start();
-    ASSERT_NE(server_, nullptr);
-  }
-  std::unique_ptr<RexecdProcess> server_;
-};
+class ExecTest : public RexecdTest {};
 
 TEST_F(ExecTest, BuffersStdoutAndStderrAndReportsTheExitCode) {
   v1::ExecResult r = Exec(*server_, Start("echo out; echo err >&2; exit 3"));

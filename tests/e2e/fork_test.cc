@@ -111,14 +111,7 @@ class ForkClient {
   std::optional<std::string> end_;
 };
 
-class ForkTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = RexecdProcess::Start();
-    ASSERT_NE(server_, nullptr);
-  }
-  std::unique_ptr<RexecdProcess> server_;
-};
+class ForkTest : public RexecdTest {};
 
 TEST_F(ForkTest, ChildSpeaksFirstThenAThousandMessagesRoundTripInOrder) {
   ForkClient c(*server_, Start("child.js", {"echo", "a", "b"}));

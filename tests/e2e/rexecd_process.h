@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/process/child.h"
 
@@ -45,6 +46,18 @@ class RexecdProcess {
   std::mutex mu_;
   std::string log_;
   std::thread log_reader_;
+};
+
+// A test with a rexecd of its own, started in SetUp() with Flags().
+class RexecdTest : public ::testing::Test {
+ protected:
+  virtual std::vector<std::string> Flags() { return {}; }
+  void SetUp() override {
+    server_ = RexecdProcess::Start(Flags());
+    ASSERT_NE(server_, nullptr);
+  }
+
+  std::unique_ptr<RexecdProcess> server_;
 };
 
 // A deadline for one test call.

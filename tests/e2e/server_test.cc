@@ -43,14 +43,7 @@ SpawnRequest Stdin(std::string data) {
   return r;
 }
 
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = RexecdProcess::Start();
-    ASSERT_NE(server_, nullptr);
-  }
-  std::unique_ptr<RexecdProcess> server_;
-};
+class ServerTest : public RexecdTest {};
 
 TEST_F(ServerTest, FirstMessageMustBeStart) {
   Ended e = Send(*server_, {Stdin("x")});

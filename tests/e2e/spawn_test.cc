@@ -71,13 +71,11 @@ Outcome RunSpawn(RexecdProcess& server, const v1::SpawnStart& start,
   return Collect(session);
 }
 
-class SpawnTest : public ::testing::Test {
+class SpawnTest : public RexecdTest {
  protected:
-  void SetUp() override {
-    server_ = RexecdProcess::Start({"--drain-timeout", "300ms"});
-    ASSERT_NE(server_, nullptr);
+  std::vector<std::string> Flags() override {
+    return {"--drain-timeout", "300ms"};
   }
-  std::unique_ptr<RexecdProcess> server_;
 };
 
 TEST_F(SpawnTest, LargeRandomPayloadThroughCatArrivesByteExact) {
