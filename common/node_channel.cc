@@ -1,87 +1,172 @@
 #include "common/node_channel.h"
 
 #include <cmath>
-#include <optional>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/type_resolver_util.h"
+#include "nlohmann/json.hpp"
 
 namespace rexec::node_channel {
 namespace {
 
-// Replaces NaN and the infinities with null, as JSON.stringify does, in
-// `out` (a copy of `in`), or with `out` null only looks. Returns whether
-// there were any.
-bool NullNonFinite(const google::protobuf::Value& in,
-                   google::protobuf::Value* out) {
-  bool found = false;
-  switch (in.kind_case()) {
-    case google::protobuf::Value::kNumberValue:
-      found = !std::isfinite(in.number_value());
-      if (found && out != nullptr) {
-        out->set_null_value(google::protobuf::NULL_VALUE);
-      }
-      break;
-    case google::protobuf::Value::kStructValue:
-      for (const auto& [key, field] : in.struct_value().fields()) {
-        auto* fields = out == nullptr
-                           ? nullptr
-                           : out->mutable_struct_value()->mutable_fields();
-        found |= NullNonFinite(field, fields ? &(*fields)[key] : nullptr);
-      }
-      break;
-    case google::protobuf::Value::kListValue:
-      for (int i = 0; i < in.list_value().values_size(); ++i) {
-        found |= NullNonFinite(
-            in.list_value().values(i),
-            out ? out->mutable_list_value()->mutable_values(i) : nullptr);
-      }
-      break;
-    default:
-      break;
-  }
-  return found;
+using Json = nlohmann::json;
+
+// Integral doubles below this convert to int64 exactly, and print without
+// the ".0" nlohmann gives a double, as JavaScript prints them.
+constexpr double kTwoTo63 = 9223372036854775808.0;
+
+absl::Status TooDeep(absl::string_view what) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat(what, " nested deeper than ", kMaxDepth, " levels"));
 }
+
+absl::StatusOr<Json> ToJson(const google::protobuf::Value& value, int depth) {
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kNullValue:
+      return Json(nullptr);
+    case google::protobuf::Value::kBoolValue:
+      return Json(value.bool_value());
+    case google::protobuf::Value::kStringValue:
+      return Json(value.string_value());
+    case google::protobuf::Value::kNumberValue: {
+      const double n = value.number_value();
+      if (!std::isfinite(n)) return Json(nullptr);  // as JSON.stringify
+      if (std::trunc(n) == n && std::fabs(n) < kTwoTo63) {
+        return Json(static_cast<int64_t>(n));  // 1, not 1.0; -0 becomes 0
+      }
+      return Json(n);
+    }
+    case google::protobuf::Value::kListValue: {
+      if (depth >= kMaxDepth) return TooDeep("message cannot be sent: it is");
+      Json list = Json::array();
+      for (const google::protobuf::Value& item : value.list_value().values()) {
+        absl::StatusOr<Json> json = ToJson(item, depth + 1);
+        if (!json.ok()) return json.status();
+        list.push_back(*std::move(json));
+      }
+      return list;
+    }
+    case google::protobuf::Value::kStructValue: {
+      if (depth >= kMaxDepth) return TooDeep("message cannot be sent: it is");
+      // A std::map underneath: keys come out sorted.
+      Json object = Json::object();
+      for (const auto& [key, item] : value.struct_value().fields()) {
+        absl::StatusOr<Json> json = ToJson(item, depth + 1);
+        if (!json.ok()) return json.status();
+        object[key] = *std::move(json);
+      }
+      return object;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "message cannot be sent as JSON: a Value with no kind set");
+  }
+}
+
+// Builds a google.protobuf.Value from nlohmann's SAX events, refusing to go
+// deeper than kMaxDepth. The parser itself is iterative (a stack of bits,
+// not recursion), so neither it nor this ever recurses on input.
+class ValueBuilder final : public nlohmann::json_sax<Json> {
+ public:
+  google::protobuf::Value& root() { return root_; }
+  bool too_deep() const { return too_deep_; }
+  const std::string& error() const { return error_; }
+
+  bool null() override {
+    Next()->set_null_value(google::protobuf::NULL_VALUE);
+    return true;
+  }
+  bool boolean(bool b) override {
+    Next()->set_bool_value(b);
+    return true;
+  }
+  // JSON.parse gives every number as a double; so does Value.
+  bool number_integer(number_integer_t n) override {
+    Next()->set_number_value(static_cast<double>(n));
+    return true;
+  }
+  bool number_unsigned(number_unsigned_t n) override {
+    Next()->set_number_value(static_cast<double>(n));
+    return true;
+  }
+  bool number_float(number_float_t n, const string_t&) override {
+    Next()->set_number_value(n);
+    return true;
+  }
+  bool string(string_t& s) override {
+    Next()->set_string_value(std::move(s));
+    return true;
+  }
+  bool binary(binary_t&) override { return false; }  // not in JSON text
+  bool start_object(std::size_t) override {
+    google::protobuf::Value* v = Open();
+    if (v != nullptr) v->mutable_struct_value();
+    return v != nullptr;
+  }
+  bool key(string_t& k) override {
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override {
+    google::protobuf::Value* v = Open();
+    if (v != nullptr) v->mutable_list_value();
+    return v != nullptr;
+  }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // "[json.exception.parse_error.101] parse error at ...": keep the text.
+    absl::string_view what = e.what();
+    size_t bracket = what.find("] ");
+    error_ = std::string(
+        bracket == absl::string_view::npos ? what : what.substr(bracket + 2));
+    return false;
+  }
+
+ private:
+  // Where the next value goes: the root, the next array item, or the value
+  // of the last key read.
+  google::protobuf::Value* Next() {
+    if (open_.empty()) return &root_;
+    google::protobuf::Value* top = open_.back();
+    if (top->has_list_value()) return top->mutable_list_value()->add_values();
+    return &(*top->mutable_struct_value()->mutable_fields())[key_];
+  }
+  // The slot of a new array or object; nullptr (which stops the parse) past
+  // kMaxDepth.
+  google::protobuf::Value* Open() {
+    if (static_cast<int>(open_.size()) >= kMaxDepth) {
+      too_deep_ = true;
+      return nullptr;
+    }
+    google::protobuf::Value* v = Next();
+    open_.push_back(v);
+    return v;
+  }
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  google::protobuf::Value root_;
+  std::vector<google::protobuf::Value*> open_;
+  std::string key_;
+  bool too_deep_ = false;
+  std::string error_;
+};
 
 }  // namespace
 
 absl::StatusOr<std::string> Encode(const google::protobuf::Value& message) {
-  // Messages are copied only in the rare case that needs it.
-  std::optional<google::protobuf::Value> finite;
-  if (NullNonFinite(message, nullptr)) {
-    finite = message;
-    NullNonFinite(message, &*finite);
-  }
-  // Through a deterministic binary form, so that object keys come out
-  // sorted: a Struct is a map and keeps no order, and a stable one is
-  // easier on logs and tests than the hash map's.
-  std::string binary;
-  {
-    google::protobuf::io::StringOutputStream bytes(&binary);
-    google::protobuf::io::CodedOutputStream out(&bytes);
-    out.SetSerializationDeterministic(true);
-    (finite ? *finite : message).SerializeToCodedStream(&out);
-  }
-  static google::protobuf::util::TypeResolver* const resolver =
-      google::protobuf::util::NewTypeResolverForDescriptorPool(
-          "type.googleapis.com",
-          google::protobuf::DescriptorPool::generated_pool());
-  std::string line;
-  auto status = google::protobuf::util::BinaryToJsonString(
-      resolver, "type.googleapis.com/google.protobuf.Value", binary, &line);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message cannot be sent as JSON: ", status.message().ToString()));
-  }
-  if (line.empty()) {
-    return absl::InvalidArgumentError(
-        "message cannot be sent as JSON: a Value with no kind set");
-  }
+  absl::StatusOr<Json> json = ToJson(message, 0);
+  if (!json.ok()) return json.status();
+  // Values parsed by protobuf hold valid UTF-8; replace rather than throw
+  // should one ever not.
+  std::string line =
+      json->dump(-1, ' ', false, Json::error_handler_t::replace);
   line += '\n';
   return line;
 }
@@ -102,29 +187,35 @@ absl::Status Decoder::Feed(
     absl::FunctionRef<bool(google::protobuf::Value)> on_message) {
   partial_.append(data.data(), data.size());
   size_t begin = 0;
-  for (size_t end; (end = partial_.find('\n', begin)) != std::string::npos;
+  bool stopped = false;
+  // Only bytes not searched before: a line that trickles in a byte at a
+  // time must not be searched again from its start on every byte.
+  for (size_t end; (end = partial_.find('\n', std::max(begin, scanned_))) !=
+                   std::string::npos;
        begin = end + 1) {
     absl::string_view line =
         absl::string_view(partial_).substr(begin, end - begin);
-    google::protobuf::Value value;
-    auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(line.data(), line.size()), &value);
-    if (!status.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("a line that is not JSON at byte offset ", offset_,
-                       " of the IPC "
-                       "channel: \"",
-                       absl::CHexEscape(line.substr(0, 64)),
-                       line.size() > 64 ? "...\"" : "\"", ": ",
-                       status.message().ToString()));
+    ValueBuilder builder;
+    if (!Json::sax_parse(line, &builder)) {
+      if (builder.too_deep()) {
+        return TooDeep(absl::StrCat("a message at byte offset ", offset_,
+                                    " of the IPC channel is"));
+      }
+      return absl::DataLossError(absl::StrCat(
+          "a line that is not JSON at byte offset ", offset_,
+          " of the IPC channel: \"", absl::CHexEscape(line.substr(0, 64)),
+          line.size() > 64 ? "...\"" : "\"", ": ", builder.error()));
     }
     offset_ += end + 1 - begin;
-    if (!on_message(std::move(value))) {
+    if (!on_message(std::move(builder.root()))) {
       begin = end + 1;
+      stopped = true;
       break;
     }
   }
   partial_.erase(0, begin);
+  // After a stop, what is left may hold whole lines not yet looked at.
+  scanned_ = stopped ? 0 : partial_.size();
   if (partial_.size() > kMaxMessageBytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("a message over ", kMaxMessageBytes,

@@ -83,6 +83,77 @@ TEST(DecoderTest, RefusesAnOverlongLine) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(EncodeTest, NumbersAsJsonStringifyWritesThem) {
+  EXPECT_EQ(*Encode(Json("[1.0,-0.0,0.5,1e21,-3,9007199254740993]")),
+            "[1,0,0.5,1e+21,-3,9007199254740992]\n");
+}
+
+// A Value nested `depth` arrays deep around a 1.
+std::string Nested(int depth) {
+  return std::string(depth, '[') + "1" + std::string(depth, ']');
+}
+
+TEST(EncodeTest, RefusesAMessageNestedTooDeep) {
+  EXPECT_TRUE(Encode(Json(Nested(kMaxDepth))).ok());
+  google::protobuf::Value deep = Json(Nested(kMaxDepth));
+  google::protobuf::Value wrapper;
+  *wrapper.mutable_list_value()->add_values() = deep;
+  absl::Status status = Encode(wrapper).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("deeper than 32"));
+}
+
+TEST(DecoderTest, RefusesDeepNestingWithoutParsingIt) {
+  Decoder decoder;
+  absl::Status status;
+  EXPECT_THAT(Decode(decoder, Nested(kMaxDepth) + "\n", &status),
+              ElementsAre(Nested(kMaxDepth) + "\n"));
+  EXPECT_TRUE(status.ok());
+  // The probe that once pinned a worker thread for minutes: 100,000 levels.
+  std::string objects;
+  for (int i = 0; i < 50000; ++i) objects += "{\"a\":";
+  for (const std::string& line :
+       {Nested(kMaxDepth + 1), std::string(100000, '['), objects}) {
+    Decoder fresh;
+    Decode(fresh, line + "\n", &status);
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("at byte offset 0 of the IPC channel is nested "
+                          "deeper than 32 levels"));
+  }
+}
+
+TEST(DecoderTest, ALineTricklingInByteByByteIsScannedOnce) {
+  // Searching the whole line for a newline on each byte would take hours
+  // for a line this long (the test's timeout fails it); once is instant.
+  Decoder decoder;
+  const std::string line =
+      "\"" + std::string(kMaxMessageBytes - 3, 'x') + "\"\n";
+  int messages = 0;
+  for (char c : line) {
+    ASSERT_TRUE(decoder
+                    .Feed(absl::string_view(&c, 1),
+                          [&](google::protobuf::Value v) {
+                            ++messages;
+                            return true;
+                          })
+                    .ok());
+  }
+  EXPECT_EQ(messages, 1);
+}
+
+TEST(DecoderTest, LinesLeftAfterAStopAreStillFound) {
+  Decoder decoder;
+  std::vector<double> seen;
+  auto take = [&](google::protobuf::Value v) {
+    seen.push_back(v.number_value());
+    return seen.size() != 1;
+  };
+  EXPECT_TRUE(decoder.Feed("1\n2\n", take).ok());
+  EXPECT_TRUE(decoder.Feed("3\n", take).ok());
+  EXPECT_THAT(seen, ElementsAre(1, 2, 3));
+}
+
 TEST(DecoderTest, StopsWhenTheCallbackSaysSo) {
   Decoder decoder;
   int calls = 0;

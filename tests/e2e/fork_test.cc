@@ -281,8 +281,9 @@ TEST_F(ForkTest, ALineThatIsNotJsonEndsTheCallWithItsOffset) {
   // 10 lines of 9 bytes ({"ok":0}\n) and 10 of 10 before the bad one.
   EXPECT_EQ(c.Next(),
             "end 15: the child sent a line that is not JSON at byte offset "
-            "190 of the IPC channel: \"not json\": Unexpected "
-            "token.\nnot json\n^");
+            "190 of the IPC channel: \"not json\": parse error at line 1, "
+            "column 2: syntax error while parsing value - invalid literal; "
+            "last read: 'no'");
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("317").empty(); }));
 }
 
