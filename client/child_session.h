@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,9 +20,18 @@
 
 namespace rexec::client {
 
-// A channel to `address` (host:port or unix:/path) that accepts messages of
-// any size, since Exec results can be large.
-std::shared_ptr<grpc::Channel> Connect(const std::string& address);
+// How one call is made.
+struct SessionOptions {
+  SessionOptions() = default;
+  // Implicit: a deadline alone is the common case.
+  SessionOptions(absl::Time deadline) : deadline(deadline) {}  // NOLINT
+  // Bounds the whole call.
+  std::optional<absl::Time> deadline;
+  // Sent as `authorization: Bearer TOKEN`; empty: none.
+  std::string bearer_token;
+  // The channel is TLS: for what a failed call is told to mean.
+  bool tls = false;
+};
 
 // What differs between the three RPCs, for ChildSession: the start
 // message, the response, and the stub method that opens the stream.
@@ -53,10 +63,15 @@ class ChildSession {
   using Start = typename Rpc<Request>::Start;
   using Response = typename Rpc<Request>::Response;
 
-  // Opens the stream and sends `start`. `deadline` bounds the whole call.
+  // Opens the stream and sends `start`.
   ChildSession(v1::ChildProcess::StubInterface& stub, const Start& start,
-               std::optional<absl::Time> deadline = std::nullopt) {
-    if (deadline) ctx_.set_deadline(absl::ToChronoTime(*deadline));
+               const SessionOptions& options = {}) {
+    if (options.deadline) {
+      ctx_.set_deadline(absl::ToChronoTime(*options.deadline));
+    }
+    if (!options.bearer_token.empty()) {
+      ctx_.AddMetadata("authorization", "Bearer " + options.bearer_token);
+    }
     // The headers leave with the start message, in one write: a short
     // call's round trip is a handful of packets, and this saves one.
     ctx_.set_initial_metadata_corked(true);
@@ -106,7 +121,15 @@ class ChildSession {
     return stream_->WritesDone();
   }
 
-  bool Read(Response* response) { return stream_->Read(response); }
+  bool Read(Response* response) {
+    if (!stream_->Read(response)) return false;
+    responses_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  // How many responses were read so far (from any thread).
+  uint64_t responses() const {
+    return responses_.load(std::memory_order_relaxed);
+  }
   // After Read() returned false: how the RPC ended.
   grpc::Status Finish() { return stream_->Finish(); }
   void Cancel() { ctx_.TryCancel(); }
@@ -116,6 +139,7 @@ class ChildSession {
   std::unique_ptr<grpc::ClientReaderWriterInterface<Request, Response>> stream_;
   std::mutex write_mu_;
   bool writes_done_ = false;
+  std::atomic<uint64_t> responses_{0};
 };
 
 using SpawnSession = ChildSession<v1::SpawnRequest>;

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/connection.h"
 
 namespace rexec::client {
 
@@ -26,7 +27,7 @@ std::string TimeoutNote(const google::protobuf::Duration& timeout) {
                       "; the child was stopped\n");
 }
 
-int ReportCallEnd(const grpc::Status& status, int err_fd) {
+int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls) {
   WriteAll(err_fd,
            absl::StrCat("rexec: ",
                         status.ok()
@@ -36,6 +37,9 @@ int ReportCallEnd(const grpc::Status& status, int err_fd) {
                                                    status.error_code())),
                                            ": ", status.error_message()),
                         "\n"));
+  if (std::string hint = ExplainConnectFailure(status, tls); !hint.empty()) {
+    WriteAll(err_fd, absl::StrCat("rexec: ", hint, "\n"));
+  }
   return kRpcErrorExitCode;
 }
 

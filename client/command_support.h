@@ -8,13 +8,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/duration.pb.h"
 #include "grpcpp/support/status.h"
-#include "server/process/signal_name.h"
+#include "common/signal_name.h"
 
 namespace rexec::client {
 
@@ -28,17 +30,22 @@ bool WriteAll(int fd, absl::string_view data);
 std::string TimeoutNote(const google::protobuf::Duration& timeout);
 
 // Writes "rexec: CODE: message" (or a note that the call ended without an
-// exit status) to `err_fd` and returns kRpcErrorExitCode.
-int ReportCallEnd(const grpc::Status& status, int err_fd);
+// exit status), with what a connection failure most likely means, to
+// `err_fd` and returns kRpcErrorExitCode.
+int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 
 // Starts detached threads that stream `in_fd` to the child's stdin (EOF
 // closes it; the stream stays open so that signals still go through) and
 // forward the `signals` taken with sigwait(). `signals` must be blocked in
 // every thread. The session must outlive the process: the threads may be
 // blocked in read() or sigwait() when the command returns.
+//
+// A SIGINT or SIGTERM that comes while the server has not answered anything
+// since the last one was forwarded (a server that hangs, a network that
+// went away) ends rexec at once with 128 + N, as a second Ctrl-C should.
 template <typename Session>
 void StartStdinAndSignalThreads(Session* session, int in_fd,
-                                const sigset_t& signals) {
+                                const sigset_t& signals, int err_fd) {
   std::thread([session, in_fd] {
     std::string buffer(64 * 1024, '\0');
     for (;;) {
@@ -51,11 +58,24 @@ void StartStdinAndSignalThreads(Session* session, int in_fd,
       }
     }
   }).detach();
-  std::thread([session, signals] {
+  std::thread([session, signals, err_fd] {
+    std::optional<uint64_t> unanswered_since;
     for (;;) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) return;
-      if (!session->SendSignal(process::SignalName(sig))) return;
+      const bool stop = sig == SIGINT || sig == SIGTERM;
+      if (stop && unanswered_since == session->responses()) {
+        WriteAll(err_fd, "rexec: the server has not answered the last "
+                         "signal; leaving without it\n");
+        session->Cancel();
+        std::_Exit(128 + sig);
+      }
+      if (stop) unanswered_since = session->responses();
+      // On a thread of its own: a server that does not read must not keep
+      // this one from seeing the next signal.
+      std::thread([session, name = SignalName(sig)] {
+        session->SendSignal(name);
+      }).detach();
     }
   }).detach();
 }

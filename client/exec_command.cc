@@ -9,10 +9,11 @@ namespace rexec::client {
 
 int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ExecStart& start, int in_fd, int out_fd,
-                   int err_fd, const sigset_t& signals) {
+                   int err_fd, const sigset_t& signals,
+                    const SessionOptions& options) {
   // Never freed: see StartStdinAndSignalThreads.
-  auto* session = new ExecSession(stub, start);
-  StartStdinAndSignalThreads(session, in_fd, signals);
+  auto* session = new ExecSession(stub, start, options);
+  StartStdinAndSignalThreads(session, in_fd, signals, err_fd);
 
   v1::ExecResponse response;
   while (session->Read(&response)) {
@@ -37,7 +38,7 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
     }
     return ShellExitCode(result.exit());
   }
-  return ReportCallEnd(session->Finish(), err_fd);
+  return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }
 
 }  // namespace rexec::client

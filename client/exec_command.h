@@ -9,13 +9,15 @@
 
 #include <signal.h>
 
+#include "client/child_session.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 
 namespace rexec::client {
 
 int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ExecStart& start, int in_fd, int out_fd,
-                   int err_fd, const sigset_t& signals);
+                   int err_fd, const sigset_t& signals,
+                    const SessionOptions& session = {});
 
 }  // namespace rexec::client
 

@@ -83,10 +83,11 @@ class LocalChannel {
 int RunForkCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ForkStart& start,
                    const std::vector<google::protobuf::Value>& sends,
-                   const ForkCommandIo& io, const sigset_t& signals) {
+                   const ForkCommandIo& io, const sigset_t& signals,
+                   const SessionOptions& options) {
   // Never freed: see StartStdinAndSignalThreads.
-  auto* session = new ForkSession(stub, start);
-  StartStdinAndSignalThreads(session, io.in_fd, signals);
+  auto* session = new ForkSession(stub, start, options);
+  StartStdinAndSignalThreads(session, io.in_fd, signals, io.err_fd);
   LocalChannel* channel = nullptr;
   if (io.channel_fd >= 0) {
     channel = new LocalChannel(io.channel_fd);
@@ -131,7 +132,7 @@ int RunForkCommand(v1::ChildProcess::StubInterface& stub,
         break;
     }
   }
-  return ReportCallEnd(session->Finish(), io.err_fd);
+  return ReportCallEnd(session->Finish(), io.err_fd, options.tls);
 }
 
 }  // namespace rexec::client

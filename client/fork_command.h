@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include "client/child_session.h"
 #include "google/protobuf/struct.pb.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 
@@ -28,7 +29,8 @@ struct ForkCommandIo {
 int RunForkCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ForkStart& start,
                    const std::vector<google::protobuf::Value>& sends,
-                   const ForkCommandIo& io, const sigset_t& signals);
+                   const ForkCommandIo& io, const sigset_t& signals,
+                   const SessionOptions& session = {});
 
 }  // namespace rexec::client
 

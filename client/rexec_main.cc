@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/child_session.h"
+#include "client/command_support.h"
+#include "client/connection.h"
 #include "client/exec_command.h"
 #include "client/fork_command.h"
 #include "client/spawn_command.h"
@@ -106,18 +109,37 @@ int LocalNodeChannel() {
 
 }  // namespace
 
+// The flags that say how to reach the server, each also from REXEC_*.
+void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c) {
+  c.address = "127.0.0.1:50051";
+  app.add_option("--server", c.address,
+                 "rexecd address, host:port or unix:/path (default "
+                 "127.0.0.1:50051)")
+      ->envname("REXEC_SERVER");
+  app.add_option("--tls-ca", c.tls_ca,
+                 "PEM CA bundle to verify the server with: use TLS")
+      ->envname("REXEC_TLS_CA");
+  app.add_option("--tls-cert", c.tls_cert,
+                 "PEM client certificate, for a server that requires one "
+                 "(mTLS)")
+      ->envname("REXEC_TLS_CERT");
+  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")
+      ->envname("REXEC_TLS_KEY");
+  app.add_option("--tls-server-name", c.tls_server_name,
+                 "the name to expect in the server's certificate (default: "
+                 "the host of --server)")
+      ->envname("REXEC_TLS_SERVER_NAME");
+  app.add_option("--token-file", c.token_file,
+                 "file whose first line is a bearer token to send")
+      ->envname("REXEC_TOKEN_FILE");
+}
+
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
-  const char* env_server = std::getenv("REXEC_SERVER");
-  std::string server =
-      env_server != nullptr && *env_server ? env_server : "127.0.0.1:50051";
-
+  rexec::client::ConnectOptions connect;
   CLI::App app{"rexec: run processes on a rexecd server"};
   app.require_subcommand(1);
-  app.add_option(
-      "--server", server,
-      "rexecd address, host:port or unix:/path (default: $REXEC_SERVER, "
-      "else 127.0.0.1:50051)");
+  AddConnectionFlags(app, connect);
 
   CLI::App* spawn = app.add_subcommand(
       "spawn",
@@ -212,19 +234,29 @@ int main(int argc, char** argv) {
   // Before any gRPC thread exists, so that every thread inherits the mask.
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
-  auto stub = rexec::v1::ChildProcess::NewStub(rexec::client::Connect(server));
+  absl::StatusOr<rexec::client::Connection> connection =
+      rexec::client::Connect(connect);
+  if (!connection.ok()) {
+    std::fprintf(stderr, "rexec: %s\n",
+                 std::string(connection.status().message()).c_str());
+    return rexec::client::kRpcErrorExitCode;
+  }
+  auto stub = rexec::v1::ChildProcess::NewStub(connection->channel);
+  rexec::client::SessionOptions session;
+  session.bearer_token = connection->bearer_token;
+  session.tls = connection->tls;
   int code;
   if (spawn->parsed()) {
-    code =
-        rexec::client::RunSpawnCommand(*stub, spawn_start, STDIN_FILENO,
-                                       STDOUT_FILENO, STDERR_FILENO, forwarded);
+    code = rexec::client::RunSpawnCommand(*stub, spawn_start, STDIN_FILENO,
+                                          STDOUT_FILENO, STDERR_FILENO,
+                                          forwarded, session);
   } else if (exec->parsed()) {
-    code =
-        rexec::client::RunExecCommand(*stub, exec_start, STDIN_FILENO,
-                                      STDOUT_FILENO, STDERR_FILENO, forwarded);
+    code = rexec::client::RunExecCommand(*stub, exec_start, STDIN_FILENO,
+                                         STDOUT_FILENO, STDERR_FILENO,
+                                         forwarded, session);
   } else {
     code = rexec::client::RunForkCommand(*stub, fork_start, sends, fork_io,
-                                         forwarded);
+                                         forwarded, session);
   }
   // Helper threads may be blocked in read() on our stdin: leave without
   // running destructors under them.

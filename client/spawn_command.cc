@@ -7,10 +7,11 @@ namespace rexec::client {
 
 int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
                     const v1::SpawnStart& start, int in_fd, int out_fd,
-                    int err_fd, const sigset_t& signals) {
+                    int err_fd, const sigset_t& signals,
+                    const SessionOptions& options) {
   // Never freed: see StartStdinAndSignalThreads.
-  auto* session = new SpawnSession(stub, start);
-  StartStdinAndSignalThreads(session, in_fd, signals);
+  auto* session = new SpawnSession(stub, start, options);
+  StartStdinAndSignalThreads(session, in_fd, signals, err_fd);
 
   v1::SpawnResponse response;
   while (session->Read(&response)) {
@@ -35,7 +36,7 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
         break;
     }
   }
-  return ReportCallEnd(session->Finish(), err_fd);
+  return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }
 
 }  // namespace rexec::client

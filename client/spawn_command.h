@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include "client/child_session.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 
 namespace rexec::client {
@@ -18,7 +19,8 @@ namespace rexec::client {
 // by a thread of RunSpawnCommand's own and forwarded to the child.
 int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
                     const v1::SpawnStart& start, int in_fd, int out_fd,
-                    int err_fd, const sigset_t& signals);
+                    int err_fd, const sigset_t& signals,
+                    const SessionOptions& session = {});
 
 }  // namespace rexec::client
 

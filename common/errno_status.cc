@@ -1,10 +1,10 @@
-#include "server/process/errno_status.h"
+#include "common/errno_status.h"
 
 #include <string.h>
 
 #include "absl/strings/str_cat.h"
 
-namespace rexec::process {
+namespace rexec {
 
 absl::Status ErrnoStatus(int error_number, absl::string_view context) {
   const char* name = strerrorname_np(error_number);
@@ -15,4 +15,4 @@ absl::Status ErrnoStatus(int error_number, absl::string_view context) {
           name != nullptr ? name : absl::StrCat("errno ", error_number), ")"));
 }
 
-}  // namespace rexec::process
+}  // namespace rexec

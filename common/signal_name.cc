@@ -1,4 +1,4 @@
-#include "server/process/signal_name.h"
+#include "common/signal_name.h"
 
 #include <signal.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace rexec::process {
+namespace rexec {
 
 absl::StatusOr<int> ParseSignal(absl::string_view name) {
   std::string upper = absl::AsciiStrToUpper(name);
@@ -29,4 +29,4 @@ std::string SignalName(int signal_number) {
   return absl::StrCat("SIG", abbrev);
 }
 
-}  // namespace rexec::process
+}  // namespace rexec

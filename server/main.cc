@@ -1,23 +1,178 @@
-// rexecd: the rexec server. Parses flags, starts RexecServer, and on SIGTERM
-// or SIGINT stops accepting calls, stops the running children with their
-// kill policy, and exits 0.
+// rexecd: the rexec server. Parses flags, refuses a configuration that
+// would expose it unawares, starts RexecServer, and until told to stop
+// reloads its policy and tokens on SIGHUP or when their files change. On
+// SIGTERM or SIGINT it stops accepting calls, stops the running children
+// with their kill policy, and exits 0; a second SIGTERM or SIGINT kills the
+// children at once.
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/address.h"
 #include "common/release_mutexes.h"
-#include "server/process/signal_name.h"
+#include "common/signal_name.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/file_watcher.h"
+#include "server/auth/peer.h"
+#include "server/auth/policy_store.h"
+#include "server/auth/tls_credentials.h"
+#include "server/auth/token_file.h"
+#include "server/ops/logging.h"
 #include "server/rpc/server.h"
-#include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace {
+
+using rexec::rpc::ConnectionLimits;
+using rexec::rpc::ServerConfig;
+
+// File descriptors a child may hold while it runs: three pipe ends, a
+// pidfd, and for Fork the channel and its copy.
+constexpr rlim_t kFdsPerChild = 6;
+// For connections, the poller, logs and gRPC's own.
+constexpr rlim_t kFdsReserved = 256;
+
+struct Flags {
+  ServerConfig config;
+  ConnectionLimits limits;
+  std::vector<std::string> listen;
+  rexec::auth::TlsFiles tls;
+  std::string token_file, policy_file, socket_mode = "0600", socket_group;
+  bool insecure = false;
+  std::string log_format = "text", log_level = "info";
+};
+
+// --flag values that are durations ("2s", "500ms", "1h30m").
+class DurationFlags {
+ public:
+  void Add(CLI::App& app, const std::string& name, absl::Duration* out,
+           const std::string& help) {
+    texts_.push_back({name, absl::FormatDuration(*out), out});
+    app.add_option(name, texts_.back().text, help)->capture_default_str();
+  }
+  // Throws CLI::ValidationError naming the flag.
+  void Parse() {
+    for (Entry& e : texts_) {
+      if (!absl::ParseDuration(e.text, e.out) || *e.out < absl::ZeroDuration()) {
+        throw CLI::ValidationError(
+            e.name, "\"" + e.text + "\" is not a duration like 2s or 500ms");
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string name, text;
+    absl::Duration* out;
+  };
+  std::deque<Entry> texts_;  // stable addresses for CLI11
+};
+
+void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
+  ServerConfig& c = f.config;
+  app.add_option("--listen", f.listen,
+                 "address to serve, host:port or unix:/path (repeatable; "
+                 "default 127.0.0.1:50051)");
+  app.add_option("--workers", c.workers,
+                 "completion-queue worker threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-processes", c.max_processes,
+                 "children that may run at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-exec-buffer", c.max_exec_buffer,
+                 "largest max_buffer, in bytes per stream, an Exec call may "
+                 "ask for")
+      // Both streams must fit one gRPC message, which is at most 2 GiB.
+      ->check(CLI::Range(uint64_t{1}, uint64_t{512} << 20))
+      ->capture_default_str();
+  app.add_option("--max-exec-memory", c.max_exec_memory,
+                 "bytes all running Exec calls may buffer together (each "
+                 "holds back 2 x max_buffer)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  app.add_option("--node", c.node,
+                 "the runtime Fork runs when a call names no exec_path "
+                 "(looked up in the child's PATH)")
+      ->capture_default_str();
+  durations.Add(app, "--drain-timeout", &c.drain_timeout,
+                "how long output may keep flowing after a child exits, when "
+                "a descendant holds its pipes");
+  durations.Add(app, "--max-kill-grace", &c.max_kill_grace,
+                "the largest kill_grace a call may ask for");
+  durations.Add(app, "--start-timeout", &c.start_timeout,
+                "how long a call may take to send its start message");
+
+  app.add_option("--tls-cert", f.tls.cert,
+                 "PEM certificate chain: serve TCP addresses over TLS");
+  app.add_option("--tls-key", f.tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", f.tls.client_ca,
+                 "PEM CA bundle: require client certificates signed by it "
+                 "(mTLS); the certificate names the caller");
+  durations.Add(app, "--tls-reload-interval", &f.tls.refresh,
+                "how often the TLS files are read again (rotation)");
+  app.add_option("--token-file", f.token_file,
+                 "lines of NAME SHA256HEX: bearer tokens, by the SHA-256 of "
+                 "the token; NAME is the caller's identity");
+  app.add_option("--policy", f.policy_file,
+                 "JSON or YAML policy: what each identity may run "
+                 "(protos/rexec/v1/policy.proto)");
+  app.add_flag("--insecure", f.insecure,
+               "serve a non-loopback TCP address without TLS, or an "
+               "abstract unix socket");
+  app.add_option("--socket-mode", f.socket_mode,
+                 "octal mode of unix sockets")
+      ->capture_default_str();
+  app.add_option("--socket-group", f.socket_group,
+                 "group (name or id) of unix sockets, for --socket-mode 0660");
+
+  ConnectionLimits& l = f.limits;
+  durations.Add(app, "--handshake-timeout", &l.handshake_timeout,
+                "close a connection that has not finished its handshake");
+  durations.Add(app, "--max-connection-idle", &l.max_connection_idle,
+                "close a connection with no call for this long");
+  durations.Add(app, "--max-connection-age", &l.max_connection_age,
+                "after this long a connection takes no new calls (0: never)");
+  durations.Add(app, "--keepalive-time", &l.keepalive_time,
+                "ping each connection this often, to find dead clients");
+  durations.Add(app, "--keepalive-timeout", &l.keepalive_timeout,
+                "drop a connection whose ping is not answered in this long");
+  app.add_option("--max-streams-per-connection",
+                 l.max_streams_per_connection,
+                 "calls one connection may have open at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-grpc-memory", l.max_memory,
+                 "bytes gRPC's buffers may hold in all")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+
+  app.add_option("--log-format", f.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", f.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+}
 
 // Children inherit 0, 1 and 2 through dup2 onto them; if this process was
 // started with one of them closed, a pipe could land there and be lost.
@@ -30,86 +185,302 @@ void EnsureStandardFds() {
   }
 }
 
-absl::Duration ParseDurationFlag(const std::string& text) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-    throw CLI::ValidationError(
-        "--drain-timeout",
-        "\"" + text + "\" is not a duration like 2s or 500ms");
+// Refusals of a configuration that would expose the server unawares.
+absl::Status CheckExposure(const Flags& f) {
+  const bool tls = !f.tls.cert.empty();
+  if (tls != !f.tls.key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
-  return d;
+  if (!f.tls.client_ca.empty() && !tls) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key: client certificates "
+        "are part of TLS");
+  }
+  if (!f.policy_file.empty() && f.tls.client_ca.empty() &&
+      f.token_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--policy needs a way to tell callers apart: --tls-client-ca or "
+        "--token-file");
+  }
+  for (const std::string& address : f.config.listen) {
+    if (absl::StartsWith(address, "unix-abstract:") && !f.insecure) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen ", address,
+          ": an abstract unix socket has no file permissions, so any "
+          "process on this host (or in this network namespace) could connect; "
+          "use unix:/path, or --insecure to serve it anyway"));
+    }
+    if (absl::StartsWith(address, "unix:") ||
+        absl::StartsWith(address, "unix-abstract:") || tls ||
+        rexec::IsLoopbackAddress(address) || f.insecure) {
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", address,
+        " is not a loopback address, and anyone who reaches it could run "
+        "programs as this server's user: give --tls-cert and --tls-key (with "
+        "--tls-client-ca or --token-file to know who calls), or --insecure "
+        "to serve it in plaintext anyway"));
+  }
+  return absl::OkStatus();
+}
+
+void WarnOfExposure(const Flags& f) {
+  if (!f.insecure) return;
+  for (const std::string& address : f.config.listen) {
+    if (absl::StartsWith(address, "unix-abstract:")) {
+      spdlog::warn("--insecure: {} is an abstract unix socket: any process "
+                   "that shares this network namespace may connect",
+                   address);
+    } else if (!absl::StartsWith(address, "unix:") && f.tls.cert.empty() &&
+               !rexec::IsLoopbackAddress(address)) {
+      spdlog::warn("--insecure: {} is served in plaintext: anyone who "
+                   "reaches it can run programs as this server's user",
+                   address);
+    }
+  }
+}
+
+// Raises the soft limit on open files to the hard one: every child and
+// every connection holds a few, and running out (EMFILE) would lock out
+// every client at once.
+absl::Status RaiseFileLimit(int max_processes) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return absl::InternalError("getrlimit(RLIMIT_NOFILE) failed");
+  }
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  const rlim_t needed = kFdsPerChild * max_processes + kFdsReserved;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--max-processes ", max_processes, " needs about ", needed,
+        " open files, and this process may open at most ", limit.rlim_max,
+        " (the RLIMIT_NOFILE hard limit): raise it (ulimit -Hn, "
+        "LimitNOFILE=) or lower --max-processes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<mode_t> ParseSocketMode(const std::string& text) {
+  char* end = nullptr;
+  const long mode = std::strtol(text.c_str(), &end, 8);
+  if (text.empty() || *end != '\0' || mode < 0 || mode > 0777) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--socket-mode \"", text, "\" is not an octal mode like 0660"));
+  }
+  return static_cast<mode_t>(mode);
+}
+
+absl::StatusOr<gid_t> ParseSocketGroup(const std::string& text) {
+  gid_t gid;
+  if (absl::SimpleAtoi(text, &gid)) return gid;
+  if (const group* g = getgrnam(text.c_str())) return g->gr_gid;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--socket-group \"", text, "\" is not a group"));
+}
+
+// What the security flags make, owned here for the server's life.
+struct Security {
+  std::unique_ptr<rexec::auth::Authenticator> authenticator;
+  std::unique_ptr<rexec::auth::PolicyStore> policy;
+  std::string tokens_text;
+  rexec::rpc::ServerSecurity server;
+};
+
+absl::Status LoadTokens(const std::string& path, Security& security) {
+  absl::StatusOr<rexec::auth::TokenFile> tokens =
+      rexec::auth::TokenFile::Load(path);
+  if (!tokens.ok()) return tokens.status();
+  security.authenticator->SetTokens(
+      std::make_shared<rexec::auth::TokenFile>(*std::move(tokens)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Security> BuildSecurity(const Flags& f) {
+  Security s;
+  if (absl::Status exposure = CheckExposure(f); !exposure.ok()) {
+    return exposure;
+  }
+  absl::StatusOr<mode_t> mode = ParseSocketMode(f.socket_mode);
+  if (!mode.ok()) return mode.status();
+  s.server.socket_mode = *mode;
+  if (!f.socket_group.empty()) {
+    absl::StatusOr<gid_t> gid = ParseSocketGroup(f.socket_group);
+    if (!gid.ok()) return gid.status();
+    s.server.socket_group = *gid;
+  }
+  if (!f.tls.cert.empty()) {
+    if (absl::Status files = rexec::auth::CheckTlsFiles(f.tls); !files.ok()) {
+      return files;
+    }
+    s.server.network_credentials = rexec::auth::TlsServerCredentials(f.tls);
+  }
+  rexec::auth::Authenticator::Options options;
+  options.client_certificates = !f.tls.client_ca.empty();
+  options.tokens = !f.token_file.empty();
+  options.required = options.client_certificates || options.tokens ||
+                     !f.policy_file.empty();
+  s.authenticator = std::make_unique<rexec::auth::Authenticator>(options);
+  s.server.authenticator = s.authenticator.get();
+  if (options.tokens) {
+    if (absl::Status loaded = LoadTokens(f.token_file, s); !loaded.ok()) {
+      return loaded;
+    }
+  }
+  if (!f.policy_file.empty()) {
+    absl::StatusOr<std::unique_ptr<rexec::auth::PolicyStore>> policy =
+        rexec::auth::PolicyStore::Open(f.policy_file);
+    if (!policy.ok()) return policy.status();
+    s.policy = *std::move(policy);
+    s.server.policy = s.policy.get();
+  }
+  return s;
+}
+
+// SIGHUP, or a change in a watched directory: load the policy and the
+// tokens again. A file that does not load is logged and the old one stays.
+void Reload(const Flags& f, Security& security, bool asked) {
+  if (security.policy != nullptr) {
+    absl::Status status = security.policy->Reload();
+    if (status.ok()) {
+      if (asked) spdlog::info("policy {} reloaded", f.policy_file);
+    } else {
+      spdlog::error("policy not reloaded, the one in force stays: {}",
+                    std::string(status.message()));
+    }
+  }
+  if (!f.token_file.empty()) {
+    absl::Status status = LoadTokens(f.token_file, security);
+    if (!status.ok()) {
+      spdlog::error("tokens not reloaded, the ones in force stay: {}",
+                    std::string(status.message()));
+    } else if (asked) {
+      spdlog::info("tokens {} reloaded", f.token_file);
+    }
+  }
+}
+
+// Waits for signals and file changes until the server has stopped. The
+// first SIGTERM/SIGINT starts a graceful shutdown on another thread; a
+// second kills every child at once.
+void RunUntilStopped(const Flags& f, Security& security,
+                     rexec::rpc::RexecServer& server, int signals_fd) {
+  std::vector<std::string> files;
+  if (!f.policy_file.empty()) files.push_back(f.policy_file);
+  if (!f.token_file.empty()) files.push_back(f.token_file);
+  std::optional<rexec::auth::FileWatcher> watcher;
+  if (!files.empty()) {
+    absl::StatusOr<rexec::auth::FileWatcher> created =
+        rexec::auth::FileWatcher::Create(files);
+    if (created.ok()) {
+      watcher.emplace(*std::move(created));
+    } else {
+      spdlog::warn("files will be reloaded on SIGHUP only: {}",
+                   std::string(created.status().message()));
+    }
+  }
+  const int stopped_fd = eventfd(0, EFD_CLOEXEC);
+  std::thread stopper;
+  bool forced = false;
+  // After the second signal, the stop has this long before we leave anyway.
+  constexpr int kForcedStopMs = 10'000;
+  for (;;) {
+    pollfd fds[3] = {{signals_fd, POLLIN, 0},
+                     {stopped_fd, POLLIN, 0},
+                     {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    const int ready = poll(fds, 3, forced ? kForcedStopMs : -1);
+    if (ready == 0) {
+      spdlog::error("the forced stop did not finish in {} ms; exiting",
+                    kForcedStopMs);
+      std::_Exit(1);
+    }
+    if (ready < 0) continue;
+    if (fds[1].revents & POLLIN) break;
+    if (fds[2].revents & POLLIN && watcher->Drain()) {
+      Reload(f, security, false);
+    }
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo info;
+    if (read(signals_fd, &info, sizeof info) != sizeof info) continue;
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGHUP) {
+      Reload(f, security, true);
+    } else if (!stopper.joinable()) {
+      spdlog::info("{}: stopping; the children get their kill policy",
+                   rexec::SignalName(sig));
+      stopper = std::thread([&server, stopped_fd] {
+        server.Shutdown();
+        uint64_t one = 1;
+        (void)!write(stopped_fd, &one, sizeof one);
+      });
+    } else if (!forced) {
+      forced = true;
+      int groups = server.KillAll();
+      spdlog::warn("{} again: killed {} process groups with SIGKILL",
+                   rexec::SignalName(sig), groups);
+    }
+  }
+  stopper.join();
+  close(stopped_fd);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
-  rexec::rpc::ServerConfig config;
-  std::vector<std::string> listen;
-  std::string drain_timeout = "2s";
-
+  Flags flags;
+  DurationFlags durations;
   CLI::App app{
       "rexecd: runs child processes for rexec.v1.ChildProcess clients"};
-  app.add_option("--listen", listen,
-                 "address to serve, host:port or unix:/path (repeatable; "
-                 "default 127.0.0.1:50051)");
-  app.add_option("--workers", config.workers,
-                 "completion-queue worker threads (default: one per core)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-processes", config.max_processes,
-                 "children that may run at once")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--max-exec-buffer", config.max_exec_buffer,
-                 "largest max_buffer, in bytes per stream, an Exec call may "
-                 "ask for")
-      // Both streams must fit one gRPC message, which is at most 2 GiB.
-      ->check(CLI::Range(uint64_t{1}, uint64_t{512} << 20))
-      ->capture_default_str();
-  app.add_option("--node", config.node,
-                 "the runtime Fork runs when a call names no exec_path "
-                 "(looked up in the child's PATH)")
-      ->capture_default_str();
-  app.add_option("--drain-timeout", drain_timeout,
-                 "how long output may keep flowing after a child exits, when a "
-                 "descendant holds its pipes")
-      ->capture_default_str();
+  AddFlags(app, flags, durations);
   CLI11_PARSE(app, argc, argv);
   try {
-    config.drain_timeout = ParseDurationFlag(drain_timeout);
+    durations.Parse();
   } catch (const CLI::Error& e) {
     return app.exit(e);
   }
-  if (!listen.empty()) config.listen = listen;
+  if (!flags.listen.empty()) flags.config.listen = flags.listen;
 
+  // Logs go to stderr, unbuffered: what a container runtime collects.
+  rexec::ops::SetUpLogging(flags.log_format == "json"
+                               ? rexec::ops::LogFormat::kJson
+                               : rexec::ops::LogFormat::kText);
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  // As sshd: no core dump of ours, and no process of our user may read our
+  // memory, environment or fds through /proc or ptrace.
+  prctl(PR_SET_DUMPABLE, 0);
   EnsureStandardFds();
   // A child that closes its stdin early must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  // Block the stop signals in every thread (the ones started later inherit
-  // the mask) so that only sigwait() below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals we handle in every thread (the ones started later
+  // inherit the mask), so that only the signalfd below sees them.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, sig);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
 
-  // Logs go to stderr, unbuffered: what a container runtime collects.
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("rexecd"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l rexecd: %v");
-  auto server = rexec::rpc::RexecServer::Start(config);
+  absl::Status limit = RaiseFileLimit(flags.config.max_processes);
+  absl::StatusOr<Security> security =
+      limit.ok() ? BuildSecurity(flags) : absl::StatusOr<Security>(limit);
+  if (!security.ok()) {
+    std::fprintf(stderr, "rexecd: %s\n",
+                 std::string(security.status().message()).c_str());
+    return 1;
+  }
+  auto server = rexec::rpc::RexecServer::Start(flags.config, security->server,
+                                               flags.limits);
   if (!server.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
                  std::string(server.status().message()).c_str());
     return 1;
   }
+  WarnOfExposure(flags);
   for (const std::string& address : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
   }
-
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  spdlog::info("{}: stopping", rexec::process::SignalName(sig));
-  (*server)->Shutdown();
+  RunUntilStopped(flags, *security, **server, signals_fd);
   spdlog::info("stopped");
   return 0;
 }

@@ -15,9 +15,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "server/process/child_registry.h"
-#include "server/process/errno_status.h"
+#include "common/errno_status.h"
 #include "server/process/executable_lookup.h"
-#include "server/process/status_macros.h"
+#include "common/status_macros.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
 extern "C" {
@@ -38,32 +38,6 @@ absl::Duration FromTimeval(const timeval& tv) {
 bool ValidEnvName(const std::string& name) {
   return !name.empty() && name.find('=') == std::string::npos &&
          name.find('\0') == std::string::npos;
-}
-
-// The environment the child starts with, in the order environ had it and
-// with overrides replacing earlier values.
-std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
-  std::vector<std::string> env;
-  absl::flat_hash_map<std::string, size_t> index;
-  auto put = [&](std::string name, std::string entry) {
-    auto [it, inserted] = index.try_emplace(std::move(name), env.size());
-    if (inserted) {
-      env.push_back(std::move(entry));
-    } else {
-      env[it->second] = std::move(entry);
-    }
-  };
-  if (!options.clear_env) {
-    for (char** e = environ; *e != nullptr; ++e) {
-      const char* eq = std::strchr(*e, '=');
-      if (eq == nullptr) continue;
-      put(std::string(*e, eq - *e), *e);
-    }
-  }
-  for (const auto& [name, value] : options.env) {
-    put(name, absl::StrCat(name, "=", value));
-  }
-  return env;
 }
 
 std::optional<absl::string_view> FindPath(const std::vector<std::string>& env) {
@@ -106,6 +80,40 @@ struct SpawnAttributes {
 
 }  // namespace
 
+std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
+  std::vector<std::string> env;
+  absl::flat_hash_map<std::string, size_t> index;
+  auto put = [&](std::string name, std::string entry) {
+    auto [it, inserted] = index.try_emplace(std::move(name), env.size());
+    if (inserted) {
+      env.push_back(std::move(entry));
+    } else {
+      env[it->second] = std::move(entry);
+    }
+  };
+  if (!options.clear_env && options.base_env.has_value()) {
+    for (const auto& [name, value] : *options.base_env) {
+      put(name, absl::StrCat(name, "=", value));
+    }
+  } else if (!options.clear_env) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      const char* eq = std::strchr(*e, '=');
+      if (eq == nullptr) continue;
+      put(std::string(*e, eq - *e), *e);
+    }
+  }
+  for (const auto& [name, value] : options.env) {
+    put(name, absl::StrCat(name, "=", value));
+  }
+  return env;
+}
+
+absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options) {
+  if (!options.executable.empty()) return options.executable;
+  const std::vector<std::string> env = BuildEnvironment(options);
+  return FindExecutable(options.argv[0], FindPath(env), options.cwd);
+}
+
 absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty()) {
     return absl::InvalidArgumentError(
@@ -135,7 +143,7 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
 }
 
 absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
-  RETURN_IF_ERROR(ValidateSpawnOptions(options));
+  REXEC_RETURN_IF_ERROR(ValidateSpawnOptions(options));
   const std::string& program = options.argv[0];
 
   if (!options.cwd.empty()) {
@@ -151,8 +159,10 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   }
 
   std::vector<std::string> env = BuildEnvironment(options);
-  ASSIGN_OR_RETURN(std::string path,
-                   FindExecutable(program, FindPath(env), options.cwd));
+  REXEC_ASSIGN_OR_RETURN(std::string path,
+                   options.executable.empty()
+                       ? FindExecutable(program, FindPath(env), options.cwd)
+                       : options.executable);
 
   // pipes[i][0] is the read end. Child ends are dup2-ed onto 0, 1, 2, which
   // clears their close-on-exec flag in the child only.
@@ -235,15 +245,18 @@ Child::Child(Child&& other) noexcept
       stderr_(std::move(other.stderr_)) {}
 
 Child::~Child() {
-  if (pid_ <= 0 || reaped_) return;
-  SignalGroup(SIGKILL).IgnoreError();
-  if (pidfd_.Valid()) {
-    Wait().IgnoreError();
-  } else {
-    // Only when pidfd_open failed: the pid is still ours since it is unreaped.
-    waitpid(pid_, nullptr, 0);
-    ChildRegistry::Global().Reaped(pid_);
+  if (pid_ <= 0) return;
+  if (!reaped_) {
+    SignalGroup(SIGKILL).IgnoreError();
+    if (pidfd_.Valid()) {
+      Wait().IgnoreError();
+    } else {
+      // Only when pidfd_open failed: the pid is ours since it is unreaped.
+      waitpid(pid_, nullptr, 0);
+      ChildRegistry::Global().Reaped(pid_);
+    }
   }
+  ChildRegistry::Global().ReleaseGroup(pid_);
 }
 
 absl::Status Child::SignalGroup(int signal_number) const {
@@ -260,7 +273,7 @@ absl::StatusOr<std::optional<ExitStatus>> Child::TryReap() {
 }
 
 absl::StatusOr<ExitStatus> Child::Wait() {
-  ASSIGN_OR_RETURN(std::optional<ExitStatus> status, Reap(0));
+  REXEC_ASSIGN_OR_RETURN(std::optional<ExitStatus> status, Reap(0));
   return *status;
 }
 

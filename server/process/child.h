@@ -26,9 +26,14 @@ namespace rexec::process {
 struct SpawnOptions {
   // argv[0] is the program; see FindExecutable for how it is looked up.
   std::vector<std::string> argv;
+  // When set, the file to run, already looked up (see ResolveExecutable);
+  // argv[0] is then only what the child sees as its name.
+  std::string executable;
+  // The base environment; nullopt means this process's own.
+  std::optional<std::vector<std::pair<std::string, std::string>>> base_env;
   // Added to, or overriding, the base environment.
   std::vector<std::pair<std::string, std::string>> env;
-  // Base environment is empty instead of this process's own.
+  // Base environment is empty instead of base_env.
   bool clear_env = false;
   // Working directory; empty means ours.
   std::string cwd;
@@ -38,6 +43,14 @@ struct SpawnOptions {
 
 // INVALID_ARGUMENT naming the offending argument or variable.
 absl::Status ValidateSpawnOptions(const SpawnOptions& options);
+
+// The child's environment as NAME=VALUE entries: the base (unless
+// clear_env) with `env` applied in order, later values winning.
+std::vector<std::string> BuildEnvironment(const SpawnOptions& options);
+
+// The file the child will run: `executable` if set, else argv[0] looked up
+// in the PATH of the child's environment (FindExecutable).
+absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options);
 
 class Child {
  public:

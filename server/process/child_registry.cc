@@ -1,9 +1,12 @@
 #include "server/process/child_registry.h"
 
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <thread>
 
 namespace rexec::process {
@@ -14,45 +17,84 @@ ChildRegistry& ChildRegistry::Global() {
 }
 
 void ChildRegistry::BeginSpawn() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   ++spawns_in_flight_;
-  ++generation_;
-  changed_.notify_all();
+  Changed();
 }
 
 void ChildRegistry::EndSpawn(pid_t pid) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   --spawns_in_flight_;
-  if (pid > 0) owned_.insert(pid);
-  ++generation_;
-  changed_.notify_all();
+  if (pid > 0) {
+    owned_.insert(pid);
+    groups_.insert(pid);  // every child leads a group of its own
+  }
+  Changed();
 }
 
 void ChildRegistry::Reaped(pid_t pid) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   owned_.erase(pid);
-  ++generation_;
-  changed_.notify_all();
+  Changed();
+}
+
+void ChildRegistry::ReleaseGroup(pid_t pgid) {
+  absl::MutexLock lock(&mu_);
+  groups_.erase(pgid);
+}
+
+void ChildRegistry::WatchGroup(pid_t pgid,
+                               std::function<void()> on_orphan_reaped) {
+  absl::MutexLock lock(&mu_);
+  group_watchers_[pgid] = std::move(on_orphan_reaped);
+}
+
+void ChildRegistry::UnwatchGroup(pid_t pgid) {
+  absl::MutexLock lock(&mu_);
+  group_watchers_.erase(pgid);
+}
+
+void ChildRegistry::OrphanReaped(pid_t pgid) {
+  absl::MutexLock lock(&mu_);
+  auto it = group_watchers_.find(pgid);
+  if (it != group_watchers_.end()) it->second();
+}
+
+int ChildRegistry::KillAllGroups() {
+  absl::MutexLock lock(&mu_);
+  for (pid_t pgid : groups_) killpg(pgid, SIGKILL);
+  return static_cast<int>(groups_.size());
 }
 
 bool ChildRegistry::WaitUntilOrphan(pid_t pid) {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   // A zombie that appeared while a spawn was in flight may be that spawn's
   // child, whose pid is not registered yet.
   if (!owned_.contains(pid) && spawns_in_flight_ == 0) return true;
-  uint64_t seen = generation_;
-  changed_.wait(lock, [&] { return generation_ != seen; });
+  const uint64_t seen = generation_;
+  auto moved_on = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return generation_ != seen;
+  };
+  mu_.Await(absl::Condition(&moved_on));
   return false;
 }
 
 uint64_t ChildRegistry::Generation() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return generation_;
 }
 
 void ChildRegistry::WaitForChange(uint64_t seen) {
-  std::unique_lock lock(mu_);
-  changed_.wait(lock, [&] { return generation_ != seen; });
+  absl::MutexLock lock(&mu_);
+  auto moved_on = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return generation_ != seen;
+  };
+  mu_.Await(absl::Condition(&moved_on));
+}
+
+int ChildRegistry::OwnedCount() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(owned_.size());
 }
 
 namespace {
@@ -68,8 +110,11 @@ void ReapOrphansForever() {
       if (errno == ECHILD) registry.WaitForChange(generation);
       continue;
     }
-    if (registry.WaitUntilOrphan(info.si_pid)) {
-      waitpid(info.si_pid, nullptr, WNOHANG);
+    if (!registry.WaitUntilOrphan(info.si_pid)) continue;
+    // A zombie still has its group; once reaped, it leaves it.
+    const pid_t pgid = getpgid(info.si_pid);
+    if (waitpid(info.si_pid, nullptr, WNOHANG) == info.si_pid && pgid > 0) {
+      registry.OrphanReaped(pgid);
     }
   }
 }

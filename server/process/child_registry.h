@@ -1,7 +1,10 @@
 // ChildRegistry is the set of this process's own children: the ones a Child
-// object spawned and has not reaped yet. The orphan reaper consults it so that
-// it never reaps a child from under its owner, which would lose the exit
-// status and free the pid for reuse while the owner still signals it.
+// object spawned and has not reaped yet, and the process groups they lead.
+// The orphan reaper consults it so that it never reaps a child from under
+// its owner, which would lose the exit status and free the pid for reuse
+// while the owner still signals it. It also tells a group's owner when an
+// orphan of that group was reaped (so that a stop can end as soon as the
+// group is empty), and can kill every group at once (a forced shutdown).
 //
 // One per process (children are a process-wide fact). Thread-safe.
 #ifndef REXEC_SERVER_PROCESS_CHILD_REGISTRY_H_
@@ -9,11 +12,13 @@
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+#include <functional>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 
 namespace rexec::process {
 
@@ -22,11 +27,29 @@ class ChildRegistry {
   static ChildRegistry& Global();
 
   // Brackets a spawn: between the two calls a new zombie may be ours even
-  // though its pid is not registered yet. `pid` is -1 when the spawn failed.
+  // though its pid is not registered yet. `pid` is -1 when the spawn failed;
+  // otherwise it is registered, and so is the group it leads.
   void BeginSpawn();
   void EndSpawn(pid_t pid);
   // Called by the owner right after it reaped `pid`.
   void Reaped(pid_t pid);
+  // The owner is done with the group `pgid` (it is empty or was killed).
+  void ReleaseGroup(pid_t pgid);
+
+  // Calls `on_orphan_reaped` (on the reaper's thread, under the registry's
+  // lock: it must be short and must not call back in) each time an orphan
+  // of group `pgid` is reaped, until UnwatchGroup(), after which it is not
+  // running and will not run again.
+  void WatchGroup(pid_t pgid, std::function<void()> on_orphan_reaped);
+  void UnwatchGroup(pid_t pgid);
+  // Called by the reaper after it reaped an orphan that was in `pgid`.
+  void OrphanReaped(pid_t pgid);
+
+  // SIGKILL to every registered group; returns how many there were. A group
+  // stays registered until its owner released it, so that stragglers of a
+  // reaped leader are killed too; its id cannot be reused while any of them
+  // lives.
+  int KillAllGroups();
 
   // Blocks until `pid` (a zombie child of ours) is known not to belong to an
   // owner; returns false if the registry changed meanwhile, so the caller
@@ -36,13 +59,19 @@ class ChildRegistry {
   // while we have no child at all).
   uint64_t Generation();
   void WaitForChange(uint64_t seen);
+  // Children spawned and not yet reaped.
+  int OwnedCount();
 
  private:
-  std::mutex mu_;
-  std::condition_variable changed_;
-  absl::flat_hash_set<pid_t> owned_;
-  int spawns_in_flight_ = 0;
-  uint64_t generation_ = 0;
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
+
+  absl::Mutex mu_;
+  absl::flat_hash_set<pid_t> owned_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<pid_t> groups_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<pid_t, std::function<void()>> group_watchers_
+      ABSL_GUARDED_BY(mu_);
+  int spawns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that

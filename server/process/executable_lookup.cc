@@ -3,8 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/errno_status.h"
 
 namespace rexec::process {
 
@@ -43,6 +48,20 @@ absl::StatusOr<std::string> FindExecutable(
   }
   return absl::NotFoundError(
       absl::StrCat("spawn ", program, ": not found in PATH (ENOENT)"));
+}
+
+absl::StatusOr<std::string> CanonicalPath(absl::string_view path,
+                                          absl::string_view cwd) {
+  std::string full(path);
+  if (!path.empty() && path.front() != '/' && !cwd.empty()) {
+    full = absl::StrCat(cwd, "/", path);
+  }
+  std::unique_ptr<char, decltype(&free)> resolved(
+      realpath(full.c_str(), nullptr), &free);
+  if (resolved == nullptr) {
+    return ErrnoStatus(errno, absl::StrCat("resolve ", full));
+  }
+  return std::string(resolved.get());
 }
 
 }  // namespace rexec::process

@@ -20,6 +20,12 @@ absl::StatusOr<std::string> FindExecutable(
     absl::string_view program, std::optional<absl::string_view> path,
     absl::string_view cwd);
 
+// The absolute path `path` names, with every symlink, "." and ".." resolved
+// (realpath); a relative path is taken from `cwd`, or ours when it is empty.
+// Errors as the failed syscall: NOT_FOUND, PERMISSION_DENIED...
+absl::StatusOr<std::string> CanonicalPath(absl::string_view path,
+                                          absl::string_view cwd);
+
 }  // namespace rexec::process
 
 #endif  // REXEC_SERVER_PROCESS_EXECUTABLE_LOOKUP_H_

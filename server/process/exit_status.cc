@@ -1,7 +1,7 @@
 #include "server/process/exit_status.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/process/signal_name.h"
+#include "common/signal_name.h"
 
 namespace rexec::process {
 

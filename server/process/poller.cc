@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "server/process/errno_status.h"
+#include "common/errno_status.h"
 
 namespace rexec::process {
 namespace {

@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "server/rpc/grpc_status.h"
+#include "server/rpc/wire_message.h"
 
 namespace rexec::rpc {
 namespace {
@@ -16,7 +18,7 @@ namespace {
 constexpr size_t kMaxOutbox = 4;
 
 grpc::Status InvalidArgument(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+  return ToGrpcStatus(absl::InvalidArgumentError(std::move(message)));
 }
 
 // "start, stdin, close_stdin or signal": the kinds a request may be.
@@ -36,8 +38,8 @@ std::string RequestKinds(const google::protobuf::Descriptor* descriptor) {
 template <typename Request, typename Response>
 ChildCall<Request, Response>::ChildCall(ServerState* state, Service* service,
                                         grpc::ServerCompletionQueue* cq,
-                                        RequestMethod method)
-    : state_(state), service_(service), cq_(cq), method_(method) {
+                                        RequestMethod method, auth::Rpc rpc)
+    : state_(state), service_(service), cq_(cq), method_(method), rpc_(rpc) {
   state_->AddCall();
 }
 
@@ -62,14 +64,47 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   }
   done_pending_ = true;
   ListenAgain();
+  audit_.rpc = std::string(auth::RpcName(rpc_));
+  audit_.peer = ctx_.peer();
+  audit_.identity = identity_.name;
+  // Who it is, before a byte of the call is read.
+  if (const auth::Authenticator* authenticator = state_->authenticator()) {
+    absl::StatusOr<auth::Identity> identity =
+        authenticator->Authenticate(ctx_);
+    if (!identity.ok()) {
+      EndCall(ToGrpcStatus(identity.status()));
+      return;
+    }
+    identity_ = *std::move(identity);
+  }
+  audit_.identity = identity_.name;
+  policy_ = state_->policy();
+  start_alarm_pending_ = true;
+  start_alarm_.Set(cq_,
+                   std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(state_->config().start_timeout),
+                   &start_timeout_tag_);
   ReadNext();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnStartTimeout(bool ok) {
+  start_alarm_pending_ = false;
+  // Not ok: cancelled, because the start came or the call ended.
+  if (ok && !runner_) {
+    EndCall(ToGrpcStatus(absl::DeadlineExceededError(absl::StrCat(
+        "no start message within ",
+        absl::FormatDuration(state_->config().start_timeout),
+        " of the call (--start-timeout)"))));
+  }
+  MaybeDelete();
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::ReadNext() {
   if (reading_ || holding_ || half_closed_ || final_status_) return;
   reading_ = true;
-  stream_.Read(&request_, &read_tag_);
+  stream_.Read(&frame_, &read_tag_);
 }
 
 template <typename Request, typename Response>
@@ -86,6 +121,10 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
     } else if (!input_busy_[0]) {
       runner_->CloseInput(ChildRunner::Input::kStdin);
     }
+  } else if (absl::Status parsed =
+                 ParseRequest(frame_, ++requests_read_, &request_);
+             !parsed.ok()) {
+    EndCall(ToGrpcStatus(parsed));
   } else {
     Dispatch();
   }
@@ -105,11 +144,13 @@ void ChildCall<Request, Response>::Dispatch() {
                                  ->name())));
       return;
     }
+    if (start_alarm_pending_) start_alarm_.Cancel();
     if (absl::Status status = StartChild(request_); !status.ok()) {
       runner_.reset();
       EndCall(ToGrpcStatus(status));
       return;
     }
+    audit_.pid = runner_->pid();
     Response started;
     started.mutable_started()->set_pid(runner_->pid());
     Enqueue(std::move(started));
@@ -158,7 +199,8 @@ void ChildCall<Request, Response>::Handle() {
     case Request::kSignal:
       if (absl::Status status = runner_->Signal(request_.signal().name());
           !status.ok()) {
-        EndCall(InvalidArgument(absl::StrCat("signal: ", status.message())));
+        EndCall(ToGrpcStatus(absl::Status(
+            status.code(), absl::StrCat("signal: ", status.message()))));
       }
       return;
     case Request::REQUEST_NOT_SET:
@@ -173,11 +215,30 @@ void ChildCall<Request, Response>::Handle() {
 }
 
 template <typename Request, typename Response>
+absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
+    std::vector<std::string> argv, const v1::ProcessOptions& options) {
+  audit_.argv = argv;
+  audit_.cwd = options.cwd();
+  LaunchContext context;
+  context.rpc = rpc_;
+  context.identity = identity_.name;
+  context.policy = policy_.get();
+  context.max_kill_grace = state_->config().max_kill_grace;
+  absl::StatusOr<LaunchPlan> plan =
+      PlanLaunch(context, std::move(argv), options);
+  if (plan.ok()) {
+    audit_.cwd = plan->spawn.cwd;
+    if (plan->rule != nullptr) audit_.rule = plan->rule->name();
+  }
+  return plan;
+}
+
+template <typename Request, typename Response>
 absl::Status ChildCall<Request, Response>::StartRunner(
-    const process::SpawnOptions& options, const process::StopPolicy& policy,
-    process::UniqueFd channel) {
+    const LaunchPlan& plan, process::UniqueFd channel) {
   runner_ = std::make_unique<ChildRunner>(state_, cq_, this);
-  absl::Status status = runner_->Start(options, policy, std::move(channel));
+  absl::Status status =
+      runner_->Start(plan, identity_.name, std::move(channel));
   runner_done_ = !status.ok();
   return status;
 }
@@ -231,18 +292,26 @@ void ChildCall<Request, Response>::EndWith(Response last) {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeWrite() {
   if (writing_ || outbox_.empty() || finish_called_) return;
+  if (absl::Status status = SerializeResponse(outbox_.front(), &write_frame_);
+      !status.ok()) {
+    // Only a message over 2 GiB, which no limit of ours allows.
+    outbox_.clear();
+    if (!final_status_) final_status_ = ToGrpcStatus(status);
+    MaybeFinish();
+    return;
+  }
   if (final_status_ && outbox_.size() == 1) {
     // The last message and the status in one batch: one completion and
     // one trip through the transport instead of two, which is a fair part
-    // of a short child's round trip. gRPC serializes the message here.
+    // of a short child's round trip.
     finish_called_ = finish_pending_ = true;
-    stream_.WriteAndFinish(outbox_.front(), grpc::WriteOptions(),
-                           *final_status_, &finish_tag_);
+    stream_.WriteAndFinish(write_frame_, grpc::WriteOptions(), *final_status_,
+                           &finish_tag_);
     outbox_.clear();
     return;
   }
   writing_ = true;
-  stream_.Write(outbox_.front(), &write_tag_);
+  stream_.Write(write_frame_, &write_tag_);
 }
 
 template <typename Request, typename Response>
@@ -251,7 +320,7 @@ void ChildCall<Request, Response>::OnWrite(bool ok) {
   outbox_.pop_front();
   if (!ok) {
     // The client is gone; OnDone will see the cancellation too.
-    EndCall(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    EndCall(ToGrpcStatus(absl::CancelledError("the client went away")));
   } else {
     MaybeWrite();
     if (runner_ && !runner_done_) runner_->ResumeOutput();
@@ -270,11 +339,14 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   // written (gRPC still reads it). Any other error goes out after what was
   // already queued, so that output (or a Fork message) the child produced
   // before the error is not lost. Nothing is queued after this.
+  v1::TerminationReason reason = v1::TERMINATION_REASON_CALL_FAILED;
   if (final_status_->error_code() == grpc::StatusCode::CANCELLED) {
     while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
+    reason = state_->shutting_down() ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
+                                     : v1::TERMINATION_REASON_CLIENT_GONE;
   }
-  if (runner_ && !runner_done_)
-    runner_->Stop(v1::TERMINATION_REASON_UNSPECIFIED);
+  if (start_alarm_pending_) start_alarm_.Cancel();
+  if (runner_ && !runner_done_) runner_->Stop(reason);
   MaybeFinish();
 }
 
@@ -302,7 +374,7 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
     // stopped it (an error) or reported its exit (stragglers are the
     // runner's business then).
     EndCall(
-        grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+        ToGrpcStatus(absl::CancelledError("the call was cancelled")));
   }
   MaybeDelete();
 }
@@ -310,12 +382,36 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeDelete() {
   if (request_pending_ || done_pending_ || reading_ || writing_ ||
-      finish_pending_ || !runner_done_) {
+      finish_pending_ || start_alarm_pending_ || !runner_done_) {
     return;
   }
   // A call that has decided how it ends must say so to gRPC first.
   if (final_status_ && !finish_called_) return;
+  // A call that was never made (the server shut down first) has no record.
+  if (!audit_.rpc.empty()) WriteAudit();
   delete this;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::WriteAudit() {
+  const grpc::Status status = final_status_.value_or(grpc::Status::OK);
+  audit_.status = absl::StatusCodeToString(
+      static_cast<absl::StatusCode>(status.error_code()));
+  audit_.message = status.error_message();
+  if (runner_) {
+    audit_.bytes_in = runner_->bytes_in();
+    audit_.bytes_out = runner_->bytes_out();
+    if (const std::optional<v1::ExitStatus>& exit = runner_->reported_exit()) {
+      if (exit->has_code()) audit_.exit_code = exit->code();
+      audit_.exit_signal = exit->signal();
+      audit_.reason = std::string(
+          absl::StripPrefix(v1::TerminationReason_Name(exit->reason()),
+                            "TERMINATION_REASON_"));
+      audit_.wall_time = absl::Seconds(exit->wall_time().seconds()) +
+                         absl::Nanoseconds(exit->wall_time().nanos());
+    }
+  }
+  ops::WriteAuditRecord(audit_);
 }
 
 template class ChildCall<v1::SpawnRequest, v1::SpawnResponse>;

@@ -11,31 +11,50 @@
 // more is read until that input took its chunk. So a child that does not
 // read its stdin stalls the stream, but not an IPC message sent before.
 //
+// Before anything else, the call is authenticated (an identity, or
+// UNAUTHENTICATED); it must then send its start within --start-timeout.
+// Requests arrive as raw frames and are parsed here (wire_message.h), so a
+// frame that is not a valid request ends the call with an error naming it.
+// When the call is gone, one audit record says who asked what and how it
+// ended.
+//
 // Owns itself: it deletes itself when the RPC is finished, every tag has
 // come back and its child is reaped. Touched only on its completion queue's
 // thread; not thread-safe.
 #ifndef REXEC_SERVER_RPC_CHILD_CALL_H_
 #define REXEC_SERVER_RPC_CHILD_CALL_H_
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "rexec/v1/child_process.grpc.pb.h"
+#include "server/auth/authenticator.h"
+#include "server/ops/audit_log.h"
 #include "server/rpc/child_runner.h"
+#include "server/rpc/launch_plan.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
 
 namespace rexec::rpc {
 
+// The service with its three methods as raw frames: see wire_message.h.
+using ChildProcessService = v1::ChildProcess::WithRawMethod_Spawn<
+    v1::ChildProcess::WithRawMethod_Exec<
+        v1::ChildProcess::WithRawMethod_Fork<v1::ChildProcess::Service>>>;
+
 template <typename Request, typename Response>
 class ChildCall : public ChildRunner::Owner {
  public:
-  using Service = v1::ChildProcess::AsyncService;
-  using Stream = grpc::ServerAsyncReaderWriter<Response, Request>;
+  using Service = ChildProcessService;
+  using Stream = grpc::ServerAsyncReaderWriter<grpc::ByteBuffer,
+                                               grpc::ByteBuffer>;
   using RequestMethod = void (Service::*)(grpc::ServerContext*, Stream*,
                                           grpc::CompletionQueue*,
                                           grpc::ServerCompletionQueue*, void*);
@@ -45,7 +64,8 @@ class ChildCall : public ChildRunner::Owner {
 
  protected:
   ChildCall(ServerState* state, Service* service,
-            grpc::ServerCompletionQueue* cq, RequestMethod method);
+            grpc::ServerCompletionQueue* cq, RequestMethod method,
+            auth::Rpc rpc);
   ~ChildCall() override;
 
   // Asks gRPC for the next call of the method. Separate from the
@@ -67,8 +87,11 @@ class ChildCall : public ChildRunner::Owner {
   }
   virtual void HandleOther(Request& request) {}
 
-  absl::Status StartRunner(const process::SpawnOptions& options,
-                           const process::StopPolicy& policy,
+  // What `argv` with `options` would run, for this caller; recorded for
+  // the audit log either way.
+  absl::StatusOr<LaunchPlan> Plan(std::vector<std::string> argv,
+                                  const v1::ProcessOptions& options);
+  absl::Status StartRunner(const LaunchPlan& plan,
                            process::UniqueFd channel = {});
   ChildRunner& runner() { return *runner_; }
   ServerState* state() const { return state_; }
@@ -99,6 +122,7 @@ class ChildCall : public ChildRunner::Owner {
 
  private:
   void OnRequest(bool ok);
+  void OnStartTimeout(bool ok);
   void OnRead(bool ok);
   void OnWrite(bool ok);
   void OnDone(bool ok);
@@ -111,6 +135,7 @@ class ChildCall : public ChildRunner::Owner {
   void MaybeWrite();
   void MaybeFinish();
   void MaybeDelete();
+  void WriteAudit();
 
   ServerState* const state_;
   Service* const service_;
@@ -120,11 +145,20 @@ class ChildCall : public ChildRunner::Owner {
   grpc::ServerContext ctx_;
   Stream stream_{&ctx_};
   MemberTag<ChildCall> request_tag_{this, &ChildCall::OnRequest};
+  MemberTag<ChildCall> start_timeout_tag_{this, &ChildCall::OnStartTimeout};
   MemberTag<ChildCall> read_tag_{this, &ChildCall::OnRead};
   MemberTag<ChildCall> write_tag_{this, &ChildCall::OnWrite};
   MemberTag<ChildCall> done_tag_{this, &ChildCall::OnDone};
   MemberTag<ChildCall> finish_tag_{this, &ChildCall::OnFinish};
 
+  const auth::Rpc rpc_;
+  auth::Identity identity_;
+  // The policy in force when the call arrived: the call keeps it.
+  std::shared_ptr<const auth::Policy> policy_;
+  ops::AuditRecord audit_;
+
+  grpc::Alarm start_alarm_;
+  bool start_alarm_pending_ = false;
   bool request_pending_ = true;
   bool done_pending_ = false;
   bool reading_ = false;
@@ -132,6 +166,8 @@ class ChildCall : public ChildRunner::Owner {
   bool finish_called_ = false;
   bool finish_pending_ = false;
 
+  grpc::ByteBuffer frame_;  // the request being read
+  int requests_read_ = 0;
   Request request_;
   // request_ is for an input that is busy; it is handled when that input
   // took its chunk.
@@ -141,6 +177,7 @@ class ChildCall : public ChildRunner::Owner {
   bool input_busy_[2] = {false, false};
 
   std::deque<Response> outbox_;
+  grpc::ByteBuffer write_frame_;  // the response being written
   std::optional<grpc::Status> final_status_;
 
   std::unique_ptr<ChildRunner> runner_;
@@ -148,11 +185,12 @@ class ChildCall : public ChildRunner::Owner {
 };
 
 // ListeningCall is what makes a ChildCall for one RPC (`kMethod`, e.g.
-// &Service::RequestSpawn) of type `Call`: Listen() creates one that waits
+// &Service::RequestSpawn, which the policy calls `kRpc`) of type `Call`: Listen() creates one that waits
 // for the next call, and each call creates its successor once it started.
 // A call class derives from it and befriends it (its constructor is
 // private: a call owns itself and only Listen() may create one).
-template <typename Call, typename Request, typename Response, auto kMethod>
+template <typename Call, typename Request, typename Response, auto kMethod,
+          auth::Rpc kRpc>
 class ListeningCall : public ChildCall<Request, Response> {
  public:
   using Service = typename ChildCall<Request, Response>::Service;
@@ -165,7 +203,7 @@ class ListeningCall : public ChildCall<Request, Response> {
  protected:
   ListeningCall(ServerState* state, Service* service,
                 grpc::ServerCompletionQueue* cq)
-      : ChildCall<Request, Response>(state, service, cq, kMethod) {}
+      : ChildCall<Request, Response>(state, service, cq, kMethod, kRpc) {}
 
  private:
   void ListenAgain() final {

@@ -12,8 +12,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/process/errno_status.h"
-#include "server/process/signal_name.h"
+#include "common/errno_status.h"
+#include "common/signal_name.h"
+#include "server/process/child_registry.h"
 #include "server/rpc/process_options.h"
 #include "spdlog/spdlog.h"
 
@@ -24,6 +25,11 @@ namespace {
 constexpr uint32_t OutputBit(int stream) { return 1u << stream; }
 constexpr uint32_t InputBit(int input) { return 1u << (3 + input); }
 constexpr uint32_t kExited = 1u << 5;
+constexpr uint32_t kGroupChanged = 1u << 6;
+
+// Timers further off than this never fire: a timeout of a thousand years is
+// no timeout, and the deadline must not overflow the clock.
+constexpr absl::Duration kNever = absl::Hours(24 * 365 * 100);
 
 // The child's pipes are grown to this size (when the system lets
 // us; it is a bound, not an allocation), and one read() takes up to a whole
@@ -54,6 +60,7 @@ ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq,
     : state_(state), cq_(cq), owner_(owner) {}
 
 ChildRunner::~ChildRunner() {
+  StopWatchingGroup();
   // Only reached early when Start() failed or the owner is torn down with
   // the runner unfinished (a broken invariant); ~Child kills and reaps.
   if (exit_watch_ != 0) state_->poller().Unwatch(exit_watch_, child_->pidfd());
@@ -61,28 +68,29 @@ ChildRunner::~ChildRunner() {
   for (PendingInput& in : inputs_) CloseInputFd(in);
 }
 
-absl::Status ChildRunner::Start(const process::SpawnOptions& options,
-                                const process::StopPolicy& policy,
+absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
                                 process::UniqueFd channel) {
   done_ = true;  // until the child runs
-  policy_ = policy;
+  const process::SpawnOptions& options = plan.spawn;
+  policy_ = plan.stop;
   const std::string argv0 = options.argv.empty() ? "" : options.argv[0];
-  if (!state_->TryAddChild()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "spawn ", argv0, ": the server runs its limit of ",
-        state_->config().max_processes, " processes (--max-processes)"));
+  if (absl::Status slot = state_->TryAddChild(
+          argv0, identity, plan.rule ? plan.rule->max_processes() : 0,
+          plan.rule ? plan.rule->name() : "");
+      !slot.ok()) {
+    return slot;
   }
+  identity_ = std::move(identity);
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   if (!child.ok()) {
-    state_->RemoveChild();
-    spdlog::info("spawn failed: argv=[{}]: {}", QuotedArgv(options.argv),
-                 std::string(child.status().message()));
+    state_->RemoveChild(identity_);
     return child.status();
   }
   child_.emplace(std::move(*child));
   started_at_ = absl::Now();
-  spdlog::info("start pid={} argv=[{}]", child_->pid(),
-               QuotedArgv(options.argv));
+  // At debug level: the audit log has one line per call, at its end.
+  spdlog::debug("start pid={} argv=[{}]", child_->pid(),
+                QuotedArgv(options.argv));
 
   // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
   fcntl(child_->stdout_fd().Get(), F_SETPIPE_SZ, kPipeSize);
@@ -98,7 +106,7 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
     channel_read_ = std::move(channel);
     channel_write_.Reset(fcntl(channel_read_.Get(), F_DUPFD_CLOEXEC, 0));
     if (!channel_write_.Valid()) {
-      status = process::ErrnoStatus(errno, "dup of the IPC channel");
+      status = ErrnoStatus(errno, "dup of the IPC channel");
     }
   }
   process::Poller& poller = state_->poller();
@@ -121,7 +129,7 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
     // Nothing has happened yet that the owner must hear about.
     for (int i = 0; i < 3; ++i) CloseOutput(static_cast<Stream>(i));
     child_.reset();
-    state_->RemoveChild();
+    state_->RemoveChild(identity_);
     return status;
   }
   exit_watch_ = *watch;
@@ -134,6 +142,7 @@ absl::Status ChildRunner::Start(const process::SpawnOptions& options,
 }
 
 void ChildRunner::SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after) {
+  after = std::min(after, kNever);
   ++pending_alarms_;
   alarm.Set(cq_,
             std::chrono::system_clock::now() + absl::ToChronoNanoseconds(after),
@@ -156,6 +165,7 @@ void ChildRunner::FlushInput(Input input) {
                       in.data.size() - in.offset);
     if (n > 0) {
       in.offset += n;
+      bytes_in_ += n;
     } else if (errno == EAGAIN) {
       // The child is not reading: wait for room rather than buffer more.
       absl::Status status;
@@ -217,7 +227,7 @@ void ChildRunner::EndChannel() {
 }
 
 absl::Status ChildRunner::Signal(const std::string& name) {
-  absl::StatusOr<int> sig = process::ParseSignal(name);
+  absl::StatusOr<int> sig = ParseSignal(name);
   if (!sig.ok()) return sig.status();
   if (exit_reported_) return absl::OkStatus();
   client_signaled_ = true;
@@ -257,6 +267,7 @@ void ChildRunner::OnDoorbell(bool ok) {
   }
   PumpOutput();
   if (events & kExited) ReapIfExited();
+  if (events & kGroupChanged) OnGroupChanged();
 }
 
 void ChildRunner::PumpOutput() {
@@ -280,6 +291,7 @@ bool ChildRunner::ReadChunk(Stream stream) {
   // no room for ancillary data (unix(7)), so none can leak into the server.
   ssize_t n = read(out.fd->Get(), buffer, kChunkSize);
   if (n > 0) {
+    bytes_out_ += n;
     owner_->OnOutput(stream, std::string(buffer, n));
     return true;
   }
@@ -326,7 +338,7 @@ void ChildRunner::ReapIfExited() {
   exit_ = **status;
   state_->poller().Unwatch(exit_watch_, child_->pidfd());
   exit_watch_ = 0;
-  state_->RemoveChild();
+  state_->RemoveChild(identity_);
   if (AnyOutputOpen()) {
     // A descendant may hold the pipes open for ever: report after a while.
     drain_armed_ = true;
@@ -346,25 +358,55 @@ void ChildRunner::MaybeReportExit() {
                  ? v1::TERMINATION_REASON_SIGNALED
                  : v1::TERMINATION_REASON_EXITED;
   }
-  spdlog::info("exit pid={} {} reason={} wall={}", child_->pid(),
-               exit_->ToString(), v1::TerminationReason_Name(reason),
-               absl::FormatDuration(wall));
+  spdlog::debug("exit pid={} {} reason={} wall={}", child_->pid(),
+                exit_->ToString(), v1::TerminationReason_Name(reason),
+                absl::FormatDuration(wall));
 
   // No orphan survives the call: what is left in the group gets the policy.
+  WatchGroup();  // first, so that no reaping is missed between the two
   if (child_->GroupAlive()) {
     if (!stopping_) child_->SignalGroup(policy_.kill_signal).IgnoreError();
     ArmGrace();
-  } else if (grace_armed_) {
-    grace_alarm_.Cancel();
+  } else {
+    StopWatchingGroup();
   }
   for (PendingInput& in : inputs_) CloseInputFd(in);
   if (timeout_armed_) timeout_alarm_.Cancel();
   if (drain_armed_) drain_alarm_.Cancel();
-  doorbell_pending_ = doorbell_.Close();
+  CloseDoorbellIfQuiet();
 
   v1::ExitStatus proto;
   ToProto(*exit_, reason, wall, &proto);
+  reported_exit_ = proto;
   owner_->OnExit(std::move(proto));
+}
+
+void ChildRunner::WatchGroup() {
+  watching_group_ = true;
+  process::ChildRegistry::Global().WatchGroup(
+      child_->pid(), [this] { doorbell_.Ring(kGroupChanged); });
+}
+
+void ChildRunner::OnGroupChanged() {
+  if (watching_group_ && !child_->GroupAlive()) {
+    StopWatchingGroup();
+    CloseDoorbellIfQuiet();
+  }
+}
+
+void ChildRunner::StopWatchingGroup() {
+  if (!watching_group_) return;
+  watching_group_ = false;
+  process::ChildRegistry::Global().UnwatchGroup(child_->pid());
+  // Only the group's stragglers were keeping the grace timer.
+  if (grace_armed_) grace_alarm_.Cancel();
+}
+
+void ChildRunner::CloseDoorbellIfQuiet() {
+  if (exit_reported_ && !watching_group_ && !doorbell_closed_) {
+    doorbell_closed_ = true;
+    doorbell_pending_ = doorbell_.Close();
+  }
 }
 
 bool ChildRunner::AnyOutputOpen() const {
@@ -388,7 +430,12 @@ void ChildRunner::OnTimeout(bool ok) {
 void ChildRunner::OnGrace(bool ok) {
   --pending_alarms_;
   grace_armed_ = false;
-  if (ok) child_->SignalGroup(SIGKILL).IgnoreError();
+  if (ok) {
+    child_->SignalGroup(SIGKILL).IgnoreError();
+    // Nothing survives SIGKILL: there is nothing left to wait for.
+    StopWatchingGroup();
+    CloseDoorbellIfQuiet();
+  }
   MaybeDone();
 }
 

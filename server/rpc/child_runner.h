@@ -27,6 +27,7 @@
 #include "server/process/poller.h"
 #include "server/process/stop_policy.h"
 #include "server/rpc/doorbell.h"
+#include "server/rpc/launch_plan.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
 
@@ -63,14 +64,20 @@ class ChildRunner {
   ChildRunner(ServerState* state, grpc::CompletionQueue* cq, Owner* owner);
   ~ChildRunner();
 
-  // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes.
-  // After an error the runner is done at once (no OnRunnerDone()).
-  // `channel`, when valid, is the parent's end of the IPC channel; the
-  // child's end must be in options.extra_fds.
-  absl::Status Start(const process::SpawnOptions& options,
-                     const process::StopPolicy& policy,
+  // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes or
+  // the identity's max_processes. After an error the runner is done at
+  // once (no OnRunnerDone()). `channel`, when valid, is the parent's end of
+  // the IPC channel; the child's end must be in plan.spawn.extra_fds.
+  absl::Status Start(const LaunchPlan& plan, std::string identity,
                      process::UniqueFd channel = {});
   pid_t pid() const { return child_->pid(); }
+  // Bytes written to the child (stdin, channel) and read from it.
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+  // The exit given to Owner::OnExit(), once it was.
+  const std::optional<v1::ExitStatus>& reported_exit() const {
+    return reported_exit_;
+  }
 
   // One chunk per input at a time: the next only after OnInputWritten().
   void WriteInput(Input input, std::string data);
@@ -116,6 +123,13 @@ class ChildRunner {
   void EndChannel();
   void ReapIfExited();
   void MaybeReportExit();
+  // After the exit: until the group is empty, the orphan reaper tells us of
+  // each member it reaps, so that a stop ends as soon as nobody is left
+  // (not when the whole kill_grace has passed).
+  void WatchGroup();
+  void OnGroupChanged();
+  void StopWatchingGroup();
+  void CloseDoorbellIfQuiet();
   void MaybeDone();
   void ArmGrace();
   void SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after);
@@ -139,6 +153,7 @@ class ChildRunner {
   bool timeout_armed_ = false;
 
   std::optional<process::Child> child_;
+  std::string identity_;  // whose slot the child holds
   process::StopPolicy policy_;
   absl::Time started_at_;
   process::Poller::WatchId exit_watch_ = 0;
@@ -150,6 +165,11 @@ class ChildRunner {
   PendingInput inputs_[2];
 
   std::optional<process::ExitStatus> exit_;
+  std::optional<v1::ExitStatus> reported_exit_;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  bool watching_group_ = false;
+  bool doorbell_closed_ = false;
   v1::TerminationReason stop_reason_ = v1::TERMINATION_REASON_UNSPECIFIED;
   bool stopping_ = false;
   bool client_signaled_ = false;

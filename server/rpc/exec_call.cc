@@ -1,7 +1,6 @@
 #include "server/rpc/exec_call.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/rpc/process_options.h"
 
 namespace rexec::rpc {
 
@@ -20,15 +19,27 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
   }
   if (start.max_buffer() != 0) max_buffer_ = start.max_buffer();
 
-  process::SpawnOptions options;
-  process::StopPolicy policy;
-  options.argv = {start.shell().empty() ? "/bin/sh" : start.shell(), "-c",
-                  start.command()};
-  if (absl::Status status = FromProto(start.options(), &options, &policy);
-      !status.ok()) {
-    return status;
+  absl::StatusOr<LaunchPlan> plan =
+      Plan({start.shell().empty() ? "/bin/sh" : start.shell(), "-c",
+            start.command()},
+           start.options());
+  if (!plan.ok()) return plan.status();
+  // Both buffers may fill: what they may hold is held back from the
+  // others, so that all Execs together stay within --max-exec-memory.
+  if (!state()->TryReserveExecMemory(2 * max_buffer_)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "exec: the server holds its limit of ",
+        state()->config().max_exec_memory,
+        " bytes for the output of running Exec calls (--max-exec-memory); "
+        "this one would need ",
+        2 * max_buffer_, " (2 x max_buffer)"));
   }
-  return StartRunner(options, policy);
+  reserved_ = 2 * max_buffer_;
+  return StartRunner(*plan);
+}
+
+ExecCall::~ExecCall() {
+  if (reserved_ > 0) state()->ReleaseExecMemory(reserved_);
 }
 
 void ExecCall::OnOutput(ChildRunner::Stream stream, std::string data) {

@@ -18,10 +18,13 @@ namespace rexec::rpc {
 
 class ExecCall final
     : public ListeningCall<ExecCall, v1::ExecRequest, v1::ExecResponse,
-                           &v1::ChildProcess::AsyncService::RequestExec> {
+                           &ChildProcessService::RequestExec,
+                           auth::Rpc::kExec> {
  private:
   friend ListeningCall;
   using ListeningCall::ListeningCall;
+
+  ~ExecCall() override;
 
   absl::Status StartChild(const v1::ExecRequest& request) override;
   // Output is always read: it is bounded by max_buffer, not by the client.
@@ -30,6 +33,7 @@ class ExecCall final
   void OnExit(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;
+  uint64_t reserved_ = 0;  // of --max-exec-memory
   std::string buffers_[2];
 };
 

@@ -5,9 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/node_channel.h"
-#include "server/process/errno_status.h"
+#include "common/errno_status.h"
 #include "server/rpc/grpc_status.h"
-#include "server/rpc/process_options.h"
 
 namespace rexec::rpc {
 
@@ -17,19 +16,15 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
     return absl::InvalidArgumentError(
         "start.module is empty: Fork runs EXEC_PATH MODULE ARGS");
   }
-  process::SpawnOptions options;
-  process::StopPolicy policy;
-  options.argv.push_back(start.exec_path().empty() ? state()->config().node
-                                                   : start.exec_path());
-  options.argv.insert(options.argv.end(), start.exec_argv().begin(),
-                      start.exec_argv().end());
-  options.argv.push_back(start.module());
-  options.argv.insert(options.argv.end(), start.args().begin(),
-                      start.args().end());
-  if (absl::Status status = FromProto(start.options(), &options, &policy);
-      !status.ok()) {
-    return status;
-  }
+  std::vector<std::string> argv;
+  argv.push_back(start.exec_path().empty() ? state()->config().node
+                                           : start.exec_path());
+  argv.insert(argv.end(), start.exec_argv().begin(), start.exec_argv().end());
+  argv.push_back(start.module());
+  argv.insert(argv.end(), start.args().begin(), start.args().end());
+  absl::StatusOr<LaunchPlan> plan = Plan(std::move(argv), start.options());
+  if (!plan.ok()) return plan.status();
+  process::SpawnOptions& options = plan->spawn;
   // Last, so that they win over the client's env.
   options.env.emplace_back("NODE_CHANNEL_FD",
                            std::to_string(node_channel::kFd));
@@ -37,17 +32,17 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
 
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return process::ErrnoStatus(errno, "socketpair for the IPC channel");
+    return ErrnoStatus(errno, "socketpair for the IPC channel");
   }
   process::UniqueFd ours(fds[0]);
   process::UniqueFd theirs(fds[1]);
   // Only our end: the child gets a blocking socket, as Node's fork gives.
   if (fcntl(ours.Get(), F_SETFL, O_NONBLOCK) != 0) {
-    return process::ErrnoStatus(errno, "O_NONBLOCK on the IPC channel");
+    return ErrnoStatus(errno, "O_NONBLOCK on the IPC channel");
   }
   options.extra_fds.emplace_back(theirs.Get(), node_channel::kFd);
   // `theirs` closes on return: the child has its copy by then.
-  return StartRunner(options, policy, std::move(ours));
+  return StartRunner(*plan, std::move(ours));
 }
 
 std::optional<ChildRunner::Input> ForkCall::InputOfOther(

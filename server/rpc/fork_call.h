@@ -23,7 +23,8 @@ namespace rexec::rpc {
 
 class ForkCall final
     : public ListeningCall<ForkCall, v1::ForkRequest, v1::ForkResponse,
-                           &v1::ChildProcess::AsyncService::RequestFork> {
+                           &ChildProcessService::RequestFork,
+                           auth::Rpc::kFork> {
  private:
   friend ListeningCall;
   using ListeningCall::ListeningCall;

@@ -1,15 +1,19 @@
 #include "server/rpc/process_options.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/process/signal_name.h"
-#include "server/process/status_macros.h"
+#include "common/signal_name.h"
+#include "common/status_macros.h"
 
 namespace rexec::rpc {
 namespace {
 
+// google.protobuf.Duration's own range: about 10,000 years.
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+
 absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
                                          absl::string_view field) {
-  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000 ||
+      d.seconds() > kMaxDurationSeconds) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.", field, " is invalid: ", d.seconds(), "s ",
                      d.nanos(), "ns (it must be a non-negative duration)"));
@@ -26,17 +30,28 @@ void ToProto(absl::Duration d, google::protobuf::Duration* proto) {
 }  // namespace
 
 absl::Status FromProto(const v1::ProcessOptions& proto,
+                       absl::Duration max_kill_grace,
                        process::SpawnOptions* spawn,
                        process::StopPolicy* stop) {
   spawn->env.assign(proto.env().begin(), proto.env().end());
   spawn->clear_env = proto.clear_env();
   spawn->cwd = proto.cwd();
-  ASSIGN_OR_RETURN(stop->timeout, FromProto(proto.timeout(), "timeout"));
-  ASSIGN_OR_RETURN(absl::Duration grace,
+  REXEC_ASSIGN_OR_RETURN(stop->timeout, FromProto(proto.timeout(), "timeout"));
+  REXEC_ASSIGN_OR_RETURN(absl::Duration grace,
                    FromProto(proto.kill_grace(), "kill_grace"));
-  if (grace > absl::ZeroDuration()) stop->kill_grace = grace;
+  if (grace > max_kill_grace) {
+    // A child that ignores kill_signal holds its slot, and a server's
+    // shutdown, for its whole grace.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.kill_grace is ", absl::FormatDuration(grace),
+        ", over this server's limit of ", absl::FormatDuration(max_kill_grace),
+        " (--max-kill-grace)"));
+  }
+  stop->kill_grace = grace > absl::ZeroDuration()
+                         ? grace
+                         : std::min(stop->kill_grace, max_kill_grace);
   if (!proto.kill_signal().empty()) {
-    absl::StatusOr<int> sig = process::ParseSignal(proto.kill_signal());
+    absl::StatusOr<int> sig = ParseSignal(proto.kill_signal());
     if (!sig.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("options.kill_signal: ", sig.status().message()));
@@ -51,7 +66,7 @@ void ToProto(const process::ExitStatus& status, v1::TerminationReason reason,
   if (status.exited()) {
     proto->set_code(status.code());
   } else {
-    proto->set_signal(process::SignalName(status.signal_number()));
+    proto->set_signal(SignalName(status.signal_number()));
   }
   proto->set_core_dumped(status.core_dumped());
   proto->set_reason(reason);

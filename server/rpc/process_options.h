@@ -11,8 +11,11 @@
 
 namespace rexec::rpc {
 
-// Fills everything but argv. INVALID_ARGUMENT naming the field on bad input.
+// Fills everything but argv. INVALID_ARGUMENT naming the field on bad input,
+// and for a kill_grace over `max_kill_grace` (--max-kill-grace), which also
+// bounds the default grace.
 absl::Status FromProto(const v1::ProcessOptions& proto,
+                       absl::Duration max_kill_grace,
                        process::SpawnOptions* spawn, process::StopPolicy* stop);
 
 void ToProto(const process::ExitStatus& status, v1::TerminationReason reason,

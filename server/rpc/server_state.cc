@@ -1,33 +1,66 @@
 #include "server/rpc/server_state.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace rexec::rpc {
 
-bool ServerState::TryAddChild() {
-  int n = children_.load(std::memory_order_relaxed);
-  do {
-    if (n >= config_.max_processes) return false;
-  } while (
-      !children_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+absl::Status ServerState::TryAddChild(absl::string_view program,
+                                      absl::string_view identity,
+                                      uint32_t identity_cap,
+                                      absl::string_view rule) {
+  absl::MutexLock lock(&mu_);
+  if (children_ >= config_.max_processes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spawn ", program, ": the server runs its limit of ",
+        config_.max_processes, " processes (--max-processes)"));
+  }
+  uint32_t& mine = children_of_[identity];
+  if (identity_cap > 0 && mine >= identity_cap) {
+    if (mine == 0) children_of_.erase(identity);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spawn ", program, ": identity \"", identity, "\" runs its limit of ",
+        identity_cap, " processes (rule \"", rule, "\": max_processes)"));
+  }
+  ++mine;
+  ++children_;
+  return absl::OkStatus();
+}
+
+void ServerState::RemoveChild(absl::string_view identity) {
+  absl::MutexLock lock(&mu_);
+  --children_;
+  auto it = children_of_.find(identity);
+  if (it != children_of_.end() && --it->second == 0) children_of_.erase(it);
+}
+
+bool ServerState::TryReserveExecMemory(uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (bytes > config_.max_exec_memory - exec_memory_) return false;
+  exec_memory_ += bytes;
   return true;
 }
 
-void ServerState::RemoveChild() {
-  children_.fetch_sub(1, std::memory_order_relaxed);
+void ServerState::ReleaseExecMemory(uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  exec_memory_ -= bytes;
 }
 
 void ServerState::AddCall() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   ++calls_;
 }
 
 void ServerState::RemoveCall() {
-  std::lock_guard lock(mu_);
-  if (--calls_ == 0) no_calls_.notify_all();
+  absl::MutexLock lock(&mu_);
+  --calls_;
 }
 
 void ServerState::WaitForNoCalls() {
-  std::unique_lock lock(mu_);
-  no_calls_.wait(lock, [&] { return calls_ == 0; });
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return calls_ == 0;
+  };
+  mu_.Await(absl::Condition(&none));
 }
 
 }  // namespace rexec::rpc

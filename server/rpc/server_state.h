@@ -1,17 +1,24 @@
-// ServerState is what every call of one server shares: its configuration, the
-// poller that watches child fds, the count of live children (for
-// --max-processes) and the count of live calls (so shutdown can wait for all
-// children to be stopped before the completion queues go away). Thread-safe.
+// ServerState is what every call of one server shares: its configuration,
+// the poller that watches child fds, who may call (the authenticator and
+// the policy in force), the counts that enforce the server's limits (live
+// children, overall and per identity; memory held by Exec buffers) and the
+// count of live calls (so shutdown can wait for all children to be stopped
+// before the completion queues go away). Thread-safe.
 #ifndef REXEC_SERVER_RPC_SERVER_STATE_H_
 #define REXEC_SERVER_RPC_SERVER_STATE_H_
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/policy_store.h"
 #include "server/process/poller.h"
 
 namespace rexec::rpc {
@@ -23,21 +30,52 @@ struct ServerConfig {
   absl::Duration drain_timeout = absl::Seconds(2);
   // The largest max_buffer an Exec call may ask for (per stream).
   uint64_t max_exec_buffer = 16 << 20;
+  // What all running Exec calls may hold together; each reserves
+  // 2 x max_buffer when it starts.
+  uint64_t max_exec_memory = uint64_t{1} << 30;
+  // The largest kill_grace a call may ask for; it also bounds the default.
+  absl::Duration max_kill_grace = absl::Seconds(60);
+  // How long a call may take to send its start message.
+  absl::Duration start_timeout = absl::Seconds(10);
   // The runtime Fork runs when the call names none (looked up in PATH).
   std::string node = "node";
 };
 
 class ServerState {
  public:
-  ServerState(ServerConfig config, process::Poller* poller)
-      : config_(std::move(config)), poller_(poller) {}
+  // `authenticator` and `policy` may be null: every call is anonymous, and
+  // may run anything.
+  ServerState(ServerConfig config, process::Poller* poller,
+              const auth::Authenticator* authenticator,
+              const auth::PolicyStore* policy)
+      : config_(std::move(config)),
+        poller_(poller),
+        authenticator_(authenticator),
+        policy_(policy) {}
 
   const ServerConfig& config() const { return config_; }
   process::Poller& poller() { return *poller_; }
+  const auth::Authenticator* authenticator() const { return authenticator_; }
+  // The policy in force, or null.
+  std::shared_ptr<const auth::Policy> policy() const {
+    return policy_ == nullptr ? nullptr : policy_->Current();
+  }
 
-  // Reserves a slot for a child; false when --max-processes are running.
-  bool TryAddChild();
-  void RemoveChild();
+  // Reserves a slot for a child of `identity`, which may run at most
+  // `identity_cap` at once (0: no cap of its own; `rule` names where the
+  // cap comes from). RESOURCE_EXHAUSTED naming the limit otherwise.
+  absl::Status TryAddChild(absl::string_view program,
+                           absl::string_view identity, uint32_t identity_cap,
+                           absl::string_view rule);
+  void RemoveChild(absl::string_view identity);
+
+  // Exec output buffers, in bytes; false past --max-exec-memory.
+  bool TryReserveExecMemory(uint64_t bytes);
+  void ReleaseExecMemory(uint64_t bytes);
+
+  // From here on, a cancelled call was cancelled by the shutdown.
+  void BeginShutdown() { shutting_down_ = true; }
+  bool shutting_down() const { return shutting_down_; }
 
   void AddCall();
   void RemoveCall();
@@ -47,10 +85,15 @@ class ServerState {
  private:
   const ServerConfig config_;
   process::Poller* const poller_;
-  std::atomic<int> children_{0};
-  std::mutex mu_;
-  std::condition_variable no_calls_;
-  int calls_ = 0;
+  const auth::Authenticator* const authenticator_;
+  const auth::PolicyStore* const policy_;
+  std::atomic<bool> shutting_down_{false};
+
+  absl::Mutex mu_;
+  int children_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, uint32_t> children_of_ ABSL_GUARDED_BY(mu_);
+  uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace rexec::rpc

@@ -1,20 +1,14 @@
 #include "server/rpc/spawn_call.h"
 
-#include "server/rpc/process_options.h"
 
 namespace rexec::rpc {
 
 absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
-  process::SpawnOptions options;
-  process::StopPolicy policy;
-  options.argv.assign(request.start().argv().begin(),
-                      request.start().argv().end());
-  if (absl::Status status =
-          FromProto(request.start().options(), &options, &policy);
-      !status.ok()) {
-    return status;
-  }
-  return StartRunner(options, policy);
+  const v1::SpawnStart& start = request.start();
+  absl::StatusOr<LaunchPlan> plan =
+      Plan({start.argv().begin(), start.argv().end()}, start.options());
+  if (!plan.ok()) return plan.status();
+  return StartRunner(*plan);
 }
 
 void SpawnCall::OnOutput(ChildRunner::Stream stream, std::string data) {

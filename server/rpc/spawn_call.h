@@ -12,7 +12,8 @@ namespace rexec::rpc {
 
 class SpawnCall final
     : public ListeningCall<SpawnCall, v1::SpawnRequest, v1::SpawnResponse,
-                           &v1::ChildProcess::AsyncService::RequestSpawn> {
+                           &ChildProcessService::RequestSpawn,
+                           auth::Rpc::kSpawn> {
  private:
   friend ListeningCall;
   using ListeningCall::ListeningCall;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "client/child_session.h"
+#include "client/connection.h"
 #include "gtest/gtest.h"
 #include "tests/test_paths.h"
 

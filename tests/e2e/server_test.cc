@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "client/child_session.h"
+#include "client/connection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/child_io.h"

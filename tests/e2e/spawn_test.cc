@@ -314,16 +314,5 @@ TEST_F(SpawnTest, ClientThatStopsReadingDoesNotGrowTheServer) {
   session.Cancel();
 }
 
-TEST_F(SpawnTest, LogsOneLineForStartAndExit) {
-  Outcome o = RunSpawn(*server_, Start({"true"}));
-  std::string pid = std::to_string(o.started_pid);
-  ASSERT_TRUE(Eventually([&] {
-    return server_->Log().find("exit pid=" + pid + " ") != std::string::npos;
-  }));
-  std::string log = server_->Log();
-  EXPECT_THAT(log, HasSubstr("start pid=" + pid + " argv=[\"true\"]"));
-  EXPECT_THAT(log, HasSubstr("exit pid=" + pid + " exited with code 0"));
-}
-
 }  // namespace
 }  // namespace rexec::testing

@@ -10,7 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/process/signal_name.h"
+#include "common/signal_name.h"
 #include "tests/child_io.h"
 #include "tests/test_paths.h"
 

@@ -1,0 +1,52 @@
+#include "common/address.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+
+namespace rexec {
+
+bool IsUnixAddress(absl::string_view address) {
+  return absl::StartsWith(address, "unix:") ||
+         absl::StartsWith(address, "unix-abstract:");
+}
+
+absl::string_view HostOf(absl::string_view host_port) {
+  if (absl::ConsumePrefix(&host_port, "[")) {
+    size_t close = host_port.find(']');
+    return close == absl::string_view::npos ? "" : host_port.substr(0, close);
+  }
+  size_t colon = host_port.rfind(':');
+  return colon == absl::string_view::npos ? host_port
+                                          : host_port.substr(0, colon);
+}
+
+bool IsLoopbackIp(absl::string_view ip) {
+  const std::string text(ip);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    // ::ffff:127.x.x.x, as a dual-stack listener sees an IPv4 loopback peer.
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+bool IsLoopbackAddress(absl::string_view address) {
+  absl::ConsumePrefix(&address, "dns:///");
+  absl::ConsumePrefix(&address, "dns:");
+  absl::ConsumePrefix(&address, "ipv4:");
+  absl::ConsumePrefix(&address, "ipv6:");
+  const absl::string_view host = HostOf(address);
+  return host == "localhost" || IsLoopbackIp(host);
+}
+
+}  // namespace rexec

@@ -1,0 +1,27 @@
+// What a gRPC address names, for the rules that depend on it: a bearer
+// token is only sent where it cannot be read off a network, and a server
+// only serves plaintext off loopback when told to.
+#ifndef REXEC_COMMON_ADDRESS_H_
+#define REXEC_COMMON_ADDRESS_H_
+
+#include "absl/strings/string_view.h"
+
+namespace rexec {
+
+// "unix:/path", "unix:///path", "unix-abstract:name".
+bool IsUnixAddress(absl::string_view address);
+
+// A TCP address whose host is loopback: "127.0.0.1:N", "[::1]:N",
+// "localhost:N" (also with a dns:/ipv4:/ipv6: scheme).
+bool IsLoopbackAddress(absl::string_view address);
+
+// A literal IP address (no port, no brackets) in 127.0.0.0/8, ::1 or
+// ::ffff:127.0.0.0/104.
+bool IsLoopbackIp(absl::string_view ip);
+
+// "127.0.0.1:5000" or "[::1]:5000" -> the host, without brackets.
+absl::string_view HostOf(absl::string_view host_port);
+
+}  // namespace rexec
+
+#endif  // REXEC_COMMON_ADDRESS_H_

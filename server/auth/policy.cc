@@ -1,0 +1,272 @@
+#include "server/auth/policy.h"
+
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+
+namespace rexec::auth {
+namespace {
+
+constexpr absl::string_view kRpcNames[] = {"Spawn", "Exec", "Fork"};
+constexpr absl::string_view kExecutableFields[] = {"programs", "shells",
+                                                   "runtimes"};
+
+bool Matches(const std::vector<std::string>& globs, absl::string_view text) {
+  const std::string subject(text);
+  for (const std::string& glob : globs) {
+    if (fnmatch(glob.c_str(), subject.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+// The path as the filesystem has it when the policy is loaded (symlinks
+// resolved), or as written when it does not exist.
+std::string Canonical(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (realpath(path.c_str(), resolved) == nullptr) return path;
+  return resolved;
+}
+
+// Calls are matched on the file that runs, symlinks resolved; so is the
+// rule, or "/bin/sh" would never match (it runs /usr/bin/dash on Debian).
+// For a glob, the literal directories before its first wildcard.
+std::string CanonicalGlob(const std::string& glob) {
+  const size_t wild = glob.find_first_of("*?[");
+  if (wild == std::string::npos) return Canonical(glob);
+  const size_t slash = glob.rfind('/', wild);
+  if (slash == 0 || slash == std::string::npos) return glob;
+  return absl::StrCat(Canonical(glob.substr(0, slash)), glob.substr(slash));
+}
+
+bool Inside(absl::string_view path, absl::string_view root) {
+  if (root == "/") return absl::StartsWith(path, "/");
+  return path == root ||
+         (absl::StartsWith(path, root) && path[root.size()] == '/');
+}
+
+bool ValidEnvName(absl::string_view name) {
+  return !name.empty() && name.find('=') == absl::string_view::npos &&
+         name.find('\0') == absl::string_view::npos;
+}
+
+}  // namespace
+
+absl::string_view RpcName(Rpc rpc) {
+  return kRpcNames[static_cast<int>(rpc)];
+}
+
+absl::Status PolicyRule::Refuse(absl::string_view identity,
+                                absl::string_view what,
+                                absl::string_view field) const {
+  return absl::PermissionDeniedError(absl::StrCat("identity \"", identity,
+                                                  "\": rule \"", name_,
+                                                  "\" does not allow ", what,
+                                                  " (", field, ")"));
+}
+
+absl::Status PolicyRule::CheckRpc(absl::string_view identity, Rpc rpc) const {
+  if (rpcs_[static_cast<int>(rpc)]) return absl::OkStatus();
+  return Refuse(identity, absl::StrCat(RpcName(rpc), " calls"), "rpcs");
+}
+
+absl::Status PolicyRule::CheckExecutable(absl::string_view identity, Rpc rpc,
+                                         absl::string_view path) const {
+  const int i = static_cast<int>(rpc);
+  if (Matches(executables_[i], path)) return absl::OkStatus();
+  return Refuse(identity, path, kExecutableFields[i]);
+}
+
+bool PolicyRule::MayAllowAnyOf(
+    Rpc rpc, const std::vector<std::string>& candidates) const {
+  for (const std::string& path : candidates) {
+    if (Matches(executables_[static_cast<int>(rpc)], path)) return true;
+  }
+  return false;
+}
+
+absl::Status PolicyRule::CheckClientEnv(absl::string_view identity,
+                                        absl::string_view name) const {
+  if (Matches(client_env_, name)) return absl::OkStatus();
+  return Refuse(identity, absl::StrCat("setting ", name), "client_env");
+}
+
+absl::Status PolicyRule::CheckCwd(absl::string_view identity,
+                                  absl::string_view cwd) const {
+  for (const std::string& root : cwd_roots_) {
+    if (Inside(cwd, root)) return absl::OkStatus();
+  }
+  return Refuse(identity, absl::StrCat("cwd ", cwd), "cwd_roots");
+}
+
+std::vector<std::pair<std::string, std::string>> PolicyRule::BaseEnvironment(
+    char** environ) const {
+  std::vector<std::pair<std::string, std::string>> env;
+  if (!pass_env_.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      const char* eq = std::strchr(*e, '=');
+      if (eq == nullptr) continue;
+      std::string name(*e, eq - *e);
+      if (Matches(pass_env_, name)) env.emplace_back(std::move(name), eq + 1);
+    }
+  }
+  env.insert(env.end(), env_.begin(), env_.end());
+  return env;
+}
+
+std::string PolicyRule::DefaultCwd() const {
+  return cwd_roots_.empty() ? "" : cwd_roots_[0];
+}
+
+absl::StatusOr<absl::Duration> PolicyRule::Timeout(
+    absl::string_view identity, absl::Duration asked) const {
+  if (asked == absl::ZeroDuration()) {
+    return default_timeout_ > absl::ZeroDuration() ? default_timeout_
+                                                   : max_timeout_;
+  }
+  if (max_timeout_ > absl::ZeroDuration() && asked > max_timeout_) {
+    return Refuse(identity,
+                  absl::StrCat("a timeout of ", absl::FormatDuration(asked)),
+                  "max_timeout");
+  }
+  return asked;
+}
+
+absl::Status PolicyRule::CheckKillGrace(absl::string_view identity,
+                                        absl::Duration grace) const {
+  if (max_kill_grace_ == absl::ZeroDuration() || grace <= max_kill_grace_) {
+    return absl::OkStatus();
+  }
+  return Refuse(identity,
+                absl::StrCat("a kill_grace of ", absl::FormatDuration(grace)),
+                "max_kill_grace");
+}
+
+absl::StatusOr<const PolicyRule*> Policy::RuleFor(
+    absl::string_view identity) const {
+  for (const PolicyRule& rule : rules_) {
+    if (Matches(rule.identities_, identity)) return &rule;
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "identity \"", identity, "\": no rule of the policy is for it"));
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::Compile(
+    const v1::Policy& proto, FieldError* error) {
+  auto policy = std::make_shared<Policy>();
+  auto fail = [&](std::string path, std::string message) {
+    *error = {std::move(path), std::move(message)};
+    return absl::InvalidArgumentError(
+        absl::StrCat(error->path, ": ", error->message));
+  };
+  for (int r = 0; r < proto.rules_size(); ++r) {
+    const v1::PolicyRule& in = proto.rules(r);
+    const std::string at = absl::StrCat("rules[", r, "]");
+    PolicyRule& rule = policy->rules_.emplace_back();
+    rule.name_ = in.name().empty() ? at : in.name();
+
+    if (in.identities().empty()) {
+      return fail(absl::StrCat(at, ".identities"),
+                  "a rule needs at least one identity (a name or a glob)");
+    }
+    for (int i = 0; i < in.identities_size(); ++i) {
+      if (in.identities(i).empty()) {
+        return fail(absl::StrCat(at, ".identities[", i, "]"),
+                    "an identity cannot be empty");
+      }
+      rule.identities_.push_back(in.identities(i));
+    }
+    for (int i = 0; i < in.rpcs_size(); ++i) {
+      const auto* name = std::find(std::begin(kRpcNames), std::end(kRpcNames),
+                                   in.rpcs(i));
+      if (name == std::end(kRpcNames)) {
+        return fail(absl::StrCat(at, ".rpcs[", i, "]"),
+                    absl::StrCat("unknown RPC \"", in.rpcs(i),
+                                 "\": expected Spawn, Exec or Fork"));
+      }
+      rule.rpcs_[name - std::begin(kRpcNames)] = true;
+    }
+    const google::protobuf::RepeatedPtrField<std::string>* lists[] = {
+        &in.programs(), &in.shells(), &in.runtimes()};
+    for (int k = 0; k < 3; ++k) {
+      for (int i = 0; i < lists[k]->size(); ++i) {
+        const std::string& glob = lists[k]->Get(i);
+        if (glob.empty() || glob.front() != '/') {
+          return fail(
+              absl::StrCat(at, ".", kExecutableFields[k], "[", i, "]"),
+              absl::StrCat("\"", glob,
+                           "\" is not an absolute path or glob: a rule names "
+                           "the file that runs, after the PATH lookup"));
+        }
+        rule.executables_[k].push_back(CanonicalGlob(glob));
+      }
+    }
+    for (const auto& [name, value] : in.env()) {
+      if (!ValidEnvName(name)) {
+        return fail(absl::StrCat(at, ".env"),
+                    absl::StrCat("\"", name, "\" is not a variable name"));
+      }
+      rule.env_.emplace_back(name, value);
+    }
+    // Sorted: a map has no order, and children should not see one that
+    // changes from start to start.
+    std::sort(rule.env_.begin(), rule.env_.end());
+    for (const auto& [field, from, to] :
+         {std::tuple{"pass_env", &in.pass_env(), &rule.pass_env_},
+          std::tuple{"client_env", &in.client_env(), &rule.client_env_}}) {
+      for (int i = 0; i < from->size(); ++i) {
+        if (from->Get(i).empty()) {
+          return fail(absl::StrCat(at, ".", field, "[", i, "]"),
+                      "a variable name or glob cannot be empty");
+        }
+        to->push_back(from->Get(i));
+      }
+    }
+    for (int i = 0; i < in.cwd_roots_size(); ++i) {
+      absl::string_view root = in.cwd_roots(i);
+      if (root.empty() || root.front() != '/') {
+        return fail(absl::StrCat(at, ".cwd_roots[", i, "]"),
+                    absl::StrCat("\"", root, "\" is not an absolute path"));
+      }
+      while (root.size() > 1 && absl::ConsumeSuffix(&root, "/")) {
+      }
+      rule.cwd_roots_.push_back(Canonical(std::string(root)));
+    }
+    struct DurationField {
+      const char* name;
+      const google::protobuf::Duration& value;
+      absl::Duration* out;
+    };
+    for (const DurationField& d :
+         {DurationField{"max_timeout", in.max_timeout(), &rule.max_timeout_},
+          DurationField{"default_timeout", in.default_timeout(),
+                        &rule.default_timeout_},
+          DurationField{"max_kill_grace", in.max_kill_grace(),
+                        &rule.max_kill_grace_}}) {
+      *d.out = FromProto(d.value);
+      if (*d.out < absl::ZeroDuration()) {
+        return fail(absl::StrCat(at, ".", d.name),
+                    "a duration cannot be negative");
+      }
+    }
+    if (rule.max_timeout_ > absl::ZeroDuration() &&
+        rule.default_timeout_ > rule.max_timeout_) {
+      return fail(absl::StrCat(at, ".default_timeout"),
+                  "the default timeout is over max_timeout");
+    }
+    rule.max_processes_ = in.max_processes();
+  }
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+}  // namespace rexec::auth

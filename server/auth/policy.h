@@ -1,0 +1,117 @@
+// Policy is the compiled form of a policy file (protos/rexec/v1/policy.proto):
+// the rules in order, each able to say whether it allows one part of a call.
+// The first rule whose identities match a call's identity is the call's
+// rule, and decides alone.
+//
+// Refusals are PERMISSION_DENIED naming the identity, the rule and the
+// field that refused, and what the call asked for; never what the rule
+// would have allowed, so that a refusal teaches a probing client nothing
+// of the policy.
+//
+// Immutable once built; a reload builds a new one. Thread-safe.
+#ifndef REXEC_SERVER_AUTH_POLICY_H_
+#define REXEC_SERVER_AUTH_POLICY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "rexec/v1/policy.pb.h"
+
+namespace rexec::auth {
+
+enum class Rpc { kSpawn, kExec, kFork };
+// "Spawn", "Exec", "Fork": as the policy and the audit log spell them.
+absl::string_view RpcName(Rpc rpc);
+
+class PolicyRule {
+ public:
+  const std::string& name() const { return name_; }
+  // Each check: OK, or PERMISSION_DENIED as above.
+  absl::Status CheckRpc(absl::string_view identity, Rpc rpc) const;
+  // `path`: the file that would run, canonical (see process::CanonicalPath).
+  // The rule's own paths were made canonical when it was loaded.
+  absl::Status CheckExecutable(absl::string_view identity, Rpc rpc,
+                               absl::string_view path) const;
+  // Whether some path of `candidates` is one the rule would allow: for a
+  // program that cannot be found, so that the answer (NOT_FOUND or
+  // PERMISSION_DENIED) never tells a client which files exist.
+  bool MayAllowAnyOf(Rpc rpc, const std::vector<std::string>& candidates) const;
+  absl::Status CheckClientEnv(absl::string_view identity,
+                              absl::string_view name) const;
+  // `cwd`: canonical. With no cwd_roots, any cwd is refused.
+  absl::Status CheckCwd(absl::string_view identity,
+                        absl::string_view cwd) const;
+
+  // The environment a child starts from: `env`, over the variables of
+  // `environ` that `pass_env` names.
+  std::vector<std::pair<std::string, std::string>> BaseEnvironment(
+      char** environ) const;
+  // The cwd of a call that names none: the first root, or "" (rexecd's).
+  std::string DefaultCwd() const;
+  // The timeout a call gets when it asks for `asked` (zero: none).
+  absl::StatusOr<absl::Duration> Timeout(absl::string_view identity,
+                                         absl::Duration asked) const;
+  absl::Status CheckKillGrace(absl::string_view identity,
+                              absl::Duration grace) const;
+  // 0: no limit of the rule's own.
+  uint32_t max_processes() const { return max_processes_; }
+
+ private:
+  friend class Policy;
+  absl::Status Refuse(absl::string_view identity, absl::string_view what,
+                      absl::string_view field) const;
+
+  std::string name_;
+  std::vector<std::string> identities_;
+  bool rpcs_[3] = {false, false, false};
+  std::vector<std::string> executables_[3];  // programs, shells, runtimes
+  std::vector<std::pair<std::string, std::string>> env_;
+  std::vector<std::string> pass_env_;
+  std::vector<std::string> client_env_;
+  std::vector<std::string> cwd_roots_;
+  absl::Duration max_timeout_ = absl::ZeroDuration();  // zero: no limit
+  absl::Duration default_timeout_ = absl::ZeroDuration();
+  absl::Duration max_kill_grace_ = absl::ZeroDuration();
+  uint32_t max_processes_ = 0;
+};
+
+class Policy {
+ public:
+  // A policy file's size limit: a policy is a few KiB.
+  static constexpr size_t kMaxBytes = 1 << 20;
+
+  // Reads, parses (JSON or YAML) and validates a policy file.
+  // INVALID_ARGUMENT "FILE:LINE:COL: FIELD: what is wrong" for a file that
+  // does not parse or validate; the read error for one that cannot be read.
+  static absl::StatusOr<std::shared_ptr<const Policy>> Load(
+      const std::string& path);
+  // The same for text already read; `source` names it in errors.
+  static absl::StatusOr<std::shared_ptr<const Policy>> Parse(
+      absl::string_view text, absl::string_view source);
+  // Validates a policy message; errors are (field path, message), e.g.
+  // ("rules[0].rpcs[1]", "unknown RPC \"spawn\": ...").
+  struct FieldError {
+    std::string path;
+    std::string message;
+  };
+  static absl::StatusOr<std::shared_ptr<const Policy>> Compile(
+      const v1::Policy& proto, FieldError* error);
+
+  // The call's rule, or PERMISSION_DENIED when no rule matches.
+  absl::StatusOr<const PolicyRule*> RuleFor(absl::string_view identity) const;
+
+  size_t rule_count() const { return rules_.size(); }
+
+ private:
+  std::vector<PolicyRule> rules_;
+};
+
+}  // namespace rexec::auth
+
+#endif  // REXEC_SERVER_AUTH_POLICY_H_

@@ -1,0 +1,121 @@
+#include "server/rpc/launch_plan.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "server/process/executable_lookup.h"
+#include "server/rpc/process_options.h"
+
+extern char** environ;
+
+namespace rexec::rpc {
+namespace {
+
+// "/a/./b/../c//d" -> "/a/c/d", without asking the filesystem: for paths
+// that do not exist, which realpath cannot resolve.
+std::string LexicalPath(absl::string_view path, absl::string_view cwd) {
+  std::string full = path.empty() || path.front() == '/'
+                         ? std::string(path)
+                         : absl::StrCat(cwd.empty() ? "/" : cwd, "/", path);
+  std::vector<absl::string_view> parts;
+  for (absl::string_view part : absl::StrSplit(full, '/', absl::SkipEmpty())) {
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  return absl::StrCat("/", absl::StrJoin(parts, "/"));
+}
+
+// The files a program name could mean, for a lookup that failed.
+std::vector<std::string> Candidates(const process::SpawnOptions& spawn) {
+  const std::string& program = spawn.argv[0];
+  if (program.find('/') != std::string::npos) {
+    return {LexicalPath(program, spawn.cwd)};
+  }
+  std::string path;
+  for (const std::string& entry : process::BuildEnvironment(spawn)) {
+    if (entry.rfind("PATH=", 0) == 0) path = entry.substr(5);
+  }
+  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
+  std::vector<std::string> candidates;
+  for (absl::string_view dir : absl::StrSplit(path, ':')) {
+    candidates.push_back(
+        LexicalPath(absl::StrCat(dir.empty() ? "." : dir, "/", program),
+                    spawn.cwd));
+  }
+  return candidates;
+}
+
+absl::Status ApplyRule(const LaunchContext& context,
+                       const auth::PolicyRule& rule, LaunchPlan* plan) {
+  const std::string& who = context.identity;
+  process::SpawnOptions& spawn = plan->spawn;
+  REXEC_RETURN_IF_ERROR(rule.CheckRpc(who, context.rpc));
+
+  // rexecd's own environment stays out: only what the rule gives.
+  spawn.base_env = rule.BaseEnvironment(environ);
+  for (const auto& [name, value] : spawn.env) {
+    REXEC_RETURN_IF_ERROR(rule.CheckClientEnv(who, name));
+  }
+
+  if (spawn.cwd.empty()) {
+    spawn.cwd = rule.DefaultCwd();
+  } else {
+    absl::StatusOr<std::string> cwd = process::CanonicalPath(spawn.cwd, "");
+    if (!cwd.ok()) {
+      // Whether a directory exists is only told to who may use it.
+      REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, LexicalPath(spawn.cwd, "")));
+      return absl::Status(cwd.status().code(),
+                          absl::StrCat("spawn ", spawn.argv[0], ": cwd ",
+                                       spawn.cwd, ": ",
+                                       cwd.status().message()));
+    }
+    REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, *cwd));
+    spawn.cwd = *std::move(cwd);
+  }
+
+  absl::StatusOr<std::string> found = process::ResolveExecutable(spawn);
+  absl::StatusOr<std::string> canonical =
+      found.ok() ? process::CanonicalPath(*found, spawn.cwd) : found.status();
+  if (!canonical.ok()) {
+    if (!rule.MayAllowAnyOf(context.rpc, Candidates(spawn))) {
+      return rule.CheckExecutable(who, context.rpc, spawn.argv[0]);
+    }
+    return canonical.status();
+  }
+  REXEC_RETURN_IF_ERROR(rule.CheckExecutable(who, context.rpc, *canonical));
+  spawn.executable = *std::move(canonical);
+
+  REXEC_ASSIGN_OR_RETURN(plan->stop.timeout,
+                         rule.Timeout(who, plan->stop.timeout));
+  REXEC_RETURN_IF_ERROR(rule.CheckKillGrace(who, plan->stop.kill_grace));
+  plan->rule = &rule;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
+                                      std::vector<std::string> argv,
+                                      const v1::ProcessOptions& options) {
+  LaunchPlan plan;
+  plan.spawn.argv = std::move(argv);
+  REXEC_RETURN_IF_ERROR(FromProto(options, context.max_kill_grace,
+                                  &plan.spawn, &plan.stop));
+  // A malformed request is INVALID_ARGUMENT whoever sends it, before the
+  // policy is asked anything.
+  REXEC_RETURN_IF_ERROR(process::ValidateSpawnOptions(plan.spawn));
+  if (context.policy == nullptr) return plan;
+  REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
+                         context.policy->RuleFor(context.identity));
+  REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, &plan));
+  return plan;
+}
+
+}  // namespace rexec::rpc

@@ -1,0 +1,50 @@
+// PlanLaunch turns what a call asked for (argv and ProcessOptions) into what
+// will run: spawn options and a stop policy, checked against the server's
+// limits and, under a policy, against the caller's rule, which also supplies
+// the base environment, the default cwd and timeout, and fixes the file that
+// runs to the canonical path it allowed (so that a symlink swapped after the
+// check cannot change what the check meant).
+//
+// Pure but for reading the filesystem (PATH lookup, realpath) and the
+// server's environment: no gRPC, so that it can be fuzzed on its own.
+#ifndef REXEC_SERVER_RPC_LAUNCH_PLAN_H_
+#define REXEC_SERVER_RPC_LAUNCH_PLAN_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "rexec/v1/child_process.pb.h"
+#include "server/auth/policy.h"
+#include "server/process/child.h"
+#include "server/process/stop_policy.h"
+
+namespace rexec::rpc {
+
+// Who asks and under what.
+struct LaunchContext {
+  auth::Rpc rpc = auth::Rpc::kSpawn;
+  std::string identity;
+  // Null: no policy, every identity may run anything as rexecd runs it.
+  const auth::Policy* policy = nullptr;
+  absl::Duration max_kill_grace = absl::Seconds(60);
+};
+
+struct LaunchPlan {
+  process::SpawnOptions spawn;
+  process::StopPolicy stop;
+  // The rule that allowed it; null without a policy.
+  const auth::PolicyRule* rule = nullptr;
+};
+
+// Errors: INVALID_ARGUMENT for a malformed request, PERMISSION_DENIED from
+// the policy, NOT_FOUND for a program or cwd that does not exist (under a
+// policy, only when the rule would have allowed it).
+absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
+                                      std::vector<std::string> argv,
+                                      const v1::ProcessOptions& options);
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_LAUNCH_PLAN_H_

@@ -1,0 +1,89 @@
+#include "server/rpc/wire_message.h"
+
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <mutex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "spdlog/spdlog.h"
+
+namespace rexec::rpc {
+namespace {
+
+// Protobuf says why a string field was refused only in a log line. While a
+// parse runs on this thread, its log lines are kept here instead.
+thread_local std::string* captured_log = nullptr;
+
+void OnProtobufLog(google::protobuf::LogLevel level, const char* file,
+                   int line, const std::string& message) {
+  if (captured_log != nullptr) {
+    absl::StrAppend(captured_log, message);
+    return;
+  }
+  if (level >= google::protobuf::LOGLEVEL_ERROR) {
+    spdlog::error("protobuf: {}", message);
+  } else {
+    spdlog::warn("protobuf: {}", message);
+  }
+}
+
+// What a parse that failed ran into, for the client.
+std::string WhyUnparsable(grpc::ByteBuffer& frame, const std::string& log) {
+  if (!log.empty()) {
+    // "String field 'rexec.v1.SpawnStart.argv' contains invalid UTF-8 data
+    // when parsing a protocol buffer. Use the 'bytes' type if..."
+    absl::string_view why = log;
+    size_t cut = why.find(" when parsing");
+    return std::string(why.substr(0, cut));
+  }
+  grpc::ProtoBufferReader reader(&frame);
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromZeroCopyStream(&reader)) {
+    return "the bytes are not protobuf wire format";
+  }
+  // Valid wire format that a proto3 message still refuses: the only cause
+  // left is depth.
+  return "messages are nested deeper than protobuf's limit of 100 levels";
+}
+
+}  // namespace
+
+absl::Status ParseRequest(grpc::ByteBuffer& frame, int index,
+                          google::protobuf::Message* request) {
+  static std::once_flag once;
+  std::call_once(once, [] { google::protobuf::SetLogHandler(OnProtobufLog); });
+
+  std::string log;
+  bool parsed;
+  {
+    grpc::ProtoBufferReader reader(&frame);
+    captured_log = &log;
+    parsed = request->ParseFromZeroCopyStream(&reader);
+    captured_log = nullptr;
+  }
+  if (parsed) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("request ", index, " is not a valid ",
+                   request->GetDescriptor()->full_name(), ": ",
+                   WhyUnparsable(frame, log)));
+}
+
+absl::Status SerializeResponse(const google::protobuf::Message& response,
+                               grpc::ByteBuffer* frame) {
+  frame->Clear();  // the writer wants an empty buffer
+  bool own_buffer;
+  grpc::Status status = grpc::SerializationTraits<
+      google::protobuf::Message>::Serialize(response, frame, &own_buffer);
+  if (status.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("serializing a response: ",
+                                          status.error_message()));
+}
+
+}  // namespace rexec::rpc
