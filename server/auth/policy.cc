@@ -152,6 +152,11 @@ absl::Status PolicyRule::CheckKillGrace(absl::string_view identity,
                 "max_kill_grace");
 }
 
+absl::Duration PolicyRule::DefaultKillGrace(absl::Duration fallback) const {
+  if (max_kill_grace_ == absl::ZeroDuration()) return fallback;
+  return std::min(fallback, max_kill_grace_);
+}
+
 absl::StatusOr<const PolicyRule*> Policy::RuleFor(
     absl::string_view identity) const {
   for (const PolicyRule& rule : rules_) {

@@ -59,6 +59,8 @@ class PolicyRule {
                                          absl::Duration asked) const;
   absl::Status CheckKillGrace(absl::string_view identity,
                               absl::Duration grace) const;
+  // The grace of a call that asks for none: `fallback`, within the rule.
+  absl::Duration DefaultKillGrace(absl::Duration fallback) const;
   // 0: no limit of the rule's own.
   uint32_t max_processes() const { return max_processes_; }
 

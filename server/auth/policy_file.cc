@@ -100,8 +100,10 @@ class SchemaWalk {
                         ": ");
   }
 
+  // The latest wins: a field's key first, then its value, which is where a
+  // bad value is.
   void Remember(const std::string& path, const YAML::Node& node) {
-    if (!path.empty()) marks_.try_emplace(path, node.Mark());
+    if (!path.empty()) marks_.insert_or_assign(path, node.Mark());
   }
 
   absl::Status Field(const YAML::Node& node, const FieldDescriptor* field,

@@ -1,6 +1,5 @@
 #include "server/ops/audit_log.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -30,12 +29,14 @@ std::string Cut(absl::string_view text, size_t max) {
   return absl::StrCat(text.substr(0, end), "...");
 }
 
-std::string Quote(absl::string_view text, size_t max) {
-  return absl::StrCat("\"", absl::CHexEscape(Cut(text, max)), "\"");
-}
-
 std::string DumpJson(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Values of the text format are JSON strings: quoted, control characters
+// escaped, bytes that are not UTF-8 replaced by U+FFFD.
+std::string Quote(absl::string_view text, size_t max) {
+  return DumpJson(Json(Cut(text, max)));
 }
 
 std::string FormatJson(const AuditRecord& r) {

@@ -53,7 +53,8 @@ std::vector<std::string> Candidates(const process::SpawnOptions& spawn) {
 }
 
 absl::Status ApplyRule(const LaunchContext& context,
-                       const auth::PolicyRule& rule, LaunchPlan* plan) {
+                       const auth::PolicyRule& rule,
+                       const v1::ProcessOptions& options, LaunchPlan* plan) {
   const std::string& who = context.identity;
   process::SpawnOptions& spawn = plan->spawn;
   REXEC_RETURN_IF_ERROR(rule.CheckRpc(who, context.rpc));
@@ -94,7 +95,13 @@ absl::Status ApplyRule(const LaunchContext& context,
 
   REXEC_ASSIGN_OR_RETURN(plan->stop.timeout,
                          rule.Timeout(who, plan->stop.timeout));
-  REXEC_RETURN_IF_ERROR(rule.CheckKillGrace(who, plan->stop.kill_grace));
+  const bool asked_grace =
+      options.kill_grace().seconds() != 0 || options.kill_grace().nanos() != 0;
+  if (asked_grace) {
+    REXEC_RETURN_IF_ERROR(rule.CheckKillGrace(who, plan->stop.kill_grace));
+  } else {
+    plan->stop.kill_grace = rule.DefaultKillGrace(plan->stop.kill_grace);
+  }
   plan->rule = &rule;
   return absl::OkStatus();
 }
@@ -114,7 +121,7 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   if (context.policy == nullptr) return plan;
   REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
                          context.policy->RuleFor(context.identity));
-  REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, &plan));
+  REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, options, &plan));
   return plan;
 }
 

@@ -1,0 +1,206 @@
+// The policy file: JSON and YAML, errors that point at a line, and what a
+// rule allows.
+#include "server/auth/policy.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace rexec::auth {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::shared_ptr<const Policy> MustParse(const std::string& text) {
+  absl::StatusOr<std::shared_ptr<const Policy>> policy =
+      Policy::Parse(text, "p.json");
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  return policy.ok() ? *policy : nullptr;
+}
+
+std::string ParseError(const std::string& text) {
+  absl::StatusOr<std::shared_ptr<const Policy>> policy =
+      Policy::Parse(text, "p.json");
+  EXPECT_FALSE(policy.ok()) << text;
+  if (policy.ok()) return "";
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(policy.status().message());
+}
+
+constexpr char kEchoForAlice[] = R"({
+  "rules": [
+    {
+      "name": "echo-only",
+      "identities": ["alice", "spiffe://example.org/ci/*"],
+      "rpcs": ["Spawn"],
+      "programs": ["/usr/bin/echo"],
+      "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+      "pass_env": ["REXEC_POLICY_TEST_*"],
+      "client_env": ["GREETING", "LC_*"],
+      "cwd_roots": ["/tmp/", "/var/tmp"],
+      "max_timeout": "60s",
+      "default_timeout": "10s",
+      "max_kill_grace": "2s",
+      "maxProcesses": 3
+    }
+  ]
+})";
+
+TEST(Policy, TheFirstRuleForAnIdentityDecides) {
+  auto policy = MustParse(R"({"rules": [
+      {"name": "one", "identities": ["a*"], "rpcs": ["Exec"]},
+      {"name": "two", "identities": ["alice"], "rpcs": ["Spawn"]}]})");
+  ASSERT_NE(policy, nullptr);
+  absl::StatusOr<const PolicyRule*> rule = policy->RuleFor("alice");
+  ASSERT_TRUE(rule.ok());
+  EXPECT_EQ((*rule)->name(), "one");
+  EXPECT_TRUE((*rule)->CheckRpc("alice", Rpc::kExec).ok());
+  absl::Status refused = (*rule)->CheckRpc("alice", Rpc::kSpawn);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.message(),
+            "identity \"alice\": rule \"one\" does not allow Spawn calls "
+            "(rpcs)");
+  absl::StatusOr<const PolicyRule*> none = policy->RuleFor("bob");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(none.status().message(),
+            "identity \"bob\": no rule of the policy is for it");
+}
+
+TEST(Policy, ARuleAllowsWhatItSaysAndNothingMore) {
+  auto policy = MustParse(kEchoForAlice);
+  ASSERT_NE(policy, nullptr);
+  const PolicyRule* rule = *policy->RuleFor("spiffe://example.org/ci/job-7");
+  EXPECT_EQ(rule->name(), "echo-only");
+  const std::string who = "alice";
+  EXPECT_TRUE(rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/echo").ok());
+  absl::Status cat = rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/cat");
+  EXPECT_EQ(cat.message(),
+            "identity \"alice\": rule \"echo-only\" does not allow "
+            "/usr/bin/cat (programs)");
+  // No shells and no runtimes were named.
+  EXPECT_FALSE(rule->CheckExecutable(who, Rpc::kExec, "/usr/bin/echo").ok());
+  EXPECT_TRUE(rule->CheckClientEnv(who, "LC_ALL").ok());
+  EXPECT_THAT(std::string(rule->CheckClientEnv(who, "LD_PRELOAD").message()),
+              HasSubstr("does not allow setting LD_PRELOAD (client_env)"));
+  EXPECT_TRUE(rule->CheckCwd(who, "/tmp").ok());
+  EXPECT_TRUE(rule->CheckCwd(who, "/var/tmp/x/y").ok());
+  EXPECT_FALSE(rule->CheckCwd(who, "/tmpfoo").ok());
+  EXPECT_THAT(std::string(rule->CheckCwd(who, "/etc").message()),
+              HasSubstr("does not allow cwd /etc (cwd_roots)"));
+  EXPECT_EQ(rule->DefaultCwd(), "/tmp");
+  EXPECT_EQ(*rule->Timeout(who, absl::ZeroDuration()), absl::Seconds(10));
+  EXPECT_EQ(*rule->Timeout(who, absl::Seconds(60)), absl::Seconds(60));
+  EXPECT_THAT(
+      std::string(rule->Timeout(who, absl::Seconds(61)).status().message()),
+      HasSubstr("does not allow a timeout of 1m1s (max_timeout)"));
+  EXPECT_TRUE(rule->CheckKillGrace(who, absl::Seconds(2)).ok());
+  EXPECT_FALSE(rule->CheckKillGrace(who, absl::Seconds(3)).ok());
+  EXPECT_EQ(rule->max_processes(), 3u);
+}
+
+TEST(Policy, TheBaseEnvironmentIsTheRulesNotTheServers) {
+  setenv("REXEC_POLICY_TEST_PASSED", "yes", 1);
+  setenv("REXEC_POLICY_TEST_SECRET_NOT", "no", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "hunter2", 1);
+  auto policy = MustParse(kEchoForAlice);
+  ASSERT_NE(policy, nullptr);
+  auto env = (*policy->RuleFor("alice"))->BaseEnvironment(environ);
+  EXPECT_THAT(env, ::testing::UnorderedElementsAre(
+                       std::pair<std::string, std::string>("LANG", "C.UTF-8"),
+                       std::pair<std::string, std::string>("PATH",
+                                                           "/usr/bin:/bin"),
+                       std::pair<std::string, std::string>(
+                           "REXEC_POLICY_TEST_PASSED", "yes"),
+                       std::pair<std::string, std::string>(
+                           "REXEC_POLICY_TEST_SECRET_NOT", "no")));
+}
+
+TEST(Policy, RulePathsAreMadeCanonicalWhenLoaded) {
+  // /bin is a symlink to /usr/bin on Debian 12: "/bin/echo" in a policy
+  // means the file that runs, /usr/bin/echo.
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath("/bin/echo", resolved), nullptr);
+  auto policy = MustParse(R"({"rules": [{"identities": ["a"],
+      "rpcs": ["Spawn"], "programs": ["/bin/echo", "/bin/t*"]}]})");
+  ASSERT_NE(policy, nullptr);
+  const PolicyRule* rule = *policy->RuleFor("a");
+  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved).ok());
+  ASSERT_NE(realpath("/bin/true", resolved), nullptr);
+  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved).ok());
+  EXPECT_EQ(rule->name(), "rules[0]");
+}
+
+TEST(Policy, YamlServesToo) {
+  auto policy = MustParse(
+      "rules:\n"
+      "  - name: yaml\n"
+      "    identities: [alice]\n"
+      "    rpcs: [Exec]\n"
+      "    shells:\n"
+      "      - /bin/sh\n"
+      "    max_processes: 2\n");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ((*policy->RuleFor("alice"))->max_processes(), 2u);
+}
+
+TEST(Policy, ErrorsNameTheFileLineColumnAndField) {
+  EXPECT_EQ(ParseError("{\n  \"rules\": [\n    {\"identities\": [\"a\"]]\n}"),
+            "p.json:3:25: illegal flow end");
+  EXPECT_EQ(ParseError("{\"rules\": [{\n  \"identities\": [\"a\"],\n"
+                       "  \"programz\": []}]}"),
+            "p.json:3:3: rules[0]: unknown field \"programz\"");
+  EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
+                       "  \"rpcs\": [\"Spawn\", \"spawn\"]}]}"),
+            "p.json:2:21: rules[0].rpcs[1]: unknown RPC \"spawn\": expected "
+            "Spawn, Exec or Fork");
+  EXPECT_THAT(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n\n"
+                         "  \"max_timeout\": \"10m\"}]}"),
+              HasSubstr("p.json:3:18: rules[0].max_timeout: "));
+  EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
+                       "  \"max_processes\": -1}]}"),
+            "p.json:2:20: rules[0].max_processes: expected a whole number "
+            "from 0 to 4294967295, got \"-1\"");
+  EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
+                       "  \"programs\": [\"echo\"]}]}"),
+            "p.json:2:16: rules[0].programs[0]: \"echo\" is not an absolute "
+            "path or glob: a rule names the file that runs, after the PATH "
+            "lookup");
+  EXPECT_EQ(ParseError("{\"rules\": [{\"rpcs\": [\"Spawn\"]}]}"),
+            "p.json:1:12: rules[0].identities: a rule needs at least one "
+            "identity (a name or a glob)");
+  EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
+                       " \"rpcs\": [\"Spawn\"], \"rpcs\": []}]}"),
+            "p.json:2:21: rules[0]: field \"rpcs\" is given more than once");
+  EXPECT_EQ(ParseError("{\"rules\": {}}"), "p.json:1:11: rules: expected a list");
+  EXPECT_EQ(ParseError("[]"), "p.json:1:1: expected an object");
+  EXPECT_THAT(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
+                         "  \"default_timeout\": \"20s\", \"max_timeout\": "
+                         "\"10s\"}]}"),
+              HasSubstr("rules[0].default_timeout: the default timeout is "
+                        "over max_timeout"));
+}
+
+TEST(Policy, DeepOrHugeInputIsRefusedNotFollowed) {
+  EXPECT_THAT(ParseError(std::string(100000, '[')), HasSubstr("p.json:"));
+  EXPECT_THAT(ParseError("{\"rules\": [{\"identities\": " +
+                         std::string(5000, '[') + "]}]}"),
+              HasSubstr("p.json:"));
+  absl::StatusOr<std::shared_ptr<const Policy>> huge =
+      Policy::Parse(std::string(Policy::kMaxBytes + 1, ' '), "p.json");
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(Policy, AnEmptyPolicyAllowsNobody) {
+  auto policy = MustParse("{}");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_FALSE(policy->RuleFor("anyone").ok());
+}
+
+}  // namespace
+}  // namespace rexec::auth

@@ -1,0 +1,207 @@
+// What a call may run under a policy: the program by PATH lookup, by
+// absolute path, through a symlink and through "..", the environment, the
+// cwd and the timeouts; and that a refusal never says whether a file exists.
+#include "server/rpc/launch_plan.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace rexec::rpc {
+namespace {
+
+using ::testing::HasSubstr;
+
+class LaunchPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/rexec-plan-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    // A symlink to echo and one named "echo" that is really cat.
+    ASSERT_EQ(symlink("/bin/echo", (dir_ + "/my-echo").c_str()), 0);
+    ASSERT_EQ(mkdir((dir_ + "/fake").c_str(), 0755), 0);
+    ASSERT_EQ(symlink("/bin/cat", (dir_ + "/fake/echo").c_str()), 0);
+    ASSERT_EQ(mkdir((dir_ + "/work").c_str(), 0755), 0);
+    ASSERT_EQ(symlink("/etc", (dir_ + "/work/escape").c_str()), 0);
+    absl::StatusOr<std::shared_ptr<const auth::Policy>> policy =
+        auth::Policy::Parse(R"({"rules": [{
+            "name": "echo-for-a",
+            "identities": ["A"],
+            "rpcs": ["Spawn"],
+            "programs": ["/usr/bin/echo"],
+            "env": {"PATH": "/usr/bin:/bin"},
+            "client_env": ["PATH", "GREETING"],
+            "cwd_roots": [")" + dir_ + R"(/work"],
+            "max_timeout": "30s",
+            "max_kill_grace": "3s"}]})",
+                            "policy.json");
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    policy_ = *policy;
+  }
+  void TearDown() override {
+    std::string rm = "rm -rf " + dir_;
+    ASSERT_EQ(system(rm.c_str()), 0);
+  }
+
+  absl::StatusOr<LaunchPlan> Plan(const std::string& identity,
+                                  std::vector<std::string> argv,
+                                  v1::ProcessOptions options = {}) {
+    LaunchContext context;
+    context.identity = identity;
+    context.policy = policy_.get();
+    return PlanLaunch(context, std::move(argv), options);
+  }
+
+  std::string dir_;
+  std::shared_ptr<const auth::Policy> policy_;
+};
+
+TEST_F(LaunchPlanTest, EchoIsAllowedHoweverItIsNamed) {
+  char echo[PATH_MAX];
+  ASSERT_NE(realpath("/bin/echo", echo), nullptr);
+  for (const std::string& program :
+       {std::string("echo"), std::string("/bin/echo"),
+        std::string("/usr/bin/echo"), std::string("/usr/bin/../bin/echo"),
+        dir_ + "/my-echo"}) {
+    absl::StatusOr<LaunchPlan> plan = Plan("A", {program, "hi"});
+    ASSERT_TRUE(plan.ok()) << program << ": " << plan.status();
+    // What runs is the file that was allowed, whatever the name said.
+    EXPECT_EQ(plan->spawn.executable, echo) << program;
+    EXPECT_EQ(plan->spawn.argv[0], program);
+    EXPECT_EQ(plan->rule->name(), "echo-for-a");
+  }
+}
+
+TEST_F(LaunchPlanTest, AnythingElseIsRefusedNamingTheIdentityAndField) {
+  char cat[PATH_MAX];
+  ASSERT_NE(realpath("/bin/cat", cat), nullptr);
+  for (const std::string& program :
+       {std::string("cat"), std::string("/usr/bin/../bin/cat"),
+        dir_ + "/fake/echo", std::string("/bin/sh")}) {
+    absl::StatusOr<LaunchPlan> plan = Plan("A", {program});
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied)
+        << program;
+    EXPECT_THAT(std::string(plan.status().message()),
+                HasSubstr("identity \"A\": rule \"echo-for-a\" does not allow "))
+        << program;
+    EXPECT_THAT(std::string(plan.status().message()), HasSubstr("(programs)"));
+    // Never the rule's own list.
+    EXPECT_THAT(std::string(plan.status().message()),
+                ::testing::Not(HasSubstr("/usr/bin/echo")));
+  }
+  // A client's PATH cannot smuggle another file in under the name "echo".
+  v1::ProcessOptions options;
+  (*options.mutable_env())["PATH"] = dir_ + "/fake";
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr(cat));
+}
+
+TEST_F(LaunchPlanTest, OtherIdentitiesHaveNoRule) {
+  absl::StatusOr<LaunchPlan> plan = Plan("B", {"echo"});
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(plan.status().message(),
+            "identity \"B\": no rule of the policy is for it");
+}
+
+TEST_F(LaunchPlanTest, AMissingProgramIsOnlyNotFoundWhereItWouldBeAllowed) {
+  // Allowed if it existed: the client may learn it does not.
+  absl::StatusOr<LaunchPlan> allowed = Plan("A", {"/usr/bin/echo-not-here"});
+  EXPECT_EQ(allowed.status().code(), absl::StatusCode::kPermissionDenied);
+  // Not allowed: the same answer whether the file exists or not.
+  absl::StatusOr<LaunchPlan> exists = Plan("A", {"/etc/passwd"});
+  absl::StatusOr<LaunchPlan> missing = Plan("A", {"/etc/no-such-file"});
+  EXPECT_EQ(exists.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kPermissionDenied);
+  absl::StatusOr<LaunchPlan> nosuch = Plan("A", {"no-such-program"});
+  EXPECT_EQ(nosuch.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(LaunchPlanTest, TheEnvironmentIsTheRulesPlusAllowedClientNames) {
+  setenv("REXEC_PLAN_TEST_SECRET", "hunter2", 1);
+  v1::ProcessOptions options;
+  (*options.mutable_env())["GREETING"] = "hello";
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<std::string> env = process::BuildEnvironment(plan->spawn);
+  EXPECT_THAT(env, ::testing::UnorderedElementsAre("PATH=/usr/bin:/bin",
+                                                   "GREETING=hello"));
+  (*options.mutable_env())["LD_PRELOAD"] = "/tmp/evil.so";
+  plan = Plan("A", {"echo"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(plan.status().message()),
+              HasSubstr("does not allow setting LD_PRELOAD (client_env)"));
+}
+
+TEST_F(LaunchPlanTest, TheCwdMustBeInsideARootAfterSymlinks) {
+  v1::ProcessOptions options;
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok());
+  char work[PATH_MAX];
+  ASSERT_NE(realpath((dir_ + "/work").c_str(), work), nullptr);
+  EXPECT_EQ(plan->spawn.cwd, work);  // the first root by default
+  for (const std::string& cwd :
+       {std::string("/etc"), dir_ + "/work/escape", dir_ + "/work/../fake",
+        dir_ + "/work/../no-such-dir"}) {
+    options.set_cwd(cwd);
+    plan = Plan("A", {"echo"}, options);
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied)
+        << cwd;
+    EXPECT_THAT(std::string(plan.status().message()), HasSubstr("cwd_roots"));
+  }
+  options.set_cwd(dir_ + "/work/not-yet");
+  plan = Plan("A", {"echo"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LaunchPlanTest, TimeoutsAndGraceAreBoundedByTheRuleAndServer) {
+  v1::ProcessOptions options;
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->stop.timeout, absl::Seconds(30));  // max as the default
+  EXPECT_EQ(plan->stop.kill_grace, absl::Seconds(3));  // bounded default
+  options.mutable_timeout()->set_seconds(31);
+  EXPECT_THAT(std::string(Plan("A", {"echo"}, options).status().message()),
+              HasSubstr("(max_timeout)"));
+  options.mutable_timeout()->set_seconds(5);
+  options.mutable_kill_grace()->set_seconds(4);
+  EXPECT_THAT(std::string(Plan("A", {"echo"}, options).status().message()),
+              HasSubstr("(max_kill_grace)"));
+}
+
+TEST(LaunchPlan, WithoutAPolicyOnlyTheServersLimitsApply) {
+  LaunchContext context;
+  context.max_kill_grace = absl::Seconds(60);
+  v1::ProcessOptions options;
+  options.mutable_kill_grace()->set_seconds(100000);
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {"true"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(plan.status().message(),
+            "options.kill_grace is 27h46m40s, over this server's limit of 1m "
+            "(--max-kill-grace)");
+  options.mutable_kill_grace()->set_seconds(60);
+  plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->stop.kill_grace, absl::Seconds(60));
+  EXPECT_FALSE(plan->spawn.base_env.has_value());  // rexecd's own
+  options.mutable_timeout()->set_seconds(int64_t{1} << 50);
+  EXPECT_EQ(PlanLaunch(context, {"true"}, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LaunchPlan, ABadRequestIsInvalidBeforeThePolicyIsAsked) {
+  LaunchContext context;
+  absl::StatusOr<std::shared_ptr<const auth::Policy>> policy =
+      auth::Policy::Parse("{}", "p");
+  context.policy = policy->get();
+  context.identity = "nobody";
+  absl::StatusOr<LaunchPlan> plan =
+      PlanLaunch(context, {"echo", std::string("a\0b", 3)}, {});
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rexec::rpc
