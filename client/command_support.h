@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -15,6 +16,8 @@
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/duration.pb.h"
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
 #include "grpcpp/support/status.h"
 #include "common/signal_name.h"
 
@@ -34,18 +37,50 @@ std::string TimeoutNote(const google::protobuf::Duration& timeout);
 // `err_fd` and returns kRpcErrorExitCode.
 int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 
-// Starts detached threads that stream `in_fd` to the child's stdin (EOF
-// closes it; the stream stays open so that signals still go through) and
-// forward the `signals` taken with sigwait(). `signals` must be blocked in
-// every thread. The session must outlive the process: the threads may be
-// blocked in read() or sigwait() when the command returns.
+// Opens a session for `start` and starts detached threads that stream
+// `in_fd` to the child's stdin (EOF closes it; the stream stays open so
+// that signals still go through) and forward the `signals` taken with
+// sigwait(). `signals` must be blocked in every thread. The session is never
+// freed: the threads may be blocked in read() or sigwait() when the command
+// returns.
 //
-// A SIGINT or SIGTERM that comes while the server has not answered anything
-// since the last one was forwarded (a server that hangs, a network that
-// went away) ends rexec at once with 128 + N, as a second Ctrl-C should.
+// SIGINT and SIGTERM end rexec at once, with 128 + N and the call
+// cancelled, when the server has not answered: before it said the child
+// started (opening the call may hang on a server that does not answer), or
+// when nothing came back since the last one was forwarded. Otherwise they
+// are forwarded, as every other signal is.
 template <typename Session>
-void StartStdinAndSignalThreads(Session* session, int in_fd,
-                                const sigset_t& signals, int err_fd) {
+Session* OpenSession(v1::ChildProcess::StubInterface& stub,
+                     const typename Session::Start& start,
+                     const SessionOptions& options, int in_fd,
+                     const sigset_t& signals, int err_fd) {
+  auto* opened = new std::atomic<Session*>(nullptr);
+  std::thread([opened, signals, err_fd] {
+    std::optional<uint64_t> unanswered_since;
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) return;
+      Session* session = opened->load();
+      const bool stop = sig == SIGINT || sig == SIGTERM;
+      if (stop && (session == nullptr || session->responses() == 0 ||
+                   unanswered_since == session->responses())) {
+        WriteAll(err_fd, absl::StrCat("rexec: the server has not answered; "
+                                      "leaving on ",
+                                      SignalName(sig), "\n"));
+        if (session != nullptr) session->Cancel();
+        std::_Exit(128 + sig);
+      }
+      if (session == nullptr) continue;
+      if (stop) unanswered_since = session->responses();
+      // On a thread of its own: a server that does not read must not keep
+      // this one from seeing the next signal.
+      std::thread([session, name = SignalName(sig)] {
+        session->SendSignal(name);
+      }).detach();
+    }
+  }).detach();
+  auto* session = new Session(stub, start, options);
+  opened->store(session);
   std::thread([session, in_fd] {
     std::string buffer(64 * 1024, '\0');
     for (;;) {
@@ -58,26 +93,7 @@ void StartStdinAndSignalThreads(Session* session, int in_fd,
       }
     }
   }).detach();
-  std::thread([session, signals, err_fd] {
-    std::optional<uint64_t> unanswered_since;
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0) return;
-      const bool stop = sig == SIGINT || sig == SIGTERM;
-      if (stop && unanswered_since == session->responses()) {
-        WriteAll(err_fd, "rexec: the server has not answered the last "
-                         "signal; leaving without it\n");
-        session->Cancel();
-        std::_Exit(128 + sig);
-      }
-      if (stop) unanswered_since = session->responses();
-      // On a thread of its own: a server that does not read must not keep
-      // this one from seeing the next signal.
-      std::thread([session, name = SignalName(sig)] {
-        session->SendSignal(name);
-      }).detach();
-    }
-  }).detach();
+  return session;
 }
 
 }  // namespace rexec::client

@@ -11,9 +11,8 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ExecStart& start, int in_fd, int out_fd,
                    int err_fd, const sigset_t& signals,
                     const SessionOptions& options) {
-  // Never freed: see StartStdinAndSignalThreads.
-  auto* session = new ExecSession(stub, start, options);
-  StartStdinAndSignalThreads(session, in_fd, signals, err_fd);
+  ExecSession* session =
+      OpenSession<ExecSession>(stub, start, options, in_fd, signals, err_fd);
 
   v1::ExecResponse response;
   while (session->Read(&response)) {

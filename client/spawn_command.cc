@@ -9,9 +9,8 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
                     const v1::SpawnStart& start, int in_fd, int out_fd,
                     int err_fd, const sigset_t& signals,
                     const SessionOptions& options) {
-  // Never freed: see StartStdinAndSignalThreads.
-  auto* session = new SpawnSession(stub, start, options);
-  StartStdinAndSignalThreads(session, in_fd, signals, err_fd);
+  SpawnSession* session =
+      OpenSession<SpawnSession>(stub, start, options, in_fd, signals, err_fd);
 
   v1::SpawnResponse response;
   while (session->Read(&response)) {

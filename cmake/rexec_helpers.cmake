@@ -2,7 +2,9 @@
 # CMakeLists.txt stays a few readable lines.
 #
 #   rexec_cc_library(NAME n SRCS ... DEPS ...)
-#   rexec_cc_test(NAME n SRCS ... DEPS ...)   # a GoogleTest binary registered with ctest
+#   rexec_cc_test(NAME n SRCS ... DEPS ... [LAUNCHER cmd...])
+#     a GoogleTest binary registered with ctest; LAUNCHER runs before it
+#     (it must end by exec-ing its last argument, the test binary)
 
 function(rexec_cc_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
@@ -12,11 +14,11 @@ function(rexec_cc_library)
 endfunction()
 
 function(rexec_cc_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;LAUNCHER" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
-  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_LAUNCHER} $<TARGET_FILE:${ARG_NAME}>)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()

@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
   python3-grpcio python3-protobuf
+  openssl iproute2 util-linux
   nodejs
 )
 

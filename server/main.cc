@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/address.h"
+#include "common/bounded_file.h"
 #include "common/release_mutexes.h"
 #include "common/signal_name.h"
 #include "server/auth/authenticator.h"
@@ -289,9 +290,13 @@ struct Security {
 };
 
 absl::Status LoadTokens(const std::string& path, Security& security) {
+  absl::StatusOr<std::string> text =
+      rexec::ReadBoundedFile(path, rexec::auth::TokenFile::kMaxBytes);
+  if (!text.ok()) return text.status();
   absl::StatusOr<rexec::auth::TokenFile> tokens =
-      rexec::auth::TokenFile::Load(path);
+      rexec::auth::TokenFile::Parse(*text, path);
   if (!tokens.ok()) return tokens.status();
+  security.tokens_text = *std::move(text);
   security.authenticator->SetTokens(
       std::make_shared<rexec::auth::TokenFile>(*std::move(tokens)));
   return absl::OkStatus();
@@ -339,23 +344,28 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
 }
 
 // SIGHUP, or a change in a watched directory: load the policy and the
-// tokens again. A file that does not load is logged and the old one stays.
-void Reload(const Flags& f, Security& security, bool asked) {
+// tokens again. A file that does not load is logged and the old one stays;
+// one that changed is logged as such.
+void Reload(const Flags& f, Security& security) {
   if (security.policy != nullptr) {
-    absl::Status status = security.policy->Reload();
-    if (status.ok()) {
-      if (asked) spdlog::info("policy {} reloaded", f.policy_file);
-    } else {
+    absl::StatusOr<bool> changed = security.policy->Reload();
+    if (!changed.ok()) {
       spdlog::error("policy not reloaded, the one in force stays: {}",
-                    std::string(status.message()));
+                    std::string(changed.status().message()));
+    } else if (*changed) {
+      spdlog::info("policy {} reloaded: {} rules", f.policy_file,
+                   security.policy->Current()->rule_count());
     }
   }
   if (!f.token_file.empty()) {
+    absl::StatusOr<std::string> text =
+        rexec::ReadBoundedFile(f.token_file, rexec::auth::TokenFile::kMaxBytes);
+    if (text.ok() && *text == security.tokens_text) return;
     absl::Status status = LoadTokens(f.token_file, security);
     if (!status.ok()) {
       spdlog::error("tokens not reloaded, the ones in force stay: {}",
                     std::string(status.message()));
-    } else if (asked) {
+    } else {
       spdlog::info("tokens {} reloaded", f.token_file);
     }
   }
@@ -398,14 +408,14 @@ void RunUntilStopped(const Flags& f, Security& security,
     if (ready < 0) continue;
     if (fds[1].revents & POLLIN) break;
     if (fds[2].revents & POLLIN && watcher->Drain()) {
-      Reload(f, security, false);
+      Reload(f, security);
     }
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo info;
     if (read(signals_fd, &info, sizeof info) != sizeof info) continue;
     const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGHUP) {
-      Reload(f, security, true);
+      Reload(f, security);
     } else if (!stopper.joinable()) {
       spdlog::info("{}: stopping; the children get their kill policy",
                    rexec::SignalName(sig));

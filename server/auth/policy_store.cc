@@ -24,12 +24,12 @@ std::shared_ptr<const Policy> PolicyStore::Current() const {
   return policy_;
 }
 
-absl::Status PolicyStore::Reload() {
+absl::StatusOr<bool> PolicyStore::Reload() {
   absl::StatusOr<std::string> text = ReadBoundedFile(path_, Policy::kMaxBytes);
   if (!text.ok()) return text.status();
   {
     absl::MutexLock lock(&mu_);
-    if (*text == text_) return absl::OkStatus();
+    if (*text == text_) return false;
   }
   absl::StatusOr<std::shared_ptr<const Policy>> policy =
       Policy::Parse(*text, path_);
@@ -37,7 +37,7 @@ absl::Status PolicyStore::Reload() {
   absl::MutexLock lock(&mu_);
   text_ = *std::move(text);
   policy_ = *std::move(policy);
-  return absl::OkStatus();
+  return true;
 }
 
 }  // namespace rexec::auth

@@ -25,10 +25,10 @@ class PolicyStore {
   std::shared_ptr<const Policy> Current() const;
   const std::string& path() const { return path_; }
 
-  // Loads the file again. OK when the new policy is in force (or the file is
-  // unchanged); the load error, with the old policy still in force,
-  // otherwise.
-  absl::Status Reload();
+  // Loads the file again: true when a new policy is in force, false when
+  // the file is unchanged; the load error, with the old policy still in
+  // force, otherwise.
+  absl::StatusOr<bool> Reload();
 
  private:
   PolicyStore(std::string path, std::string text,

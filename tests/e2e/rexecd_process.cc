@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,9 @@
 #include "client/connection.h"
 #include "gtest/gtest.h"
 #include "tests/test_paths.h"
+
+#include <cstdio>
+#include <cstdlib>
 
 namespace rexec::testing {
 namespace {
@@ -25,10 +29,17 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 std::unique_ptr<RexecdProcess> RexecdProcess::Start(
-    std::vector<std::string> flags) {
+    std::vector<std::string> flags,
+    std::vector<std::pair<std::string, std::string>> env,
+    std::vector<std::string> launcher) {
   process::SpawnOptions options;
-  options.argv = {RexecdPath(), "--listen", "127.0.0.1:0"};
+  options.argv = std::move(launcher);
+  options.argv.push_back(RexecdPath());
+  if (std::find(flags.begin(), flags.end(), "--listen") == flags.end()) {
+    options.argv.insert(options.argv.end(), {"--listen", "127.0.0.1:0"});
+  }
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
+  options.env = std::move(env);
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   EXPECT_TRUE(child.ok()) << child.status();
   if (!child.ok()) return nullptr;
@@ -52,7 +63,8 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
   size_t at = seen.find(marker);
   EXPECT_NE(at, std::string::npos) << "rexecd did not start: " << seen;
   if (at == std::string::npos) return nullptr;
-  size_t end = seen.find('\n', at);
+  // To the end of the line, or of the JSON string with --log-format json.
+  size_t end = seen.find_first_of("\"\n", at);
   server->address_ = seen.substr(at + marker.size(), end - at - marker.size());
   server->log_ = seen;
   server->stub_ = v1::ChildProcess::NewStub(client::Connect(server->address_));
@@ -107,6 +119,27 @@ std::string RexecdProcess::Log() {
   return log_;
 }
 
+std::string RexecdProcess::WaitForLogLine(const std::string& needle,
+                                          absl::Duration timeout) {
+  std::string line;
+  bool found = Eventually(
+      [&] {
+        std::string log = Log();
+        size_t at = log.find(needle);
+        if (at == std::string::npos) return false;
+        size_t begin = log.rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        size_t end = log.find('\n', at);
+        if (end == std::string::npos) return false;  // not whole yet
+        line = log.substr(begin, end - begin);
+        return true;
+      },
+      timeout);
+  EXPECT_TRUE(found) << "no log line with \"" << needle << "\"; the log:\n"
+                     << Log();
+  return line;
+}
+
 process::ExitStatus RexecdProcess::Terminate() {
   kill(child_.pid(), SIGTERM);
   absl::StatusOr<process::ExitStatus> status = child_.Wait();
@@ -131,6 +164,46 @@ int RexecdProcess::FdCount() const {
   }
   closedir(dir);
   return n;
+}
+
+CliResult RunRexec(const std::vector<std::string>& args,
+                   std::vector<std::pair<std::string, std::string>> env,
+                   const std::string& input) {
+  process::SpawnOptions options;
+  options.argv = {RexecPath()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.env = std::move(env);
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  Result r = RunChild(*child, input);
+  CliResult result{r.out, r.err, -1};
+  result.code = r.status.exited() ? r.status.code()
+                                  : 128 + r.status.signal_number();
+  return result;
+}
+
+TempDir::TempDir() {
+  char dir[] = "/tmp/rexec-test-XXXXXX";
+  EXPECT_NE(mkdtemp(dir), nullptr);
+  path_ = dir;
+}
+
+TempDir::~TempDir() {
+  std::string rm = "rm -rf '" + path_ + "'";
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
+std::string TempDir::Write(const std::string& name,
+                           const std::string& text) const {
+  const std::string path = path_ + "/" + name;
+  const std::string staging = path + ".new";
+  {
+    std::ofstream out(staging, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  EXPECT_EQ(rename(staging.c_str(), path.c_str()), 0);
+  return path;
 }
 
 std::chrono::system_clock::time_point Deadline(absl::Duration d) {

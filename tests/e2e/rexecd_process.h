@@ -16,14 +16,21 @@
 #include "gtest/gtest.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/process/child.h"
+#include "tests/child_io.h"
 
 namespace rexec::testing {
 
 class RexecdProcess {
  public:
   // Fails the test (and returns nullptr) if the server does not come up.
+  // Listens on 127.0.0.1:0 unless `flags` has a --listen of its own; `env`
+  // is added to the server's environment.
+  // `launcher` comes before rexecd on the command line (a shell that sets a
+  // limit, then execs it).
   static std::unique_ptr<RexecdProcess> Start(
-      std::vector<std::string> flags = {});
+      std::vector<std::string> flags = {},
+      std::vector<std::pair<std::string, std::string>> env = {},
+      std::vector<std::string> launcher = {});
   ~RexecdProcess();
 
   const std::string& address() const { return address_; }
@@ -33,6 +40,10 @@ class RexecdProcess {
 
   // Sends SIGTERM and waits for the exit.
   process::ExitStatus Terminate();
+  // Waits (bounded) until the log has a line containing `needle`, and
+  // returns that line, or "" (and fails the test).
+  std::string WaitForLogLine(const std::string& needle,
+                             absl::Duration timeout = absl::Seconds(20));
   int64_t RssBytes() const;
   // Open fds of the server (from /proc), or -1.
   int FdCount() const;
@@ -58,6 +69,31 @@ class RexecdTest : public ::testing::Test {
   }
 
   std::unique_ptr<RexecdProcess> server_;
+};
+
+// Runs the rexec CLI with `args` (and `env` added to its environment) to its
+// end, feeding it `input`.
+struct CliResult {
+  std::string out, err;
+  int code = -1;  // the exit code, or 128 + N for a signal
+};
+CliResult RunRexec(const std::vector<std::string>& args,
+                   std::vector<std::pair<std::string, std::string>> env = {},
+                   const std::string& input = "");
+
+// A fresh directory under /tmp, removed with everything in it when the
+// object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // Writes `text` to path()/name (replacing it atomically) and returns the
+  // file's path.
+  std::string Write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::string path_;
 };
 
 // A deadline for one test call.

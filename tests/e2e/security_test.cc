@@ -1,0 +1,296 @@
+// rexecd with a policy and tokens, through the CLI as a user would call it:
+// what each identity may run, what reaches a child's environment, the
+// identity's process cap, reloads, and the refusals of a configuration that
+// would expose the server unawares.
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/child_session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Sha256Hex(const std::string& token) {
+  std::string hex;
+  FILE* pipe = popen(("printf %s '" + token + "' | sha256sum").c_str(), "r");
+  char buf[65] = {};
+  if (pipe != nullptr && fread(buf, 1, 64, pipe) == 64) hex = buf;
+  if (pipe != nullptr) pclose(pipe);
+  return hex;
+}
+
+constexpr char kEchoForA[] = R"({
+  "rules": [
+    {
+      "name": "echo-for-a",
+      "identities": ["A"],
+      "rpcs": ["Spawn"],
+      "programs": ["/usr/bin/echo", "/usr/bin/env", "/usr/bin/sleep"],
+      "env": {"PATH": "/usr/bin:/bin", "FROM_RULE": "1"},
+      "max_processes": 1
+    }
+  ]
+})";
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tokens_ = dir_.Write("tokens", "A " + Sha256Hex("token-a") + "\nB " +
+                                       Sha256Hex("token-b") + "\n");
+    token_a_ = dir_.Write("a.token", "token-a\n");
+    token_b_ = dir_.Write("b.token", "token-b\n");
+    policy_ = dir_.Write("policy.json", kEchoForA);
+    ASSERT_EQ(symlink("/bin/echo", (dir_.path() + "/linked-echo").c_str()), 0);
+    ASSERT_EQ(symlink("/bin/cat", (dir_.path() + "/echo").c_str()), 0);
+    server_ = RexecdProcess::Start(
+        {"--token-file", tokens_, "--policy", policy_},
+        {{"REXEC_TEST_SECRET", "hunter2"}});
+    ASSERT_NE(server_, nullptr);
+  }
+
+  CliResult As(const std::string& token_file,
+               std::vector<std::string> command) {
+    std::vector<std::string> args = {"--server", server_->address()};
+    if (!token_file.empty()) {
+      args.insert(args.end(), {"--token-file", token_file});
+    }
+    args.insert(args.end(), command.begin(), command.end());
+    return RunRexec(args);
+  }
+
+  TempDir dir_;
+  std::string tokens_, token_a_, token_b_, policy_;
+  std::unique_ptr<RexecdProcess> server_;
+};
+
+TEST_F(PolicyTest, EchoIsAllowedForAByEveryNameOfIt) {
+  for (const std::string& program :
+       {std::string("echo"), std::string("/bin/echo"),
+        std::string("/usr/bin/../bin/echo"), dir_.path() + "/linked-echo"}) {
+    CliResult r = As(token_a_, {"spawn", "--", program, "hi"});
+    EXPECT_EQ(r.code, 0) << program << ": " << r.err;
+    EXPECT_EQ(r.out, "hi\n") << program;
+  }
+  EXPECT_THAT(server_->WaitForLogLine("rule=\"echo-for-a\""),
+              HasSubstr("identity=\"A\""));
+}
+
+TEST_F(PolicyTest, EverythingElseIsRefusedAndSaysWhoAndWhy) {
+  struct Case {
+    std::string token;
+    std::vector<std::string> command;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {token_a_, {"spawn", "--", "cat", "/etc/shadow"},
+            "rexec: PERMISSION_DENIED: identity \"A\": rule \"echo-for-a\" "
+            "does not allow /usr/bin/cat (programs)"},
+           {token_a_, {"spawn", "--", "/usr/bin/../bin/cat"},
+            "does not allow /usr/bin/cat (programs)"},
+           {token_a_, {"spawn", "--", dir_.path() + "/echo"},
+            "does not allow /usr/bin/cat (programs)"},
+           {token_a_, {"exec", "cat /etc/shadow"},
+            "rule \"echo-for-a\" does not allow Exec calls (rpcs)"},
+           {token_a_, {"spawn", "--env", "LD_PRELOAD=/x.so", "--", "echo"},
+            "does not allow setting LD_PRELOAD (client_env)"},
+           {token_a_, {"spawn", "--cwd", "/etc", "--", "echo"},
+            "does not allow cwd /etc (cwd_roots)"},
+           {token_b_, {"spawn", "--", "echo", "hi"},
+            "rexec: PERMISSION_DENIED: identity \"B\": no rule of the policy "
+            "is for it"},
+           {"", {"spawn", "--", "echo", "hi"},
+            "rexec: UNAUTHENTICATED: no identity: this server requires a "
+            "bearer token"},
+       }) {
+    CliResult r = As(c.token, c.command);
+    EXPECT_EQ(r.code, 255) << c.error;
+    EXPECT_THAT(r.err, HasSubstr(c.error));
+    EXPECT_EQ(r.out, "");
+    // A refusal tells nothing of what the policy would allow.
+    EXPECT_THAT(r.err, Not(HasSubstr("/usr/bin/echo")));
+  }
+  CliResult wrong = As(dir_.Write("wrong.token", "token-c"),
+                       {"spawn", "--", "echo"});
+  EXPECT_THAT(wrong.err,
+              HasSubstr("rexec: UNAUTHENTICATED: the bearer token is not "
+                        "valid"));
+  EXPECT_THAT(server_->WaitForLogLine("identity=\"B\""),
+              HasSubstr("status=PERMISSION_DENIED"));
+}
+
+TEST_F(PolicyTest, TheServersEnvironmentDoesNotReachAChild) {
+  CliResult r = As(token_a_, {"spawn", "--", "env"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "FROM_RULE=1\nPATH=/usr/bin:/bin\n");
+  EXPECT_THAT(r.out, Not(HasSubstr("hunter2")));
+}
+
+TEST_F(PolicyTest, AnIdentityRunsAtMostItsCap) {
+  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  options.bearer_token = "token-a";
+  v1::SpawnStart start;
+  start.add_argv("sleep");
+  start.add_argv("321");
+  client::SpawnSession first(server_->stub(), start, options);
+  v1::SpawnResponse started;
+  ASSERT_TRUE(first.Read(&started));
+  ASSERT_TRUE(started.has_started());
+  CliResult second = As(token_a_, {"spawn", "--", "echo"});
+  EXPECT_EQ(second.code, 255);
+  EXPECT_THAT(second.err,
+              HasSubstr("RESOURCE_EXHAUSTED: spawn echo: identity \"A\" runs "
+                        "its limit of 1 processes (rule \"echo-for-a\": "
+                        "max_processes)"));
+  first.Cancel();
+  // The slot comes back once the child is reaped.
+  EXPECT_TRUE(Eventually([&] {
+    return As(token_a_, {"spawn", "--", "echo"}).code == 0;
+  }));
+}
+
+TEST_F(PolicyTest, ABadReloadKeepsThePolicyInForce) {
+  dir_.Write("policy.json", "{\"rules\": [{\"identities\": [\"A\"],\n"
+                            "  \"rpcs\": [\"Spwan\"]}]}");
+  // The file change alone is seen; SIGHUP asks again.
+  kill(server_->pid(), SIGHUP);
+  EXPECT_THAT(server_->WaitForLogLine("policy not reloaded"),
+              HasSubstr(policy_ + ":2:12: rules[0].rpcs[0]: unknown RPC "
+                                  "\"Spwan\""));
+  CliResult r = As(token_a_, {"spawn", "--", "echo", "still"});
+  EXPECT_EQ(r.out, "still\n");
+
+  // A running call keeps the rule it started under.
+  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  options.bearer_token = "token-a";
+  v1::SpawnStart start;
+  start.add_argv("sleep");
+  start.add_argv("322");
+  client::SpawnSession running(server_->stub(), start, options);
+  v1::SpawnResponse response;
+  ASSERT_TRUE(running.Read(&response));
+
+  // A good policy that allows cat, not sleep, by its change on disk alone.
+  std::string cat_policy = kEchoForA;
+  cat_policy.replace(cat_policy.find("/usr/bin/sleep"), 14, "/usr/bin/cat");
+  cat_policy.replace(cat_policy.find("\"max_processes\": 1"), 18,
+                     "\"max_processes\": 2");
+  dir_.Write("policy.json", cat_policy);
+  EXPECT_TRUE(Eventually([&] {
+    return As(token_a_, {"spawn", "--", "cat"}).code != 255;
+  })) << server_->Log();
+  EXPECT_THAT(server_->WaitForLogLine("reloaded: 1 rules"),
+              HasSubstr("policy " + policy_));
+  EXPECT_EQ(As(token_a_, {"spawn", "--", "sleep", "0"}).code, 255);
+  EXPECT_FALSE(ProcessesWithArg("322").empty()) << "the running call was cut";
+  running.Cancel();
+}
+
+std::string StartError(std::vector<std::string> flags) {
+  process::SpawnOptions options;
+  options.argv = {RexecdPath()};
+  options.argv.insert(options.argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok());
+  Result r = RunChild(*child);
+  EXPECT_EQ(r.status.code(), 1) << r.err;
+  return r.err;
+}
+
+TEST(SecureByDefault, ABadPolicyStopsTheStartNamingFileLineAndField) {
+  TempDir dir;
+  std::string policy = dir.Write(
+      "p.yaml", "rules:\n  - identities: [a]\n    programs: [echo]\n");
+  std::string tokens = dir.Write("t", "a " + Sha256Hex("x") + "\n");
+  EXPECT_EQ(StartError({"--listen", "127.0.0.1:0", "--token-file", tokens,
+                        "--policy", policy}),
+            "rexecd: " + policy +
+                ":3:16: rules[0].programs[0]: \"echo\" is not an absolute "
+                "path or glob: a rule names the file that runs, after the PATH "
+                "lookup\n");
+}
+
+TEST(SecureByDefault, ExposedAddressesNeedTlsOrInsecure) {
+  EXPECT_THAT(StartError({"--listen", "0.0.0.0:0"}),
+              HasSubstr("rexecd: --listen 0.0.0.0:0 is not a loopback "
+                        "address, and anyone who reaches it could run "
+                        "programs as this server's user: give --tls-cert and "
+                        "--tls-key"));
+  EXPECT_THAT(StartError({"--listen", "127.0.0.1:0", "--listen", "[::]:0"}),
+              HasSubstr("--listen [::]:0 is not a loopback address"));
+  EXPECT_THAT(StartError({"--listen", "unix-abstract:rexec-test"}),
+              HasSubstr("an abstract unix socket has no file permissions"));
+  TempDir dir;
+  EXPECT_THAT(StartError({"--listen", "127.0.0.1:0", "--policy",
+                          dir.Write("p", "{}")}),
+              HasSubstr("--policy needs a way to tell callers apart: "
+                        "--tls-client-ca or --token-file"));
+  // With --insecure it serves, and says so.
+  auto server = RexecdProcess::Start({"--listen", "0.0.0.0:0", "--insecure"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Log(), HasSubstr("--insecure: 0.0.0.0:0 is served in "
+                                       "plaintext"));
+}
+
+TEST(SecureByDefault, UnixSocketsAreOwnersOnlyUnlessShared) {
+  TempDir dir;
+  const std::string path = dir.path() + "/rexec.sock";
+  {
+    auto server = RexecdProcess::Start({"--listen", "unix:" + path});
+    ASSERT_NE(server, nullptr);
+    struct stat st;
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    CliResult r = RunRexec({"--server", "unix:" + path, "spawn", "--", "echo",
+                            "over-unix"});
+    EXPECT_EQ(r.out, "over-unix\n");
+  }
+  const group* daemon_group = getgrnam("daemon");
+  ASSERT_NE(daemon_group, nullptr);
+  auto shared = RexecdProcess::Start({"--listen", "unix:" + path,
+                                      "--socket-mode", "0660",
+                                      "--socket-group", "daemon"});
+  ASSERT_NE(shared, nullptr);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, daemon_group->gr_gid);
+  EXPECT_THAT(StartError({"--listen", "unix:" + dir.path() + "/b.sock",
+                          "--socket-mode", "999"}),
+              HasSubstr("--socket-mode \"999\" is not an octal mode"));
+}
+
+TEST(SecureByDefault, ATokenTravelsOnlyWhereItCannotBeRead) {
+  TempDir dir;
+  const std::string token = dir.Write("token", "t0k3n\n");
+  // The CLI refuses to send it in plaintext over a network...
+  CliResult r = RunRexec({"--server", "10.255.255.1:50051", "--token-file",
+                          token, "spawn", "--", "true"});
+  EXPECT_EQ(r.code, 255);
+  EXPECT_THAT(r.err, HasSubstr("rexec: not sending a bearer token in "
+                               "plaintext to 10.255.255.1:50051: use TLS "
+                               "(--tls-ca), a unix socket or a loopback "
+                               "address"));
+  // ...but sends it over a unix socket.
+  const std::string path = dir.path() + "/rexec.sock";
+  auto server = RexecdProcess::Start(
+      {"--listen", "unix:" + path, "--token-file",
+       dir.Write("tokens", "sidecar " + Sha256Hex("t0k3n") + "\n")});
+  ASSERT_NE(server, nullptr);
+  r = RunRexec({"--server", "unix:" + path, "--token-file", token, "spawn",
+                "--", "echo", "ok"});
+  EXPECT_EQ(r.out, "ok\n") << r.err;
+  EXPECT_THAT(server->WaitForLogLine("identity=\"sidecar\""),
+              HasSubstr("peer=\"unix:"));
+}
+
+}  // namespace
+}  // namespace rexec::testing

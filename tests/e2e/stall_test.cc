@@ -1,0 +1,377 @@
+// No client can stall the server: each probe that once froze a worker,
+// held a shutdown, locked out other clients or slipped past an error, tried
+// again, and the server shown to go on serving.
+#include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
+#include "client/connection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/raw_call.h"
+#include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// `echo ok` with a deadline: the server still serves.
+bool ServesInTime(RexecdProcess& server,
+                  absl::Duration deadline = absl::Seconds(10)) {
+  v1::SpawnStart start;
+  start.add_argv("echo");
+  start.add_argv("ok");
+  client::SpawnSession call(server.stub(), start, absl::Now() + deadline);
+  call.WritesDone();
+  v1::SpawnResponse response;
+  std::string out;
+  while (call.Read(&response)) out += response.stdout();
+  return call.Finish().ok() && out == "ok\n";
+}
+
+TEST(Stall, ADeeplyNestedChannelMessageDoesNotFreezeTheOnlyWorker) {
+  auto server = RexecdProcess::Start({"--workers", "1"});
+  ASSERT_NE(server, nullptr);
+  // The probe: 100,000 '[' on the channel, then a newline.
+  v1::ForkRequest start;
+  start.mutable_start()->set_module("probe");
+  start.mutable_start()->set_exec_path("/bin/sh");
+  start.mutable_start()->add_exec_argv("-c");
+  start.mutable_start()->add_exec_argv(
+      "head -c 100000 /dev/zero | tr '\\0' '[' >&3; echo >&3; exec sleep 325");
+  RawOutcome<v1::ForkRequest> o =
+      RawCall<v1::ForkRequest>(server->stub(), {start}, false);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(o.status.error_message(),
+            "the child sent a message at byte offset 0 of the IPC channel is "
+            "nested deeper than 32 levels");
+  EXPECT_TRUE(ServesInTime(*server));
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("325").empty(); }));
+}
+
+TEST(Stall, KillGraceIsCappedByTheServer) {
+  auto server = RexecdProcess::Start({"--max-kill-grace", "2s"});
+  ASSERT_NE(server, nullptr);
+  CliResult r = RunRexec({"--server", server->address(), "spawn",
+                          "--kill-grace", "100000s", "--", "true"});
+  EXPECT_EQ(r.code, 255);
+  EXPECT_THAT(r.err, HasSubstr("rexec: INVALID_ARGUMENT: options.kill_grace "
+                               "is 27h46m40s, over this server's limit of "
+                               "2s (--max-kill-grace)"));
+}
+
+TEST(Stall, ASecondSigtermStopsAChildThatIgnoresTheFirst) {
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  v1::SpawnStart start;
+  start.add_argv(HelperPath());
+  start.add_argv("ignore-term");
+  start.add_argv("marker-326");
+  start.mutable_options()->mutable_kill_grace()->set_seconds(60);
+  client::SpawnSession call(server->stub(), start,
+                            absl::Now() + absl::Seconds(120));
+  v1::SpawnResponse response;
+  ASSERT_TRUE(call.Read(&response));  // started
+  ASSERT_TRUE(call.Read(&response));  // "ready": SIGTERM is ignored now
+  kill(server->pid(), SIGTERM);
+  server->WaitForLogLine("SIGTERM: stopping");
+  EXPECT_FALSE(ProcessesWithArg("marker-326").empty());
+  kill(server->pid(), SIGTERM);
+  EXPECT_THAT(server->WaitForLogLine("SIGTERM again"),
+              HasSubstr("killed 1 process groups with SIGKILL"));
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("marker-326").empty(); },
+                         absl::Seconds(10)));
+  // The server is gone too, well before the 60 s grace: the fixture's
+  // SIGTERM finds it exited 0.
+  server->WaitForLogLine("stopped", absl::Seconds(10));
+}
+
+TEST(Stall, AStopEndsWhenOnlyZombiesAreLeft) {
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  v1::SpawnStart start;
+  start.add_argv("sh");
+  start.add_argv("-c");
+  start.add_argv("sleep 327 & sleep 328");
+  start.mutable_options()->mutable_kill_grace()->set_seconds(60);
+  auto call = std::make_unique<client::SpawnSession>(
+      server->stub(), start, absl::Now() + absl::Seconds(60));
+  v1::SpawnResponse response;
+  ASSERT_TRUE(call->Read(&response));
+  ASSERT_TRUE(Eventually([] { return !ProcessesWithArg("327").empty(); }));
+  call->Cancel();
+  // The call's record is written when its runner is done: after the whole
+  // 60 s grace if the stop waited for it, at once if it saw the group empty.
+  EXPECT_THAT(server->WaitForLogLine("reason=CLIENT_GONE", absl::Seconds(15)),
+              HasSubstr("sleep 327 & sleep 328"));
+  EXPECT_TRUE(ProcessesWithArg("327").empty());
+}
+
+// Sends raw frames on a Spawn stream, to get bytes no client would send to
+// the server, and reads it to its end.
+grpc::Status RawFrames(const std::string& address,
+                       const std::vector<std::string>& frames) {
+  auto channel = client::Connect(address);
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(30)));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&ctx, "/rexec.v1.ChildProcess/Spawn", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  for (const std::string& frame : frames) {
+    grpc::Slice slice(frame);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    cq.Next(&tag, &ok);
+  }
+  grpc::ByteBuffer reply;
+  do {
+    call->Read(&reply, reinterpret_cast<void*>(3));
+    cq.Next(&tag, &ok);
+  } while (ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+TEST(Stall, AMalformedFrameEndsTheCallWithAnErrorNamingIt) {
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  v1::SpawnRequest start;
+  start.mutable_start()->add_argv("sleep");
+  start.mutable_start()->add_argv("329");
+  v1::SpawnRequest bad_text;
+  bad_text.mutable_signal()->set_name("INT\xff");
+  struct Case {
+    std::string frame, error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"\xff\xff\xff\xff garbage",
+            "request 2 is not a valid rexec.v1.SpawnRequest: the bytes are not "
+            "protobuf wire format"},
+           {bad_text.SerializePartialAsString(),
+            "request 2 is not a valid rexec.v1.SpawnRequest: String field "
+            "'rexec.v1.Signal.name' contains invalid UTF-8 data"}}) {
+    grpc::Status status =
+        RawFrames(server->address(), {start.SerializeAsString(), c.frame});
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), c.error);
+    EXPECT_TRUE(Eventually([] { return ProcessesWithArg("329").empty(); }));
+  }
+  EXPECT_THAT(server->WaitForLogLine("reason=CALL_FAILED"),
+              HasSubstr("status=INVALID_ARGUMENT"));
+}
+
+TEST(Stall, ACallThatNeverStartsIsEnded) {
+  auto server = RexecdProcess::Start({"--start-timeout", "1s"});
+  ASSERT_NE(server, nullptr);
+  RawOutcome<v1::SpawnRequest> o =
+      RawCall<v1::SpawnRequest>(server->stub(), {}, false);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(o.status.error_message(),
+            "no start message within 1s of the call (--start-timeout)");
+}
+
+int ConnectTcp(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(address.substr(colon + 1), &port));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  return fd;
+}
+
+// Whether the server closes `fd` within `timeout` (what it sends before is
+// read and dropped).
+bool ClosedByServer(int fd, absl::Duration timeout) {
+  absl::Time give_up = absl::Now() + timeout;
+  char buffer[4096];
+  while (absl::Now() < give_up) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n <= 0) return true;
+  }
+  return false;
+}
+
+TEST(Stall, SilentConnectionsAreClosed) {
+  auto server = RexecdProcess::Start(
+      {"--handshake-timeout", "1s", "--max-connection-idle", "1s"});
+  ASSERT_NE(server, nullptr);
+  int silent = ConnectTcp(server->address());
+  int preface_only = ConnectTcp(server->address());
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  ASSERT_EQ(write(preface_only, preface.data(), preface.size()),
+            static_cast<ssize_t>(preface.size()));
+  EXPECT_TRUE(ClosedByServer(silent, absl::Seconds(15)));
+  EXPECT_TRUE(ClosedByServer(preface_only, absl::Seconds(15)));
+  close(silent);
+  close(preface_only);
+  EXPECT_TRUE(ServesInTime(*server));
+}
+
+TEST(Stall, ManySilentConnectionsDoNotLockOthersOut) {
+  // A soft limit of 1,024 open files, as many hosts give: rexecd raises it
+  // to the hard limit, or 1,100 idle connections would leave it no fd to
+  // accept the next one (EMFILE) and every client locked out.
+  auto server = RexecdProcess::Start(
+      {}, {}, {"sh", "-c", "ulimit -Sn 1024 && exec \"$0\" \"$@\""});
+  ASSERT_NE(server, nullptr);
+  rlimit limit;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_GE(limit.rlim_max, 2048u) << "this host allows too few fds to test";
+  std::vector<int> idle;
+  for (int i = 0; i < 1100; ++i) idle.push_back(ConnectTcp(server->address()));
+  EXPECT_TRUE(Eventually([&] { return server->FdCount() > 1100; }));
+  EXPECT_TRUE(ServesInTime(*server));
+  for (int fd : idle) close(fd);
+}
+
+TEST(Stall, MaxProcessesMustFitTheFileLimit) {
+  process::SpawnOptions options;
+  options.argv = {"sh", "-c", "ulimit -n 512 && exec \"$0\" \"$@\"",
+                  RexecdPath(), "--listen", "127.0.0.1:0"};
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  Result r = RunChild(*child);
+  EXPECT_EQ(r.status.code(), 1);
+  EXPECT_THAT(r.err,
+              HasSubstr("rexecd: --max-processes 1024 needs about 6400 open "
+                        "files, and this process may open at most 512 (the "
+                        "RLIMIT_NOFILE hard limit)"));
+}
+
+TEST(Stall, ExecBuffersTogetherAreCapped) {
+  auto server = RexecdProcess::Start({"--max-exec-memory", "3MiB"});
+  ASSERT_NE(server, nullptr);
+  v1::ExecStart start;
+  start.set_command("read x");
+  start.set_max_buffer(1 << 20);  // holds back 2 MiB
+  client::ExecSession first(server->stub(), start,
+                            absl::Now() + absl::Seconds(60));
+  v1::ExecResponse response;
+  ASSERT_TRUE(first.Read(&response));  // started
+  RawOutcome<v1::ExecRequest> second = RawCall<v1::ExecRequest>(
+      server->stub(), {[&] {
+        v1::ExecRequest r;
+        *r.mutable_start() = start;
+        return r;
+      }()});
+  EXPECT_EQ(second.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(second.status.error_message(),
+            "exec: the server holds its limit of 3145728 bytes for the output "
+            "of running Exec calls (--max-exec-memory); this one would need "
+            "2097152 (2 x max_buffer)");
+  first.WritesDone();
+  while (first.Read(&response)) {
+  }
+  EXPECT_TRUE(first.Finish().ok());
+  // What it held back is free again.
+  CliResult third = RunRexec({"--server", server->address(), "exec",
+                              "--max-buffer", "1MiB", "echo free"});
+  EXPECT_EQ(third.out, "free\n") << third.err;
+}
+
+// Whether `sig` is in a signal set of the process's /proc status: "ShdPnd"
+// (waiting to be taken) or "SigBlk" (blocked by its main thread).
+bool InSignalSet(pid_t pid, const std::string& set, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(set + ":", 0) != 0) continue;
+    uint64_t mask = std::stoull(line.substr(set.size() + 1), nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
+  }
+  return false;
+}
+bool SignalPending(pid_t pid, int sig) {
+  return InSignalSet(pid, "ShdPnd", sig);
+}
+
+TEST(Stall, ASigintEndsTheCliAtOnceWhileTheServerCannotAnswer) {
+  // A server that hangs before the call is even open.
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  kill(server->pid(), SIGSTOP);
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
+                  "true"};
+  absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
+  ASSERT_TRUE(cli.ok());
+  // Once its signals are blocked, SIGINT waits for rexec to take it.
+  ASSERT_TRUE(
+      Eventually([&] { return InSignalSet(cli->pid(), "SigBlk", SIGINT); }));
+  kill(cli->pid(), SIGINT);
+  std::optional<process::ExitStatus> exit;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto status = cli->TryReap();
+        if (status.ok() && status->has_value()) exit = **status;
+        return exit.has_value();
+      },
+      absl::Seconds(10)));
+  kill(server->pid(), SIGCONT);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->ToString(), process::ExitStatus::Exited(130).ToString());
+}
+
+TEST(Stall, ASecondSigintEndsTheCliWhenTheServerDoesNotAnswer) {
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
+                  "sleep", "330"};
+  absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
+  ASSERT_TRUE(cli.ok());
+  // The child runs (the CLI has "330" in its own argv too).
+  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->pid()).empty(); }));
+  kill(server->pid(), SIGSTOP);  // a server that hangs
+  kill(cli->pid(), SIGINT);
+  // Two SIGINTs pending at once would be one: wait until rexec took it.
+  ASSERT_TRUE(Eventually([&] { return !SignalPending(cli->pid(), SIGINT); }));
+  kill(cli->pid(), SIGINT);
+  std::optional<process::ExitStatus> exit;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto status = cli->TryReap();
+        if (status.ok() && status->has_value()) exit = **status;
+        return exit.has_value();
+      },
+      absl::Seconds(10)));
+  kill(server->pid(), SIGCONT);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->code(), 130);
+  // The server, back, finds the client gone and stops the child.
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server->pid()).empty(); }));
+  EXPECT_THAT(server->WaitForLogLine("\"330\""),
+              HasSubstr("reason=CLIENT_GONE"));
+}
+
+}  // namespace
+}  // namespace rexec::testing
