@@ -44,8 +44,8 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 // freed: the threads may be blocked in read() or sigwait() when the command
 // returns.
 //
-// SIGINT and SIGTERM end rexec at once, with 128 + N and the call
-// cancelled, when the server has not answered: before it said the child
+// SIGINT and SIGTERM end rexec at once, with 128 + N, when the server has
+// not answered: before it said the child
 // started (opening the call may hang on a server that does not answer), or
 // when nothing came back since the last one was forwarded. Otherwise they
 // are forwarded, as every other signal is.
@@ -67,7 +67,9 @@ Session* OpenSession(v1::ChildProcess::StubInterface& stub,
         WriteAll(err_fd, absl::StrCat("rexec: the server has not answered; "
                                       "leaving on ",
                                       SignalName(sig), "\n"));
-        if (session != nullptr) session->Cancel();
+        // Not Cancel(): that would wake the reading thread, which could
+        // exit first with its own code. Our connection closing is the
+        // cancel the server sees.
         std::_Exit(128 + sig);
       }
       if (session == nullptr) continue;

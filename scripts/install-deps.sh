@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libgtest-dev libgmock-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
   python3-grpcio python3-protobuf
   openssl iproute2 util-linux
+  clang libclang-rt-14-dev
   nodejs
 )
 

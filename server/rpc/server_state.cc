@@ -16,7 +16,6 @@ absl::Status ServerState::TryAddChild(absl::string_view program,
   }
   uint32_t& mine = children_of_[identity];
   if (identity_cap > 0 && mine >= identity_cap) {
-    if (mine == 0) children_of_.erase(identity);
     return absl::ResourceExhaustedError(absl::StrCat(
         "spawn ", program, ": identity \"", identity, "\" runs its limit of ",
         identity_cap, " processes (rule \"", rule, "\": max_processes)"));

@@ -234,6 +234,46 @@ TEST(Stall, SilentConnectionsAreClosed) {
   EXPECT_TRUE(ServesInTime(*server));
 }
 
+TEST(Stall, AConnectionHoldsAtMostItsStreams) {
+  auto server = RexecdProcess::Start({"--max-streams-per-connection", "2"});
+  ASSERT_NE(server, nullptr);
+  auto sleeper = [&] {
+    v1::SpawnStart start;
+    start.add_argv("sleep");
+    start.add_argv("338");
+    return std::make_unique<client::SpawnSession>(
+        server->stub(), start, absl::Now() + absl::Seconds(60));
+  };
+  auto first = sleeper();
+  auto second = sleeper();
+  v1::SpawnResponse response;
+  ASSERT_TRUE(first->Read(&response));
+  ASSERT_TRUE(second->Read(&response));
+  // The third waits for a stream of the same connection: it is not served.
+  EXPECT_FALSE(ServesInTime(*server, absl::Seconds(2)));
+  first->Cancel();
+  EXPECT_TRUE(ServesInTime(*server));
+  second->Cancel();
+}
+
+TEST(Stall, AClientThatStopsAnsweringIsDroppedAndItsChildStopped) {
+  auto server = RexecdProcess::Start(
+      {"--keepalive-time", "1s", "--keepalive-timeout", "1s"});
+  ASSERT_NE(server, nullptr);
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
+                  "sleep", "339"};
+  absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
+  ASSERT_TRUE(cli.ok());
+  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->pid()).empty(); }));
+  // Frozen, its connection open: only the server's pings can tell.
+  kill(cli->pid(), SIGSTOP);
+  EXPECT_THAT(server->WaitForLogLine("\"339\"", absl::Seconds(30)),
+              HasSubstr("reason=CLIENT_GONE"));
+  EXPECT_TRUE(ChildrenOf(server->pid()).empty());
+  kill(cli->pid(), SIGKILL);
+}
+
 TEST(Stall, ManySilentConnectionsDoNotLockOthersOut) {
   // A soft limit of 1,024 open files, as many hosts give: rexecd raises it
   // to the hard limit, or 1,100 idle connections would leave it no fd to
