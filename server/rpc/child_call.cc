@@ -323,6 +323,7 @@ void ChildCall<Request, Response>::OnWrite(bool ok) {
     EndCall(ToGrpcStatus(absl::CancelledError("the client went away")));
   } else {
     MaybeWrite();
+    OnOutputRoom();
     if (runner_ && !runner_done_) runner_->ResumeOutput();
   }
   // Also when the call had ended already (a cancel that landed while this

@@ -115,6 +115,10 @@ class ChildCall : public ChildRunner::Owner {
   // gone (CANCELLED).
   void EndCall(grpc::Status status);
 
+  // The outbox has room again (a write completed), before the runner is
+  // asked for more output: for output a subclass holds back itself.
+  virtual void OnOutputRoom() {}
+
   // ChildRunner::Owner, for the subclasses to use or extend.
   bool HasOutputRoom() override;
   void OnInputWritten(ChildRunner::Input input) override;

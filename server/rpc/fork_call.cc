@@ -80,17 +80,34 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
   WriteToChild(ChildRunner::Input::kChannel, *std::move(line));
 }
 
+bool ForkCall::HasOutputRoom() {
+  return !backlog_ && ChildCall::HasOutputRoom();
+}
+
+void ForkCall::OnOutputRoom() {
+  if (backlog_ && ChildCall::HasOutputRoom()) Decode("");
+}
+
+void ForkCall::Decode(absl::string_view data, bool all) {
+  backlog_ = false;
+  absl::Status status =
+      decoder_.Feed(data, [this, all](google::protobuf::Value message) {
+        if (!HandleMessage(std::move(message))) return false;
+        if (all || ChildCall::HasOutputRoom()) return true;
+        backlog_ = true;
+        return false;
+      });
+  if (!status.ok()) {
+    backlog_ = false;
+    EndCall(ToGrpcStatus(absl::Status(
+        status.code(), absl::StrCat("the child sent ", status.message()))));
+  }
+}
+
 void ForkCall::OnOutput(ChildRunner::Stream stream, std::string data) {
   if (ending()) return;
   if (stream == ChildRunner::Stream::kChannel) {
-    absl::Status status =
-        decoder_.Feed(data, [this](google::protobuf::Value message) {
-          return HandleMessage(std::move(message));
-        });
-    if (!status.ok()) {
-      EndCall(ToGrpcStatus(absl::Status(
-          status.code(), absl::StrCat("the child sent ", status.message()))));
-    }
+    Decode(data);
     return;
   }
   v1::ForkResponse response;
@@ -137,6 +154,11 @@ void ForkCall::OnInputWritten(ChildRunner::Input input) {
 
 void ForkCall::OnChannelClosed() {
   channel_closed_ = true;
+  if (ending()) return;
+  // Only the drain timeout closes a channel under a backlog (the channel is
+  // not read meanwhile): what the child sent still goes out, before
+  // `disconnected`, within the decoder's bound.
+  if (backlog_) Decode("", /*all=*/true);
   if (ending()) return;
   if (absl::Status status = decoder_.Finish(); !status.ok()) {
     EndCall(ToGrpcStatus(absl::Status(

@@ -5,6 +5,11 @@
 // so an unmodified Node script's process.send() and process.on('message')
 // talk to the client's message requests and responses.
 //
+// One read of the channel can hold a hundred thousand messages: lines are
+// decoded only while the outbox has room, the rest wait in the decoder
+// (whose bytes are bounded) and the channel is not read meanwhile, so the
+// memory a call holds stays that of a few messages, as for stdout.
+//
 // Node's internal messages (a "cmd" starting with NODE_) are never
 // forwarded; a handle the child tries to send is refused at once with
 // NODE_HANDLE_NACK, which lets its send queue go on. A line that is not JSON
@@ -34,16 +39,23 @@ class ForkCall final
       const v1::ForkRequest& request) override;
   void HandleOther(v1::ForkRequest& request) override;
 
+  bool HasOutputRoom() override;
+  void OnOutputRoom() override;
   void OnOutput(ChildRunner::Stream stream, std::string data) override;
   void OnInputWritten(ChildRunner::Input input) override;
   void OnChannelClosed() override;
   void OnExit(v1::ExitStatus exit) override;
 
+  // Decodes `data` after what the decoder holds, while the outbox has room
+  // (all of it when `all`); an error ends the call.
+  void Decode(absl::string_view data, bool all = false);
   // One message from the child; false when the call has ended.
   bool HandleMessage(google::protobuf::Value message);
   void SendDisconnected();
 
   node_channel::Decoder decoder_;
+  // Decoding stopped for room: the decoder may hold whole lines.
+  bool backlog_ = false;
   // NODE_HANDLE_NACKs owed to the child while the channel was busy.
   int nacks_owed_ = 0;
   bool channel_closed_ = false;

