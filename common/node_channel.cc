@@ -185,16 +185,14 @@ std::optional<std::string> InternalCommand(
 absl::Status Decoder::Feed(
     absl::string_view data,
     absl::FunctionRef<bool(google::protobuf::Value)> on_message) {
-  partial_.append(data.data(), data.size());
-  size_t begin = 0;
+  buffer_.append(data.data(), data.size());
   bool stopped = false;
   // Only bytes not searched before: a line that trickles in a byte at a
   // time must not be searched again from its start on every byte.
-  for (size_t end; (end = partial_.find('\n', std::max(begin, scanned_))) !=
-                   std::string::npos;
-       begin = end + 1) {
+  for (size_t end; (end = buffer_.find('\n', std::max(start_, scanned_))) !=
+                   std::string::npos;) {
     absl::string_view line =
-        absl::string_view(partial_).substr(begin, end - begin);
+        absl::string_view(buffer_).substr(start_, end - start_);
     ValueBuilder builder;
     if (!Json::sax_parse(line, &builder)) {
       if (builder.too_deep()) {
@@ -206,17 +204,23 @@ absl::Status Decoder::Feed(
           " of the IPC channel: \"", absl::CHexEscape(line.substr(0, 64)),
           line.size() > 64 ? "...\"" : "\"", ": ", builder.error()));
     }
-    offset_ += end + 1 - begin;
+    offset_ += end + 1 - start_;
+    start_ = end + 1;
     if (!on_message(std::move(builder.root()))) {
-      begin = end + 1;
       stopped = true;
       break;
     }
   }
-  partial_.erase(0, begin);
-  // After a stop, what is left may hold whole lines not yet looked at.
-  scanned_ = stopped ? 0 : partial_.size();
-  if (partial_.size() > kMaxMessageBytes) {
+  // After a stop, what follows may hold whole lines not yet looked at.
+  scanned_ = stopped ? start_ : buffer_.size();
+  // Decoded bytes are dropped once they are most of the buffer: a backlog
+  // taken a few lines at a time costs one pass over it, not one per line.
+  if (start_ > buffer_.size() / 2) {
+    buffer_.erase(0, start_);
+    scanned_ -= start_;
+    start_ = 0;
+  }
+  if (buffer_.size() - start_ > kMaxMessageBytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("a message over ", kMaxMessageBytes,
                      " bytes at byte offset ", offset_, " of the IPC channel"));
@@ -225,10 +229,11 @@ absl::Status Decoder::Feed(
 }
 
 absl::Status Decoder::Finish() const {
-  if (partial_.empty()) return absl::OkStatus();
+  if (buffer_.size() == start_) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
-      "the IPC channel closed in the middle of a message: ", partial_.size(),
-      " bytes without a newline at byte offset ", offset_));
+      "the IPC channel closed in the middle of a message: ",
+      buffer_.size() - start_, " bytes without a newline at byte offset ",
+      offset_));
 }
 
 }  // namespace rexec::node_channel

@@ -70,9 +70,12 @@ class Decoder {
   absl::Status Finish() const;
 
  private:
-  std::string partial_;  // at most one incomplete line
-  size_t scanned_ = 0;   // bytes of partial_ known to hold no newline
-  uint64_t offset_ = 0;  // the channel offset of partial_[0]
+  // Bytes from start_ on are not decoded yet: lines a stopped Feed left,
+  // then at most one incomplete line. [start_, scanned_) holds no newline.
+  std::string buffer_;
+  size_t start_ = 0;
+  size_t scanned_ = 0;
+  uint64_t offset_ = 0;  // the channel offset of buffer_[start_]
 };
 
 }  // namespace rexec::node_channel

@@ -81,7 +81,8 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
 }
 
 bool ForkCall::HasOutputRoom() {
-  return !backlog_ && ChildCall::HasOutputRoom();
+  // An ending call reads (and drops) everything, backlog or not.
+  return ending() || (!backlog_ && ChildCall::HasOutputRoom());
 }
 
 void ForkCall::OnOutputRoom() {
