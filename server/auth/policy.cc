@@ -80,17 +80,32 @@ absl::Status PolicyRule::CheckRpc(absl::string_view identity, Rpc rpc) const {
   return Refuse(identity, absl::StrCat(RpcName(rpc), " calls"), "rpcs");
 }
 
-absl::Status PolicyRule::CheckExecutable(absl::string_view identity, Rpc rpc,
-                                         absl::string_view path) const {
+absl::StatusOr<std::string> PolicyRule::CheckExecutable(
+    absl::string_view identity, Rpc rpc, absl::string_view path,
+    absl::string_view asked) const {
   const int i = static_cast<int>(rpc);
-  if (Matches(executables_[i], path)) return absl::OkStatus();
-  return Refuse(identity, path, kExecutableFields[i]);
+  const std::string subject(path);
+  const Executable* by_name = nullptr;
+  for (const Executable& entry : executables_[i]) {
+    if (fnmatch(entry.pattern.c_str(), subject.c_str(), 0) != 0) continue;
+    if (entry.name.empty()) return std::string();  // the file itself
+    if (by_name == nullptr) by_name = &entry;
+  }
+  if (by_name != nullptr) return by_name->name;
+  return RefuseExecutable(identity, rpc, asked);
+}
+
+absl::Status PolicyRule::RefuseExecutable(absl::string_view identity, Rpc rpc,
+                                          absl::string_view asked) const {
+  return Refuse(identity, asked, kExecutableFields[static_cast<int>(rpc)]);
 }
 
 bool PolicyRule::MayAllowAnyOf(
     Rpc rpc, const std::vector<std::string>& candidates) const {
   for (const std::string& path : candidates) {
-    if (Matches(executables_[static_cast<int>(rpc)], path)) return true;
+    for (const Executable& entry : executables_[static_cast<int>(rpc)]) {
+      if (fnmatch(entry.pattern.c_str(), path.c_str(), 0) == 0) return true;
+    }
   }
   return false;
 }
@@ -102,11 +117,12 @@ absl::Status PolicyRule::CheckClientEnv(absl::string_view identity,
 }
 
 absl::Status PolicyRule::CheckCwd(absl::string_view identity,
-                                  absl::string_view cwd) const {
+                                  absl::string_view cwd,
+                                  absl::string_view asked) const {
   for (const std::string& root : cwd_roots_) {
     if (Inside(cwd, root)) return absl::OkStatus();
   }
-  return Refuse(identity, absl::StrCat("cwd ", cwd), "cwd_roots");
+  return Refuse(identity, absl::StrCat("cwd ", asked), "cwd_roots");
 }
 
 std::vector<std::pair<std::string, std::string>> PolicyRule::BaseEnvironment(
@@ -213,7 +229,12 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Compile(
                            "\" is not an absolute path or glob: a rule names "
                            "the file that runs, after the PATH lookup"));
         }
-        rule.executables_[k].push_back(CanonicalGlob(glob));
+        PolicyRule::Executable& entry = rule.executables_[k].emplace_back();
+        entry.pattern = CanonicalGlob(glob);
+        if (glob.find_first_of("*?[") == std::string::npos &&
+            entry.pattern != glob) {
+          entry.name = glob;
+        }
       }
     }
     for (const auto& [name, value] : in.env()) {

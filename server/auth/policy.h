@@ -34,19 +34,32 @@ class PolicyRule {
   const std::string& name() const { return name_; }
   // Each check: OK, or PERMISSION_DENIED as above.
   absl::Status CheckRpc(absl::string_view identity, Rpc rpc) const;
-  // `path`: the file that would run, canonical (see process::CanonicalPath).
-  // The rule's own paths were made canonical when it was loaded.
-  absl::Status CheckExecutable(absl::string_view identity, Rpc rpc,
-                               absl::string_view path) const;
+  // `path`: the file that would run, canonical (see process::CanonicalPath);
+  // the rule's own paths were made canonical when it was loaded. `asked`:
+  // the program as the call named it, all that a refusal repeats (never
+  // `path`, which would tell where symlinks lead and what exists).
+  //
+  // OK with the argv[0] the child must get: "" keeps the call's; but when
+  // the only entries that allow the file name it through a symlink, the
+  // entry's own path. Such programs act on their name (/bin/rbash is bash,
+  // restricted because of its name): allowing /bin/rbash must not allow
+  // bash under any other name.
+  absl::StatusOr<std::string> CheckExecutable(absl::string_view identity,
+                                              Rpc rpc, absl::string_view path,
+                                              absl::string_view asked) const;
   // Whether some path of `candidates` is one the rule would allow: for a
   // program that cannot be found, so that the answer (NOT_FOUND or
   // PERMISSION_DENIED) never tells a client which files exist.
   bool MayAllowAnyOf(Rpc rpc, const std::vector<std::string>& candidates) const;
+  // The refusal of CheckExecutable, for a program that was not found.
+  absl::Status RefuseExecutable(absl::string_view identity, Rpc rpc,
+                                absl::string_view asked) const;
   absl::Status CheckClientEnv(absl::string_view identity,
                               absl::string_view name) const;
-  // `cwd`: canonical. With no cwd_roots, any cwd is refused.
-  absl::Status CheckCwd(absl::string_view identity,
-                        absl::string_view cwd) const;
+  // `cwd`: canonical; `asked`: as the call gave it, what a refusal says.
+  // With no cwd_roots, any cwd is refused.
+  absl::Status CheckCwd(absl::string_view identity, absl::string_view cwd,
+                        absl::string_view asked) const;
 
   // The environment a child starts from: `env`, over the variables of
   // `environ` that `pass_env` names.
@@ -72,7 +85,11 @@ class PolicyRule {
   std::string name_;
   std::vector<std::string> identities_;
   bool rpcs_[3] = {false, false, false};
-  std::vector<std::string> executables_[3];  // programs, shells, runtimes
+  struct Executable {
+    std::string pattern;  // canonical (see CanonicalGlob)
+    std::string name;     // as written, for a literal path through a symlink
+  };
+  std::vector<Executable> executables_[3];  // programs, shells, runtimes
   std::vector<std::pair<std::string, std::string>> env_;
   std::vector<std::string> pass_env_;
   std::vector<std::string> client_env_;

@@ -71,13 +71,14 @@ absl::Status ApplyRule(const LaunchContext& context,
     absl::StatusOr<std::string> cwd = process::CanonicalPath(spawn.cwd, "");
     if (!cwd.ok()) {
       // Whether a directory exists is only told to who may use it.
-      REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, LexicalPath(spawn.cwd, "")));
+      REXEC_RETURN_IF_ERROR(
+          rule.CheckCwd(who, LexicalPath(spawn.cwd, ""), spawn.cwd));
       return absl::Status(cwd.status().code(),
                           absl::StrCat("spawn ", spawn.argv[0], ": cwd ",
                                        spawn.cwd, ": ",
                                        cwd.status().message()));
     }
-    REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, *cwd));
+    REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, *cwd, spawn.cwd));
     spawn.cwd = *std::move(cwd);
   }
 
@@ -86,11 +87,14 @@ absl::Status ApplyRule(const LaunchContext& context,
       found.ok() ? process::CanonicalPath(*found, spawn.cwd) : found.status();
   if (!canonical.ok()) {
     if (!rule.MayAllowAnyOf(context.rpc, Candidates(spawn))) {
-      return rule.CheckExecutable(who, context.rpc, spawn.argv[0]);
+      return rule.RefuseExecutable(who, context.rpc, spawn.argv[0]);
     }
     return canonical.status();
   }
-  REXEC_RETURN_IF_ERROR(rule.CheckExecutable(who, context.rpc, *canonical));
+  REXEC_ASSIGN_OR_RETURN(
+      std::string name,
+      rule.CheckExecutable(who, context.rpc, *canonical, spawn.argv[0]));
+  if (!name.empty()) spawn.argv[0] = std::move(name);
   spawn.executable = *std::move(canonical);
 
   REXEC_ASSIGN_OR_RETURN(plan->stop.timeout,

@@ -78,21 +78,25 @@ TEST(Policy, ARuleAllowsWhatItSaysAndNothingMore) {
   const PolicyRule* rule = *policy->RuleFor("spiffe://example.org/ci/job-7");
   EXPECT_EQ(rule->name(), "echo-only");
   const std::string who = "alice";
-  EXPECT_TRUE(rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/echo").ok());
-  absl::Status cat = rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/cat");
+  EXPECT_EQ(*rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/echo", "echo"),
+            "");
+  absl::Status cat =
+      rule->CheckExecutable(who, Rpc::kSpawn, "/usr/bin/cat", "cat").status();
+  // What the call asked for, not where it led.
   EXPECT_EQ(cat.message(),
-            "identity \"alice\": rule \"echo-only\" does not allow "
-            "/usr/bin/cat (programs)");
+            "identity \"alice\": rule \"echo-only\" does not allow cat "
+            "(programs)");
   // No shells and no runtimes were named.
-  EXPECT_FALSE(rule->CheckExecutable(who, Rpc::kExec, "/usr/bin/echo").ok());
+  EXPECT_FALSE(
+      rule->CheckExecutable(who, Rpc::kExec, "/usr/bin/echo", "echo").ok());
   EXPECT_TRUE(rule->CheckClientEnv(who, "LC_ALL").ok());
   EXPECT_THAT(std::string(rule->CheckClientEnv(who, "LD_PRELOAD").message()),
               HasSubstr("does not allow setting LD_PRELOAD (client_env)"));
-  EXPECT_TRUE(rule->CheckCwd(who, "/tmp").ok());
-  EXPECT_TRUE(rule->CheckCwd(who, "/var/tmp/x/y").ok());
-  EXPECT_FALSE(rule->CheckCwd(who, "/tmpfoo").ok());
-  EXPECT_THAT(std::string(rule->CheckCwd(who, "/etc").message()),
-              HasSubstr("does not allow cwd /etc (cwd_roots)"));
+  EXPECT_TRUE(rule->CheckCwd(who, "/tmp", "/tmp").ok());
+  EXPECT_TRUE(rule->CheckCwd(who, "/var/tmp/x/y", "/var/tmp/x/y").ok());
+  EXPECT_FALSE(rule->CheckCwd(who, "/tmpfoo", "/tmpfoo").ok());
+  EXPECT_THAT(std::string(rule->CheckCwd(who, "/etc", "/x/../etc").message()),
+              HasSubstr("does not allow cwd /x/../etc (cwd_roots)"));
   EXPECT_EQ(rule->DefaultCwd(), "/tmp");
   EXPECT_EQ(*rule->Timeout(who, absl::ZeroDuration()), absl::Seconds(10));
   EXPECT_EQ(*rule->Timeout(who, absl::Seconds(60)), absl::Seconds(60));
@@ -130,10 +134,30 @@ TEST(Policy, RulePathsAreMadeCanonicalWhenLoaded) {
       "rpcs": ["Spawn"], "programs": ["/bin/echo", "/bin/t*"]}]})");
   ASSERT_NE(policy, nullptr);
   const PolicyRule* rule = *policy->RuleFor("a");
-  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved).ok());
+  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved, "echo").ok());
   ASSERT_NE(realpath("/bin/true", resolved), nullptr);
-  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved).ok());
+  EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, resolved, "true").ok());
   EXPECT_EQ(rule->name(), "rules[0]");
+}
+
+TEST(Policy, AProgramAllowedByASymlinkRunsUnderThatName) {
+  // /bin/rbash is bash, restricted because of its name: allowing it must
+  // not allow bash by any other name.
+  char bash[PATH_MAX];
+  ASSERT_NE(realpath("/bin/rbash", bash), nullptr);
+  ASSERT_STRNE(bash, "/bin/rbash");
+  auto policy = MustParse(R"({"rules": [{"identities": ["a"],
+      "rpcs": ["Exec"], "shells": ["/bin/rbash"]},
+      {"identities": ["b"], "rpcs": ["Exec"],
+       "shells": ["/bin/rbash", "/usr/bin/b*"]}]})");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ(*(*policy->RuleFor("a"))->CheckExecutable("a", Rpc::kExec, bash,
+                                                      "/bin/bash"),
+            "/bin/rbash");
+  // Where bash itself is allowed, the call's name stands.
+  EXPECT_EQ(*(*policy->RuleFor("b"))->CheckExecutable("b", Rpc::kExec, bash,
+                                                      "/bin/bash"),
+            "");
 }
 
 TEST(Policy, YamlServesToo) {

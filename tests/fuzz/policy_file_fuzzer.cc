@@ -15,9 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto rule = (*policy)->RuleFor(identity);
     if (!rule.ok()) continue;
     (*rule)->CheckRpc(identity, rexec::auth::Rpc::kSpawn).IgnoreError();
-    (*rule)->CheckExecutable(identity, rexec::auth::Rpc::kExec, "/bin/sh")
+    (*rule)
+        ->CheckExecutable(identity, rexec::auth::Rpc::kExec, "/bin/sh", "sh")
         .IgnoreError();
-    (*rule)->CheckCwd(identity, "/tmp/x").IgnoreError();
+    (*rule)->CheckCwd(identity, "/tmp/x", "x").IgnoreError();
     (*rule)->Timeout(identity, absl::Seconds(3)).IgnoreError();
   }
   return 0;

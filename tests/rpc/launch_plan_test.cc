@@ -88,7 +88,9 @@ TEST_F(LaunchPlanTest, AnythingElseIsRefusedNamingTheIdentityAndField) {
                 HasSubstr("identity \"A\": rule \"echo-for-a\" does not allow "))
         << program;
     EXPECT_THAT(std::string(plan.status().message()), HasSubstr("(programs)"));
-    // Never the rule's own list.
+    // What was asked, never where it led nor the rule's own list.
+    EXPECT_THAT(std::string(plan.status().message()),
+                HasSubstr("does not allow " + program + " (programs)"));
     EXPECT_THAT(std::string(plan.status().message()),
                 ::testing::Not(HasSubstr("/usr/bin/echo")));
   }
@@ -97,7 +99,24 @@ TEST_F(LaunchPlanTest, AnythingElseIsRefusedNamingTheIdentityAndField) {
   (*options.mutable_env())["PATH"] = dir_ + "/fake";
   absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(plan.status().message()), HasSubstr(cat));
+  EXPECT_THAT(std::string(plan.status().message()),
+              ::testing::Not(HasSubstr(cat)));
+}
+
+TEST_F(LaunchPlanTest, RefusalsDoNotTellWhereSymlinksLead) {
+  for (const std::string& program :
+       {std::string("/proc/self/exe"), std::string("/proc/self/cwd"),
+        std::string("/etc/./passwd"), std::string("/etc/./no-such")}) {
+    absl::StatusOr<LaunchPlan> plan = Plan("A", {program});
+    EXPECT_EQ(plan.status().message(),
+              "identity \"A\": rule \"echo-for-a\" does not allow " + program +
+                  " (programs)");
+  }
+  v1::ProcessOptions options;
+  options.set_cwd("/proc/self/root/etc");
+  EXPECT_EQ(Plan("A", {"echo"}, options).status().message(),
+            "identity \"A\": rule \"echo-for-a\" does not allow cwd "
+            "/proc/self/root/etc (cwd_roots)");
 }
 
 TEST_F(LaunchPlanTest, OtherIdentitiesHaveNoRule) {
