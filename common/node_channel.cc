@@ -13,6 +13,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Of the parser's own error text, what a status message repeats.
+constexpr size_t kMaxErrorBytes = 200;
+
 // Integral doubles below this convert to int64 exactly, and print without
 // the ".0" nlohmann gives a double, as JavaScript prints them.
 constexpr double kTwoTo63 = 9223372036854775808.0;
@@ -118,11 +121,22 @@ class ValueBuilder final : public nlohmann::json_sax<Json> {
   bool end_array() override { return Close(); }
   bool parse_error(std::size_t, const std::string&,
                    const nlohmann::detail::exception& e) override {
-    // "[json.exception.parse_error.101] parse error at ...": keep the text.
+    // "[json.exception.parse_error.101] parse error at ...": keep the text,
+    // but not all of it: it quotes the token it failed on, which may be
+    // megabytes of the child's (a number of 4 MB), and it ends up in a
+    // status message, whose size a client limits.
     absl::string_view what = e.what();
     size_t bracket = what.find("] ");
-    error_ = std::string(
-        bracket == absl::string_view::npos ? what : what.substr(bracket + 2));
+    if (bracket != absl::string_view::npos) what.remove_prefix(bracket + 2);
+    for (char c : what.substr(0, kMaxErrorBytes)) {
+      if (c >= 0x20 && c < 0x7f) {
+        error_ += c;
+      } else {
+        absl::StrAppend(&error_, "\\x", absl::Hex(static_cast<uint8_t>(c),
+                                                  absl::kZeroPad2));
+      }
+    }
+    if (what.size() > kMaxErrorBytes) error_ += "...";
     return false;
   }
 

@@ -19,18 +19,76 @@ constexpr size_t kMaxMessageBytes = 1024;
 // Kept free for the fields that close the record.
 constexpr size_t kTailRoom = 64;
 
-// At most `max` bytes of `text`, never splitting a UTF-8 sequence.
-std::string Cut(absl::string_view text, size_t max) {
-  if (text.size() <= max) return std::string(text);
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
+// Characters that JSON leaves raw but some log tools take for line ends.
+constexpr std::pair<absl::string_view, absl::string_view> kLineBreaks[] = {
+    {"\xC2\x85", "\\u0085"},
+    {"\xE2\x80\xA8", "\\u2028"},
+    {"\xE2\x80\xA9", "\\u2029"}};
+
+// The length of the UTF-8 sequence at the start of `text`, or 0 if it is
+// not one.
+size_t Utf8Length(absl::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  size_t n = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3
+                                : (lead >> 3) == 30 ? 4 : 0;
+  if (n == 0 || n > text.size()) return 0;
+  for (size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
   }
-  return absl::StrCat(text.substr(0, end), "...");
+  return n;
+}
+
+// What one character of `text` costs once written as part of a JSON
+// string, and how many bytes of `text` it is.
+std::pair<size_t, size_t> EscapedCost(absl::string_view text) {
+  const unsigned char c = static_cast<unsigned char>(text[0]);
+  if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
+      c == '\r' || c == '\t') {
+    return {2, 1};
+  }
+  if (c < 0x20) return {6, 1};  // \u00XX
+  const size_t n = Utf8Length(text);
+  if (n == 0) return {3, 1};  // replaced by U+FFFD
+  for (const auto& [raw, escaped] : kLineBreaks) {
+    if (text.substr(0, n) == raw) return {escaped.size(), n};
+  }
+  return {n, n};
+}
+
+// `text` cut so that, escaped as a JSON string, it is at most `max` bytes
+// (plus "..." where it was cut): a bound on what lands in the log, where
+// a control character is six bytes. Never splits a character.
+std::string Cut(absl::string_view text, size_t max) {
+  size_t cost = 0;
+  for (size_t at = 0; at < text.size();) {
+    auto [bytes_out, bytes_in] = EscapedCost(text.substr(at));
+    if (cost + bytes_out > max) {
+      return absl::StrCat(text.substr(0, at), "...");
+    }
+    cost += bytes_out;
+    at += bytes_in;
+  }
+  return std::string(text);
 }
 
 std::string DumpJson(const Json& json) {
-  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = json.dump(-1, ' ', false, Json::error_handler_t::replace);
+  for (const auto& [raw, escaped] : kLineBreaks) {
+    for (size_t at = 0;
+         (at = text.find(raw.data(), at, raw.size())) != std::string::npos;) {
+      text.replace(at, raw.size(), escaped.data(), escaped.size());
+      at += escaped.size();
+    }
+  }
+  return text;
+}
+
+// What is left of the record's bound once `used` is spent, never below 0.
+size_t Room(size_t used) {
+  return used + kTailRoom >= kMaxRecordBytes
+             ? 0
+             : kMaxRecordBytes - kTailRoom - used;
 }
 
 // Values of the text format are JSON strings: quoted, control characters
@@ -63,7 +121,7 @@ std::string FormatJson(const AuditRecord& r) {
   json["status"] = r.status;
   if (!r.message.empty()) json["message"] = Cut(r.message, kMaxMessageBytes);
 
-  size_t budget = kMaxRecordBytes - kTailRoom - DumpJson(json).size();
+  size_t budget = Room(DumpJson(json).size());
   Json argv = Json::array();
   size_t omitted = 0;
   for (const std::string& arg : r.argv) {
@@ -111,7 +169,7 @@ std::string FormatText(const AuditRecord& r) {
   }
 
   std::string argv = " argv=[";
-  size_t budget = kMaxRecordBytes - kTailRoom - head.size() - tail.size();
+  size_t budget = Room(head.size() + tail.size());
   size_t written = 0;
   for (const std::string& arg : r.argv) {
     std::string item = Quote(arg, kMaxArgBytes);

@@ -76,6 +76,14 @@ TEST(DecoderTest, NamesTheOffsetOfALineThatIsNotJson) {
                         "\"{oops\""));
 }
 
+TEST(DecoderTest, AnErrorQuotesLittleOfAHugeBadToken) {
+  Decoder decoder;
+  absl::Status status;
+  Decode(decoder, "[" + std::string(1 << 20, '1') + "e99999]\n", &status);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_LT(status.message().size(), 512u);
+}
+
 TEST(DecoderTest, RefusesAnOverlongLine) {
   Decoder decoder;
   absl::Status status;

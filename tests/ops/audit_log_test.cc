@@ -89,6 +89,36 @@ TEST(AuditLog, ArgumentsAndTheRecordAreBounded) {
   EXPECT_EQ(json["argv"].size() + json["argv_omitted"].get<size_t>(), 4000u);
 }
 
+TEST(AuditLog, EscapingCannotPushARecordPastItsBound) {
+  // Control characters are six bytes once escaped: a probe once made a
+  // 1 KiB message of them overflow the budget for arguments, and every
+  // argument of a 3.8 MB request was logged.
+  AuditRecord r = Finished();
+  r.identity = std::string(300, '\x01');
+  r.peer = std::string(300, '\x01');
+  r.rule = std::string(300, '\x01');
+  r.cwd = std::string(300, '\x01');
+  r.message = std::string(2000, '\x01');
+  r.argv.assign(15000, std::string(256, '\x02'));
+  for (LogFormat format : {LogFormat::kText, LogFormat::kJson}) {
+    const std::string line = FormatAuditRecord(r, format);
+    EXPECT_LE(line.size(), kMaxRecordBytes);
+    EXPECT_THAT(line, HasSubstr("argv_omitted"));
+  }
+}
+
+TEST(AuditLog, LineBreaksJsonLeavesRawAreEscaped) {
+  AuditRecord r = Finished();
+  r.argv = {"a\u2028b\u2029c\u0085d\ne"};
+  for (LogFormat format : {LogFormat::kText, LogFormat::kJson}) {
+    const std::string line = FormatAuditRecord(r, format);
+    EXPECT_THAT(line, HasSubstr("a\\u2028b\\u2029c\\u0085d\\ne"));
+  }
+  nlohmann::json json =
+      nlohmann::json::parse(FormatAuditRecord(r, LogFormat::kJson));
+  EXPECT_EQ(json["argv"][0], "a\u2028b\u2029c\u0085d\ne");
+}
+
 TEST(AuditLog, CutsNeverSplitACharacterAndBadBytesStayValidJson) {
   AuditRecord r = Finished();
   std::string long_utf8;
