@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <memory>
@@ -27,6 +28,12 @@ absl::StatusOr<std::string> FindExecutable(
     path = default_path;
   }
 
+  const size_t entries = std::count(path->begin(), path->end(), ':') + 1;
+  if (entries > kMaxPathEntries) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spawn ", program, ": PATH has ", entries,
+                     " entries, more than ", kMaxPathEntries));
+  }
   std::string not_executable;
   for (absl::string_view dir : absl::StrSplit(*path, ':')) {
     std::string candidate;

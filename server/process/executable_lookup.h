@@ -11,6 +11,10 @@
 
 namespace rexec::process {
 
+// A PATH longer than this is refused (INVALID_ARGUMENT): each entry costs a
+// stat, and the PATH may be the client's.
+inline constexpr size_t kMaxPathEntries = 1024;
+
 // A program with a slash is returned as it is (relative to the child's cwd).
 // Otherwise each PATH entry is tried in order (an empty or relative entry is
 // relative to `cwd`); without PATH, the system default path. NOT_FOUND when

@@ -26,6 +26,13 @@ constexpr uint32_t OutputBit(int stream) { return 1u << stream; }
 constexpr uint32_t InputBit(int input) { return 1u << (3 + input); }
 constexpr uint32_t kExited = 1u << 5;
 constexpr uint32_t kGroupChanged = 1u << 6;
+constexpr uint32_t kMoreOutput = 1u << 7;
+
+// Chunks read in one turn of the completion queue. A child that writes
+// without pause (or an Exec being stopped, whose output is read and
+// dropped) would otherwise keep the thread, and every other call on its
+// queue waiting, for as long as it writes.
+constexpr int kChunksPerTurn = 8;
 
 // Timers further off than this never fire: a timeout of a thousand years is
 // no timeout, and the deadline must not overflow the clock.
@@ -272,7 +279,12 @@ void ChildRunner::OnDoorbell(bool ok) {
 
 void ChildRunner::PumpOutput() {
   bool progress = true;
-  while (progress) {
+  for (int chunks = 0; progress; ++chunks) {
+    if (chunks == kChunksPerTurn) {
+      // The rest on a later turn, after what else waits on this queue.
+      doorbell_.Ring(kMoreOutput);
+      return;
+    }
     progress = false;
     for (int i = 0; i < 3; ++i) {
       Output& out = outputs_[i];

@@ -9,6 +9,14 @@
 #include "server/rpc/grpc_status.h"
 
 namespace rexec::rpc {
+namespace {
+
+// NODE_HANDLE_NACKs owed while the channel is busy, before decoding waits:
+// a child that sends handles and never reads its channel must not make the
+// server hold an answer for each.
+constexpr int kMaxNacksOwed = 64;
+
+}  // namespace
 
 absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
   const v1::ForkStart& start = request.start();
@@ -94,7 +102,9 @@ void ForkCall::Decode(absl::string_view data, bool all) {
   absl::Status status =
       decoder_.Feed(data, [this, all](google::protobuf::Value message) {
         if (!HandleMessage(std::move(message))) return false;
-        if (all || ChildCall::HasOutputRoom()) return true;
+        if (all || (ChildCall::HasOutputRoom() && nacks_owed_ < kMaxNacksOwed)) {
+          return true;
+        }
         backlog_ = true;
         return false;
       });
@@ -148,6 +158,11 @@ void ForkCall::OnInputWritten(ChildRunner::Input input) {
     for (; nacks_owed_ > 0; --nacks_owed_)
       absl::StrAppend(&nacks, node_channel::kHandleNack);
     WriteToChild(input, std::move(nacks));
+    // Decoding waited for the answers owed to go out.
+    if (backlog_ && ChildCall::HasOutputRoom()) {
+      Decode("");
+      if (!backlog_) runner().ResumeOutput();
+    }
     return;
   }
   ChildCall::OnInputWritten(input);

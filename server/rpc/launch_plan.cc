@@ -86,6 +86,9 @@ absl::Status ApplyRule(const LaunchContext& context,
   absl::StatusOr<std::string> canonical =
       found.ok() ? process::CanonicalPath(*found, spawn.cwd) : found.status();
   if (!canonical.ok()) {
+    if (canonical.status().code() == absl::StatusCode::kInvalidArgument) {
+      return canonical.status();  // a malformed request (a huge PATH)
+    }
     if (!rule.MayAllowAnyOf(context.rpc, Candidates(spawn))) {
       return rule.RefuseExecutable(who, context.rpc, spawn.argv[0]);
     }

@@ -61,6 +61,41 @@ TEST(Stall, ADeeplyNestedChannelMessageDoesNotFreezeTheOnlyWorker) {
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("325").empty(); }));
 }
 
+// The most memory the process ever held (VmHWM), in bytes.
+int64_t PeakRss(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+TEST(Stall, HandlesSentToAChildThatDoesNotReadAreNotQueuedWithoutEnd) {
+  // Each NODE_HANDLE is answered with a NACK; while the channel is busy
+  // (the child does not read it), answers are owed. They used to be owed
+  // without bound, and written in one piece when the child read again:
+  // 8 million handles grew the server by 250 MB.
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  v1::ForkStart start;
+  start.set_module("handles");
+  start.set_exec_path("/bin/sh");
+  start.add_exec_argv("-c");
+  start.add_exec_argv(
+      "yes '{\"cmd\":\"NODE_HANDLE\"}' | head -n 2000000 >&3; "
+      "exec cat <&3 >/dev/null");
+  client::ForkSession call(server->stub(), start,
+                           absl::Now() + absl::Seconds(60));
+  v1::ForkResponse response;
+  ASSERT_TRUE(call.Read(&response));  // started
+  const int64_t peak_before = PeakRss(server->pid());
+  absl::SleepFor(absl::Seconds(3));  // the child sends, then reads
+  const int64_t growth = PeakRss(server->pid()) - peak_before;
+  EXPECT_LT(growth, 16 << 20) << "server peak RSS grew by " << growth;
+  call.Cancel();
+}
+
 TEST(Stall, KillGraceIsCappedByTheServer) {
   auto server = RexecdProcess::Start({"--max-kill-grace", "2s"});
   ASSERT_NE(server, nullptr);
