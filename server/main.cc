@@ -319,7 +319,9 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
     if (absl::Status files = rexec::auth::CheckTlsFiles(f.tls); !files.ok()) {
       return files;
     }
-    s.server.network_credentials = rexec::auth::TlsServerCredentials(f.tls);
+    rexec::auth::TlsFiles tls = f.tls;
+    tls.tokens_too = !f.token_file.empty();
+    s.server.network_credentials = rexec::auth::TlsServerCredentials(tls);
   }
   rexec::auth::Authenticator::Options options;
   options.client_certificates = !f.tls.client_ca.empty();

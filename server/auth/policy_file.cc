@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "common/bounded_file.h"
 #include "google/protobuf/util/json_util.h"
@@ -212,6 +213,13 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
   if (text.size() > kMaxBytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat(source, ": the file is over ", kMaxBytes, " bytes"));
+  }
+  // Most likely a file caught half-written (write policies by renaming a
+  // new file into place); a policy that allows nobody says so: {"rules": []}.
+  if (absl::StripAsciiWhitespace(text).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": the file is empty (a policy that allows nobody is "
+                "{\"rules\": []})"));
   }
   SchemaWalk walk(source);
   Json json;

@@ -24,6 +24,9 @@ struct TlsFiles {
   std::string cert;       // --tls-cert: PEM chain, leaf first
   std::string key;        // --tls-key
   std::string client_ca;  // --tls-client-ca: empty means no mTLS
+  // Bearer tokens are taken as well: a client certificate is then checked
+  // when given, not required by the handshake.
+  bool tokens_too = false;
   absl::Duration refresh = absl::Seconds(60);
 };
 
@@ -31,7 +34,7 @@ struct TlsFiles {
 absl::Status CheckTlsFiles(const TlsFiles& files);
 
 // Credentials that watch the files; with a client CA, a client certificate
-// is required and verified.
+// is verified, and required unless tokens_too.
 std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(
     const TlsFiles& files);
 

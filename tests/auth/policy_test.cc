@@ -221,9 +221,17 @@ TEST(Policy, DeepOrHugeInputIsRefusedNotFollowed) {
 }
 
 TEST(Policy, AnEmptyPolicyAllowsNobody) {
-  auto policy = MustParse("{}");
+  auto policy = MustParse("{\"rules\": []}");
   ASSERT_NE(policy, nullptr);
   EXPECT_FALSE(policy->RuleFor("anyone").ok());
+}
+
+TEST(Policy, AnEmptyFileIsRefusedAsMostLikelyHalfWritten) {
+  for (const char* text : {"", " \n\t\n"}) {
+    EXPECT_EQ(ParseError(text),
+              "p.json: the file is empty (a policy that allows nobody is "
+              "{\"rules\": []})");
+  }
 }
 
 }  // namespace

@@ -280,6 +280,26 @@ TEST_F(TlsTest, TokensOverTls) {
               ::testing::Not(HasSubstr("tls-token")));
 }
 
+TEST_F(TlsTest, WithTokensTooACertificateIsCheckedButNotRequired) {
+  TempDir dir;
+  const std::string tokens =
+      dir.Write("tokens", TokenLine("deploy-bot", "tls-token-a"));
+  auto server = StartMutualTls({"--token-file", tokens});
+  ASSERT_NE(server, nullptr);
+  client::ConnectOptions token_only = As(*server, "");
+  token_only.token_file = dir.Write("good-token", "tls-token-a\n");
+  EXPECT_TRUE(EchoOk(token_only).ok());
+  EXPECT_TRUE(EchoOk(As(*server, "client-uri")).ok());
+  // A certificate that is given must still be good, token or not.
+  client::ConnectOptions foreign = As(*server, "client-other");
+  foreign.token_file = token_only.token_file;
+  EXPECT_EQ(EchoOk(foreign).error_code(), grpc::StatusCode::UNAVAILABLE);
+  grpc::Status neither = EchoOk(As(*server, ""));
+  EXPECT_EQ(neither.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(neither.error_message(),
+              HasSubstr("requires a client certificate or a bearer token"));
+}
+
 TEST_F(TlsTest, BadTlsFilesStopTheServerWithTheirName) {
   struct Case {
     std::vector<std::string> flags;

@@ -158,6 +158,19 @@ TEST(Child, MissingProgramIsNotFound) {
             "spawn /no/such/file: No such file or directory (ENOENT)");
 }
 
+TEST(Child, AnEndlessPathIsRefusedBeforeItIsSearched) {
+  SpawnOptions options;
+  options.argv = {"rexec-no-such-program"};
+  std::string path = "/nonexistent";
+  for (int i = 0; i < 5000; ++i) path += ":/nonexistent";
+  options.env = {{"PATH", path}};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(child.status().message(),
+            "spawn rexec-no-such-program: PATH has 5001 entries, more than "
+            "1024");
+}
+
 TEST(Child, MissingCwdIsNotFound) {
   SpawnOptions options;
   options.argv = {"true"};
