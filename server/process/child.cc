@@ -260,13 +260,21 @@ Child::~Child() {
 }
 
 absl::Status Child::SignalGroup(int signal_number) const {
+  if (reaped_) {
+    // The leader no longer pins the group's id: see SignalReapedGroup.
+    ChildRegistry::Global().SignalReapedGroup(pid_, signal_number);
+    return absl::OkStatus();
+  }
   if (killpg(pid_, signal_number) != 0 && errno != ESRCH) {
     return ErrnoStatus(errno, absl::StrCat("signal process group ", pid_));
   }
   return absl::OkStatus();
 }
 
-bool Child::GroupAlive() const { return killpg(pid_, 0) == 0; }
+bool Child::GroupAlive() const {
+  if (reaped_) return ChildRegistry::Global().SignalReapedGroup(pid_, 0);
+  return killpg(pid_, 0) == 0;
+}
 
 absl::StatusOr<std::optional<ExitStatus>> Child::TryReap() {
   return Reap(WNOHANG);

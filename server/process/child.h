@@ -70,11 +70,14 @@ class Child {
   bool reaped() const { return reaped_; }
 
   // Signals the whole process group. While the leader is unreaped its pid,
-  // and so the group id, cannot be reused; after that the group id stays
-  // pinned for as long as any member lives. ESRCH (nobody left) is OK.
+  // and so the group id, cannot be reused; after that the id is pinned only
+  // while a member lives, and a group of a new child of ours that got the
+  // same id is left alone (ChildRegistry::SignalReapedGroup). ESRCH (nobody
+  // left) is OK.
   absl::Status SignalGroup(int signal_number) const;
 
-  // True while any member of the child's process group is alive.
+  // True while any member of the child's process group is alive (after the
+  // leader was reaped: and its id is not another child's).
   bool GroupAlive() const;
 
   // Reaps the child if it has exited (its pidfd is readable then); nullopt

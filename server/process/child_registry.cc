@@ -27,7 +27,7 @@ void ChildRegistry::EndSpawn(pid_t pid) {
   --spawns_in_flight_;
   if (pid > 0) {
     owned_.insert(pid);
-    groups_.insert(pid);  // every child leads a group of its own
+    ++groups_[pid];  // every child leads a group of its own
   }
   Changed();
 }
@@ -40,7 +40,8 @@ void ChildRegistry::Reaped(pid_t pid) {
 
 void ChildRegistry::ReleaseGroup(pid_t pgid) {
   absl::MutexLock lock(&mu_);
-  groups_.erase(pgid);
+  auto it = groups_.find(pgid);
+  if (it != groups_.end() && --it->second == 0) groups_.erase(it);
 }
 
 void ChildRegistry::WatchGroup(pid_t pgid,
@@ -62,8 +63,19 @@ void ChildRegistry::OrphanReaped(pid_t pgid) {
 
 int ChildRegistry::KillAllGroups() {
   absl::MutexLock lock(&mu_);
-  for (pid_t pgid : groups_) killpg(pgid, SIGKILL);
+  for (const auto& [pgid, owners] : groups_) killpg(pgid, SIGKILL);
   return static_cast<int>(groups_.size());
+}
+
+bool ChildRegistry::SignalReapedGroup(pid_t pgid, int signal_number) {
+  absl::MutexLock lock(&mu_);
+  auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return spawns_in_flight_ == 0;
+  };
+  mu_.Await(absl::Condition(&settled));
+  auto it = groups_.find(pgid);
+  if (it != groups_.end() && it->second > 1) return false;  // reused
+  return killpg(pgid, signal_number) == 0;
 }
 
 bool ChildRegistry::WaitUntilOrphan(pid_t pid) {

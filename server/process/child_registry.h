@@ -47,9 +47,16 @@ class ChildRegistry {
 
   // SIGKILL to every registered group; returns how many there were. A group
   // stays registered until its owner released it, so that stragglers of a
-  // reaped leader are killed too; its id cannot be reused while any of them
-  // lives.
+  // reaped leader are killed too.
   int KillAllGroups();
+
+  // For a group whose leader was reaped. Once its last member is gone, its
+  // id is free, and a new child of ours may get it and lead a group of the
+  // same id: then the old group's owner must leave it alone, or one call
+  // could signal another call's processes. Signals `pgid` unless the id is
+  // now another child's (a spawn in flight is waited for, since its child
+  // may be the one); true when the group was there to signal.
+  bool SignalReapedGroup(pid_t pgid, int signal_number);
 
   // Blocks until `pid` (a zombie child of ours) is known not to belong to an
   // owner; returns false if the registry changed meanwhile, so the caller
@@ -67,7 +74,9 @@ class ChildRegistry {
 
   absl::Mutex mu_;
   absl::flat_hash_set<pid_t> owned_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<pid_t> groups_ ABSL_GUARDED_BY(mu_);
+  // Groups by id, with how many owners hold that id: two when a reaped
+  // leader's id was reused by a new child.
+  absl::flat_hash_map<pid_t, int> groups_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pid_t, std::function<void()>> group_watchers_
       ABSL_GUARDED_BY(mu_);
   int spawns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
