@@ -17,15 +17,6 @@ using ::testing::HasSubstr;
 
 constexpr char kAddress[] = "10.77.0.1";
 
-std::string Sha256Hex(const std::string& token) {
-  std::string hex;
-  FILE* pipe = popen(("printf %s '" + token + "' | sha256sum").c_str(), "r");
-  char buf[65] = {};
-  if (pipe != nullptr && fread(buf, 1, 64, pipe) == 64) hex = buf;
-  if (pipe != nullptr) pclose(pipe);
-  return hex;
-}
-
 grpc::Status EchoWithToken(std::shared_ptr<grpc::Channel> channel,
                            const std::string& token) {
   auto stub = v1::ChildProcess::NewStub(channel);

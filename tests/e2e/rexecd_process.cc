@@ -183,6 +183,16 @@ CliResult RunRexec(const std::vector<std::string>& args,
   return result;
 }
 
+std::string Sha256Hex(const std::string& text) {
+  std::string hex;
+  FILE* pipe = popen(("printf %s '" + text + "' | sha256sum").c_str(), "r");
+  char buf[65] = {};
+  if (pipe != nullptr && fread(buf, 1, 64, pipe) == 64) hex = buf;
+  if (pipe != nullptr) pclose(pipe);
+  EXPECT_EQ(hex.size(), 64u) << "sha256sum of " << text;
+  return hex;
+}
+
 TempDir::TempDir() {
   char dir[] = "/tmp/rexec-test-XXXXXX";
   EXPECT_NE(mkdtemp(dir), nullptr);

@@ -81,6 +81,10 @@ CliResult RunRexec(const std::vector<std::string>& args,
                    std::vector<std::pair<std::string, std::string>> env = {},
                    const std::string& input = "");
 
+// The SHA-256 of `text` in hex, as sha256sum prints it: what a token file
+// holds for a token.
+std::string Sha256Hex(const std::string& text);
+
 // A fresh directory under /tmp, removed with everything in it when the
 // object goes away.
 class TempDir {

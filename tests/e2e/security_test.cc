@@ -19,15 +19,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Sha256Hex(const std::string& token) {
-  std::string hex;
-  FILE* pipe = popen(("printf %s '" + token + "' | sha256sum").c_str(), "r");
-  char buf[65] = {};
-  if (pipe != nullptr && fread(buf, 1, 64, pipe) == 64) hex = buf;
-  if (pipe != nullptr) pclose(pipe);
-  return hex;
-}
-
 constexpr char kEchoForA[] = R"({
   "rules": [
     {
@@ -55,6 +46,20 @@ class PolicyTest : public ::testing::Test {
         {"--token-file", tokens_, "--policy", policy_},
         {{"REXEC_TEST_SECRET", "hunter2"}});
     ASSERT_NE(server_, nullptr);
+  }
+
+  // A call of identity A that runs `sleep ARG` until cancelled.
+  std::unique_ptr<client::SpawnSession> SleepAsA(const std::string& arg) {
+    client::SessionOptions options(absl::Now() + absl::Seconds(60));
+    options.bearer_token = "token-a";
+    v1::SpawnStart start;
+    start.add_argv("sleep");
+    start.add_argv(arg);
+    auto session =
+        std::make_unique<client::SpawnSession>(server_->stub(), start, options);
+    v1::SpawnResponse started;
+    EXPECT_TRUE(session->Read(&started) && started.has_started());
+    return session;
   }
 
   CliResult As(const std::string& token_file,
@@ -135,22 +140,14 @@ TEST_F(PolicyTest, TheServersEnvironmentDoesNotReachAChild) {
 }
 
 TEST_F(PolicyTest, AnIdentityRunsAtMostItsCap) {
-  client::SessionOptions options(absl::Now() + absl::Seconds(60));
-  options.bearer_token = "token-a";
-  v1::SpawnStart start;
-  start.add_argv("sleep");
-  start.add_argv("321");
-  client::SpawnSession first(server_->stub(), start, options);
-  v1::SpawnResponse started;
-  ASSERT_TRUE(first.Read(&started));
-  ASSERT_TRUE(started.has_started());
+  std::unique_ptr<client::SpawnSession> first = SleepAsA("321");
   CliResult second = As(token_a_, {"spawn", "--", "echo"});
   EXPECT_EQ(second.code, 255);
   EXPECT_THAT(second.err,
               HasSubstr("RESOURCE_EXHAUSTED: spawn echo: identity \"A\" runs "
                         "its limit of 1 processes (rule \"echo-for-a\": "
                         "max_processes)"));
-  first.Cancel();
+  first->Cancel();
   // The slot comes back once the child is reaped.
   EXPECT_TRUE(Eventually([&] {
     return As(token_a_, {"spawn", "--", "echo"}).code == 0;
@@ -169,14 +166,7 @@ TEST_F(PolicyTest, ABadReloadKeepsThePolicyInForce) {
   EXPECT_EQ(r.out, "still\n");
 
   // A running call keeps the rule it started under.
-  client::SessionOptions options(absl::Now() + absl::Seconds(60));
-  options.bearer_token = "token-a";
-  v1::SpawnStart start;
-  start.add_argv("sleep");
-  start.add_argv("322");
-  client::SpawnSession running(server_->stub(), start, options);
-  v1::SpawnResponse response;
-  ASSERT_TRUE(running.Read(&response));
+  std::unique_ptr<client::SpawnSession> running = SleepAsA("322");
 
   // A good policy that allows cat, not sleep, by its change on disk alone.
   std::string cat_policy = kEchoForA;
@@ -191,7 +181,7 @@ TEST_F(PolicyTest, ABadReloadKeepsThePolicyInForce) {
               HasSubstr("policy " + policy_));
   EXPECT_EQ(As(token_a_, {"spawn", "--", "sleep", "0"}).code, 255);
   EXPECT_FALSE(ProcessesWithArg("322").empty()) << "the running call was cut";
-  running.Cancel();
+  running->Cancel();
 }
 
 TEST(PolicyNames, AShellAllowedByItsRestrictedNameStaysRestricted) {

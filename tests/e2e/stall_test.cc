@@ -373,6 +373,19 @@ TEST(Stall, ExecBuffersTogetherAreCapped) {
   EXPECT_EQ(third.out, "free\n") << third.err;
 }
 
+// The exit of `child` if it comes within 10 s.
+std::optional<process::ExitStatus> WaitForExit(process::Child& child) {
+  std::optional<process::ExitStatus> exit;
+  Eventually(
+      [&] {
+        auto status = child.TryReap();
+        if (status.ok() && status->has_value()) exit = **status;
+        return exit.has_value();
+      },
+      absl::Seconds(10));
+  return exit;
+}
+
 // Whether `sig` is in a signal set of the process's /proc status: "ShdPnd"
 // (waiting to be taken) or "SigBlk" (blocked by its main thread).
 bool InSignalSet(pid_t pid, const std::string& set, int sig) {
@@ -403,14 +416,7 @@ TEST(Stall, ASigintEndsTheCliAtOnceWhileTheServerCannotAnswer) {
   ASSERT_TRUE(
       Eventually([&] { return InSignalSet(cli->pid(), "SigBlk", SIGINT); }));
   kill(cli->pid(), SIGINT);
-  std::optional<process::ExitStatus> exit;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        auto status = cli->TryReap();
-        if (status.ok() && status->has_value()) exit = **status;
-        return exit.has_value();
-      },
-      absl::Seconds(10)));
+  std::optional<process::ExitStatus> exit = WaitForExit(*cli);
   kill(server->pid(), SIGCONT);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->ToString(), process::ExitStatus::Exited(130).ToString());
@@ -431,14 +437,7 @@ TEST(Stall, ASecondSigintEndsTheCliWhenTheServerDoesNotAnswer) {
   // Two SIGINTs pending at once would be one: wait until rexec took it.
   ASSERT_TRUE(Eventually([&] { return !SignalPending(cli->pid(), SIGINT); }));
   kill(cli->pid(), SIGINT);
-  std::optional<process::ExitStatus> exit;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        auto status = cli->TryReap();
-        if (status.ok() && status->has_value()) exit = **status;
-        return exit.has_value();
-      },
-      absl::Seconds(10)));
+  std::optional<process::ExitStatus> exit = WaitForExit(*cli);
   kill(server->pid(), SIGCONT);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->code(), 130);
