@@ -194,7 +194,7 @@ TEST(PolicyNames, AShellAllowedByItsRestrictedNameStaysRestricted) {
   auto server =
       RexecdProcess::Start({"--token-file", tokens, "--policy", policy});
   ASSERT_NE(server, nullptr);
-  for (const std::string& shell : {"/bin/rbash", "/bin/bash", "/usr/bin/bash"}) {
+  for (const char* shell : {"/bin/rbash", "/bin/bash", "/usr/bin/bash"}) {
     CliResult r = RunRexec({"--server", server->address(), "--token-file",
                             token, "exec", "--shell", shell, "cd /; pwd"});
     EXPECT_THAT(r.err, HasSubstr("cd: restricted")) << shell;
