@@ -12,10 +12,13 @@
 namespace rexec::rpc {
 namespace {
 
-// Messages waiting behind the one in flight. With chunks of at most a
-// pipe-full (1 MiB) this bounds a call's buffered output to a few MiB,
-// however slow its client.
-constexpr size_t kMaxOutbox = 4;
+// What may wait behind the message in flight, in bytes and in messages:
+// with chunks of at most a pipe-full (1 MiB), a few chunks; of a Fork
+// child's small messages, a thousand (one read of its channel can hold a
+// hundred thousand, each a protobuf of its own). However slow the client,
+// a call holds a few MiB of output.
+constexpr size_t kMaxOutboxBytes = 4 << 20;
+constexpr size_t kMaxOutboxMessages = 1024;
 
 grpc::Status InvalidArgument(std::string message) {
   return ToGrpcStatus(absl::InvalidArgumentError(std::move(message)));
@@ -254,7 +257,9 @@ template <typename Request, typename Response>
 bool ChildCall<Request, Response>::HasOutputRoom() {
   // A call that is ending discards output, so that a child being stopped is
   // never blocked on a full pipe.
-  return final_status_.has_value() || outbox_.size() < kMaxOutbox;
+  return final_status_.has_value() ||
+         (outbox_.size() < kMaxOutboxMessages &&
+          outbox_bytes_ < kMaxOutboxBytes);
 }
 
 template <typename Request, typename Response>
@@ -278,8 +283,30 @@ void ChildCall<Request, Response>::OnRunnerDone() {
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::Enqueue(Response response) {
+  const size_t bytes = response.ByteSizeLong();
+  outbox_bytes_ += bytes;
+  outbox_sizes_.push_back(bytes);
   outbox_.push_back(std::move(response));
   MaybeWrite();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::ClearOutbox() {
+  outbox_.clear();
+  outbox_sizes_.clear();
+  outbox_bytes_ = 0;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::PopOutbox(bool front) {
+  outbox_bytes_ -= front ? outbox_sizes_.front() : outbox_sizes_.back();
+  if (front) {
+    outbox_.pop_front();
+    outbox_sizes_.pop_front();
+  } else {
+    outbox_.pop_back();
+    outbox_sizes_.pop_back();
+  }
 }
 
 template <typename Request, typename Response>
@@ -295,7 +322,7 @@ void ChildCall<Request, Response>::MaybeWrite() {
   if (absl::Status status = SerializeResponse(outbox_.front(), &write_frame_);
       !status.ok()) {
     // Only a message over 2 GiB, which no limit of ours allows.
-    outbox_.clear();
+    ClearOutbox();
     if (!final_status_) final_status_ = ToGrpcStatus(status);
     MaybeFinish();
     return;
@@ -307,7 +334,7 @@ void ChildCall<Request, Response>::MaybeWrite() {
     finish_called_ = finish_pending_ = true;
     stream_.WriteAndFinish(write_frame_, grpc::WriteOptions(), *final_status_,
                            &finish_tag_);
-    outbox_.clear();
+    ClearOutbox();
     return;
   }
   writing_ = true;
@@ -317,7 +344,7 @@ void ChildCall<Request, Response>::MaybeWrite() {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnWrite(bool ok) {
   writing_ = false;
-  outbox_.pop_front();
+  PopOutbox(/*front=*/true);
   if (!ok) {
     // The client is gone; OnDone will see the cancellation too.
     EndCall(ToGrpcStatus(absl::CancelledError("the client went away")));
@@ -342,7 +369,7 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   // before the error is not lost. Nothing is queued after this.
   v1::TerminationReason reason = v1::TERMINATION_REASON_CALL_FAILED;
   if (final_status_->error_code() == grpc::StatusCode::CANCELLED) {
-    while (outbox_.size() > (writing_ ? 1 : 0)) outbox_.pop_back();
+    while (outbox_.size() > (writing_ ? 1 : 0)) PopOutbox(/*front=*/false);
     reason = state_->shutting_down() ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
                                      : v1::TERMINATION_REASON_CLIENT_GONE;
   }

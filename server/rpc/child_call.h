@@ -4,8 +4,9 @@
 // IPC channel), driven by completion-queue tags. The subclass turns the start
 // message into spawn options and the child's output and exit into responses.
 //
-// Flow control: at most one Write is in flight, with a small outbox behind
-// it; while the outbox is full the child's output is not read. One Read is
+// Flow control: at most one Write is in flight, with an outbox of a few MiB
+// (or a thousand messages) behind it; while the outbox is full the child's
+// output is not read. One Read is
 // outstanding at a time. Each input (stdin, the channel) takes one chunk at
 // a time: a request for an input that is still busy is held, and nothing
 // more is read until that input took its chunk. So a child that does not
@@ -140,6 +141,8 @@ class ChildCall : public ChildRunner::Owner {
   void MaybeFinish();
   void MaybeDelete();
   void WriteAudit();
+  void PopOutbox(bool front);
+  void ClearOutbox();
 
   ServerState* const state_;
   Service* const service_;
@@ -181,6 +184,8 @@ class ChildCall : public ChildRunner::Owner {
   bool input_busy_[2] = {false, false};
 
   std::deque<Response> outbox_;
+  std::deque<size_t> outbox_sizes_;  // each one's serialized size
+  size_t outbox_bytes_ = 0;          // their sum
   grpc::ByteBuffer write_frame_;  // the response being written
   std::optional<grpc::Status> final_status_;
 

@@ -1,8 +1,10 @@
 // A Node child for the Fork tests, run unmodified through rexecd's channel.
 // Modes (argv[2]):
 //   echo         sends {ready, argv} at once, then echoes every message;
-//                on "bye" it disconnects itself; on 'disconnect' it prints
-//                "child saw disconnect" and ends with code 3.
+//                on "bye" it disconnects itself once the echo left (Node
+//                closes the channel with its queued writes dropped); on
+//                'disconnect' it prints "child saw disconnect" and ends with
+//                code 3.
 //   burst N      sends N numbered messages and exits in the last one's
 //                callback, so every message is in the channel before exit.
 //   handle       tries to send a net.Server handle, then {after: true}, then
@@ -15,8 +17,9 @@ const mode = process.argv[2];
 
 function echo() {
   process.on('message', (m) => {
-    process.send({echo: m});
-    if (m === 'bye') process.disconnect();
+    process.send({echo: m}, () => {
+      if (m === 'bye') process.disconnect();
+    });
   });
   process.on('disconnect', () => {
     console.log('child saw disconnect');
