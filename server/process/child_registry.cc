@@ -68,6 +68,10 @@ int ChildRegistry::KillAllGroups() {
 }
 
 bool ChildRegistry::SignalReapedGroup(pid_t pgid, int signal_number) {
+  // Nobody in the group: the common case, at a child's exit, which must not
+  // wait for spawns in flight on other threads (that cost a busy server
+  // a tenth of its rate).
+  if (killpg(pgid, 0) != 0) return false;
   absl::MutexLock lock(&mu_);
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return spawns_in_flight_ == 0;
