@@ -114,6 +114,12 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options) {
   return FindExecutable(options.argv[0], FindPath(env), options.cwd);
 }
 
+absl::StatusOr<std::vector<std::string>> CandidateExecutables(
+    const SpawnOptions& options) {
+  const std::vector<std::string> env = BuildEnvironment(options);
+  return ExecutableCandidates(options.argv[0], FindPath(env), options.cwd);
+}
+
 absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   if (options.argv.empty() || options.argv[0].empty()) {
     return absl::InvalidArgumentError(

@@ -52,6 +52,11 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options);
 // in the PATH of the child's environment (FindExecutable).
 absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options);
 
+// The files that lookup tries, in its order (ExecutableCandidates), for
+// options without `executable`.
+absl::StatusOr<std::vector<std::string>> CandidateExecutables(
+    const SpawnOptions& options);
+
 class Child {
  public:
   // Errors: INVALID_ARGUMENT (bad options), NOT_FOUND (program or cwd),

@@ -14,11 +14,12 @@
 
 namespace rexec::process {
 
-absl::StatusOr<std::string> FindExecutable(
+absl::StatusOr<std::vector<std::string>> ExecutableCandidates(
     absl::string_view program, std::optional<absl::string_view> path,
     absl::string_view cwd) {
-  if (program.find('/') != absl::string_view::npos) return std::string(program);
-
+  if (program.find('/') != absl::string_view::npos) {
+    return std::vector<std::string>{std::string(program)};
+  }
   std::string default_path;
   if (!path.has_value()) {
     size_t n = confstr(_CS_PATH, nullptr, 0);
@@ -27,22 +28,33 @@ absl::StatusOr<std::string> FindExecutable(
     default_path.resize(n > 0 ? n - 1 : 0);
     path = default_path;
   }
-
   const size_t entries = std::count(path->begin(), path->end(), ':') + 1;
   if (entries > kMaxPathEntries) {
     return absl::InvalidArgumentError(
         absl::StrCat("spawn ", program, ": PATH has ", entries,
                      " entries, more than ", kMaxPathEntries));
   }
-  std::string not_executable;
+  std::vector<std::string> candidates;
   for (absl::string_view dir : absl::StrSplit(*path, ':')) {
-    std::string candidate;
     if (dir.empty()) dir = ".";
     if (dir.front() != '/' && !cwd.empty()) {
-      candidate = absl::StrCat(cwd, "/", dir, "/", program);
+      candidates.push_back(absl::StrCat(cwd, "/", dir, "/", program));
     } else {
-      candidate = absl::StrCat(dir, "/", program);
+      candidates.push_back(absl::StrCat(dir, "/", program));
     }
+  }
+  return candidates;
+}
+
+absl::StatusOr<std::string> FindExecutable(
+    absl::string_view program, std::optional<absl::string_view> path,
+    absl::string_view cwd) {
+  if (program.find('/') != absl::string_view::npos) return std::string(program);
+  absl::StatusOr<std::vector<std::string>> candidates =
+      ExecutableCandidates(program, path, cwd);
+  if (!candidates.ok()) return candidates.status();
+  std::string not_executable;
+  for (const std::string& candidate : *candidates) {
     struct stat st;
     if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -14,6 +15,14 @@ namespace rexec::process {
 // A PATH longer than this is refused (INVALID_ARGUMENT): each entry costs a
 // stat, and the PATH may be the client's.
 inline constexpr size_t kMaxPathEntries = 1024;
+
+// The files `program` may name, in the order FindExecutable tries them:
+// itself when it has a slash, else the program in each PATH entry (without
+// PATH, the system default path; an empty or relative entry is relative to
+// `cwd`). INVALID_ARGUMENT for a PATH over kMaxPathEntries.
+absl::StatusOr<std::vector<std::string>> ExecutableCandidates(
+    absl::string_view program, std::optional<absl::string_view> path,
+    absl::string_view cwd);
 
 // A program with a slash is returned as it is (relative to the child's cwd).
 // Otherwise each PATH entry is tried in order (an empty or relative entry is

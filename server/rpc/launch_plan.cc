@@ -32,24 +32,17 @@ std::string LexicalPath(absl::string_view path, absl::string_view cwd) {
   return absl::StrCat("/", absl::StrJoin(parts, "/"));
 }
 
-// The files a program name could mean, for a lookup that failed.
+// The files a program name could mean, for a lookup that failed, as paths
+// without "." and "..": they may not exist, so realpath cannot say.
 std::vector<std::string> Candidates(const process::SpawnOptions& spawn) {
-  const std::string& program = spawn.argv[0];
-  if (program.find('/') != std::string::npos) {
-    return {LexicalPath(program, spawn.cwd)};
+  absl::StatusOr<std::vector<std::string>> candidates =
+      process::CandidateExecutables(spawn);
+  std::vector<std::string> paths;
+  if (!candidates.ok()) return paths;
+  for (const std::string& candidate : *candidates) {
+    paths.push_back(LexicalPath(candidate, spawn.cwd));
   }
-  std::string path;
-  for (const std::string& entry : process::BuildEnvironment(spawn)) {
-    if (entry.rfind("PATH=", 0) == 0) path = entry.substr(5);
-  }
-  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
-  std::vector<std::string> candidates;
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    candidates.push_back(
-        LexicalPath(absl::StrCat(dir.empty() ? "." : dir, "/", program),
-                    spawn.cwd));
-  }
-  return candidates;
+  return paths;
 }
 
 absl::Status ApplyRule(const LaunchContext& context,
