@@ -211,8 +211,7 @@ absl::Status CheckExposure(const Flags& f) {
           "process on this host (or in this network namespace) could connect; "
           "use unix:/path, or --insecure to serve it anyway"));
     }
-    if (absl::StartsWith(address, "unix:") ||
-        absl::StartsWith(address, "unix-abstract:") || tls ||
+    if (rexec::IsUnixAddress(address) || tls ||
         rexec::IsLoopbackAddress(address) || f.insecure) {
       continue;
     }
@@ -233,7 +232,7 @@ void WarnOfExposure(const Flags& f) {
       spdlog::warn("--insecure: {} is an abstract unix socket: any process "
                    "that shares this network namespace may connect",
                    address);
-    } else if (!absl::StartsWith(address, "unix:") && f.tls.cert.empty() &&
+    } else if (!rexec::IsUnixAddress(address) && f.tls.cert.empty() &&
                !rexec::IsLoopbackAddress(address)) {
       spdlog::warn("--insecure: {} is served in plaintext: anyone who "
                    "reaches it can run programs as this server's user",
@@ -289,17 +288,20 @@ struct Security {
   rexec::rpc::ServerSecurity server;
 };
 
-absl::Status LoadTokens(const std::string& path, Security& security) {
+// Loads the token file into the authenticator: true when it changed since
+// it was last loaded.
+absl::StatusOr<bool> LoadTokens(const std::string& path, Security& security) {
   absl::StatusOr<std::string> text =
       rexec::ReadBoundedFile(path, rexec::auth::TokenFile::kMaxBytes);
   if (!text.ok()) return text.status();
+  if (*text == security.tokens_text) return false;
   absl::StatusOr<rexec::auth::TokenFile> tokens =
       rexec::auth::TokenFile::Parse(*text, path);
   if (!tokens.ok()) return tokens.status();
   security.tokens_text = *std::move(text);
   security.authenticator->SetTokens(
       std::make_shared<rexec::auth::TokenFile>(*std::move(tokens)));
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<Security> BuildSecurity(const Flags& f) {
@@ -331,8 +333,9 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
   s.authenticator = std::make_unique<rexec::auth::Authenticator>(options);
   s.server.authenticator = s.authenticator.get();
   if (options.tokens) {
-    if (absl::Status loaded = LoadTokens(f.token_file, s); !loaded.ok()) {
-      return loaded;
+    if (absl::StatusOr<bool> loaded = LoadTokens(f.token_file, s);
+        !loaded.ok()) {
+      return loaded.status();
     }
   }
   if (!f.policy_file.empty()) {
@@ -360,14 +363,11 @@ void Reload(const Flags& f, Security& security) {
     }
   }
   if (!f.token_file.empty()) {
-    absl::StatusOr<std::string> text =
-        rexec::ReadBoundedFile(f.token_file, rexec::auth::TokenFile::kMaxBytes);
-    if (text.ok() && *text == security.tokens_text) return;
-    absl::Status status = LoadTokens(f.token_file, security);
-    if (!status.ok()) {
+    absl::StatusOr<bool> changed = LoadTokens(f.token_file, security);
+    if (!changed.ok()) {
       spdlog::error("tokens not reloaded, the ones in force stay: {}",
-                    std::string(status.message()));
-    } else {
+                    std::string(changed.status().message()));
+    } else if (*changed) {
       spdlog::info("tokens {} reloaded", f.token_file);
     }
   }

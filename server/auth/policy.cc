@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include <cstring>
+#include <optional>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -182,115 +184,146 @@ absl::StatusOr<const PolicyRule*> Policy::RuleFor(
       "identity \"", identity, "\": no rule of the policy is for it"));
 }
 
+namespace {
+
+std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
+  return PolicyFieldError{std::move(path), std::move(message)};
+}
+
+}  // namespace
+
+PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
+                               const std::string& at) {
+  if (in.identities().empty()) {
+    return Refused(absl::StrCat(at, ".identities"),
+                   "a rule needs at least one identity (a name or a glob)");
+  }
+  for (int i = 0; i < in.identities_size(); ++i) {
+    if (in.identities(i).empty()) {
+      return Refused(absl::StrCat(at, ".identities[", i, "]"),
+                     "an identity cannot be empty");
+    }
+    identities_.push_back(in.identities(i));
+  }
+  for (int i = 0; i < in.rpcs_size(); ++i) {
+    const auto* name =
+        std::find(std::begin(kRpcNames), std::end(kRpcNames), in.rpcs(i));
+    if (name == std::end(kRpcNames)) {
+      return Refused(absl::StrCat(at, ".rpcs[", i, "]"),
+                     absl::StrCat("unknown RPC \"", in.rpcs(i),
+                                  "\": expected Spawn, Exec or Fork"));
+    }
+    rpcs_[name - std::begin(kRpcNames)] = true;
+  }
+  return std::nullopt;
+}
+
+PolicyRule::Refusal PolicyRule::CompileWhat(const v1::PolicyRule& in,
+                                const std::string& at) {
+  const google::protobuf::RepeatedPtrField<std::string>* lists[] = {
+      &in.programs(), &in.shells(), &in.runtimes()};
+  for (int k = 0; k < 3; ++k) {
+    for (int i = 0; i < lists[k]->size(); ++i) {
+      const std::string& glob = lists[k]->Get(i);
+      if (glob.empty() || glob.front() != '/') {
+        return Refused(
+            absl::StrCat(at, ".", kExecutableFields[k], "[", i, "]"),
+            absl::StrCat("\"", glob,
+                         "\" is not an absolute path or glob: a rule names "
+                         "the file that runs, after the PATH lookup"));
+      }
+      Executable& entry = executables_[k].emplace_back();
+      entry.pattern = CanonicalGlob(glob);
+      if (glob.find_first_of("*?[") == std::string::npos &&
+          entry.pattern != glob) {
+        entry.name = glob;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
+                                 const std::string& at) {
+  for (const auto& [name, value] : in.env()) {
+    if (!ValidEnvName(name)) {
+      return Refused(absl::StrCat(at, ".env"),
+                     absl::StrCat("\"", name, "\" is not a variable name"));
+    }
+    env_.emplace_back(name, value);
+  }
+  // Sorted: a map has no order, and children should not see one that
+  // changes from start to start.
+  std::sort(env_.begin(), env_.end());
+  for (const auto& [field, from, to] :
+       {std::tuple{"pass_env", &in.pass_env(), &pass_env_},
+        std::tuple{"client_env", &in.client_env(), &client_env_}}) {
+    for (int i = 0; i < from->size(); ++i) {
+      if (from->Get(i).empty()) {
+        return Refused(absl::StrCat(at, ".", field, "[", i, "]"),
+                       "a variable name or glob cannot be empty");
+      }
+      to->push_back(from->Get(i));
+    }
+  }
+  for (int i = 0; i < in.cwd_roots_size(); ++i) {
+    absl::string_view root = in.cwd_roots(i);
+    if (root.empty() || root.front() != '/') {
+      return Refused(absl::StrCat(at, ".cwd_roots[", i, "]"),
+                     absl::StrCat("\"", root, "\" is not an absolute path"));
+    }
+    while (root.size() > 1 && absl::ConsumeSuffix(&root, "/")) {
+    }
+    cwd_roots_.push_back(Canonical(std::string(root)));
+  }
+  return std::nullopt;
+}
+
+PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
+                                  const std::string& at) {
+  struct DurationField {
+    const char* name;
+    const google::protobuf::Duration& value;
+    absl::Duration* out;
+  };
+  for (const DurationField& d :
+       {DurationField{"max_timeout", in.max_timeout(), &max_timeout_},
+        DurationField{"default_timeout", in.default_timeout(),
+                      &default_timeout_},
+        DurationField{"max_kill_grace", in.max_kill_grace(),
+                      &max_kill_grace_}}) {
+    *d.out = FromProto(d.value);
+    if (*d.out < absl::ZeroDuration()) {
+      return Refused(absl::StrCat(at, ".", d.name),
+                     "a duration cannot be negative");
+    }
+  }
+  if (max_timeout_ > absl::ZeroDuration() &&
+      default_timeout_ > max_timeout_) {
+    return Refused(absl::StrCat(at, ".default_timeout"),
+                   "the default timeout is over max_timeout");
+  }
+  max_processes_ = in.max_processes();
+  return std::nullopt;
+}
+
 absl::StatusOr<std::shared_ptr<const Policy>> Policy::Compile(
     const v1::Policy& proto, FieldError* error) {
   auto policy = std::make_shared<Policy>();
-  auto fail = [&](std::string path, std::string message) {
-    *error = {std::move(path), std::move(message)};
-    return absl::InvalidArgumentError(
-        absl::StrCat(error->path, ": ", error->message));
-  };
   for (int r = 0; r < proto.rules_size(); ++r) {
     const v1::PolicyRule& in = proto.rules(r);
     const std::string at = absl::StrCat("rules[", r, "]");
     PolicyRule& rule = policy->rules_.emplace_back();
     rule.name_ = in.name().empty() ? at : in.name();
-
-    if (in.identities().empty()) {
-      return fail(absl::StrCat(at, ".identities"),
-                  "a rule needs at least one identity (a name or a glob)");
+    PolicyRule::Refusal refusal = rule.CompileWho(in, at);
+    if (!refusal) refusal = rule.CompileWhat(in, at);
+    if (!refusal) refusal = rule.CompileWhere(in, at);
+    if (!refusal) refusal = rule.CompileLimits(in, at);
+    if (refusal) {
+      *error = *std::move(refusal);
+      return absl::InvalidArgumentError(
+          absl::StrCat(error->path, ": ", error->message));
     }
-    for (int i = 0; i < in.identities_size(); ++i) {
-      if (in.identities(i).empty()) {
-        return fail(absl::StrCat(at, ".identities[", i, "]"),
-                    "an identity cannot be empty");
-      }
-      rule.identities_.push_back(in.identities(i));
-    }
-    for (int i = 0; i < in.rpcs_size(); ++i) {
-      const auto* name = std::find(std::begin(kRpcNames), std::end(kRpcNames),
-                                   in.rpcs(i));
-      if (name == std::end(kRpcNames)) {
-        return fail(absl::StrCat(at, ".rpcs[", i, "]"),
-                    absl::StrCat("unknown RPC \"", in.rpcs(i),
-                                 "\": expected Spawn, Exec or Fork"));
-      }
-      rule.rpcs_[name - std::begin(kRpcNames)] = true;
-    }
-    const google::protobuf::RepeatedPtrField<std::string>* lists[] = {
-        &in.programs(), &in.shells(), &in.runtimes()};
-    for (int k = 0; k < 3; ++k) {
-      for (int i = 0; i < lists[k]->size(); ++i) {
-        const std::string& glob = lists[k]->Get(i);
-        if (glob.empty() || glob.front() != '/') {
-          return fail(
-              absl::StrCat(at, ".", kExecutableFields[k], "[", i, "]"),
-              absl::StrCat("\"", glob,
-                           "\" is not an absolute path or glob: a rule names "
-                           "the file that runs, after the PATH lookup"));
-        }
-        PolicyRule::Executable& entry = rule.executables_[k].emplace_back();
-        entry.pattern = CanonicalGlob(glob);
-        if (glob.find_first_of("*?[") == std::string::npos &&
-            entry.pattern != glob) {
-          entry.name = glob;
-        }
-      }
-    }
-    for (const auto& [name, value] : in.env()) {
-      if (!ValidEnvName(name)) {
-        return fail(absl::StrCat(at, ".env"),
-                    absl::StrCat("\"", name, "\" is not a variable name"));
-      }
-      rule.env_.emplace_back(name, value);
-    }
-    // Sorted: a map has no order, and children should not see one that
-    // changes from start to start.
-    std::sort(rule.env_.begin(), rule.env_.end());
-    for (const auto& [field, from, to] :
-         {std::tuple{"pass_env", &in.pass_env(), &rule.pass_env_},
-          std::tuple{"client_env", &in.client_env(), &rule.client_env_}}) {
-      for (int i = 0; i < from->size(); ++i) {
-        if (from->Get(i).empty()) {
-          return fail(absl::StrCat(at, ".", field, "[", i, "]"),
-                      "a variable name or glob cannot be empty");
-        }
-        to->push_back(from->Get(i));
-      }
-    }
-    for (int i = 0; i < in.cwd_roots_size(); ++i) {
-      absl::string_view root = in.cwd_roots(i);
-      if (root.empty() || root.front() != '/') {
-        return fail(absl::StrCat(at, ".cwd_roots[", i, "]"),
-                    absl::StrCat("\"", root, "\" is not an absolute path"));
-      }
-      while (root.size() > 1 && absl::ConsumeSuffix(&root, "/")) {
-      }
-      rule.cwd_roots_.push_back(Canonical(std::string(root)));
-    }
-    struct DurationField {
-      const char* name;
-      const google::protobuf::Duration& value;
-      absl::Duration* out;
-    };
-    for (const DurationField& d :
-         {DurationField{"max_timeout", in.max_timeout(), &rule.max_timeout_},
-          DurationField{"default_timeout", in.default_timeout(),
-                        &rule.default_timeout_},
-          DurationField{"max_kill_grace", in.max_kill_grace(),
-                        &rule.max_kill_grace_}}) {
-      *d.out = FromProto(d.value);
-      if (*d.out < absl::ZeroDuration()) {
-        return fail(absl::StrCat(at, ".", d.name),
-                    "a duration cannot be negative");
-      }
-    }
-    if (rule.max_timeout_ > absl::ZeroDuration() &&
-        rule.default_timeout_ > rule.max_timeout_) {
-      return fail(absl::StrCat(at, ".default_timeout"),
-                  "the default timeout is over max_timeout");
-    }
-    rule.max_processes_ = in.max_processes();
   }
   return std::shared_ptr<const Policy>(std::move(policy));
 }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,13 @@ namespace rexec::auth {
 enum class Rpc { kSpawn, kExec, kFork };
 // "Spawn", "Exec", "Fork": as the policy and the audit log spell them.
 absl::string_view RpcName(Rpc rpc);
+
+// A field of a policy that does not validate: its path
+// ("rules[0].rpcs[1]") and what is wrong with it.
+struct PolicyFieldError {
+  std::string path;
+  std::string message;
+};
 
 class PolicyRule {
  public:
@@ -82,6 +90,14 @@ class PolicyRule {
   absl::Status Refuse(absl::string_view identity, absl::string_view what,
                       absl::string_view field) const;
 
+  // The steps of Policy::Compile for one rule at `at` ("rules[2]"): each
+  // fills its part, or names the first field it refuses.
+  using Refusal = std::optional<PolicyFieldError>;
+  Refusal CompileWho(const v1::PolicyRule& in, const std::string& at);
+  Refusal CompileWhat(const v1::PolicyRule& in, const std::string& at);
+  Refusal CompileWhere(const v1::PolicyRule& in, const std::string& at);
+  Refusal CompileLimits(const v1::PolicyRule& in, const std::string& at);
+
   std::string name_;
   std::vector<std::string> identities_;
   bool rpcs_[3] = {false, false, false};
@@ -115,10 +131,7 @@ class Policy {
       absl::string_view text, absl::string_view source);
   // Validates a policy message; errors are (field path, message), e.g.
   // ("rules[0].rpcs[1]", "unknown RPC \"spawn\": ...").
-  struct FieldError {
-    std::string path;
-    std::string message;
-  };
+  using FieldError = PolicyFieldError;
   static absl::StatusOr<std::shared_ptr<const Policy>> Compile(
       const v1::Policy& proto, FieldError* error);
 

@@ -67,9 +67,7 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   }
   done_pending_ = true;
   ListenAgain();
-  audit_.rpc = std::string(auth::RpcName(rpc_));
-  audit_.peer = ctx_.peer();
-  audit_.identity = identity_.name;
+  audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
   // Who it is, before a byte of the call is read.
   if (const auth::Authenticator* authenticator = state_->authenticator()) {
     absl::StatusOr<auth::Identity> identity =
@@ -80,7 +78,6 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
     }
     identity_ = *std::move(identity);
   }
-  audit_.identity = identity_.name;
   policy_ = state_->policy();
   start_alarm_pending_ = true;
   start_alarm_.Set(cq_,
@@ -153,10 +150,9 @@ void ChildCall<Request, Response>::Dispatch() {
       EndCall(ToGrpcStatus(status));
       return;
     }
-    audit_.pid = runner_->pid();
     Response started;
     started.mutable_started()->set_pid(runner_->pid());
-    Enqueue(std::move(started));
+    Enqueue(started);
     ReadNext();
     return;
   }
@@ -282,63 +278,53 @@ void ChildCall<Request, Response>::OnRunnerDone() {
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::Enqueue(Response response) {
-  const size_t bytes = response.ByteSizeLong();
-  outbox_bytes_ += bytes;
-  outbox_sizes_.push_back(bytes);
-  outbox_.push_back(std::move(response));
+void ChildCall<Request, Response>::Enqueue(const Response& response) {
+  // Serialized now, once: the frame's length is what the outbox counts.
+  grpc::ByteBuffer frame;
+  if (absl::Status status = SerializeResponse(response, &frame);
+      !status.ok()) {
+    // Only a message over 2 GiB, which no limit of ours allows.
+    if (final_status_) {
+      final_status_ = ToGrpcStatus(status);
+      MaybeFinish();
+    } else {
+      EndCall(ToGrpcStatus(status));
+    }
+    return;
+  }
+  outbox_bytes_ += frame.Length();
+  outbox_.push_back(std::move(frame));
   MaybeWrite();
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::ClearOutbox() {
-  outbox_.clear();
-  outbox_sizes_.clear();
-  outbox_bytes_ = 0;
-}
-
-template <typename Request, typename Response>
 void ChildCall<Request, Response>::PopOutbox(bool front) {
-  outbox_bytes_ -= front ? outbox_sizes_.front() : outbox_sizes_.back();
-  if (front) {
-    outbox_.pop_front();
-    outbox_sizes_.pop_front();
-  } else {
-    outbox_.pop_back();
-    outbox_sizes_.pop_back();
-  }
+  outbox_bytes_ -= front ? outbox_.front().Length() : outbox_.back().Length();
+  front ? outbox_.pop_front() : outbox_.pop_back();
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::EndWith(Response last) {
+void ChildCall<Request, Response>::EndWith(const Response& last) {
   if (final_status_) return;  // cancelled or failed: nobody to tell
   final_status_ = grpc::Status::OK;
-  Enqueue(std::move(last));  // goes out with the status, see MaybeWrite()
+  Enqueue(last);  // goes out with the status, see MaybeWrite()
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeWrite() {
   if (writing_ || outbox_.empty() || finish_called_) return;
-  if (absl::Status status = SerializeResponse(outbox_.front(), &write_frame_);
-      !status.ok()) {
-    // Only a message over 2 GiB, which no limit of ours allows.
-    ClearOutbox();
-    if (!final_status_) final_status_ = ToGrpcStatus(status);
-    MaybeFinish();
-    return;
-  }
   if (final_status_ && outbox_.size() == 1) {
     // The last message and the status in one batch: one completion and
     // one trip through the transport instead of two, which is a fair part
     // of a short child's round trip.
     finish_called_ = finish_pending_ = true;
-    stream_.WriteAndFinish(write_frame_, grpc::WriteOptions(), *final_status_,
-                           &finish_tag_);
-    ClearOutbox();
+    stream_.WriteAndFinish(outbox_.front(), grpc::WriteOptions(),
+                           *final_status_, &finish_tag_);
+    PopOutbox(/*front=*/true);
     return;
   }
   writing_ = true;
-  stream_.Write(write_frame_, &write_tag_);
+  stream_.Write(outbox_.front(), &write_tag_);
 }
 
 template <typename Request, typename Response>
@@ -416,17 +402,20 @@ void ChildCall<Request, Response>::MaybeDelete() {
   // A call that has decided how it ends must say so to gRPC first.
   if (final_status_ && !finish_called_) return;
   // A call that was never made (the server shut down first) has no record.
-  if (!audit_.rpc.empty()) WriteAudit();
+  if (!audit_.peer.empty()) WriteAudit();
   delete this;
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::WriteAudit() {
   const grpc::Status status = final_status_.value_or(grpc::Status::OK);
+  audit_.identity = identity_.name;
+  audit_.rpc = std::string(auth::RpcName(rpc_));
   audit_.status = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   audit_.message = status.error_message();
-  if (runner_) {
+  if (runner_) {  // a child was started
+    audit_.pid = runner_->pid();
     audit_.bytes_in = runner_->bytes_in();
     audit_.bytes_out = runner_->bytes_out();
     if (const std::optional<v1::ExitStatus>& exit = runner_->reported_exit()) {

@@ -108,9 +108,9 @@ class ChildCall : public ChildRunner::Owner {
     return input_busy_[static_cast<int>(input)];
   }
 
-  void Enqueue(Response response);
+  void Enqueue(const Response& response);
   // Sends `last` (the exit) and ends the call with OK.
-  void EndWith(Response last);
+  void EndWith(const Response& last);
   // Ends the RPC with `status` (an error), stopping the child with its
   // policy. Responses already queued go out first, unless the client is
   // gone (CANCELLED).
@@ -142,7 +142,6 @@ class ChildCall : public ChildRunner::Owner {
   void MaybeDelete();
   void WriteAudit();
   void PopOutbox(bool front);
-  void ClearOutbox();
 
   ServerState* const state_;
   Service* const service_;
@@ -183,10 +182,8 @@ class ChildCall : public ChildRunner::Owner {
   bool half_closed_ = false;
   bool input_busy_[2] = {false, false};
 
-  std::deque<Response> outbox_;
-  std::deque<size_t> outbox_sizes_;  // each one's serialized size
-  size_t outbox_bytes_ = 0;          // their sum
-  grpc::ByteBuffer write_frame_;  // the response being written
+  std::deque<grpc::ByteBuffer> outbox_;  // responses, serialized
+  size_t outbox_bytes_ = 0;              // their length
   std::optional<grpc::Status> final_status_;
 
   std::unique_ptr<ChildRunner> runner_;

@@ -415,10 +415,7 @@ void ChildRunner::StopWatchingGroup() {
 }
 
 void ChildRunner::CloseDoorbellIfQuiet() {
-  if (exit_reported_ && !watching_group_ && !doorbell_closed_) {
-    doorbell_closed_ = true;
-    doorbell_pending_ = doorbell_.Close();
-  }
+  if (exit_reported_ && !watching_group_) doorbell_pending_ = doorbell_.Close();
 }
 
 bool ChildRunner::AnyOutputOpen() const {

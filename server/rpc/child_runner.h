@@ -169,7 +169,6 @@ class ChildRunner {
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
   bool watching_group_ = false;
-  bool doorbell_closed_ = false;
   v1::TerminationReason stop_reason_ = v1::TERMINATION_REASON_UNSPECIFIED;
   bool stopping_ = false;
   bool client_signaled_ = false;

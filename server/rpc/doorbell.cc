@@ -22,8 +22,8 @@ uint32_t Doorbell::Take() {
 
 bool Doorbell::Close() {
   std::lock_guard lock(mu_);
+  if (in_flight_ && !closed_) alarm_.Cancel();
   closed_ = true;
-  if (in_flight_) alarm_.Cancel();
   return in_flight_;
 }
 

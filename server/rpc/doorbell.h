@@ -31,7 +31,7 @@ class Doorbell {
   uint32_t Take();
   // No ring after this one sets the alarm. Returns true when a ring is still
   // on its way: its tag will come back once more (cancelled), and the owner
-  // must wait for it before it goes away.
+  // must wait for it before it goes away. Closing again says the same.
   bool Close();
 
  private:

@@ -127,7 +127,7 @@ void ForkCall::OnOutput(ChildRunner::Stream stream, std::string data) {
   } else {
     *response.mutable_stderr() = std::move(data);
   }
-  Enqueue(std::move(response));
+  Enqueue(response);
 }
 
 bool ForkCall::HandleMessage(google::protobuf::Value message) {
@@ -148,7 +148,7 @@ bool ForkCall::HandleMessage(google::protobuf::Value message) {
   }
   v1::ForkResponse response;
   *response.mutable_message() = std::move(message);
-  Enqueue(std::move(response));
+  Enqueue(response);
   return true;
 }
 
@@ -158,11 +158,11 @@ void ForkCall::OnInputWritten(ChildRunner::Input input) {
     for (; nacks_owed_ > 0; --nacks_owed_)
       absl::StrAppend(&nacks, node_channel::kHandleNack);
     WriteToChild(input, std::move(nacks));
-    // Decoding waited for the answers owed to go out.
-    if (backlog_ && ChildCall::HasOutputRoom()) {
-      Decode("");
-      if (!backlog_) runner().ResumeOutput();
-    }
+    // Decoding may have waited for the answers owed to go out; once it is
+    // done with what it held, the channel may be read again.
+    const bool waited = backlog_;
+    OnOutputRoom();
+    if (waited && !backlog_) runner().ResumeOutput();
     return;
   }
   ChildCall::OnInputWritten(input);
@@ -188,7 +188,7 @@ void ForkCall::SendDisconnected() {
   channel_closed_ = true;
   v1::ForkResponse response;
   response.mutable_disconnected();
-  Enqueue(std::move(response));
+  Enqueue(response);
 }
 
 void ForkCall::OnExit(v1::ExitStatus exit) {

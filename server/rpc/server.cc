@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/address.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "server/process/child_registry.h"
@@ -27,10 +28,6 @@ void RunWorker(grpc::ServerCompletionQueue* cq) {
   void* tag;
   bool ok;
   while (cq->Next(&tag, &ok)) static_cast<Tag*>(tag)->Run(ok);
-}
-
-bool IsUnix(const std::string& address) {
-  return absl::StartsWith(address, "unix:");
 }
 
 // "unix:/run/x.sock", "unix:///run/x.sock" or "unix:x.sock" -> the path.
@@ -85,7 +82,7 @@ absl::Status ShareUnixSocket(const std::string& address,
 
 // "127.0.0.1:0" with port 4242 -> "127.0.0.1:4242".
 std::string WithPort(const std::string& address, int port) {
-  if (IsUnix(address)) return address;
+  if (IsUnixAddress(address)) return address;
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) return address;
   return absl::StrCat(address.substr(0, colon + 1), port);
@@ -119,7 +116,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   std::vector<int> ports(config.listen.size());
   for (size_t i = 0; i < config.listen.size(); ++i) {
     builder.AddListeningPort(config.listen[i],
-                             IsUnix(config.listen[i])
+                             IsUnixAddress(config.listen[i])
                                  ? grpc::InsecureServerCredentials()
                                  : security.network_credentials,
                              &ports[i]);
@@ -152,7 +149,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
                        ": the address is in use, not local, or malformed"));
     }
     server->addresses_.push_back(WithPort(config.listen[i], ports[i]));
-    if (IsUnix(config.listen[i])) {
+    // A socket file; an abstract socket has no file to share.
+    if (absl::StartsWith(config.listen[i], "unix:")) {
       if (absl::Status shared = ShareUnixSocket(config.listen[i], security);
           !shared.ok()) {
         server->Shutdown();

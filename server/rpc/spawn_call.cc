@@ -19,7 +19,7 @@ void SpawnCall::OnOutput(ChildRunner::Stream stream, std::string data) {
   } else {
     *response.mutable_stderr() = std::move(data);
   }
-  Enqueue(std::move(response));
+  Enqueue(response);
 }
 
 void SpawnCall::OnExit(v1::ExitStatus exit) {

@@ -293,6 +293,50 @@ TEST(Stall, AConnectionHoldsAtMostItsStreams) {
   second->Cancel();
 }
 
+// The peer (the client's address and port) of the call whose argv has
+// `marker`, from its audit record.
+std::string PeerOf(RexecdProcess& server, const std::string& marker) {
+  std::string line = server.WaitForLogLine("\"" + marker + "\"");
+  size_t at = line.find("peer=\"");
+  if (at == std::string::npos) return "";
+  at += 6;
+  return line.substr(at, line.find('"', at) - at);
+}
+
+TEST(Stall, AnOldConnectionTakesNoNewCallsAndKeepsItsRunningOnes) {
+  auto server = RexecdProcess::Start({"--max-connection-age", "1s"});
+  ASSERT_NE(server, nullptr);
+  v1::SpawnStart start;
+  start.add_argv("cat");
+  start.add_argv("-");
+  start.add_argv("age-running");
+  client::SpawnSession running(server->stub(), start,
+                               absl::Now() + absl::Seconds(60));
+  v1::SpawnResponse response;
+  ASSERT_TRUE(running.Read(&response));  // started
+  auto echo = [&](int i) {
+    v1::SpawnRequest request;
+    request.mutable_start()->add_argv("echo");
+    request.mutable_start()->add_argv(absl::StrCat("age-", i));
+    RawCall<v1::SpawnRequest>(server->stub(), {request});
+    return PeerOf(*server, absl::StrCat("age-", i));
+  };
+  const std::string first = echo(0);
+  ASSERT_FALSE(first.empty());
+  // Calls on the same channel move to a new connection once the old one
+  // is past its age; without an age they would stay on it for ever.
+  int i = 1;
+  EXPECT_TRUE(Eventually([&] { return echo(i++) != first; }));
+  // The call that was running on the old connection goes on.
+  ASSERT_TRUE(running.WriteStdin("still here\n"));
+  ASSERT_TRUE(running.Read(&response));
+  EXPECT_EQ(response.stdout(), "still here\n");
+  running.WritesDone();
+  while (running.Read(&response)) {
+  }
+  EXPECT_TRUE(running.Finish().ok());
+}
+
 TEST(Stall, AClientThatStopsAnsweringIsDroppedAndItsChildStopped) {
   auto server = RexecdProcess::Start(
       {"--keepalive-time", "1s", "--keepalive-timeout", "1s"});
