@@ -632,8 +632,8 @@ int main(int argc, char** argv) {
                  "calls held open for the scale rows")
       ->capture_default_str();
   std::vector<std::string> only;
-  const std::vector<std::string> groups = {"round-trip", "rate", "stdout",
-                                           "stdin", "scale", "exec-fork"};
+  const std::vector<std::string> groups = {"round-trip", "rate",  "stdout",
+                                           "stdin",      "scale", "exec-fork"};
   app.add_option("--only", only,
                  "run only these groups of rows (to profile one)")
       ->check(CLI::IsMember(groups));

@@ -14,12 +14,12 @@
 #include <string>
 #include <thread>
 
-#include "absl/strings/string_view.h"
-#include "google/protobuf/duration.pb.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "client/child_session.h"
-#include "grpcpp/support/status.h"
 #include "common/signal_name.h"
+#include "google/protobuf/duration.pb.h"
+#include "grpcpp/support/status.h"
 
 namespace rexec::client {
 

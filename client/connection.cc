@@ -30,8 +30,8 @@ grpc::ChannelArguments Arguments() {
 }  // namespace
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
-  return grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), Arguments());
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   Arguments());
 }
 
 absl::StatusOr<Connection> Connect(const ConnectOptions& options) {

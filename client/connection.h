@@ -14,12 +14,12 @@
 namespace rexec::client {
 
 struct ConnectOptions {
-  std::string address;     // host:port or unix:/path
-  std::string tls_ca;      // PEM CA bundle; TLS when this or tls_cert is set
-  std::string tls_cert;    // PEM client certificate (mTLS)...
-  std::string tls_key;     // ...and its key
+  std::string address;   // host:port or unix:/path
+  std::string tls_ca;    // PEM CA bundle; TLS when this or tls_cert is set
+  std::string tls_cert;  // PEM client certificate (mTLS)...
+  std::string tls_key;   // ...and its key
   std::string tls_server_name;  // expected in the server's certificate
-  std::string token_file;  // the bearer token, on the file's first line
+  std::string token_file;       // the bearer token, on the file's first line
 };
 
 struct Connection {

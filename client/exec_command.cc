@@ -10,7 +10,7 @@ namespace rexec::client {
 int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ExecStart& start, int in_fd, int out_fd,
                    int err_fd, const sigset_t& signals,
-                    const SessionOptions& options) {
+                   const SessionOptions& options) {
   ExecSession* session =
       OpenSession<ExecSession>(stub, start, options, in_fd, signals, err_fd);
 

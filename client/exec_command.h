@@ -17,7 +17,7 @@ namespace rexec::client {
 int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                    const v1::ExecStart& start, int in_fd, int out_fd,
                    int err_fd, const sigset_t& signals,
-                    const SessionOptions& session = {});
+                   const SessionOptions& session = {});
 
 }  // namespace rexec::client
 

@@ -85,8 +85,8 @@ int RunForkCommand(v1::ChildProcess::StubInterface& stub,
                    const std::vector<google::protobuf::Value>& sends,
                    const ForkCommandIo& io, const sigset_t& signals,
                    const SessionOptions& options) {
-  ForkSession* session =
-      OpenSession<ForkSession>(stub, start, options, io.in_fd, signals, io.err_fd);
+  ForkSession* session = OpenSession<ForkSession>(stub, start, options,
+                                                  io.in_fd, signals, io.err_fd);
   LocalChannel* channel = nullptr;
   if (io.channel_fd >= 0) {
     channel = new LocalChannel(io.channel_fd);

@@ -132,8 +132,8 @@ class ValueBuilder final : public nlohmann::json_sax<Json> {
       if (c >= 0x20 && c < 0x7f) {
         error_ += c;
       } else {
-        absl::StrAppend(&error_, "\\x", absl::Hex(static_cast<uint8_t>(c),
-                                                  absl::kZeroPad2));
+        absl::StrAppend(&error_, "\\x",
+                        absl::Hex(static_cast<uint8_t>(c), absl::kZeroPad2));
       }
     }
     if (what.size() > kMaxErrorBytes) error_ += "...";
@@ -179,8 +179,7 @@ absl::StatusOr<std::string> Encode(const google::protobuf::Value& message) {
   if (!json.ok()) return json.status();
   // Values parsed by protobuf hold valid UTF-8; replace rather than throw
   // should one ever not.
-  std::string line =
-      json->dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string line = json->dump(-1, ' ', false, Json::error_handler_t::replace);
   line += '\n';
   return line;
 }
@@ -244,10 +243,10 @@ absl::Status Decoder::Feed(
 
 absl::Status Decoder::Finish() const {
   if (buffer_.size() == start_) return absl::OkStatus();
-  return absl::DataLossError(absl::StrCat(
-      "the IPC channel closed in the middle of a message: ",
-      buffer_.size() - start_, " bytes without a newline at byte offset ",
-      offset_));
+  return absl::DataLossError(
+      absl::StrCat("the IPC channel closed in the middle of a message: ",
+                   buffer_.size() - start_,
+                   " bytes without a newline at byte offset ", offset_));
 }
 
 }  // namespace rexec::node_channel

@@ -1,5 +1,5 @@
-// REXEC_RETURN_IF_ERROR and REXEC_ASSIGN_OR_RETURN with the semantics of later Abseil
-// releases (20220623 has neither).
+// REXEC_RETURN_IF_ERROR and REXEC_ASSIGN_OR_RETURN with the semantics of later
+// Abseil releases (20220623 has neither).
 #ifndef REXEC_COMMON_STATUS_MACROS_H_
 #define REXEC_COMMON_STATUS_MACROS_H_
 
@@ -9,13 +9,13 @@
 #define REXEC_CONCAT_INNER_(a, b) a##b
 #define REXEC_CONCAT_(a, b) REXEC_CONCAT_INNER_(a, b)
 
-#define REXEC_RETURN_IF_ERROR(expr)                                       \
+#define REXEC_RETURN_IF_ERROR(expr)                                 \
   do {                                                              \
     if (::absl::Status rexec_status_ = (expr); !rexec_status_.ok()) \
       return rexec_status_;                                         \
   } while (0)
 
-#define REXEC_ASSIGN_OR_RETURN(lhs, expr) \
+#define REXEC_ASSIGN_OR_RETURN(lhs, expr)                                     \
   REXEC_ASSIGN_OR_RETURN_IMPL_(REXEC_CONCAT_(rexec_statusor_, __LINE__), lhs, \
                                expr)
 

@@ -73,7 +73,8 @@ class DurationFlags {
   // Throws CLI::ValidationError naming the flag.
   void Parse() {
     for (Entry& e : texts_) {
-      if (!absl::ParseDuration(e.text, e.out) || *e.out < absl::ZeroDuration()) {
+      if (!absl::ParseDuration(e.text, e.out) ||
+          *e.out < absl::ZeroDuration()) {
         throw CLI::ValidationError(
             e.name, "\"" + e.text + "\" is not a duration like 2s or 500ms");
       }
@@ -140,8 +141,7 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
   app.add_flag("--insecure", f.insecure,
                "serve a non-loopback TCP address without TLS, or an "
                "abstract unix socket");
-  app.add_option("--socket-mode", f.socket_mode,
-                 "octal mode of unix sockets")
+  app.add_option("--socket-mode", f.socket_mode, "octal mode of unix sockets")
       ->capture_default_str();
   app.add_option("--socket-group", f.socket_group,
                  "group (name or id) of unix sockets, for --socket-mode 0660");
@@ -157,8 +157,7 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                 "ping each connection this often, to find dead clients");
   durations.Add(app, "--keepalive-timeout", &l.keepalive_timeout,
                 "drop a connection whose ping is not answered in this long");
-  app.add_option("--max-streams-per-connection",
-                 l.max_streams_per_connection,
+  app.add_option("--max-streams-per-connection", l.max_streams_per_connection,
                  "calls one connection may have open at once")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -229,14 +228,16 @@ void WarnOfExposure(const Flags& f) {
   if (!f.insecure) return;
   for (const std::string& address : f.config.listen) {
     if (absl::StartsWith(address, "unix-abstract:")) {
-      spdlog::warn("--insecure: {} is an abstract unix socket: any process "
-                   "that shares this network namespace may connect",
-                   address);
+      spdlog::warn(
+          "--insecure: {} is an abstract unix socket: any process "
+          "that shares this network namespace may connect",
+          address);
     } else if (!rexec::IsUnixAddress(address) && f.tls.cert.empty() &&
                !rexec::IsLoopbackAddress(address)) {
-      spdlog::warn("--insecure: {} is served in plaintext: anyone who "
-                   "reaches it can run programs as this server's user",
-                   address);
+      spdlog::warn(
+          "--insecure: {} is served in plaintext: anyone who "
+          "reaches it can run programs as this server's user",
+          address);
     }
   }
 }
@@ -328,8 +329,8 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
   rexec::auth::Authenticator::Options options;
   options.client_certificates = !f.tls.client_ca.empty();
   options.tokens = !f.token_file.empty();
-  options.required = options.client_certificates || options.tokens ||
-                     !f.policy_file.empty();
+  options.required =
+      options.client_certificates || options.tokens || !f.policy_file.empty();
   s.authenticator = std::make_unique<rexec::auth::Authenticator>(options);
   s.server.authenticator = s.authenticator.get();
   if (options.tokens) {

@@ -78,9 +78,9 @@ absl::StatusOr<Identity> Authenticator::Authenticate(
     } else {
       wanted = "a bearer token (authorization: Bearer TOKEN)";
     }
-    return Unauthenticated(
-        absl::StrCat("no identity: this server requires ", wanted,
-                     ", and the call came with none"));
+    return Unauthenticated(absl::StrCat("no identity: this server requires ",
+                                        wanted,
+                                        ", and the call came with none"));
   }
   return identity;
 }
@@ -92,9 +92,9 @@ absl::StatusOr<std::optional<std::string>> Authenticator::TokenIdentity(
     return Unauthenticated("more than one authorization header");
   }
   absl::string_view value = facts.authorization[0];
-  if (value.size() < 7 || !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
-    return Unauthenticated(
-        "the authorization header is not \"Bearer TOKEN\"");
+  if (value.size() < 7 ||
+      !absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+    return Unauthenticated("the authorization header is not \"Bearer TOKEN\"");
   }
   absl::string_view token = absl::StripAsciiWhitespace(value.substr(7));
   if (!options_.tokens) {

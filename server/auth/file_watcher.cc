@@ -22,8 +22,8 @@ absl::StatusOr<FileWatcher> FileWatcher::Create(
                       : slash == 0               ? "/"
                                                  : file.substr(0, slash);
     if (inotify_add_watch(fd, dir.c_str(),
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
-                              IN_DELETE | IN_ATTRIB) < 0) {
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
+                              IN_ATTRIB) < 0) {
       return ErrnoStatus(errno, absl::StrCat("watch ", dir, " for ", file));
     }
   }

@@ -64,17 +64,14 @@ bool ValidEnvName(absl::string_view name) {
 
 }  // namespace
 
-absl::string_view RpcName(Rpc rpc) {
-  return kRpcNames[static_cast<int>(rpc)];
-}
+absl::string_view RpcName(Rpc rpc) { return kRpcNames[static_cast<int>(rpc)]; }
 
 absl::Status PolicyRule::Refuse(absl::string_view identity,
                                 absl::string_view what,
                                 absl::string_view field) const {
-  return absl::PermissionDeniedError(absl::StrCat("identity \"", identity,
-                                                  "\": rule \"", name_,
-                                                  "\" does not allow ", what,
-                                                  " (", field, ")"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("identity \"", identity, "\": rule \"", name_,
+                   "\" does not allow ", what, " (", field, ")"));
 }
 
 absl::Status PolicyRule::CheckRpc(absl::string_view identity, Rpc rpc) const {
@@ -146,8 +143,8 @@ std::string PolicyRule::DefaultCwd() const {
   return cwd_roots_.empty() ? "" : cwd_roots_[0];
 }
 
-absl::StatusOr<absl::Duration> PolicyRule::Timeout(
-    absl::string_view identity, absl::Duration asked) const {
+absl::StatusOr<absl::Duration> PolicyRule::Timeout(absl::string_view identity,
+                                                   absl::Duration asked) const {
   if (asked == absl::ZeroDuration()) {
     return default_timeout_ > absl::ZeroDuration() ? default_timeout_
                                                    : max_timeout_;
@@ -193,7 +190,7 @@ std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
 }  // namespace
 
 PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
-                               const std::string& at) {
+                                           const std::string& at) {
   if (in.identities().empty()) {
     return Refused(absl::StrCat(at, ".identities"),
                    "a rule needs at least one identity (a name or a glob)");
@@ -219,7 +216,7 @@ PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
 }
 
 PolicyRule::Refusal PolicyRule::CompileWhat(const v1::PolicyRule& in,
-                                const std::string& at) {
+                                            const std::string& at) {
   const google::protobuf::RepeatedPtrField<std::string>* lists[] = {
       &in.programs(), &in.shells(), &in.runtimes()};
   for (int k = 0; k < 3; ++k) {
@@ -244,7 +241,7 @@ PolicyRule::Refusal PolicyRule::CompileWhat(const v1::PolicyRule& in,
 }
 
 PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
-                                 const std::string& at) {
+                                             const std::string& at) {
   for (const auto& [name, value] : in.env()) {
     if (!ValidEnvName(name)) {
       return Refused(absl::StrCat(at, ".env"),
@@ -280,7 +277,7 @@ PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
 }
 
 PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
-                                  const std::string& at) {
+                                              const std::string& at) {
   struct DurationField {
     const char* name;
     const google::protobuf::Duration& value;
@@ -298,8 +295,7 @@ PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
                      "a duration cannot be negative");
     }
   }
-  if (max_timeout_ > absl::ZeroDuration() &&
-      default_timeout_ > max_timeout_) {
+  if (max_timeout_ > absl::ZeroDuration() && default_timeout_ > max_timeout_) {
     return Refused(absl::StrCat(at, ".default_timeout"),
                    "the default timeout is over max_timeout");
   }

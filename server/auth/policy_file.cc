@@ -14,9 +14,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "common/bounded_file.h"
 #include "google/protobuf/util/json_util.h"
@@ -52,8 +52,7 @@ class SchemaWalk {
       const FieldDescriptor* field = descriptor->FindFieldByName(name);
       if (field == nullptr) field = descriptor->FindFieldByCamelcaseName(name);
       if (field == nullptr) {
-        return Error(key, path,
-                     absl::StrCat("unknown field \"", name, "\""));
+        return Error(key, path, absl::StrCat("unknown field \"", name, "\""));
       }
       if (!seen.insert(field->name()).second) {
         return Error(key, path,
@@ -85,9 +84,9 @@ class SchemaWalk {
 
   absl::Status Error(const YAML::Node& node, const std::string& path,
                      absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Prefix(node.Mark()), path.empty() ? "" : absl::StrCat(path, ": "),
-        what));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Prefix(node.Mark()),
+                     path.empty() ? "" : absl::StrCat(path, ": "), what));
   }
 
  private:
@@ -124,9 +123,9 @@ class SchemaWalk {
         }
         const std::string& key = entry.first.Scalar();
         if (!keys.insert(key).second) {
-          return Error(entry.first, path,
-                       absl::StrCat("key \"", key,
-                                    "\" is given more than once"));
+          return Error(
+              entry.first, path,
+              absl::StrCat("key \"", key, "\" is given more than once"));
         }
         const std::string key_path = absl::StrCat(path, "[\"", key, "\"]");
         Remember(key_path, entry.first);
@@ -217,9 +216,10 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
   // Most likely a file caught half-written (write policies by renaming a
   // new file into place); a policy that allows nobody says so: {"rules": []}.
   if (absl::StripAsciiWhitespace(text).empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": the file is empty (a policy that allows nobody is "
-                "{\"rules\": []})"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": the file is empty (a policy that allows nobody is "
+                     "{\"rules\": []})"));
   }
   SchemaWalk walk(source);
   Json json;
@@ -230,9 +230,8 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
     if (!status.ok()) return status;
   } catch (const YAML::Exception& e) {
     // Syntax errors, and yaml-cpp's own nesting limit.
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                     ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
   }
 
   v1::Policy proto;
@@ -253,16 +252,15 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
         message.remove_prefix(close + 3);
       }
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        walk.Where(path), path.empty() ? "" : absl::StrCat(path, ": "),
-        message));
+    return absl::InvalidArgumentError(
+        absl::StrCat(walk.Where(path),
+                     path.empty() ? "" : absl::StrCat(path, ": "), message));
   }
   FieldError error;
-  absl::StatusOr<std::shared_ptr<const Policy>> policy =
-      Compile(proto, &error);
+  absl::StatusOr<std::shared_ptr<const Policy>> policy = Compile(proto, &error);
   if (!policy.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        walk.Where(error.path), error.path, ": ", error.message));
+    return absl::InvalidArgumentError(
+        absl::StrCat(walk.Where(error.path), error.path, ": ", error.message));
   }
   return policy;
 }

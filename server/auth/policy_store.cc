@@ -6,7 +6,9 @@ namespace rexec::auth {
 
 PolicyStore::PolicyStore(std::string path, std::string text,
                          std::shared_ptr<const Policy> policy)
-    : path_(std::move(path)), text_(std::move(text)), policy_(std::move(policy)) {}
+    : path_(std::move(path)),
+      text_(std::move(text)),
+      policy_(std::move(policy)) {}
 
 absl::StatusOr<std::unique_ptr<PolicyStore>> PolicyStore::Open(
     std::string path) {

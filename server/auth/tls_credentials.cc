@@ -31,8 +31,7 @@ struct KeyDeleter {
 absl::Status Bad(absl::string_view flag, const std::string& path,
                  absl::string_view what) {
   ERR_clear_error();
-  return absl::InvalidArgumentError(
-      absl::StrCat(flag, " ", path, ": ", what));
+  return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": ", what));
 }
 
 absl::StatusOr<std::string> Read(absl::string_view flag,

@@ -15,7 +15,8 @@ namespace {
 
 // A name is an identity: printable, without spaces, of a sane length.
 absl::Status CheckName(absl::string_view name) {
-  if (name.size() > 256) return absl::InvalidArgumentError("name is over 256 bytes");
+  if (name.size() > 256)
+    return absl::InvalidArgumentError("name is over 256 bytes");
   for (char c : name) {
     if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
       return absl::InvalidArgumentError(

@@ -28,10 +28,15 @@ constexpr std::pair<absl::string_view, absl::string_view> kLineBreaks[] = {
 // The length of the UTF-8 sequence at the start of `text`, or 0 if it is
 // not one.
 size_t Utf8Length(absl::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
   const unsigned char lead = byte(0);
-  size_t n = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3
-                                : (lead >> 3) == 30 ? 4 : 0;
+  size_t n = lead < 0x80         ? 1
+             : (lead >> 5) == 6  ? 2
+             : (lead >> 4) == 14 ? 3
+             : (lead >> 3) == 30 ? 4
+                                 : 0;
   if (n == 0 || n > text.size()) return 0;
   for (size_t i = 1; i < n; ++i) {
     if ((byte(i) & 0xC0) != 0x80) return 0;
@@ -140,9 +145,9 @@ std::string FormatJson(const AuditRecord& r) {
 }
 
 std::string FormatText(const AuditRecord& r) {
-  std::string head = absl::StrCat(
-      "call identity=", Quote(r.identity, kMaxFieldBytes),
-      " peer=", Quote(r.peer, kMaxFieldBytes), " rpc=", r.rpc);
+  std::string head =
+      absl::StrCat("call identity=", Quote(r.identity, kMaxFieldBytes),
+                   " peer=", Quote(r.peer, kMaxFieldBytes), " rpc=", r.rpc);
   if (!r.rule.empty()) {
     absl::StrAppend(&head, " rule=", Quote(r.rule, kMaxFieldBytes));
   }

@@ -1,9 +1,9 @@
 #include "server/ops/logging.h"
 
+#include <grpc/support/log.h>
+
 #include <atomic>
 #include <memory>
-
-#include <grpc/support/log.h>
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
@@ -25,9 +25,9 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
     nlohmann::ordered_json line = {
-        {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                  absl::FromChrono(msg.time),
-                                  absl::UTCTimeZone())},
+        {"time",
+         absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromChrono(msg.time),
+                          absl::UTCTimeZone())},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                               spdlog::level::to_string_view(msg.level).size())},
         {"msg", std::string(msg.payload.data(), msg.payload.size())},

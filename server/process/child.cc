@@ -14,10 +14,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "server/process/child_registry.h"
 #include "common/errno_status.h"
-#include "server/process/executable_lookup.h"
 #include "common/status_macros.h"
+#include "server/process/child_registry.h"
+#include "server/process/executable_lookup.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
 extern "C" {
@@ -165,10 +165,11 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   }
 
   std::vector<std::string> env = BuildEnvironment(options);
-  REXEC_ASSIGN_OR_RETURN(std::string path,
-                   options.executable.empty()
-                       ? FindExecutable(program, FindPath(env), options.cwd)
-                       : options.executable);
+  REXEC_ASSIGN_OR_RETURN(
+      std::string path,
+      options.executable.empty()
+          ? FindExecutable(program, FindPath(env), options.cwd)
+          : options.executable);
 
   // pipes[i][0] is the read end. Child ends are dup2-ed onto 0, 1, 2, which
   // clears their close-on-exec flag in the child only.

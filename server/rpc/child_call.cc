@@ -70,8 +70,7 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
   // Who it is, before a byte of the call is read.
   if (const auth::Authenticator* authenticator = state_->authenticator()) {
-    absl::StatusOr<auth::Identity> identity =
-        authenticator->Authenticate(ctx_);
+    absl::StatusOr<auth::Identity> identity = authenticator->Authenticate(ctx_);
     if (!identity.ok()) {
       EndCall(ToGrpcStatus(identity.status()));
       return;
@@ -80,10 +79,11 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   }
   policy_ = state_->policy();
   start_alarm_pending_ = true;
-  start_alarm_.Set(cq_,
-                   std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(state_->config().start_timeout),
-                   &start_timeout_tag_);
+  start_alarm_.Set(
+      cq_,
+      std::chrono::system_clock::now() +
+          absl::ToChronoNanoseconds(state_->config().start_timeout),
+      &start_timeout_tag_);
   ReadNext();
 }
 
@@ -92,10 +92,10 @@ void ChildCall<Request, Response>::OnStartTimeout(bool ok) {
   start_alarm_pending_ = false;
   // Not ok: cancelled, because the start came or the call ended.
   if (ok && !runner_) {
-    EndCall(ToGrpcStatus(absl::DeadlineExceededError(absl::StrCat(
-        "no start message within ",
-        absl::FormatDuration(state_->config().start_timeout),
-        " of the call (--start-timeout)"))));
+    EndCall(ToGrpcStatus(absl::DeadlineExceededError(
+        absl::StrCat("no start message within ",
+                     absl::FormatDuration(state_->config().start_timeout),
+                     " of the call (--start-timeout)"))));
   }
   MaybeDelete();
 }
@@ -253,9 +253,8 @@ template <typename Request, typename Response>
 bool ChildCall<Request, Response>::HasOutputRoom() {
   // A call that is ending discards output, so that a child being stopped is
   // never blocked on a full pipe.
-  return final_status_.has_value() ||
-         (outbox_.size() < kMaxOutboxMessages &&
-          outbox_bytes_ < kMaxOutboxBytes);
+  return final_status_.has_value() || (outbox_.size() < kMaxOutboxMessages &&
+                                       outbox_bytes_ < kMaxOutboxBytes);
 }
 
 template <typename Request, typename Response>
@@ -281,8 +280,7 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::Enqueue(const Response& response) {
   // Serialized now, once: the frame's length is what the outbox counts.
   grpc::ByteBuffer frame;
-  if (absl::Status status = SerializeResponse(response, &frame);
-      !status.ok()) {
+  if (absl::Status status = SerializeResponse(response, &frame); !status.ok()) {
     // Only a message over 2 GiB, which no limit of ours allows.
     if (final_status_) {
       final_status_ = ToGrpcStatus(status);
@@ -387,8 +385,7 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
     // EndCall stops the child. A call that had already ended has either
     // stopped it (an error) or reported its exit (stragglers are the
     // runner's business then).
-    EndCall(
-        ToGrpcStatus(absl::CancelledError("the call was cancelled")));
+    EndCall(ToGrpcStatus(absl::CancelledError("the call was cancelled")));
   }
   MaybeDelete();
 }
@@ -421,9 +418,8 @@ void ChildCall<Request, Response>::WriteAudit() {
     if (const std::optional<v1::ExitStatus>& exit = runner_->reported_exit()) {
       if (exit->has_code()) audit_.exit_code = exit->code();
       audit_.exit_signal = exit->signal();
-      audit_.reason = std::string(
-          absl::StripPrefix(v1::TerminationReason_Name(exit->reason()),
-                            "TERMINATION_REASON_"));
+      audit_.reason = std::string(absl::StripPrefix(
+          v1::TerminationReason_Name(exit->reason()), "TERMINATION_REASON_"));
       audit_.wall_time = absl::Seconds(exit->wall_time().seconds()) +
                          absl::Nanoseconds(exit->wall_time().nanos());
     }

@@ -46,16 +46,16 @@
 namespace rexec::rpc {
 
 // The service with its three methods as raw frames: see wire_message.h.
-using ChildProcessService = v1::ChildProcess::WithRawMethod_Spawn<
-    v1::ChildProcess::WithRawMethod_Exec<
+using ChildProcessService =
+    v1::ChildProcess::WithRawMethod_Spawn<v1::ChildProcess::WithRawMethod_Exec<
         v1::ChildProcess::WithRawMethod_Fork<v1::ChildProcess::Service>>>;
 
 template <typename Request, typename Response>
 class ChildCall : public ChildRunner::Owner {
  public:
   using Service = ChildProcessService;
-  using Stream = grpc::ServerAsyncReaderWriter<grpc::ByteBuffer,
-                                               grpc::ByteBuffer>;
+  using Stream =
+      grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
   using RequestMethod = void (Service::*)(grpc::ServerContext*, Stream*,
                                           grpc::CompletionQueue*,
                                           grpc::ServerCompletionQueue*, void*);
@@ -191,10 +191,10 @@ class ChildCall : public ChildRunner::Owner {
 };
 
 // ListeningCall is what makes a ChildCall for one RPC (`kMethod`, e.g.
-// &Service::RequestSpawn, which the policy calls `kRpc`) of type `Call`: Listen() creates one that waits
-// for the next call, and each call creates its successor once it started.
-// A call class derives from it and befriends it (its constructor is
-// private: a call owns itself and only Listen() may create one).
+// &Service::RequestSpawn, which the policy calls `kRpc`) of type `Call`:
+// Listen() creates one that waits for the next call, and each call creates its
+// successor once it started. A call class derives from it and befriends it (its
+// constructor is private: a call owns itself and only Listen() may create one).
 template <typename Call, typename Request, typename Response, auto kMethod,
           auth::Rpc kRpc>
 class ListeningCall : public ChildCall<Request, Response> {

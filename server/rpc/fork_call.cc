@@ -4,8 +4,8 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/node_channel.h"
 #include "common/errno_status.h"
+#include "common/node_channel.h"
 #include "server/rpc/grpc_status.h"
 
 namespace rexec::rpc {
@@ -102,7 +102,8 @@ void ForkCall::Decode(absl::string_view data, bool all) {
   absl::Status status =
       decoder_.Feed(data, [this, all](google::protobuf::Value message) {
         if (!HandleMessage(std::move(message))) return false;
-        if (all || (ChildCall::HasOutputRoom() && nacks_owed_ < kMaxNacksOwed)) {
+        if (all ||
+            (ChildCall::HasOutputRoom() && nacks_owed_ < kMaxNacksOwed)) {
           return true;
         }
         backlog_ = true;

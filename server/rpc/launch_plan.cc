@@ -66,10 +66,10 @@ absl::Status ApplyRule(const LaunchContext& context,
       // Whether a directory exists is only told to who may use it.
       REXEC_RETURN_IF_ERROR(
           rule.CheckCwd(who, LexicalPath(spawn.cwd, ""), spawn.cwd));
-      return absl::Status(cwd.status().code(),
-                          absl::StrCat("spawn ", spawn.argv[0], ": cwd ",
-                                       spawn.cwd, ": ",
-                                       cwd.status().message()));
+      return absl::Status(
+          cwd.status().code(),
+          absl::StrCat("spawn ", spawn.argv[0], ": cwd ", spawn.cwd, ": ",
+                       cwd.status().message()));
     }
     REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, *cwd, spawn.cwd));
     spawn.cwd = *std::move(cwd);
@@ -113,8 +113,8 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
                                       const v1::ProcessOptions& options) {
   LaunchPlan plan;
   plan.spawn.argv = std::move(argv);
-  REXEC_RETURN_IF_ERROR(FromProto(options, context.max_kill_grace,
-                                  &plan.spawn, &plan.stop));
+  REXEC_RETURN_IF_ERROR(
+      FromProto(options, context.max_kill_grace, &plan.spawn, &plan.stop));
   // A malformed request is INVALID_ARGUMENT whoever sends it, before the
   // policy is asked anything.
   REXEC_RETURN_IF_ERROR(process::ValidateSpawnOptions(plan.spawn));

@@ -38,7 +38,7 @@ absl::Status FromProto(const v1::ProcessOptions& proto,
   spawn->cwd = proto.cwd();
   REXEC_ASSIGN_OR_RETURN(stop->timeout, FromProto(proto.timeout(), "timeout"));
   REXEC_ASSIGN_OR_RETURN(absl::Duration grace,
-                   FromProto(proto.kill_grace(), "kill_grace"));
+                         FromProto(proto.kill_grace(), "kill_grace"));
   if (grace > max_kill_grace) {
     // A child that ignores kill_signal holds its slot, and a server's
     // shutdown, for its whole grace.

@@ -10,7 +10,6 @@
 #define REXEC_SERVER_RPC_SERVER_H_
 
 #include <grpcpp/grpcpp.h>
-
 #include <sys/types.h>
 
 #include <memory>

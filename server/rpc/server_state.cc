@@ -10,9 +10,9 @@ absl::Status ServerState::TryAddChild(absl::string_view program,
                                       absl::string_view rule) {
   absl::MutexLock lock(&mu_);
   if (children_ >= config_.max_processes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "spawn ", program, ": the server runs its limit of ",
-        config_.max_processes, " processes (--max-processes)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("spawn ", program, ": the server runs its limit of ",
+                     config_.max_processes, " processes (--max-processes)"));
   }
   uint32_t& mine = children_of_[identity];
   if (identity_cap > 0 && mine >= identity_cap) {
@@ -56,9 +56,8 @@ void ServerState::RemoveCall() {
 
 void ServerState::WaitForNoCalls() {
   absl::MutexLock lock(&mu_);
-  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return calls_ == 0;
-  };
+  auto none = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_ == 0; };
   mu_.Await(absl::Condition(&none));
 }
 

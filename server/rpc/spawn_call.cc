@@ -1,6 +1,5 @@
 #include "server/rpc/spawn_call.h"
 
-
 namespace rexec::rpc {
 
 absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {

@@ -1,7 +1,7 @@
 #include "server/rpc/wire_message.h"
 
-#include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include <mutex>
@@ -21,8 +21,8 @@ namespace {
 // parse runs on this thread, its log lines are kept here instead.
 thread_local std::string* captured_log = nullptr;
 
-void OnProtobufLog(google::protobuf::LogLevel level, const char* file,
-                   int line, const std::string& message) {
+void OnProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                   const std::string& message) {
   if (captured_log != nullptr) {
     absl::StrAppend(captured_log, message);
     return;
@@ -69,21 +69,21 @@ absl::Status ParseRequest(grpc::ByteBuffer& frame, int index,
     captured_log = nullptr;
   }
   if (parsed) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("request ", index, " is not a valid ",
-                   request->GetDescriptor()->full_name(), ": ",
-                   WhyUnparsable(frame, log)));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "request ", index, " is not a valid ",
+      request->GetDescriptor()->full_name(), ": ", WhyUnparsable(frame, log)));
 }
 
 absl::Status SerializeResponse(const google::protobuf::Message& response,
                                grpc::ByteBuffer* frame) {
   frame->Clear();  // the writer wants an empty buffer
   bool own_buffer;
-  grpc::Status status = grpc::SerializationTraits<
-      google::protobuf::Message>::Serialize(response, frame, &own_buffer);
+  grpc::Status status =
+      grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+          response, frame, &own_buffer);
   if (status.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("serializing a response: ",
-                                          status.error_message()));
+  return absl::InternalError(
+      absl::StrCat("serializing a response: ", status.error_message()));
 }
 
 }  // namespace rexec::rpc

@@ -79,9 +79,8 @@ TEST(Authenticator, TokenOnlyOverTlsUnixOrLoopback) {
     facts.peer = peer;
     EXPECT_TRUE(a->Authenticate(facts).ok()) << peer;
   }
-  for (const char* peer :
-       {"ipv4:10.0.0.5:1", "ipv6:[2001:db8::1]:1", "ipv6:[::ffff:10.0.0.5]:1",
-        "vsock:3:1", ""}) {
+  for (const char* peer : {"ipv4:10.0.0.5:1", "ipv6:[2001:db8::1]:1",
+                           "ipv6:[::ffff:10.0.0.5]:1", "vsock:3:1", ""}) {
     facts.peer = peer;
     absl::StatusOr<Identity> refused = a->Authenticate(facts);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated)
@@ -123,8 +122,7 @@ TEST(Authenticator, AnonymousOnlyWhenNothingIsRequired) {
   EXPECT_EQ(open.Authenticate(Loopback())->name, "anonymous");
   for (auto [options, wanted] :
        std::vector<std::pair<Authenticator::Options, std::string>>{
-           {Opts(true, false, true),
-            "requires a client certificate,"},
+           {Opts(true, false, true), "requires a client certificate,"},
            {Opts(false, true, true), "requires a bearer token"},
            {Opts(true, true, true),
             "requires a client certificate or a bearer token"}}) {

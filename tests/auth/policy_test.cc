@@ -115,14 +115,14 @@ TEST(Policy, TheBaseEnvironmentIsTheRulesNotTheServers) {
   auto policy = MustParse(kEchoForAlice);
   ASSERT_NE(policy, nullptr);
   auto env = (*policy->RuleFor("alice"))->BaseEnvironment(environ);
-  EXPECT_THAT(env, ::testing::UnorderedElementsAre(
-                       std::pair<std::string, std::string>("LANG", "C.UTF-8"),
-                       std::pair<std::string, std::string>("PATH",
-                                                           "/usr/bin:/bin"),
-                       std::pair<std::string, std::string>(
-                           "REXEC_POLICY_TEST_PASSED", "yes"),
-                       std::pair<std::string, std::string>(
-                           "REXEC_POLICY_TEST_SECRET_NOT", "no")));
+  EXPECT_THAT(
+      env, ::testing::UnorderedElementsAre(
+               std::pair<std::string, std::string>("LANG", "C.UTF-8"),
+               std::pair<std::string, std::string>("PATH", "/usr/bin:/bin"),
+               std::pair<std::string, std::string>("REXEC_POLICY_TEST_PASSED",
+                                                   "yes"),
+               std::pair<std::string, std::string>(
+                   "REXEC_POLICY_TEST_SECRET_NOT", "no")));
 }
 
 TEST(Policy, RulePathsAreMadeCanonicalWhenLoaded) {
@@ -151,12 +151,12 @@ TEST(Policy, AProgramAllowedByASymlinkRunsUnderThatName) {
       {"identities": ["b"], "rpcs": ["Exec"],
        "shells": ["/bin/rbash", "/usr/bin/b*"]}]})");
   ASSERT_NE(policy, nullptr);
-  EXPECT_EQ(*(*policy->RuleFor("a"))->CheckExecutable("a", Rpc::kExec, bash,
-                                                      "/bin/bash"),
+  EXPECT_EQ(*(*policy->RuleFor("a"))
+                 ->CheckExecutable("a", Rpc::kExec, bash, "/bin/bash"),
             "/bin/rbash");
   // Where bash itself is allowed, the call's name stands.
-  EXPECT_EQ(*(*policy->RuleFor("b"))->CheckExecutable("b", Rpc::kExec, bash,
-                                                      "/bin/bash"),
+  EXPECT_EQ(*(*policy->RuleFor("b"))
+                 ->CheckExecutable("b", Rpc::kExec, bash, "/bin/bash"),
             "");
 }
 
@@ -201,7 +201,8 @@ TEST(Policy, ErrorsNameTheFileLineColumnAndField) {
   EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
                        " \"rpcs\": [\"Spawn\"], \"rpcs\": []}]}"),
             "p.json:2:21: rules[0]: field \"rpcs\" is given more than once");
-  EXPECT_EQ(ParseError("{\"rules\": {}}"), "p.json:1:11: rules: expected a list");
+  EXPECT_EQ(ParseError("{\"rules\": {}}"),
+            "p.json:1:11: rules: expected a list");
   EXPECT_EQ(ParseError("[]"), "p.json:1:1: expected an object");
   EXPECT_THAT(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
                          "  \"default_timeout\": \"20s\", \"max_timeout\": "

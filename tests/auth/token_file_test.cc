@@ -10,7 +10,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
 std::string HexOf(absl::string_view token) {
   Sha256 hash = HashToken(token);
   std::string hex;

@@ -289,8 +289,8 @@ TEST_F(ForkTest, ALineThatIsNotJsonEndsTheCallWithItsOffset) {
 
 TEST_F(ForkTest, AHundredThousandTinyMessagesInOneReadAreHeldBack) {
   // One read of the channel takes what its socket holds: a hundred thousand
-  // "1\n" lines, each a message of its own. Decoded all at once they would queue far
-  // more memory than the bytes they came in; they are decoded as the
+  // "1\n" lines, each a message of its own. Decoded all at once they would
+  // queue far more memory than the bytes they came in; they are decoded as the
   // client makes room.
   v1::ForkStart start = Start("flood");
   start.set_exec_path("/bin/sh");

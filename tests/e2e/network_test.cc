@@ -36,9 +36,9 @@ TEST(Network, APlaintextTokenFromTheNetworkIsRefused) {
   TempDir dir;
   const std::string tokens =
       dir.Write("tokens", "ci " + Sha256Hex("net-token") + "\n");
-  auto server = RexecdProcess::Start(
-      {"--listen", std::string(kAddress) + ":0", "--listen", "127.0.0.1:0",
-       "--insecure", "--token-file", tokens});
+  auto server = RexecdProcess::Start({"--listen", std::string(kAddress) + ":0",
+                                      "--listen", "127.0.0.1:0", "--insecure",
+                                      "--token-file", tokens});
   ASSERT_NE(server, nullptr);
   const std::string port =
       server->address().substr(server->address().rfind(':') + 1);
@@ -63,10 +63,10 @@ TEST(Network, TheSameTokenOverTlsIsTaken) {
                            "/certs'";
   ASSERT_EQ(system(make.c_str()), 0);
   const std::string certs = dir.path() + "/certs/";
-  auto server = RexecdProcess::Start(
-      {"--listen", std::string(kAddress) + ":0", "--tls-cert",
-       certs + "server.pem", "--tls-key", certs + "server.key",
-       "--token-file", tokens});
+  auto server =
+      RexecdProcess::Start({"--listen", std::string(kAddress) + ":0",
+                            "--tls-cert", certs + "server.pem", "--tls-key",
+                            certs + "server.key", "--token-file", tokens});
   ASSERT_NE(server, nullptr);
   client::ConnectOptions options;
   options.address = server->address();

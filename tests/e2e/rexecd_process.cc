@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -12,9 +14,6 @@
 #include "client/connection.h"
 #include "gtest/gtest.h"
 #include "tests/test_paths.h"
-
-#include <cstdio>
-#include <cstdlib>
 
 namespace rexec::testing {
 namespace {
@@ -178,8 +177,8 @@ CliResult RunRexec(const std::vector<std::string>& args,
   if (!child.ok()) return {};
   Result r = RunChild(*child, input);
   CliResult result{r.out, r.err, -1};
-  result.code = r.status.exited() ? r.status.code()
-                                  : 128 + r.status.signal_number();
+  result.code =
+      r.status.exited() ? r.status.code() : 128 + r.status.signal_number();
   return result;
 }
 

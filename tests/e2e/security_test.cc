@@ -42,9 +42,9 @@ class PolicyTest : public ::testing::Test {
     policy_ = dir_.Write("policy.json", kEchoForA);
     ASSERT_EQ(symlink("/bin/echo", (dir_.path() + "/linked-echo").c_str()), 0);
     ASSERT_EQ(symlink("/bin/cat", (dir_.path() + "/echo").c_str()), 0);
-    server_ = RexecdProcess::Start(
-        {"--token-file", tokens_, "--policy", policy_},
-        {{"REXEC_TEST_SECRET", "hunter2"}});
+    server_ =
+        RexecdProcess::Start({"--token-file", tokens_, "--policy", policy_},
+                             {{"REXEC_TEST_SECRET", "hunter2"}});
     ASSERT_NE(server_, nullptr);
   }
 
@@ -96,23 +96,31 @@ TEST_F(PolicyTest, EverythingElseIsRefusedAndSaysWhoAndWhy) {
     std::string error;
   };
   for (const Case& c : std::vector<Case>{
-           {token_a_, {"spawn", "--", "cat", "/etc/shadow"},
+           {token_a_,
+            {"spawn", "--", "cat", "/etc/shadow"},
             "rexec: PERMISSION_DENIED: identity \"A\": rule \"echo-for-a\" "
             "does not allow cat (programs)"},
-           {token_a_, {"spawn", "--", "/usr/bin/../bin/cat"},
+           {token_a_,
+            {"spawn", "--", "/usr/bin/../bin/cat"},
             "does not allow /usr/bin/../bin/cat (programs)"},
-           {token_a_, {"spawn", "--", dir_.path() + "/echo"},
+           {token_a_,
+            {"spawn", "--", dir_.path() + "/echo"},
             "does not allow " + dir_.path() + "/echo (programs)"},
-           {token_a_, {"exec", "cat /etc/shadow"},
+           {token_a_,
+            {"exec", "cat /etc/shadow"},
             "rule \"echo-for-a\" does not allow Exec calls (rpcs)"},
-           {token_a_, {"spawn", "--env", "LD_PRELOAD=/x.so", "--", "echo"},
+           {token_a_,
+            {"spawn", "--env", "LD_PRELOAD=/x.so", "--", "echo"},
             "does not allow setting LD_PRELOAD (client_env)"},
-           {token_a_, {"spawn", "--cwd", "/etc", "--", "echo"},
+           {token_a_,
+            {"spawn", "--cwd", "/etc", "--", "echo"},
             "does not allow cwd /etc (cwd_roots)"},
-           {token_b_, {"spawn", "--", "echo", "hi"},
+           {token_b_,
+            {"spawn", "--", "echo", "hi"},
             "rexec: PERMISSION_DENIED: identity \"B\": no rule of the policy "
             "is for it"},
-           {"", {"spawn", "--", "echo", "hi"},
+           {"",
+            {"spawn", "--", "echo", "hi"},
             "rexec: UNAUTHENTICATED: no identity: this server requires a "
             "bearer token"},
        }) {
@@ -123,8 +131,8 @@ TEST_F(PolicyTest, EverythingElseIsRefusedAndSaysWhoAndWhy) {
     // A refusal tells nothing of what the policy would allow.
     EXPECT_THAT(r.err, Not(HasSubstr("/usr/bin/echo")));
   }
-  CliResult wrong = As(dir_.Write("wrong.token", "token-c"),
-                       {"spawn", "--", "echo"});
+  CliResult wrong =
+      As(dir_.Write("wrong.token", "token-c"), {"spawn", "--", "echo"});
   EXPECT_THAT(wrong.err,
               HasSubstr("rexec: UNAUTHENTICATED: the bearer token is not "
                         "valid"));
@@ -155,8 +163,9 @@ TEST_F(PolicyTest, AnIdentityRunsAtMostItsCap) {
 }
 
 TEST_F(PolicyTest, ABadReloadKeepsThePolicyInForce) {
-  dir_.Write("policy.json", "{\"rules\": [{\"identities\": [\"A\"],\n"
-                            "  \"rpcs\": [\"Spwan\"]}]}");
+  dir_.Write("policy.json",
+             "{\"rules\": [{\"identities\": [\"A\"],\n"
+             "  \"rpcs\": [\"Spwan\"]}]}");
   // The file change alone is seen; SIGHUP asks again.
   kill(server_->pid(), SIGHUP);
   EXPECT_THAT(server_->WaitForLogLine("policy not reloaded"),
@@ -188,8 +197,8 @@ TEST(PolicyNames, AShellAllowedByItsRestrictedNameStaysRestricted) {
   TempDir dir;
   const std::string tokens = dir.Write("t", "A " + Sha256Hex("ta") + "\n");
   const std::string token = dir.Write("ta.token", "ta\n");
-  const std::string policy = dir.Write(
-      "p.json", R"({"rules": [{"identities": ["A"], "rpcs": ["Exec"],
+  const std::string policy =
+      dir.Write("p.json", R"({"rules": [{"identities": ["A"], "rpcs": ["Exec"],
                    "shells": ["/bin/rbash"], "env": {"PATH": "/usr/bin"}}]})");
   auto server =
       RexecdProcess::Start({"--token-file", tokens, "--policy", policy});
@@ -237,10 +246,10 @@ TEST(SecureByDefault, ExposedAddressesNeedTlsOrInsecure) {
   EXPECT_THAT(StartError({"--listen", "unix-abstract:rexec-test"}),
               HasSubstr("an abstract unix socket has no file permissions"));
   TempDir dir;
-  EXPECT_THAT(StartError({"--listen", "127.0.0.1:0", "--policy",
-                          dir.Write("p", "{}")}),
-              HasSubstr("--policy needs a way to tell callers apart: "
-                        "--tls-client-ca or --token-file"));
+  EXPECT_THAT(
+      StartError({"--listen", "127.0.0.1:0", "--policy", dir.Write("p", "{}")}),
+      HasSubstr("--policy needs a way to tell callers apart: "
+                "--tls-client-ca or --token-file"));
   // With --insecure it serves, and says so.
   auto server = RexecdProcess::Start({"--listen", "0.0.0.0:0", "--insecure"});
   ASSERT_NE(server, nullptr);
@@ -257,15 +266,15 @@ TEST(SecureByDefault, UnixSocketsAreOwnersOnlyUnlessShared) {
     struct stat st;
     ASSERT_EQ(stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    CliResult r = RunRexec({"--server", "unix:" + path, "spawn", "--", "echo",
-                            "over-unix"});
+    CliResult r = RunRexec(
+        {"--server", "unix:" + path, "spawn", "--", "echo", "over-unix"});
     EXPECT_EQ(r.out, "over-unix\n");
   }
   const group* daemon_group = getgrnam("daemon");
   ASSERT_NE(daemon_group, nullptr);
-  auto shared = RexecdProcess::Start({"--listen", "unix:" + path,
-                                      "--socket-mode", "0660",
-                                      "--socket-group", "daemon"});
+  auto shared =
+      RexecdProcess::Start({"--listen", "unix:" + path, "--socket-mode", "0660",
+                            "--socket-group", "daemon"});
   ASSERT_NE(shared, nullptr);
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);

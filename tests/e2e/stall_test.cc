@@ -343,7 +343,7 @@ TEST(Stall, AClientThatStopsAnsweringIsDroppedAndItsChildStopped) {
   ASSERT_NE(server, nullptr);
   process::SpawnOptions options;
   options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
-                  "sleep", "339"};
+                  "sleep",     "339"};
   absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
   ASSERT_TRUE(cli.ok());
   ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->pid()).empty(); }));
@@ -376,8 +376,9 @@ TEST(Stall, ManySilentConnectionsDoNotLockOthersOut) {
 
 TEST(Stall, MaxProcessesMustFitTheFileLimit) {
   process::SpawnOptions options;
-  options.argv = {"sh", "-c", "ulimit -n 512 && exec \"$0\" \"$@\"",
-                  RexecdPath(), "--listen", "127.0.0.1:0"};
+  options.argv = {
+      "sh",         "-c",       "ulimit -n 512 && exec \"$0\" \"$@\"",
+      RexecdPath(), "--listen", "127.0.0.1:0"};
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   ASSERT_TRUE(child.ok());
   Result r = RunChild(*child);
@@ -398,12 +399,12 @@ TEST(Stall, ExecBuffersTogetherAreCapped) {
                             absl::Now() + absl::Seconds(60));
   v1::ExecResponse response;
   ASSERT_TRUE(first.Read(&response));  // started
-  RawOutcome<v1::ExecRequest> second = RawCall<v1::ExecRequest>(
-      server->stub(), {[&] {
-        v1::ExecRequest r;
-        *r.mutable_start() = start;
-        return r;
-      }()});
+  RawOutcome<v1::ExecRequest> second =
+      RawCall<v1::ExecRequest>(server->stub(), {[&] {
+                                 v1::ExecRequest r;
+                                 *r.mutable_start() = start;
+                                 return r;
+                               }()});
   EXPECT_EQ(second.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(second.status.error_message(),
             "exec: the server holds its limit of 3145728 bytes for the output "
@@ -454,8 +455,8 @@ TEST(Stall, ASigintEndsTheCliAtOnceWhileTheServerCannotAnswer) {
   ASSERT_NE(server, nullptr);
   kill(server->pid(), SIGSTOP);
   process::SpawnOptions options;
-  options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
-                  "true"};
+  options.argv = {RexecPath(), "--server", server->address(),
+                  "spawn",     "--",       "true"};
   absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
   ASSERT_TRUE(cli.ok());
   // Once its signals are blocked, SIGINT waits for rexec to take it.
@@ -473,7 +474,7 @@ TEST(Stall, ASecondSigintEndsTheCliWhenTheServerDoesNotAnswer) {
   ASSERT_NE(server, nullptr);
   process::SpawnOptions options;
   options.argv = {RexecPath(), "--server", server->address(), "spawn", "--",
-                  "sleep", "330"};
+                  "sleep",     "330"};
   absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
   ASSERT_TRUE(cli.ok());
   // The child runs (the CLI has "330" in its own argv too).

@@ -48,9 +48,9 @@ class TlsTest : public ::testing::Test {
   // A server with mTLS on 127.0.0.1.
   std::unique_ptr<RexecdProcess> StartMutualTls(
       std::vector<std::string> more = {}) {
-    std::vector<std::string> flags = {
-        "--tls-cert", Cert("server.pem"), "--tls-key", Cert("server.key"),
-        "--tls-client-ca", Cert("ca.pem")};
+    std::vector<std::string> flags = {"--tls-cert",      Cert("server.pem"),
+                                      "--tls-key",       Cert("server.key"),
+                                      "--tls-client-ca", Cert("ca.pem")};
     flags.insert(flags.end(), more.begin(), more.end());
     return RexecdProcess::Start(flags);
   }
@@ -102,8 +102,8 @@ TEST_F(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
   };
   for (const Case& c : std::vector<Case>{
            {"client-uri", "spiffe://rexec.test/a"},  // URI SAN first
-           {"client-dns", "b.rexec.test"},            // else the first DNS SAN
-           {"client-cn", "cn-only"}}) {               // else the CN
+           {"client-dns", "b.rexec.test"},           // else the first DNS SAN
+           {"client-cn", "cn-only"}}) {              // else the CN
     std::string out;
     grpc::Status status = EchoOk(As(*server, c.client), &out);
     EXPECT_TRUE(status.ok()) << c.client << ": " << status.error_message();
@@ -116,9 +116,8 @@ TEST_F(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
 TEST_F(TlsTest, MutualTlsRefusesMissingForeignAndExpiredCertificates) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
-  for (const std::string& client :
-       {std::string(), std::string("client-other"),
-        std::string("client-expired")}) {
+  for (const std::string& client : {std::string(), std::string("client-other"),
+                                    std::string("client-expired")}) {
     grpc::Status status = EchoOk(As(*server, client));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
         << (client.empty() ? "no certificate" : client);
@@ -139,8 +138,8 @@ TEST_F(TlsTest, TheCliSaysWhatAFailedHandshakeMostLikelyMeans) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
   const std::string address = server->address();
-  CliResult no_cert = RunRexec({"--server", address, "--tls-ca",
-                                Cert("ca.pem"), "spawn", "--", "true"});
+  CliResult no_cert = RunRexec(
+      {"--server", address, "--tls-ca", Cert("ca.pem"), "spawn", "--", "true"});
   EXPECT_EQ(no_cert.code, 255);
   EXPECT_THAT(no_cert.err, HasSubstr("rexec: UNAVAILABLE: "));
   EXPECT_THAT(no_cert.err,
@@ -156,23 +155,22 @@ TEST_F(TlsTest, TheCliSaysWhatAFailedHandshakeMostLikelyMeans) {
               HasSubstr("Peer name wrong.example is not in peer certificate"));
   EXPECT_THAT(wrong_name.err, HasSubstr("--tls-server-name"));
 
-  CliResult untrusted = RunRexec(
-      {"--server", address, "--tls-ca", Cert("other-ca.pem"), "--tls-cert",
-       Cert("client-uri.pem"), "--tls-key", Cert("client-uri.key"), "spawn",
-       "--", "true"});
+  CliResult untrusted =
+      RunRexec({"--server", address, "--tls-ca", Cert("other-ca.pem"),
+                "--tls-cert", Cert("client-uri.pem"), "--tls-key",
+                Cert("client-uri.key"), "spawn", "--", "true"});
   EXPECT_EQ(untrusted.code, 255);
   EXPECT_THAT(untrusted.err,
               HasSubstr("the server's certificate is not signed by a CA of "
                         "--tls-ca, or has expired"));
 
   // The same flags from the environment, and a call that works.
-  CliResult good = RunRexec(
-      {"spawn", "--", "echo", "via-env"},
-      {{"REXEC_SERVER", address},
-       {"REXEC_TLS_CA", Cert("ca.pem")},
-       {"REXEC_TLS_CERT", Cert("client-uri.pem")},
-       {"REXEC_TLS_KEY", Cert("client-uri.key")},
-       {"REXEC_TLS_SERVER_NAME", "localhost"}});
+  CliResult good = RunRexec({"spawn", "--", "echo", "via-env"},
+                            {{"REXEC_SERVER", address},
+                             {"REXEC_TLS_CA", Cert("ca.pem")},
+                             {"REXEC_TLS_CERT", Cert("client-uri.pem")},
+                             {"REXEC_TLS_KEY", Cert("client-uri.key")},
+                             {"REXEC_TLS_SERVER_NAME", "localhost"}});
   EXPECT_EQ(good.code, 0) << good.err;
   EXPECT_EQ(good.out, "via-env\n");
 }
@@ -195,7 +193,8 @@ std::string ServedName(const client::ConnectOptions& options) {
   stream->Finish().IgnoreError();
   std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
   if (auth == nullptr) return "";
-  std::vector<grpc::string_ref> cn = auth->FindPropertyValues("x509_common_name");
+  std::vector<grpc::string_ref> cn =
+      auth->FindPropertyValues("x509_common_name");
   return cn.empty() ? "" : std::string(cn[0].data(), cn[0].size());
 }
 
@@ -209,9 +208,9 @@ TEST_F(TlsTest, ARotatedServerCertificateIsServedWithoutDroppingCalls) {
   };
   const std::string cert = copy("server.pem", "tls.crt");
   const std::string key = copy("server.key", "tls.key");
-  auto server = RexecdProcess::Start(
-      {"--tls-cert", cert, "--tls-key", key, "--tls-client-ca", Cert("ca.pem"),
-       "--tls-reload-interval", "1s"});
+  auto server = RexecdProcess::Start({"--tls-cert", cert, "--tls-key", key,
+                                      "--tls-client-ca", Cert("ca.pem"),
+                                      "--tls-reload-interval", "1s"});
   ASSERT_NE(server, nullptr);
   client::ConnectOptions options = As(*server, "client-uri");
   EXPECT_EQ(ServedName(options), "rexecd-test");
@@ -232,8 +231,9 @@ TEST_F(TlsTest, ARotatedServerCertificateIsServedWithoutDroppingCalls) {
   // As cert-manager does: new files renamed into place.
   copy("server2.key", "tls.key");
   copy("server2.pem", "tls.crt");
-  EXPECT_TRUE(Eventually([&] { return ServedName(options) == "rexecd-rotated"; },
-                         absl::Seconds(30)));
+  EXPECT_TRUE(
+      Eventually([&] { return ServedName(options) == "rexecd-rotated"; },
+                 absl::Seconds(30)));
 
   ASSERT_TRUE(cat.WriteStdin("after\n"));
   ASSERT_TRUE(cat.Read(&response));
@@ -247,13 +247,13 @@ TEST_F(TlsTest, ARotatedServerCertificateIsServedWithoutDroppingCalls) {
 
 TEST_F(TlsTest, TokensOverTls) {
   TempDir dir;
-  const std::string tokens = dir.Write(
-      "tokens", TokenLine("deploy-bot", "tls-token-a"));
+  const std::string tokens =
+      dir.Write("tokens", TokenLine("deploy-bot", "tls-token-a"));
   const std::string good = dir.Write("good-token", "tls-token-a\n");
   const std::string bad = dir.Write("bad-token", "tls-token-b\n");
-  auto server = RexecdProcess::Start({"--tls-cert", Cert("server.pem"),
-                                      "--tls-key", Cert("server.key"),
-                                      "--token-file", tokens});
+  auto server =
+      RexecdProcess::Start({"--tls-cert", Cert("server.pem"), "--tls-key",
+                            Cert("server.key"), "--token-file", tokens});
   ASSERT_NE(server, nullptr);
   client::ConnectOptions options = As(*server, "");
   options.token_file = good;
@@ -306,8 +306,7 @@ TEST_F(TlsTest, BadTlsFilesStopTheServerWithTheirName) {
             "--tls-key " + Cert("client-uri.key") +
                 ": the key does not belong to the certificate in " +
                 Cert("server.pem")},
-           {{"--tls-cert", Cert("server.key"), "--tls-key",
-             Cert("server.key")},
+           {{"--tls-cert", Cert("server.key"), "--tls-key", Cert("server.key")},
             "--tls-cert " + Cert("server.key") +
                 ": no PEM certificate in the file"},
            {{"--tls-cert", "/no/such.pem", "--tls-key", Cert("server.key")},

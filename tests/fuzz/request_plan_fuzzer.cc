@@ -75,9 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       rexec::v1::ForkRequest request;
       if (!request.ParseFromArray(bytes, length) || !request.has_start()) break;
       const auto& start = request.start();
-      std::vector<std::string> argv = {start.exec_path().empty()
-                                           ? "node"
-                                           : start.exec_path()};
+      std::vector<std::string> argv = {
+          start.exec_path().empty() ? "node" : start.exec_path()};
       argv.insert(argv.end(), start.exec_argv().begin(),
                   start.exec_argv().end());
       argv.push_back(start.module());

@@ -8,9 +8,9 @@
 #include <set>
 #include <string>
 
+#include "common/signal_name.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/signal_name.h"
 #include "tests/child_io.h"
 #include "tests/test_paths.h"
 

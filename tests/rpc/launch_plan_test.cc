@@ -34,7 +34,8 @@ class LaunchPlanTest : public ::testing::Test {
             "programs": ["/usr/bin/echo"],
             "env": {"PATH": "/usr/bin:/bin"},
             "client_env": ["PATH", "GREETING"],
-            "cwd_roots": [")" + dir_ + R"(/work"],
+            "cwd_roots": [")" + dir_ +
+                                R"(/work"],
             "max_timeout": "30s",
             "max_kill_grace": "3s"}]})",
                             "policy.json");
@@ -84,8 +85,9 @@ TEST_F(LaunchPlanTest, AnythingElseIsRefusedNamingTheIdentityAndField) {
     absl::StatusOr<LaunchPlan> plan = Plan("A", {program});
     EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied)
         << program;
-    EXPECT_THAT(std::string(plan.status().message()),
-                HasSubstr("identity \"A\": rule \"echo-for-a\" does not allow "))
+    EXPECT_THAT(
+        std::string(plan.status().message()),
+        HasSubstr("identity \"A\": rule \"echo-for-a\" does not allow "))
         << program;
     EXPECT_THAT(std::string(plan.status().message()), HasSubstr("(programs)"));
     // What was asked, never where it led nor the rule's own list.
@@ -167,8 +169,7 @@ TEST_F(LaunchPlanTest, TheCwdMustBeInsideARootAfterSymlinks) {
         dir_ + "/work/../no-such-dir"}) {
     options.set_cwd(cwd);
     plan = Plan("A", {"echo"}, options);
-    EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied)
-        << cwd;
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied) << cwd;
     EXPECT_THAT(std::string(plan.status().message()), HasSubstr("cwd_roots"));
   }
   options.set_cwd(dir_ + "/work/not-yet");
@@ -180,7 +181,7 @@ TEST_F(LaunchPlanTest, TimeoutsAndGraceAreBoundedByTheRuleAndServer) {
   v1::ProcessOptions options;
   absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->stop.timeout, absl::Seconds(30));  // max as the default
+  EXPECT_EQ(plan->stop.timeout, absl::Seconds(30));    // max as the default
   EXPECT_EQ(plan->stop.kill_grace, absl::Seconds(3));  // bounded default
   options.mutable_timeout()->set_seconds(31);
   EXPECT_THAT(std::string(Plan("A", {"echo"}, options).status().message()),
