@@ -35,6 +35,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/process/child.h"
+#include "server/process/launcher.h"
 
 namespace rexec::bench {
 namespace {
@@ -609,6 +610,11 @@ void WriteJson(const std::vector<Row>& rows, const std::string& path) {
 
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
+  // Before any thread: the launcher is a fork without an exec.
+  if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(started.message()).c_str());
+    return 1;
+  }
   using namespace rexec::bench;
   std::string rexecd = REXEC_BENCH_REXECD;
   std::string bench_dir = REXEC_BENCH_DIR;

@@ -38,6 +38,7 @@
 #include "server/auth/tls_credentials.h"
 #include "server/auth/token_file.h"
 #include "server/ops/logging.h"
+#include "server/process/launcher.h"
 #include "server/rpc/server.h"
 #include "spdlog/spdlog.h"
 
@@ -399,10 +400,11 @@ void RunUntilStopped(const Flags& f, Security& security,
   // After the second signal, the stop has this long before we leave anyway.
   constexpr int kForcedStopMs = 10'000;
   for (;;) {
-    pollfd fds[3] = {{signals_fd, POLLIN, 0},
+    pollfd fds[4] = {{signals_fd, POLLIN, 0},
                      {stopped_fd, POLLIN, 0},
-                     {watcher ? watcher->fd() : -1, POLLIN, 0}};
-    const int ready = poll(fds, 3, forced ? kForcedStopMs : -1);
+                     {watcher ? watcher->fd() : -1, POLLIN, 0},
+                     {rexec::process::Launcher::Global()->pidfd(), POLLIN, 0}};
+    const int ready = poll(fds, 4, forced ? kForcedStopMs : -1);
     if (ready == 0) {
       spdlog::error("the forced stop did not finish in {} ms; exiting",
                     kForcedStopMs);
@@ -410,6 +412,14 @@ void RunUntilStopped(const Flags& f, Security& security,
     }
     if (ready < 0) continue;
     if (fds[1].revents & POLLIN) break;
+    if (fds[3].revents & POLLIN) {
+      // No child can start any more: say so loudly and leave, so that a
+      // supervisor restarts us, rather than refuse every call.
+      const int groups = server.KillAll();
+      spdlog::error("the launcher (pid {}) exited; killed {} process groups",
+                    rexec::process::Launcher::Global()->pid(), groups);
+      std::_Exit(1);
+    }
     if (fds[2].revents & POLLIN && watcher->Drain()) {
       Reload(f, security);
     }
@@ -454,6 +464,12 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (!flags.listen.empty()) flags.config.listen = flags.listen;
+  // Before the first thread, socket or secret: the launcher is a fork of
+  // this process without an exec, and holds none of them.
+  if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
+    std::fprintf(stderr, "rexecd: %s\n", std::string(started.message()).c_str());
+    return 1;
+  }
 
   // Logs go to stderr, unbuffered: what a container runtime collects.
   rexec::ops::SetUpLogging(flags.log_format == "json"

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,6 +17,8 @@
 #include "common/status_macros.h"
 #include "server/process/child_registry.h"
 #include "server/process/executable_lookup.h"
+#include "server/process/launch_steps.h"
+#include "server/process/launcher.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
 extern "C" {
@@ -63,20 +64,6 @@ absl::Status SpawnError(int error_number, absl::string_view program) {
       return status;
   }
 }
-
-// RAII for the posix_spawn attribute objects.
-struct SpawnAttributes {
-  SpawnAttributes() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnAttributes() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-};
 
 }  // namespace
 
@@ -148,98 +135,119 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The child's end of a pipe, and ours (non-blocking).
+struct PipeEnds {
+  UniqueFd child;
+  UniqueFd ours;
+};
+
+absl::StatusOr<PipeEnds> MakePipe(bool child_reads, absl::string_view program) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return SpawnError(errno, program);
+  PipeEnds ends{UniqueFd(fds[child_reads ? 0 : 1]),
+                UniqueFd(fds[child_reads ? 1 : 0])};
+  fcntl(ends.ours.Get(), F_SETFL, fcntl(ends.ours.Get(), F_GETFL) | O_NONBLOCK);
+  return ends;
+}
+
+absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
+  if (cwd.empty()) return absl::OkStatus();
+  struct stat st;
+  if (stat(cwd.c_str(), &st) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("spawn ", program, ": cwd ", cwd));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return ErrnoStatus(ENOTDIR, absl::StrCat("spawn ", program, ": cwd ", cwd));
+  }
+  return absl::OkStatus();
+}
+
+// The error of a launch step that failed: an exec error reads as
+// posix_spawn's did ("spawn PROG: No such file..."), others name the step.
+absl::Status StepError(const LaunchFailure& failure, absl::string_view program) {
+  const auto step = static_cast<LaunchStep>(failure.step);
+  if (step == LaunchStep::kExec) return SpawnError(failure.error, program);
+  return SpawnError(failure.error,
+                    absl::StrCat(program, ": ", LaunchStepName(step)));
+}
+
+}  // namespace
+
 absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   REXEC_RETURN_IF_ERROR(ValidateSpawnOptions(options));
   const std::string& program = options.argv[0];
-
-  if (!options.cwd.empty()) {
-    struct stat st;
-    if (stat(options.cwd.c_str(), &st) != 0) {
-      return ErrnoStatus(
-          errno, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return ErrnoStatus(
-          ENOTDIR, absl::StrCat("spawn ", program, ": cwd ", options.cwd));
-    }
+  Launcher* launcher = Launcher::Global();
+  if (launcher == nullptr) {
+    return absl::FailedPreconditionError(
+        "no launcher: Launcher::Start() must run before the first thread");
   }
+  REXEC_RETURN_IF_ERROR(CheckCwd(options.cwd, program));
 
-  std::vector<std::string> env = BuildEnvironment(options);
+  LaunchSpec spec;
+  spec.envp = BuildEnvironment(options);
   REXEC_ASSIGN_OR_RETURN(
-      std::string path,
-      options.executable.empty()
-          ? FindExecutable(program, FindPath(env), options.cwd)
-          : options.executable);
+      spec.path, options.executable.empty()
+                     ? FindExecutable(program, FindPath(spec.envp), options.cwd)
+                     : options.executable);
+  spec.argv = options.argv;
+  spec.cwd = options.cwd;
+  spec.containment = options.containment;
 
-  // pipes[i][0] is the read end. Child ends are dup2-ed onto 0, 1, 2, which
-  // clears their close-on-exec flag in the child only.
-  UniqueFd ends[3][2];
-  for (auto& pipe_ends : ends) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return SpawnError(errno, program);
-    pipe_ends[0].Reset(fds[0]);
-    pipe_ends[1].Reset(fds[1]);
-  }
-  const int child_ends[3] = {ends[0][0].Get(), ends[1][1].Get(),
-                             ends[2][1].Get()};
-
-  SpawnAttributes sa;
-  for (int target = 0; target < 3; ++target) {
-    posix_spawn_file_actions_adddup2(&sa.actions, child_ends[target], target);
-  }
+  // The report pipe: a failed launch step, or EOF once exec succeeded.
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return SpawnError(errno, program);
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  REXEC_ASSIGN_OR_RETURN(PipeEnds in, MakePipe(true, program));
+  REXEC_ASSIGN_OR_RETURN(PipeEnds out, MakePipe(false, program));
+  REXEC_ASSIGN_OR_RETURN(PipeEnds err, MakePipe(false, program));
+  std::vector<int> fds = {report_write.Get(), in.child.Get(), out.child.Get(),
+                          err.child.Get()};
+  spec.fd_targets = {0, 1, 2};
   for (const auto& [ours, theirs] : options.extra_fds) {
-    posix_spawn_file_actions_adddup2(&sa.actions, ours, theirs);
+    fds.push_back(ours);
+    spec.fd_targets.push_back(theirs);
   }
-  // Every fd of ours is close-on-exec already; this is the second lock on
-  // the door, for fds a library opened without the flag.
-  int first_closed = 3;
-  for (const auto& [ours, theirs] : options.extra_fds) {
-    first_closed = std::max(first_closed, theirs + 1);
+  // The init of a PID namespace reports how the program ended here.
+  UniqueFd status_read, status_write;
+  if (spec.containment.pid_namespace) {
+    int status[2];
+    if (pipe2(status, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return SpawnError(errno, program);
+    }
+    status_read.Reset(status[0]);
+    status_write.Reset(status[1]);
+    fds.push_back(status_write.Get());
   }
-  posix_spawn_file_actions_addclosefrom_np(&sa.actions, first_closed);
-  if (!options.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(&sa.actions, options.cwd.c_str());
-  }
-  sigset_t empty, all;
-  sigemptyset(&empty);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&sa.attr, &empty);
-  posix_spawnattr_setsigdefault(&sa.attr, &all);
-  posix_spawnattr_setpgroup(&sa.attr, 0);
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP |
-                                         POSIX_SPAWN_SETSIGMASK |
-                                         POSIX_SPAWN_SETSIGDEF);
 
-  std::vector<char*> argv;
-  for (const std::string& arg : options.argv)
-    argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& entry : env) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  Child child;
   ChildRegistry& registry = ChildRegistry::Global();
   registry.BeginSpawn();
-  int error = posix_spawn(&child.pid_, path.c_str(), &sa.actions, &sa.attr,
-                          argv.data(), envp.data());
-  registry.EndSpawn(error == 0 ? child.pid_ : -1);
-  if (error != 0) {
-    child.pid_ = -1;
-    return SpawnError(error, program);
-  }
+  absl::StatusOr<Launched> launched = launcher->Launch(spec, fds);
+  registry.EndSpawn(launched.ok() ? launched->pid : -1);
+  if (!launched.ok()) return launched.status();
+  if (launched->pid < 0) return SpawnError(launched->error, program);
+
   // The child is alive: from here on nothing may fail without reaping it,
   // which ~Child does.
-  child.pidfd_.Reset(pidfd_open(child.pid_, 0));
-  if (!child.pidfd_.Valid()) {
-    return ErrnoStatus(errno, absl::StrCat("pidfd_open ", child.pid_));
+  Child child;
+  child.pid_ = launched->pid;
+  child.pidfd_ = std::move(launched->pidfd);
+  child.init_status_ = std::move(status_read);
+  report_write.Reset();
+  status_write.Reset();
+  LaunchFailure failure{};
+  ssize_t got;
+  do {
+    got = read(report_read.Get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == sizeof failure) {
+    child.Wait().IgnoreError();  // it exits 127 right after its report
+    return StepError(failure, program);
   }
-  child.stdin_ = std::move(ends[0][1]);
-  child.stdout_ = std::move(ends[1][0]);
-  child.stderr_ = std::move(ends[2][0]);
-  for (UniqueFd* fd : {&child.stdin_, &child.stdout_, &child.stderr_}) {
-    fcntl(fd->Get(), F_SETFL, fcntl(fd->Get(), F_GETFL) | O_NONBLOCK);
-  }
+  child.stdin_ = std::move(in.ours);
+  child.stdout_ = std::move(out.ours);
+  child.stderr_ = std::move(err.ours);
   return child;
 }
 
@@ -247,6 +255,7 @@ Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       reaped_(other.reaped_),
       pidfd_(std::move(other.pidfd_)),
+      init_status_(std::move(other.init_status_)),
       stdin_(std::move(other.stdin_)),
       stdout_(std::move(other.stdout_)),
       stderr_(std::move(other.stderr_)) {}
@@ -308,6 +317,14 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
   reaped_ = true;
   ChildRegistry::Global().Reaped(pid_);
   ExitStatus status = ExitStatus::FromSiginfo(info);
+  InitReport report{};
+  if (init_status_.Valid() &&
+      read(init_status_.Get(), &report, sizeof report) == sizeof report) {
+    // The program's own end, which its init's exit status cannot carry.
+    status = report.signaled != 0
+                 ? ExitStatus::Killed(report.value, report.core_dumped != 0)
+                 : ExitStatus::Exited(report.value);
+  }
   status.usage.user_cpu = FromTimeval(usage.ru_utime);
   status.usage.system_cpu = FromTimeval(usage.ru_stime);
   status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;

@@ -1,4 +1,4 @@
-// Child is one process we started with posix_spawn: its pid, a pidfd for
+// Child is one process we started through the Launcher: its pid, a pidfd for
 // waiting and signalling, and the parent ends of its stdin/stdout/stderr
 // pipes (non-blocking, close-on-exec). The child leads a new process group,
 // starts with an empty signal mask and default dispositions, and holds only
@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/process/exit_status.h"
+#include "server/process/launch_spec.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
@@ -39,6 +40,8 @@ struct SpawnOptions {
   std::string cwd;
   // Extra fds for the child: `first` (ours) is dup2-ed onto `second`.
   std::vector<std::pair<int, int>> extra_fds;
+  // Credentials, limits, capabilities, namespaces.
+  Containment containment;
 };
 
 // INVALID_ARGUMENT naming the offending argument or variable.
@@ -60,7 +63,9 @@ absl::StatusOr<std::vector<std::string>> CandidateExecutables(
 class Child {
  public:
   // Errors: INVALID_ARGUMENT (bad options), NOT_FOUND (program or cwd),
-  // PERMISSION_DENIED, RESOURCE_EXHAUSTED (EAGAIN, EMFILE, ENOMEM...).
+  // PERMISSION_DENIED, RESOURCE_EXHAUSTED (EAGAIN, EMFILE, ENOMEM...);
+  // a launch step that failed is named ("spawn PROG: setuid: ...").
+  // FAILED_PRECONDITION before Launcher::Start().
   static absl::StatusOr<Child> Spawn(const SpawnOptions& options);
 
   Child(Child&& other) noexcept;
@@ -99,6 +104,8 @@ class Child {
   pid_t pid_ = -1;
   bool reaped_ = false;
   UniqueFd pidfd_;
+  // In a PID namespace, where the pid is its init's: how the program ended.
+  UniqueFd init_status_;
   UniqueFd stdin_;
   UniqueFd stdout_;
   UniqueFd stderr_;

@@ -32,6 +32,12 @@ void ChildRegistry::EndSpawn(pid_t pid) {
   Changed();
 }
 
+void ChildRegistry::Adopt(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  owned_.insert(pid);
+  Changed();
+}
+
 void ChildRegistry::Reaped(pid_t pid) {
   absl::MutexLock lock(&mu_);
   owned_.erase(pid);

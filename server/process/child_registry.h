@@ -31,6 +31,9 @@ class ChildRegistry {
   // otherwise it is registered, and so is the group it leads.
   void BeginSpawn();
   void EndSpawn(pid_t pid);
+  // `pid` is a child of ours that its owner reaps, but leads no group of
+  // ours (the launcher).
+  void Adopt(pid_t pid);
   // Called by the owner right after it reaped `pid`.
   void Reaped(pid_t pid);
   // The owner is done with the group `pgid` (it is empty or was killed).

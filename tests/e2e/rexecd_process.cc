@@ -262,6 +262,8 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
     std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
     size_t close = stat.rfind(')');
     if (close == std::string::npos) return false;
+    // The launcher lives as long as its parent; it is not a leftover.
+    if (stat.find("(rexecd-launch)") != std::string::npos) return false;
     std::istringstream rest(stat.substr(close + 2));
     char state;
     pid_t ppid = 0;

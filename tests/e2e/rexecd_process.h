@@ -120,7 +120,8 @@ bool Eventually(const std::function<bool()>& predicate,
 // Pids of live or zombie processes whose command line has `needle` as one of
 // its arguments.
 std::vector<pid_t> ProcessesWithArg(const std::string& needle);
-// Pids of the direct children of `parent` (zombies included).
+// Pids of the direct children of `parent` (zombies included) but its
+// launcher.
 std::vector<pid_t> ChildrenOf(pid_t parent);
 
 }  // namespace rexec::testing

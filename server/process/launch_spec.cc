@@ -1,0 +1,156 @@
+#include "server/process/launch_spec.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace rexec::process {
+namespace {
+
+// Fixed-width native integers and length-prefixed strings: both ends are
+// this program, on this machine.
+class Writer {
+ public:
+  void U64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), 8); }
+  void Str(absl::string_view s) {
+    U64(s.size());
+    out_.append(s.data(), s.size());
+  }
+  void Strs(const std::vector<std::string>& list) {
+    U64(list.size());
+    for (const std::string& s : list) Str(s);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+  bool U64(uint64_t* v) {
+    if (in_.size() < 8) return Fail();
+    std::memcpy(v, in_.data(), 8);
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool Str(std::string* s) {
+    uint64_t size;
+    if (!U64(&size) || size > in_.size()) return Fail();
+    if (in_.substr(0, size).find('\0') != absl::string_view::npos) {
+      return Fail();
+    }
+    s->assign(in_.data(), size);
+    in_.remove_prefix(size);
+    return true;
+  }
+  bool Strs(std::vector<std::string>* list) {
+    uint64_t count;
+    // Each string takes at least its 8-byte length.
+    if (!U64(&count) || count > in_.size() / 8) return Fail();
+    list->resize(count);
+    for (std::string& s : *list) {
+      if (!Str(&s)) return false;
+    }
+    return true;
+  }
+  template <typename T>
+  bool Int(T* v) {
+    uint64_t raw;
+    if (!U64(&raw)) return false;
+    *v = static_cast<T>(raw);
+    return true;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return in_.empty(); }
+
+ private:
+  bool Fail() { return ok_ = false; }
+  absl::string_view in_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string EncodeLaunchSpec(const LaunchSpec& spec) {
+  Writer w;
+  w.Str(spec.path);
+  w.Strs(spec.argv);
+  w.Strs(spec.envp);
+  w.Str(spec.cwd);
+  w.U64(spec.fd_targets.size());
+  for (int fd : spec.fd_targets) w.U64(fd);
+  w.U64(spec.into_cgroup);
+  const Containment& c = spec.containment;
+  w.U64(c.credentials.has_value());
+  if (c.credentials) {
+    w.U64(c.credentials->uid);
+    w.U64(c.credentials->gid);
+    w.U64(c.credentials->groups.size());
+    for (gid_t g : c.credentials->groups) w.U64(g);
+  }
+  w.U64(c.limits.size());
+  for (const ResourceLimit& limit : c.limits) {
+    w.U64(limit.resource);
+    w.U64(limit.value);
+  }
+  w.U64(c.no_new_privs);
+  w.U64(c.capabilities.has_value());
+  w.U64(c.capabilities.value_or(0));
+  w.U64(c.pid_namespace);
+  return w.Take();
+}
+
+absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
+  // Bounds on counts: far over what a real spec has, far under what could
+  // make the decoder itself a problem.
+  constexpr uint64_t kMaxFds = 64, kMaxGroups = 65536, kMaxLimits = 64;
+  LaunchSpec spec;
+  Reader r(bytes);
+  uint64_t count = 0, flag = 0;
+  auto bad = [](absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("launch spec is malformed at ", what));
+  };
+  if (!r.Str(&spec.path) || !r.Strs(&spec.argv) || !r.Strs(&spec.envp) ||
+      !r.Str(&spec.cwd)) {
+    return bad("path, argv, envp or cwd");
+  }
+  if (!r.U64(&count) || count > kMaxFds) return bad("fd_targets");
+  spec.fd_targets.resize(count);
+  for (int& fd : spec.fd_targets) {
+    if (!r.Int(&fd) || fd < 0 || fd >= 1024) return bad("fd_targets");
+  }
+  if (!r.U64(&flag)) return bad("into_cgroup");
+  spec.into_cgroup = flag != 0;
+  Containment& c = spec.containment;
+  if (!r.U64(&flag)) return bad("credentials");
+  if (flag != 0) {
+    Credentials& cred = c.credentials.emplace();
+    if (!r.Int(&cred.uid) || !r.Int(&cred.gid) || !r.U64(&count) ||
+        count > kMaxGroups) {
+      return bad("credentials");
+    }
+    cred.groups.resize(count);
+    for (gid_t& g : cred.groups) {
+      if (!r.Int(&g)) return bad("credentials.groups");
+    }
+  }
+  if (!r.U64(&count) || count > kMaxLimits) return bad("limits");
+  c.limits.resize(count);
+  for (ResourceLimit& limit : c.limits) {
+    if (!r.Int(&limit.resource) || !r.Int(&limit.value)) return bad("limits");
+  }
+  uint64_t has_caps = 0, caps = 0, pid_ns = 0;
+  if (!r.U64(&flag) || !r.U64(&has_caps) || !r.U64(&caps) ||
+      !r.U64(&pid_ns) || !r.done()) {
+    return bad("no_new_privs, capabilities or pid_namespace");
+  }
+  c.no_new_privs = flag != 0;
+  if (has_caps != 0) c.capabilities = caps;
+  c.pid_namespace = pid_ns != 0;
+  return spec;
+}
+
+}  // namespace rexec::process

@@ -1,0 +1,246 @@
+#include "server/process/launch_steps.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace rexec::process {
+namespace {
+
+[[noreturn]] void Fail(int report_fd, LaunchStep step, int error) {
+  LaunchFailure failure{static_cast<int32_t>(step), error};
+  (void)!write(report_fd, &failure, sizeof failure);
+  _exit(127);
+}
+
+void CloseRangeExcept(unsigned first, int keep) {
+  if (keep >= static_cast<int>(first)) {
+    if (keep > static_cast<int>(first)) close_range(first, keep - 1, 0);
+    close_range(keep + 1, ~0U, 0);
+  } else {
+    close_range(first, ~0U, 0);
+  }
+}
+
+// PID 1 of the child's namespace: reaps whatever is re-parented to it, and
+// when the program ends reports how and exits, which kills every process
+// left in the namespace. Its default dispositions make it immune to every
+// signal but SIGKILL (the kernel's rule for an init), so the program's
+// descendants cannot stop it, and a stop from outside reaches the program.
+[[noreturn]] void RunInit(pid_t program, int status_fd) {
+  prctl(PR_SET_DUMPABLE, 0);
+  prctl(PR_SET_NAME, "rexec-init");
+  CloseRangeExcept(0, status_fd);
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED) != 0) {
+      if (errno == EINTR) continue;
+      _exit(127);
+    }
+    if (info.si_pid != program) continue;
+    const bool exited = info.si_code == CLD_EXITED;
+    InitReport report{exited ? 0 : 1, info.si_status,
+                      info.si_code == CLD_DUMPED ? 1 : 0};
+    (void)!write(status_fd, &report, sizeof report);
+    _exit(exited ? info.si_status : 128 + info.si_status);
+  }
+}
+
+void ResetSignals() {
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    sigaction(sig, &dfl, nullptr);  // EINVAL for SIGKILL, SIGSTOP: fine
+  }
+}
+
+// The passed fds onto their targets; everything else is closed at exec.
+// Returns the report fd, moved above the targets so a dup2 cannot hit it.
+int PlaceFds(const LaunchSpec& spec, const ChildFds& fds) {
+  int first_free = 3;
+  for (int target : spec.fd_targets) first_free = std::max(first_free, target + 1);
+  const int report = fcntl(fds.report, F_DUPFD_CLOEXEC, first_free);
+  if (report < 0) Fail(fds.report, LaunchStep::kFds, errno);
+  std::vector<int> moved;
+  for (int fd : fds.passed) {
+    const int high = fcntl(fd, F_DUPFD_CLOEXEC, first_free);
+    if (high < 0) Fail(report, LaunchStep::kFds, errno);
+    moved.push_back(high);
+  }
+  for (size_t i = 0; i < moved.size(); ++i) {
+    // dup2 clears close-on-exec on the target only.
+    if (dup2(moved[i], spec.fd_targets[i]) < 0) {
+      Fail(report, LaunchStep::kFds, errno);
+    }
+  }
+  // Every fd of ours is close-on-exec already; this is the second lock on
+  // the door, for one opened without the flag.
+  close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC);
+  return report;
+}
+
+bool SameGroups(const std::vector<gid_t>& wanted) {
+  std::vector<gid_t> now(NGROUPS_MAX);
+  const int n = getgroups(static_cast<int>(now.size()), now.data());
+  if (n < 0) return false;
+  now.resize(n);
+  std::vector<gid_t> sorted = wanted;
+  std::sort(now.begin(), now.end());
+  std::sort(sorted.begin(), sorted.end());
+  return now == sorted;
+}
+
+// Drops from the bounding set every capability not in `keep`, and clears
+// the ambient set. Without CAP_SETPCAP (an unprivileged server) a drop is
+// refused; under no_new_privs the bounding set only bounds what an execve
+// could grant, which no_new_privs forbids anyway, so that is no loss.
+void ApplyBoundingSet(uint64_t keep, bool no_new_privs, int report) {
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (int cap = 0; cap <= 63; ++cap) {
+    const int has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (has < 0) break;  // past the kernel's last capability
+    if (has == 0 || (keep & (uint64_t{1} << cap)) != 0) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+        !(errno == EPERM && no_new_privs)) {
+      Fail(report, LaunchStep::kBoundingSet, errno);
+    }
+  }
+}
+
+void ApplyCapabilities(uint64_t keep, bool root, int report) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(keep >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = bits;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) {
+    Fail(report, LaunchStep::kCapabilities, errno);
+  }
+  if (root) return;  // uid 0 keeps its permitted set across execve
+  // Another user loses them at execve, but for ambient ones.
+  for (int cap = 0; cap <= 63; ++cap) {
+    if ((keep & (uint64_t{1} << cap)) == 0) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
+      Fail(report, LaunchStep::kCapabilities, errno);
+    }
+  }
+}
+
+void ApplyCredentials(const Credentials& cred, bool keep_caps, int report) {
+  if (keep_caps) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+  if (!SameGroups(cred.groups) &&
+      setgroups(cred.groups.size(), cred.groups.data()) != 0) {
+    Fail(report, LaunchStep::kGroups, errno);
+  }
+  if ((getgid() != cred.gid || getegid() != cred.gid) &&
+      setresgid(cred.gid, cred.gid, cred.gid) != 0) {
+    Fail(report, LaunchStep::kGid, errno);
+  }
+  if ((getuid() != cred.uid || geteuid() != cred.uid) &&
+      setresuid(cred.uid, cred.uid, cred.uid) != 0) {
+    Fail(report, LaunchStep::kUid, errno);
+  }
+}
+
+}  // namespace
+
+absl::string_view LaunchStepName(LaunchStep step) {
+  switch (step) {
+    case LaunchStep::kProcessGroup:
+      return "setpgid";
+    case LaunchStep::kSignals:
+      return "signals";
+    case LaunchStep::kMounts:
+      return "mount /proc";
+    case LaunchStep::kInit:
+      return "fork init";
+    case LaunchStep::kFds:
+      return "fds";
+    case LaunchStep::kCwd:
+      return "chdir";
+    case LaunchStep::kLimits:
+      return "setrlimit";
+    case LaunchStep::kBoundingSet:
+      return "capability bounding set";
+    case LaunchStep::kGroups:
+      return "setgroups";
+    case LaunchStep::kGid:
+      return "setgid";
+    case LaunchStep::kUid:
+      return "setuid";
+    case LaunchStep::kCapabilities:
+      return "capabilities";
+    case LaunchStep::kNoNewPrivs:
+      return "no_new_privs";
+    case LaunchStep::kExec:
+      return "exec";
+  }
+  return "unknown step";
+}
+
+void RunLaunchSteps(const LaunchSpec& spec, const ChildFds& fds) {
+  const Containment& c = spec.containment;
+  std::vector<char*> argv, envp;
+  for (const std::string& arg : spec.argv) {
+    argv.push_back(const_cast<char*>(arg.c_str()));
+  }
+  argv.push_back(nullptr);
+  for (const std::string& entry : spec.envp) {
+    envp.push_back(const_cast<char*>(entry.c_str()));
+  }
+  envp.push_back(nullptr);
+
+  if (setpgid(0, 0) != 0) Fail(fds.report, LaunchStep::kProcessGroup, errno);
+  ResetSignals();
+  if (c.pid_namespace) {
+    // Our mounts must not propagate out of the new mount namespace.
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0) {
+      Fail(fds.report, LaunchStep::kMounts, errno);
+    }
+    const pid_t program = fork();
+    if (program < 0) Fail(fds.report, LaunchStep::kInit, errno);
+    if (program > 0) RunInit(program, fds.status);
+  }
+  const int report = PlaceFds(spec, fds);
+  if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) {
+    Fail(report, LaunchStep::kCwd, errno);
+  }
+  for (const ResourceLimit& limit : c.limits) {
+    const rlimit value{limit.value, limit.value};
+    if (setrlimit(limit.resource, &value) != 0) {
+      Fail(report, LaunchStep::kLimits, errno);
+    }
+  }
+  const bool root = c.credentials ? c.credentials->uid == 0 : getuid() == 0;
+  if (c.capabilities) ApplyBoundingSet(*c.capabilities, c.no_new_privs, report);
+  if (c.credentials) {
+    ApplyCredentials(*c.credentials,
+                     c.capabilities.has_value() && *c.capabilities != 0,
+                     report);
+  }
+  if (c.capabilities) ApplyCapabilities(*c.capabilities, root, report);
+  if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    Fail(report, LaunchStep::kNoNewPrivs, errno);
+  }
+  execve(spec.path.c_str(), argv.data(), envp.data());
+  Fail(report, LaunchStep::kExec, errno);
+}
+
+}  // namespace rexec::process

@@ -1,0 +1,244 @@
+#include "server/process/launcher.h"
+
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+#include "server/process/child_registry.h"
+#include "server/process/launch_steps.h"
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C".
+extern "C" {
+#include <sys/pidfd.h>
+}
+
+namespace rexec::process {
+namespace {
+
+// A spec holds argv and the environment, which execve bounds far lower.
+constexpr uint64_t kMaxSpecBytes = 64 << 20;
+// The report fd, stdio and a channel, a cgroup, a status fd: 7 at most.
+constexpr int kMaxFds = 16;
+
+struct Reply {
+  int64_t pid;
+  int64_t error;
+};
+
+Launcher* global_launcher = nullptr;
+
+// Sends all of `data`, with `fds` attached to its first byte.
+bool SendAll(int socket, absl::string_view data, absl::Span<const int> fds) {
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  bool first = true;
+  while (!data.empty()) {
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (first && !fds.empty()) {
+      msg.msg_control = control.data();
+      msg.msg_controllen = control.size();
+      cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+    }
+    const ssize_t sent = sendmsg(socket, &msg, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    first = false;
+    data.remove_prefix(sent);
+  }
+  return true;
+}
+
+// Receives exactly `size` bytes into `out`, and the fds sent with the first
+// of them (close-on-exec). False on EOF or error.
+bool ReceiveAll(int socket, char* out, size_t size, std::vector<UniqueFd>* fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  bool first = true;
+  while (size > 0) {
+    iovec iov{out, size};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (first && fds != nullptr) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+    }
+    const ssize_t got = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    if (first && fds != nullptr) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+           c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          fds->emplace_back(fd);
+        }
+      }
+      if (msg.msg_flags & MSG_CTRUNC) return false;
+    }
+    first = false;
+    out += got;
+    size -= got;
+  }
+  return true;
+}
+
+// One request: starts the child, or says why not. The child never returns
+// from here.
+Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
+                int* pidfd) {
+  absl::StatusOr<LaunchSpec> spec = DecodeLaunchSpec(bytes);
+  if (!spec.ok()) return {-1, EINVAL};
+  const bool pid_ns = spec->containment.pid_namespace;
+  const size_t expected =
+      1 + spec->fd_targets.size() + (spec->into_cgroup ? 1 : 0) + (pid_ns ? 1 : 0);
+  if (fds.size() != expected) return {-1, EBADF};
+  ChildFds child_fds;
+  child_fds.report = fds[0].Get();
+  for (size_t i = 0; i < spec->fd_targets.size(); ++i) {
+    child_fds.passed.push_back(fds[1 + i].Get());
+  }
+  size_t next = 1 + spec->fd_targets.size();
+  clone_args args{};
+  // CLONE_PARENT: the server is the child's parent, and the one to reap it;
+  // clone3 wants exit_signal 0 then, and uses ours (SIGCHLD).
+  args.flags = CLONE_PARENT | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  if (spec->into_cgroup) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(fds[next++].Get());
+  }
+  if (pid_ns) {
+    args.flags |= CLONE_NEWPID | CLONE_NEWNS;
+    child_fds.status = fds[next++].Get();
+  }
+  const long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) RunLaunchSteps(*spec, child_fds);
+  if (pid < 0) return {-1, errno};
+  return {pid, 0};
+}
+
+[[noreturn]] void Serve(int socket, pid_t parent) {
+  // Die with the server (PDEATHSIG follows the thread that forked us: the
+  // server's main thread, which lives as long as the server).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(0);
+  prctl(PR_SET_NAME, "rexecd-launch");
+  prctl(PR_SET_DUMPABLE, 0);
+  // A Ctrl-C at the terminal reaches the whole process group: the server
+  // decides what a stop means, not us. Children get default dispositions.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) {
+    signal(sig, SIG_IGN);
+  }
+  for (;;) {
+    uint64_t size = 0;
+    std::vector<UniqueFd> fds;
+    if (!ReceiveAll(socket, reinterpret_cast<char*>(&size), sizeof size, &fds)) {
+      _exit(0);  // the server closed its end, or is gone
+    }
+    Reply reply{-1, E2BIG};
+    int pidfd = -1;
+    if (size <= kMaxSpecBytes && fds.size() <= kMaxFds) {
+      std::string bytes(size, '\0');
+      if (!ReceiveAll(socket, bytes.data(), size, nullptr)) _exit(0);
+      reply = LaunchOne(bytes, std::move(fds), &pidfd);
+    } else {
+      _exit(1);  // the stream is out of step: nothing after can be trusted
+    }
+    UniqueFd owned_pidfd(pidfd);
+    const int attach[1] = {pidfd};
+    if (!SendAll(socket,
+                 absl::string_view(reinterpret_cast<const char*>(&reply),
+                                   sizeof reply),
+                 reply.pid > 0 ? absl::Span<const int>(attach)
+                               : absl::Span<const int>())) {
+      _exit(0);
+    }
+  }
+}
+
+}  // namespace
+
+Launcher::Launcher(pid_t pid, UniqueFd pidfd, UniqueFd socket)
+    : pid_(pid), pidfd_(std::move(pidfd)), socket_(std::move(socket)) {}
+
+absl::Status Launcher::Start() {
+  if (global_launcher != nullptr) {
+    return absl::FailedPreconditionError("the launcher was started already");
+  }
+  int ends[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+    return ErrnoStatus(errno, "launcher socketpair");
+  }
+  UniqueFd ours(ends[0]), theirs(ends[1]);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) return ErrnoStatus(errno, "fork the launcher");
+  if (pid == 0) {
+    ours.Reset();
+    // Hold nothing of the server's but stdio and our socket.
+    const int keep = theirs.Get();
+    if (keep > 3) close_range(3, keep - 1, 0);
+    close_range(keep + 1, ~0U, 0);
+    Serve(keep, parent);
+  }
+  theirs.Reset();
+  UniqueFd pidfd(pidfd_open(pid, 0));
+  if (!pidfd.Valid()) return ErrnoStatus(errno, "pidfd_open the launcher");
+  ChildRegistry::Global().Adopt(pid);
+  global_launcher = new Launcher(pid, std::move(pidfd), std::move(ours));
+  return absl::OkStatus();
+}
+
+Launcher* Launcher::Global() { return global_launcher; }
+
+absl::StatusOr<Launched> Launcher::Launch(const LaunchSpec& spec,
+                                          absl::Span<const int> fds) {
+  std::string message(sizeof(uint64_t), '\0');
+  const std::string payload = EncodeLaunchSpec(spec);
+  const uint64_t size = payload.size();
+  std::memcpy(message.data(), &size, sizeof size);
+  message += payload;
+
+  absl::MutexLock lock(&mu_);
+  const auto gone = [this] {
+    return absl::UnavailableError(
+        absl::StrCat("the launcher (pid ", pid_, ") is gone"));
+  };
+  if (!socket_.Valid()) return gone();
+  Reply reply{};
+  std::vector<UniqueFd> received;
+  if (!SendAll(socket_.Get(), message, fds) ||
+      !ReceiveAll(socket_.Get(), reinterpret_cast<char*>(&reply), sizeof reply,
+                  &received)) {
+    socket_.Reset();  // out of step for good
+    return gone();
+  }
+  if (reply.pid <= 0) return Launched{-1, static_cast<int>(reply.error), {}};
+  if (received.size() != 1) {
+    return absl::InternalError("the launcher sent no pidfd");
+  }
+  return Launched{static_cast<pid_t>(reply.pid), 0, std::move(received[0])};
+}
+
+}  // namespace rexec::process
