@@ -29,7 +29,8 @@ namespace {
 struct ProcessFlags {
   std::vector<std::string> env;
   bool clear_env = false;
-  std::string cwd, timeout, kill_signal, kill_grace;
+  std::string cwd, timeout, kill_signal, kill_grace, user, group;
+  std::vector<std::string> groups, limits;
 
   void AddTo(CLI::App* command) {
     // One value per flag: a repeatable flag must not swallow the command.
@@ -46,6 +47,20 @@ struct ProcessFlags {
                         "signal that starts a stop (default SIGTERM)");
     command->add_option("--kill-grace", kill_grace,
                         "time before SIGKILL follows (default 5s)");
+    command->add_option("--user", user,
+                        "run as this user (name or id), as sudo -u does");
+    command->add_option("--group", group,
+                        "primary group (name or id); default: the user's");
+    command
+        ->add_option("--groups", groups,
+                     "a supplementary group (repeatable); default: the "
+                     "user's")
+        ->allow_extra_args(false);
+    command
+        ->add_option("--limit", limits,
+                     "a resource limit NAME=VALUE (repeatable): cpu "
+                     "(seconds), as, fsize, core (bytes), nofile, nproc")
+        ->allow_extra_args(false);
   }
 
   // Throws CLI::ValidationError naming the flag on bad input.
@@ -68,7 +83,39 @@ struct ProcessFlags {
     if (!kill_grace.empty()) {
       SetDuration("--kill-grace", kill_grace, options.mutable_kill_grace());
     }
+    options.set_user(user);
+    options.set_group(group);
+    for (const std::string& g : groups) options.add_groups(g);
+    for (const std::string& limit : limits) {
+      SetLimit(limit, options.mutable_limits());
+    }
     return options;
+  }
+
+  // "nofile=64": prlimit(1)'s names.
+  static void SetLimit(const std::string& text,
+                       rexec::v1::ResourceLimits* out) {
+    using Setter = void (rexec::v1::ResourceLimits::*)(uint64_t);
+    static const std::pair<const char*, Setter> kNames[] = {
+        {"cpu", &rexec::v1::ResourceLimits::set_cpu_seconds},
+        {"as", &rexec::v1::ResourceLimits::set_address_space_bytes},
+        {"nofile", &rexec::v1::ResourceLimits::set_open_files},
+        {"nproc", &rexec::v1::ResourceLimits::set_processes},
+        {"fsize", &rexec::v1::ResourceLimits::set_file_size_bytes},
+        {"core", &rexec::v1::ResourceLimits::set_core_size_bytes},
+    };
+    const size_t eq = text.find('=');
+    uint64_t value;
+    if (eq != std::string::npos &&
+        absl::SimpleAtoi(absl::string_view(text).substr(eq + 1), &value)) {
+      for (const auto& [name, set] : kNames) {
+        if (text.compare(0, eq, name) == 0) return (out->*set)(value);
+      }
+    }
+    throw CLI::ValidationError(
+        "--limit", "\"" + text +
+                       "\" is not NAME=NUMBER with NAME one of cpu, as, "
+                       "nofile, nproc, fsize, core");
   }
 
   static void SetDuration(const std::string& flag, const std::string& text,

@@ -315,6 +315,7 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Compile(
     if (!refusal) refusal = rule.CompileWhat(in, at);
     if (!refusal) refusal = rule.CompileWhere(in, at);
     if (!refusal) refusal = rule.CompileLimits(in, at);
+    if (!refusal) refusal = rule.CompileContainment(in, at);
     if (refusal) {
       *error = *std::move(refusal);
       return absl::InvalidArgumentError(

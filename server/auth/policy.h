@@ -85,6 +85,24 @@ class PolicyRule {
   // 0: no limit of the rule's own.
   uint32_t max_processes() const { return max_processes_; }
 
+  // Run-as (policy_containment.cc). `asked`: as the call wrote it; `name`
+  // and `id`: what it resolved to ("" and -1 when it names nobody, so that
+  // only a caller the rule would allow learns that).
+  absl::Status CheckUser(absl::string_view identity, absl::string_view asked,
+                         absl::string_view name, int64_t id) const;
+  absl::Status CheckGroup(absl::string_view identity, absl::string_view asked,
+                          absl::string_view name, int64_t id) const;
+  // The user of a call that names none; "": rexecd's own.
+  const std::string& default_user() const { return default_user_; }
+  // The limits a call gets: what it asked for, with the rule's for what it
+  // did not; PERMISSION_DENIED naming limits.FIELD for one over the rule's.
+  absl::StatusOr<v1::ResourceLimits> Limits(
+      absl::string_view identity, const v1::ResourceLimits& asked) const;
+  const v1::CgroupLimits& cgroup_limits() const { return cgroup_; }
+  // A mask of 1 << CAP_*.
+  uint64_t capabilities() const { return capabilities_; }
+  v1::PolicyRule::Isolation isolation() const { return isolation_; }
+
  private:
   friend class Policy;
   absl::Status Refuse(absl::string_view identity, absl::string_view what,
@@ -97,6 +115,7 @@ class PolicyRule {
   Refusal CompileWhat(const v1::PolicyRule& in, const std::string& at);
   Refusal CompileWhere(const v1::PolicyRule& in, const std::string& at);
   Refusal CompileLimits(const v1::PolicyRule& in, const std::string& at);
+  Refusal CompileContainment(const v1::PolicyRule& in, const std::string& at);
 
   std::string name_;
   std::vector<std::string> identities_;
@@ -114,6 +133,13 @@ class PolicyRule {
   absl::Duration default_timeout_ = absl::ZeroDuration();
   absl::Duration max_kill_grace_ = absl::ZeroDuration();
   uint32_t max_processes_ = 0;
+  std::vector<std::string> users_;
+  std::string default_user_;
+  std::vector<std::string> groups_;
+  v1::ResourceLimits limits_;
+  v1::CgroupLimits cgroup_;
+  uint64_t capabilities_ = 0;
+  v1::PolicyRule::Isolation isolation_ = v1::PolicyRule::NO_ISOLATION;
 };
 
 class Policy {

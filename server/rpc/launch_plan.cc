@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "server/process/executable_lookup.h"
+#include "server/rpc/containment_plan.h"
 #include "server/rpc/process_options.h"
 
 extern char** environ;
@@ -118,10 +119,13 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   // A malformed request is INVALID_ARGUMENT whoever sends it, before the
   // policy is asked anything.
   REXEC_RETURN_IF_ERROR(process::ValidateSpawnOptions(plan.spawn));
-  if (context.policy == nullptr) return plan;
-  REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
-                         context.policy->RuleFor(context.identity));
-  REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, options, &plan));
+  if (context.policy != nullptr) {
+    REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
+                           context.policy->RuleFor(context.identity));
+    REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, options, &plan));
+  }
+  REXEC_RETURN_IF_ERROR(
+      PlanContainment(context.identity, plan.rule, options, &plan.spawn));
   return plan;
 }
 
