@@ -38,6 +38,7 @@
 #include "server/auth/tls_credentials.h"
 #include "server/auth/token_file.h"
 #include "server/ops/logging.h"
+#include "server/process/cgroup.h"
 #include "server/process/launcher.h"
 #include "server/rpc/server.h"
 #include "spdlog/spdlog.h"
@@ -59,6 +60,7 @@ struct Flags {
   std::vector<std::string> listen;
   rexec::auth::TlsFiles tls;
   std::string token_file, policy_file, socket_mode = "0600", socket_group;
+  std::string cgroup_root;
   bool insecure = false;
   std::string log_format = "text", log_level = "info";
 };
@@ -146,6 +148,11 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
       ->capture_default_str();
   app.add_option("--socket-group", f.socket_group,
                  "group (name or id) of unix sockets, for --socket-mode 0660");
+
+  app.add_option("--cgroup-root", f.cgroup_root,
+                 "a writable cgroup v2 directory (a delegated subtree): each "
+                 "child gets a cgroup in it, stopped whole with cgroup.kill, "
+                 "with the policy's memory, pids and cpu limits");
 
   ConnectionLimits& l = f.limits;
   durations.Add(app, "--handshake-timeout", &l.handshake_timeout,
@@ -489,6 +496,29 @@ int main(int argc, char** argv) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, sig);
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
+
+  std::unique_ptr<rexec::process::CgroupRoot> cgroup_root;
+  if (!flags.cgroup_root.empty()) {
+    absl::StatusOr<std::unique_ptr<rexec::process::CgroupRoot>> opened =
+        rexec::process::CgroupRoot::Open(
+            flags.cgroup_root,
+            {getpid(), rexec::process::Launcher::Global()->pid()},
+            flags.config.max_processes);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "rexecd: %s\n",
+                   std::string(opened.status().message()).c_str());
+      return 1;
+    }
+    cgroup_root = *std::move(opened);
+    flags.config.cgroup_root = cgroup_root.get();
+    spdlog::info("children get cgroups in {} (controllers: {})",
+                 cgroup_root->path(), cgroup_root->Controllers());
+  } else {
+    spdlog::info(
+        "no --cgroup-root: a stop reaches each child's process group only "
+        "(a descendant that calls setsid escapes it), and calls whose rule "
+        "sets cgroup limits are refused");
+  }
 
   absl::Status limit = RaiseFileLimit(flags.config.max_processes);
   absl::StatusOr<Security> security =

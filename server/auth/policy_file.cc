@@ -150,6 +150,20 @@ class SchemaWalk {
     return Single(node, field, path, out);
   }
 
+  template <typename T>
+  absl::Status Number(const YAML::Node& node, const std::string& text,
+                      const std::string& path, Json* out) {
+    T n;
+    if (absl::SimpleAtoi(text, &n)) {
+      *out = n;
+      return absl::OkStatus();
+    }
+    return Error(node, path,
+                 absl::StrCat("expected a whole number from 0 to ",
+                              std::numeric_limits<T>::max(), ", got \"", text,
+                              "\""));
+  }
+
   // One value of `field`'s type (an element, for a repeated field).
   absl::Status Single(const YAML::Node& node, const FieldDescriptor* field,
                       const std::string& path, Json* out) {
@@ -177,17 +191,18 @@ class SchemaWalk {
           return absl::OkStatus();
         }
         return Error(node, path, "expected true or false");
-      case FieldDescriptor::CPPTYPE_UINT32: {
-        uint32_t n;
-        if (absl::SimpleAtoi(text, &n)) {
-          *out = n;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return Number<uint32_t>(node, text, path, out);
+      case FieldDescriptor::CPPTYPE_UINT64:
+        return Number<uint64_t>(node, text, path, out);
+      case FieldDescriptor::CPPTYPE_ENUM:
+        if (field->enum_type()->FindValueByName(text) != nullptr) {
+          *out = text;
           return absl::OkStatus();
         }
-        return Error(node, path,
-                     absl::StrCat("expected a whole number from 0 to ",
-                                  std::numeric_limits<uint32_t>::max(),
-                                  ", got \"", text, "\""));
-      }
+        return Error(node, path, absl::StrCat("\"", text,
+                                              "\" is not one of the values "
+                                              "of ", field->enum_type()->name()));
       default:
         // The schema has no other kind; a new one needs a case here.
         return Error(node, path, "a field of a kind this reader lacks");

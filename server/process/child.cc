@@ -209,6 +209,16 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
     fds.push_back(ours);
     spec.fd_targets.push_back(theirs);
   }
+  std::optional<Cgroup> cgroup;
+  if (options.cgroup) {
+    const SpawnOptions::CgroupPlacement& place = *options.cgroup;
+    REXEC_ASSIGN_OR_RETURN(
+        Cgroup made,
+        place.root->Create(place.group, place.group_pids_max, place.limits));
+    cgroup.emplace(std::move(made));
+    spec.into_cgroup = true;
+    fds.push_back(cgroup->fd());
+  }
   // The init of a PID namespace reports how the program ended here.
   UniqueFd status_read, status_write;
   if (spec.containment.pid_namespace) {
@@ -234,6 +244,7 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   child.pid_ = launched->pid;
   child.pidfd_ = std::move(launched->pidfd);
   child.init_status_ = std::move(status_read);
+  if (cgroup) child.cgroup_.emplace(std::move(*cgroup));
   report_write.Reset();
   status_write.Reset();
   LaunchFailure failure{};
@@ -256,6 +267,7 @@ Child::Child(Child&& other) noexcept
       reaped_(other.reaped_),
       pidfd_(std::move(other.pidfd_)),
       init_status_(std::move(other.init_status_)),
+      cgroup_(std::move(other.cgroup_)),
       stdin_(std::move(other.stdin_)),
       stdout_(std::move(other.stdout_)),
       stderr_(std::move(other.stderr_)) {}
@@ -276,6 +288,7 @@ Child::~Child() {
 }
 
 absl::Status Child::SignalGroup(int signal_number) const {
+  if (cgroup_ && signal_number == SIGKILL) cgroup_->Kill().IgnoreError();
   if (reaped_) {
     // The leader no longer pins the group's id: see SignalReapedGroup.
     ChildRegistry::Global().SignalReapedGroup(pid_, signal_number);
@@ -288,6 +301,7 @@ absl::Status Child::SignalGroup(int signal_number) const {
 }
 
 bool Child::GroupAlive() const {
+  if (cgroup_) return cgroup_->Populated();
   if (reaped_) return ChildRegistry::Global().SignalReapedGroup(pid_, 0);
   return killpg(pid_, 0) == 0;
 }
@@ -328,6 +342,16 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
   status.usage.user_cpu = FromTimeval(usage.ru_utime);
   status.usage.system_cpu = FromTimeval(usage.ru_stime);
   status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
+  if (cgroup_) {
+    // The cgroup's peak is the child's and its descendants' own; the
+    // rusage peak starts from the launcher's.
+    if (std::optional<int64_t> peak = cgroup_->MemoryPeak()) {
+      status.usage.max_rss_bytes = *peak;
+    }
+    status.oom_killed = status.killed() &&
+                        status.signal_number() == SIGKILL &&
+                        cgroup_->OomKills() > 0;
+  }
   return status;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/process/cgroup.h"
 #include "server/process/exit_status.h"
 #include "server/process/launch_spec.h"
 #include "server/process/unique_fd.h"
@@ -42,6 +43,14 @@ struct SpawnOptions {
   std::vector<std::pair<int, int>> extra_fds;
   // Credentials, limits, capabilities, namespaces.
   Containment containment;
+  // When set, the child gets a cgroup of its own (CgroupRoot::Create).
+  struct CgroupPlacement {
+    CgroupRoot* root = nullptr;
+    std::string group;  // the caller's identity
+    std::optional<uint64_t> group_pids_max;
+    CgroupLimits limits;
+  };
+  std::optional<CgroupPlacement> cgroup;
 };
 
 // INVALID_ARGUMENT naming the offending argument or variable.
@@ -79,7 +88,9 @@ class Child {
   UniqueFd& stderr_fd() { return stderr_; }
   bool reaped() const { return reaped_; }
 
-  // Signals the whole process group. While the leader is unreaped its pid,
+  // Signals the whole process group, and with a cgroup a SIGKILL reaches
+  // every process in it, whatever group or session it moved to. While the
+  // leader is unreaped its pid,
   // and so the group id, cannot be reused; after that the id is pinned only
   // while a member lives, and a group of a new child of ours that got the
   // same id is left alone (ChildRegistry::SignalReapedGroup). ESRCH (nobody
@@ -87,7 +98,8 @@ class Child {
   absl::Status SignalGroup(int signal_number) const;
 
   // True while any member of the child's process group is alive (after the
-  // leader was reaped: and its id is not another child's).
+  // leader was reaped: and its id is not another child's); with a cgroup,
+  // while any process is in it.
   bool GroupAlive() const;
 
   // Reaps the child if it has exited (its pidfd is readable then); nullopt
@@ -106,6 +118,7 @@ class Child {
   UniqueFd pidfd_;
   // In a PID namespace, where the pid is its init's: how the program ended.
   UniqueFd init_status_;
+  std::optional<Cgroup> cgroup_;
   UniqueFd stdin_;
   UniqueFd stdout_;
   UniqueFd stderr_;

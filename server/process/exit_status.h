@@ -35,6 +35,8 @@ class ExitStatus {
   bool core_dumped() const { return core_dumped_; }
 
   ResourceUsage usage;
+  // Killed by the OOM killer at its cgroup's memory limit.
+  bool oom_killed = false;
 
   // "exited with code 3" / "killed by SIGSEGV (core dumped)".
   std::string ToString() const;

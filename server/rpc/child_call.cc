@@ -223,6 +223,7 @@ absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
   context.identity = identity_.name;
   context.policy = policy_.get();
   context.max_kill_grace = state_->config().max_kill_grace;
+  context.cgroup_root = state_->config().cgroup_root;
   absl::StatusOr<LaunchPlan> plan =
       PlanLaunch(context, std::move(argv), options);
   if (plan.ok()) {

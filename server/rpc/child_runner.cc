@@ -366,7 +366,8 @@ void ChildRunner::MaybeReportExit() {
   absl::Duration wall = absl::Now() - started_at_;
   v1::TerminationReason reason = stop_reason_;
   if (reason == v1::TERMINATION_REASON_UNSPECIFIED) {
-    reason = exit_->killed() && client_signaled_
+    reason = exit_->oom_killed ? v1::TERMINATION_REASON_OOM_KILLED
+             : exit_->killed() && client_signaled_
                  ? v1::TERMINATION_REASON_SIGNALED
                  : v1::TERMINATION_REASON_EXITED;
   }

@@ -218,4 +218,34 @@ absl::Status PlanContainment(absl::string_view identity,
   return absl::OkStatus();
 }
 
+absl::Status PlanCgroup(process::CgroupRoot* cgroup_root,
+                        absl::string_view identity,
+                        const auth::PolicyRule* rule,
+                        process::SpawnOptions* spawn) {
+  process::CgroupLimits limits;
+  if (rule != nullptr) {
+    const v1::CgroupLimits& asked = rule->cgroup_limits();
+    if (asked.has_memory_max_bytes()) {
+      limits.memory_max_bytes = asked.memory_max_bytes();
+    }
+    if (asked.has_pids_max()) limits.pids_max = asked.pids_max();
+    if (asked.has_cpu_millis()) limits.cpu_millis = asked.cpu_millis();
+  }
+  if (cgroup_root == nullptr) {
+    if (limits.empty()) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "rule \"", rule->name(),
+        "\" sets cgroup limits, and this rexecd has no --cgroup-root to "
+        "set them in"));
+  }
+  auto& place = spawn->cgroup.emplace();
+  place.root = cgroup_root;
+  place.group = std::string(identity);
+  if (rule != nullptr && rule->max_processes() > 0) {
+    place.group_pids_max = rule->max_processes();
+  }
+  place.limits = limits;
+  return absl::OkStatus();
+}
+
 }  // namespace rexec::rpc

@@ -25,6 +25,13 @@ absl::Status PlanContainment(absl::string_view identity,
                              const v1::ProcessOptions& options,
                              process::SpawnOptions* spawn);
 
+// The child's cgroup under `cgroup_root` (null: none), with the rule's
+// limits. FAILED_PRECONDITION for a rule with cgroup limits and no root.
+absl::Status PlanCgroup(process::CgroupRoot* cgroup_root,
+                        absl::string_view identity,
+                        const auth::PolicyRule* rule,
+                        process::SpawnOptions* spawn);
+
 }  // namespace rexec::rpc
 
 #endif  // REXEC_SERVER_RPC_CONTAINMENT_PLAN_H_

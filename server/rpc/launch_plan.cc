@@ -126,6 +126,8 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   }
   REXEC_RETURN_IF_ERROR(
       PlanContainment(context.identity, plan.rule, options, &plan.spawn));
+  REXEC_RETURN_IF_ERROR(PlanCgroup(context.cgroup_root, context.identity,
+                                   plan.rule, &plan.spawn));
   return plan;
 }
 

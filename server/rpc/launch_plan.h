@@ -29,6 +29,8 @@ struct LaunchContext {
   // Null: no policy, every identity may run anything as rexecd runs it.
   const auth::Policy* policy = nullptr;
   absl::Duration max_kill_grace = absl::Seconds(60);
+  // Where each child gets a cgroup (--cgroup-root); null: none.
+  process::CgroupRoot* cgroup_root = nullptr;
 };
 
 struct LaunchPlan {

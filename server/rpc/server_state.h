@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
+#include "server/process/cgroup.h"
 #include "server/process/poller.h"
 
 namespace rexec::rpc {
@@ -39,6 +40,8 @@ struct ServerConfig {
   absl::Duration start_timeout = absl::Seconds(10);
   // The runtime Fork runs when the call names none (looked up in PATH).
   std::string node = "node";
+  // Where each child gets a cgroup of its own (--cgroup-root); null: none.
+  process::CgroupRoot* cgroup_root = nullptr;
 };
 
 class ServerState {
