@@ -511,13 +511,6 @@ int main(int argc, char** argv) {
     }
     cgroup_root = *std::move(opened);
     flags.config.cgroup_root = cgroup_root.get();
-    spdlog::info("children get cgroups in {} (controllers: {})",
-                 cgroup_root->path(), cgroup_root->Controllers());
-  } else {
-    spdlog::info(
-        "no --cgroup-root: a stop reaches each child's process group only "
-        "(a descendant that calls setsid escapes it), and calls whose rule "
-        "sets cgroup limits are refused");
   }
 
   absl::Status limit = RaiseFileLimit(flags.config.max_processes);
@@ -536,6 +529,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   WarnOfExposure(flags);
+  if (cgroup_root != nullptr) {
+    spdlog::info("children get cgroups in {} (controllers: {})",
+                 cgroup_root->path(), cgroup_root->Controllers());
+  } else {
+    spdlog::info(
+        "no --cgroup-root: a stop reaches each child's process group only "
+        "(a descendant that calls setsid escapes it), and calls whose rule "
+        "sets cgroup limits are refused");
+  }
   for (const std::string& address : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
   }

@@ -93,7 +93,8 @@ std::string EncodeLaunchSpec(const LaunchSpec& spec) {
   w.U64(c.limits.size());
   for (const ResourceLimit& limit : c.limits) {
     w.U64(limit.resource);
-    w.U64(limit.value);
+    w.U64(limit.soft);
+    w.U64(limit.hard);
   }
   w.U64(c.no_new_privs);
   w.U64(c.capabilities.has_value());
@@ -140,7 +141,10 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   if (!r.U64(&count) || count > kMaxLimits) return bad("limits");
   c.limits.resize(count);
   for (ResourceLimit& limit : c.limits) {
-    if (!r.Int(&limit.resource) || !r.Int(&limit.value)) return bad("limits");
+    if (!r.Int(&limit.resource) || !r.Int(&limit.soft) ||
+        !r.Int(&limit.hard)) {
+      return bad("limits");
+    }
   }
   uint64_t has_caps = 0, caps = 0, pid_ns = 0;
   if (!r.U64(&flag) || !r.U64(&has_caps) || !r.U64(&caps) ||

@@ -27,11 +27,11 @@ struct Credentials {
   std::vector<gid_t> groups;
 };
 
-// setrlimit(resource, {value, value}): soft and hard alike, so that the
-// child cannot raise it again.
+// setrlimit(resource, {soft, hard}).
 struct ResourceLimit {
   int resource = 0;
-  rlim_t value = 0;
+  rlim_t soft = 0;
+  rlim_t hard = 0;
 };
 
 // How a child is fenced in. The default is no fence: the child has what

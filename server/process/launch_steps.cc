@@ -223,7 +223,7 @@ void RunLaunchSteps(const LaunchSpec& spec, const ChildFds& fds) {
     Fail(report, LaunchStep::kCwd, errno);
   }
   for (const ResourceLimit& limit : c.limits) {
-    const rlimit value{limit.value, limit.value};
+    const rlimit value{limit.soft, limit.hard};
     if (setrlimit(limit.resource, &value) != 0) {
       Fail(report, LaunchStep::kLimits, errno);
     }

@@ -192,10 +192,18 @@ void PlanLimits(const v1::ResourceLimits& limits,
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* field = descriptor->field(i);
     if (!reflection->HasField(limits, field)) continue;
-    uint64_t value = reflection->GetUInt64(limits, field);
-    spawn->containment.limits.push_back(
-        {kLimitResources[field->number()],
-         value >= RLIM_INFINITY ? RLIM_INFINITY : static_cast<rlim_t>(value)});
+    const uint64_t value = reflection->GetUInt64(limits, field);
+    process::ResourceLimit limit;
+    limit.resource = kLimitResources[field->number()];
+    limit.soft = value >= RLIM_INFINITY ? RLIM_INFINITY : value;
+    limit.hard = limit.soft;
+    // At the hard CPU limit the kernel sends SIGKILL, at the soft one
+    // SIGXCPU: a second between them lets a child see SIGXCPU (and act on
+    // it) before it is killed.
+    if (limit.resource == RLIMIT_CPU && limit.soft < RLIM_INFINITY - 1) {
+      limit.hard = limit.soft + 1;
+    }
+    spawn->containment.limits.push_back(limit);
   }
 }
 
