@@ -1,0 +1,270 @@
+// rexecd with --cgroup-root: each child in a cgroup of its own, a stop that
+// reaches descendants which left the process group (setsid, setpgid), the
+// cgroup's removal, and what the memory and pids controllers give where
+// this machine's cgroup v2 has them. Tests that need what the machine lacks
+// say so and skip; the max_rss tests run everywhere.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/child_session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/rexecd_process.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A fresh directory in this machine's cgroup v2 hierarchy, or why there is
+// none.
+struct CgroupDir {
+  std::string path;
+  std::string why_not;
+};
+
+CgroupDir MakeCgroupDir() {
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line, mount_point;
+  while (std::getline(mounts, line)) {
+    // "... MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER"
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::vector<std::string> after = absl::StrSplit(line.substr(dash + 3), ' ');
+    std::vector<std::string> before = absl::StrSplit(line.substr(0, dash), ' ');
+    if (!after.empty() && after[0] == "cgroup2" && before.size() > 4) {
+      mount_point = before[4];
+      break;
+    }
+  }
+  if (mount_point.empty()) return {"", "no cgroup v2 hierarchy is mounted"};
+  const std::string dir =
+      absl::StrCat(mount_point, "/rexec-test-", getpid(), "-",
+                   ::testing::UnitTest::GetInstance()->random_seed(), "-",
+                   rand());
+  if (mkdir(dir.c_str(), 0755) != 0) {
+    return {"", absl::StrCat("cannot make a cgroup in ", mount_point, ": ",
+                             strerror(errno))};
+  }
+  return {dir, ""};
+}
+
+// Removes a cgroup tree, leaves first.
+void RemoveCgroupDir(const std::string& dir) {
+  std::string command = "find '" + dir + "' -depth -type d -exec rmdir {} +";
+  EXPECT_EQ(system(command.c_str()), 0) << "cgroups left in " << dir;
+}
+
+// The exit of `argv` spawned on `server`, read from its own call.
+v1::ExitStatus ExitOf(RexecdProcess& server, std::vector<std::string> argv,
+                      const std::string& token = "") {
+  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  options.bearer_token = token;
+  v1::SpawnStart start;
+  for (const std::string& arg : argv) start.add_argv(arg);
+  client::SpawnSession session(server.stub(), start, options);
+  v1::SpawnResponse response;
+  v1::ExitStatus exit;
+  bool exited = false;
+  while (session.Read(&response)) {
+    if (response.has_exit()) {
+      exit = response.exit();
+      exited = true;
+    }
+  }
+  grpc::Status status = session.Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(exited) << "the call ended without its exit";
+  return exit;
+}
+
+constexpr char kEscapees[] =
+    "setsid sleep 3301 & "
+    "/usr/bin/python3 -c 'import os, time; os.setpgid(0, 0); time.sleep(600)' "
+    "3302 & sleep 3303";
+
+bool EscapeesGone() {
+  return ProcessesWithArg("3301").empty() && ProcessesWithArg("3302").empty() &&
+         ProcessesWithArg("3303").empty();
+}
+
+class CgroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CgroupDir dir = MakeCgroupDir();
+    if (dir.path.empty()) {
+      GTEST_SKIP() << "cannot run: " << dir.why_not
+                   << "; rexecd falls back to stopping process groups, which "
+                      "the other tests check";
+    }
+    root_ = dir.path;
+    server_ = RexecdProcess::Start({"--cgroup-root", root_});
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override {
+    if (root_.empty()) return;
+    if (server_ != nullptr) server_->Terminate();
+    RemoveCgroupDir(root_);
+  }
+
+  // Whether the children's cgroups get `controller`; else the reason.
+  std::optional<std::string> Lacks(const std::string& controller) {
+    std::vector<std::string> enabled = absl::StrSplit(
+        absl::StripAsciiWhitespace(
+            ReadAll(root_ + "/children/cgroup.subtree_control")),
+        ' ', absl::SkipEmpty());
+    if (std::find(enabled.begin(), enabled.end(), controller) != enabled.end()) {
+      return std::nullopt;
+    }
+    return absl::StrCat("cannot run: the ", controller,
+                        " controller is not available in ", root_,
+                        " (this machine's cgroup v2 offers: \"",
+                        absl::StripAsciiWhitespace(
+                            ReadAll(root_ + "/cgroup.controllers")),
+                        "\")");
+  }
+
+  std::string root_;
+  std::unique_ptr<RexecdProcess> server_;
+};
+
+TEST_F(CgroupTest, EachChildRunsInACgroupOfItsOwnThatGoesWithIt) {
+  CliResult r = RunRexec({"--server", server_->address(), "spawn", "--",
+                          "cat", "/proc/self/cgroup"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const std::string relative =
+      root_.substr(root_.find("/rexec-test-")) + "/children/id-anonymous-";
+  EXPECT_THAT(r.out, HasSubstr("0::" + relative)) << r.out;
+  // Gone after the call, and its identity's directory with it.
+  EXPECT_TRUE(Eventually([&] {
+    std::string dirs;
+    FILE* find = popen(("find " + root_ + "/children -mindepth 1 -type d")
+                           .c_str(), "r");
+    char buf[256];
+    while (find != nullptr && fgets(buf, sizeof buf, find) != nullptr) dirs += buf;
+    if (find != nullptr) pclose(find);
+    return dirs.empty();
+  })) << "a child's cgroup outlived its call";
+}
+
+TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
+  CliResult r = RunRexec({"--server", server_->address(), "spawn",
+                          "--timeout", "1s", "--kill-grace", "1s", "--", "sh",
+                          "-c", kEscapees});
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+  EXPECT_TRUE(Eventually(EscapeesGone, absl::Seconds(10)))
+      << "a descendant in a session or group of its own survived the stop";
+}
+
+TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
+  if (auto why = Lacks("memory")) GTEST_SKIP() << *why;
+  TempDir dir;
+  const std::string policy = dir.Write("policy.json", R"({"rules": [{
+    "identities": ["A"], "rpcs": ["Spawn"], "programs": ["/*"],
+    "cgroup": {"memory_max_bytes": 67108864}}]})");
+  server_->Terminate();
+  server_ = RexecdProcess::Start(
+      {"--cgroup-root", root_, "--policy", policy, "--token-file",
+       dir.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
+  ASSERT_NE(server_, nullptr);
+  v1::ExitStatus exit = ExitOf(
+      *server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"}, "token-a");
+  EXPECT_EQ(exit.signal(), "SIGKILL");
+  EXPECT_EQ(exit.reason(), v1::TERMINATION_REASON_OOM_KILLED);
+}
+
+TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
+  if (auto why = Lacks("pids")) GTEST_SKIP() << *why;
+  TempDir dir;
+  const std::string policy = dir.Write("policy.json", R"({"rules": [{
+    "identities": ["A"], "rpcs": ["Spawn"], "programs": ["/*"],
+    "cgroup": {"pids_max": 20}}]})");
+  server_->Terminate();
+  server_ = RexecdProcess::Start(
+      {"--cgroup-root", root_, "--policy", policy, "--token-file",
+       dir.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
+  ASSERT_NE(server_, nullptr);
+  const std::string token = dir.Write("a.token", "token-a\n");
+  CliResult r;
+  std::thread bomb([&] {
+    r = RunRexec({"--server", server_->address(), "--token-file", token,
+                  "spawn", "--timeout", "3s", "--", "sh", "-c",
+                  "for i in $(seq 1 60); do sleep 3304 & done; sleep 30"});
+  });
+  // The most processes its cgroup held (pids.current), read from here:
+  // the child itself could not fork a cat at its limit.
+  int most = 0;
+  for (int i = 0; i < 40; ++i) {
+    FILE* cat = popen(("cat " + root_ + "/children/*/c*/pids.current 2>/dev/null")
+                          .c_str(), "r");
+    int current = 0;
+    while (cat != nullptr && fscanf(cat, "%d", &current) == 1) {
+      most = std::max(most, current);
+    }
+    if (cat != nullptr) pclose(cat);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  bomb.join();
+  EXPECT_THAT(r.err, HasSubstr("fork"));
+  EXPECT_LE(most, 20);
+  EXPECT_GE(most, 10) << "the bomb did not go off";
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("3304").empty(); }));
+}
+
+TEST_F(CgroupTest, MaxRssComesFromTheCgroupWhereItCan) {
+  if (auto why = Lacks("memory")) GTEST_SKIP() << *why;
+  v1::ExitStatus big =
+      ExitOf(*server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"});
+  EXPECT_GE(big.usage().max_rss_bytes(), int64_t{200} << 20);
+  EXPECT_LE(big.usage().max_rss_bytes(), int64_t{260} << 20);
+  v1::ExitStatus small = ExitOf(*server_, {"true"});
+  EXPECT_LE(small.usage().max_rss_bytes(), int64_t{8} << 20);
+}
+
+// ---- without a cgroup root -------------------------------------------------
+
+class NoCgroupTest : public RexecdTest {};
+
+TEST_F(NoCgroupTest, MaxRssIsTheChildsOwnNotTheServers) {
+  v1::ExitStatus big =
+      ExitOf(*server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"});
+  EXPECT_GE(big.usage().max_rss_bytes(), int64_t{200} << 20);
+  EXPECT_LE(big.usage().max_rss_bytes(), int64_t{260} << 20);
+  if (kSanitized) return;  // the launcher is a copy of a sanitized server
+  v1::ExitStatus small = ExitOf(*server_, {"true"});
+  EXPECT_LE(small.usage().max_rss_bytes(), int64_t{8} << 20);
+  EXPECT_LT(small.usage().max_rss_bytes(), server_->RssBytes())
+      << "a small child reports the server's own peak";
+}
+
+TEST_F(NoCgroupTest, WithoutACgroupASetsidDescendantEscapesTheStop) {
+  // What --cgroup-root is for: this is the gap the cgroup test closes.
+  CliResult r = RunRexec({"--server", server_->address(), "spawn",
+                          "--timeout", "1s", "--kill-grace", "1s", "--", "sh",
+                          "-c", "setsid sleep 3305 & sleep 3306"});
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("3306").empty(); }));
+  std::vector<pid_t> escaped = ProcessesWithArg("3305");
+  EXPECT_EQ(escaped.size(), 1u);
+  for (pid_t pid : escaped) kill(pid, SIGKILL);
+}
+
+}  // namespace
+}  // namespace rexec::testing
