@@ -217,6 +217,24 @@ TEST_F(ForkTest, AHandleIsRefusedAndTheChildGoesOn) {
       << server_->FdCount() << " fds, " << fds_before << " before";
 }
 
+TEST_F(ForkTest, AHandleSentWhileTheChannelIsBusyIsAnsweredWhenItIsFree) {
+  v1::ForkStart start = Start("nack_child.py");
+  start.set_exec_path("/usr/bin/python3");
+  ForkClient c(*server_, start);
+  EXPECT_EQ(c.Next(), "started");
+  EXPECT_EQ(c.Next(), R"(message {"ready":true})");
+  // Far more than a socket buffer: the server is still writing it when the
+  // child sends its handle.
+  const std::string big(2 << 20, 'b');
+  ASSERT_TRUE(c.Send("\"" + big + "\""));
+  c.session().WriteStdin("go\n");
+  EXPECT_EQ(c.Next(), R"(message {"handle_sent":true})");
+  EXPECT_EQ(c.Next(), absl::StrCat(R"(message {"big":)", big.size(),
+                                   R"(,"nack":true})"));
+  EXPECT_EQ(c.Next(), "disconnected");
+  EXPECT_EQ(c.Next(), "exit 0");
+}
+
 TEST_F(ForkTest, HalfCloseClosesStdinButNotTheChannel) {
   ForkClient c(*server_, Start("child.js", {"stdin"}));
   EXPECT_EQ(c.Next(), "started");

@@ -7,6 +7,7 @@ import queue
 import re
 import subprocess
 import sys
+import threading
 import unittest
 
 import grpc
@@ -42,12 +43,18 @@ class PythonClientTest(unittest.TestCase):
         cls.server.wait(timeout=30)
 
     def test_spawn_with_stdin(self):
+        exited, gave_up = threading.Event(), threading.Event()
+
         def requests():
             yield pb.SpawnRequest(start=pb.SpawnStart(
                 argv=["sh", "-c", "tr a-z A-Z; echo done >&2; exit 3"]))
             yield pb.SpawnRequest(stdin=b"hello ")
             yield pb.SpawnRequest(stdin=b"python\n")
             yield pb.SpawnRequest(close_stdin=pb.CloseStdin())
+            # The request stream stays open: close_stdin alone is the EOF.
+            # (Bounded, so that a server that ignores it fails the test.)
+            if not exited.wait(timeout=20):
+                gave_up.set()
 
         out, err, events = b"", b"", []
         for response in self.stub.Spawn(requests(), timeout=60):
@@ -59,6 +66,8 @@ class PythonClientTest(unittest.TestCase):
                 err += response.stderr
             elif kind == "exit":
                 exit_status = response.exit
+                exited.set()
+        self.assertFalse(gave_up.is_set(), "no exit: close_stdin was no EOF")
         self.assertEqual(events[0], "started")
         self.assertEqual(events[-1], "exit")
         self.assertEqual(out, b"HELLO PYTHON\n")

@@ -92,8 +92,12 @@ RexecdProcess::~RexecdProcess() {
     auto reaped = [&] {
       absl::StatusOr<std::optional<process::ExitStatus>> status =
           child_.TryReap();
-      if (status.ok()) exit = *status;
-      return !status.ok() || exit.has_value();
+      if (!status.ok()) {
+        ADD_FAILURE() << "cannot reap rexecd: " << status.status();
+        return true;
+      }
+      exit = *status;
+      return exit.has_value();
     };
     if (!Eventually(reaped, absl::Seconds(20))) {
       child_.SignalGroup(SIGKILL).IgnoreError();

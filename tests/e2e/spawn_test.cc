@@ -2,11 +2,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "client/child_session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -56,6 +58,17 @@ Outcome Collect(client::SpawnSession& session) {
   return o;
 }
 
+// The exit the call reported, or a failure of the test (and an empty exit)
+// when it reported none.
+v1::ExitStatus Exit(const Outcome& o) {
+  if (!o.exit.has_value()) {
+    ADD_FAILURE() << "the call ended without an exit (" << o.status.error_code()
+                  << " " << o.status.error_message() << ")";
+    return v1::ExitStatus();
+  }
+  return *o.exit;
+}
+
 v1::SpawnStart Start(std::vector<std::string> argv) {
   v1::SpawnStart start;
   for (auto& a : argv) start.add_argv(a);
@@ -99,7 +112,7 @@ TEST_F(SpawnTest, LargeRandomPayloadThroughCatArrivesByteExact) {
   EXPECT_EQ(o.out.size(), payload.size());
   EXPECT_EQ(std::hash<std::string>()(o.out), std::hash<std::string>()(payload));
   EXPECT_TRUE(o.out == payload);
-  EXPECT_EQ(o.exit->code(), 0);
+  EXPECT_EQ(Exit(o).code(), 0);
 }
 
 TEST_F(SpawnTest, StdoutAndStderrStayApart) {
@@ -116,18 +129,18 @@ TEST_F(SpawnTest, ReportsExitCodesInBand) {
         RunSpawn(*server_, Start({HelperPath(), "exit", std::to_string(code)}));
     ASSERT_TRUE(o.status.ok());
     ASSERT_TRUE(o.exit.has_value());
-    EXPECT_TRUE(o.exit->has_code());
-    EXPECT_EQ(o.exit->code(), code);
-    EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_EXITED);
-    EXPECT_TRUE(o.exit->has_wall_time());
+    EXPECT_TRUE(Exit(o).has_code());
+    EXPECT_EQ(Exit(o).code(), code);
+    EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_EXITED);
+    EXPECT_TRUE(Exit(o).has_wall_time());
   }
 }
 
 TEST_F(SpawnTest, ReportsSignalDeath) {
   Outcome o = RunSpawn(*server_, Start({"sh", "-c", "kill -SEGV $$"}));
   ASSERT_TRUE(o.exit.has_value());
-  EXPECT_EQ(o.exit->signal(), "SIGSEGV");
-  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_EXITED);
+  EXPECT_EQ(Exit(o).signal(), "SIGSEGV");
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_EXITED);
 }
 
 TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
@@ -142,8 +155,60 @@ TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
   ASSERT_TRUE(session.SendSignal("INT"));
   Outcome o = Collect(session);
   ASSERT_TRUE(o.exit.has_value());
-  EXPECT_EQ(o.exit->signal(), "SIGINT");
-  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_SIGNALED);
+  EXPECT_EQ(Exit(o).signal(), "SIGINT");
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_SIGNALED);
+}
+
+// A group of three: a shell (the leader) with a background child that has
+// a grandchild. Each says on stderr when SIGTERM reaches it; the leader
+// goes on waiting until its child is gone, so it ends on its own (code 0)
+// only if the signal reached the whole group, not the leader alone.
+constexpr char kGroupOfThree[] = R"(
+member() {
+  trap "echo $1-term >&2; exit 0" TERM
+  if [ -n "$2" ]; then member "$2" & fi
+  sleep 1000 & wait
+}
+trap 'echo leader-term >&2' TERM
+member child grandchild &
+child=$!
+echo up
+while kill -0 $child 2>/dev/null; do wait $child; done
+exit 0
+)";
+
+void ExpectEveryMemberGotTerm(const Outcome& o) {
+  std::vector<std::string> lines = absl::StrSplit(o.err, '\n', absl::SkipEmpty());
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"child-term", "grandchild-term",
+                                             "leader-term"}));
+  EXPECT_EQ(Exit(o).code(), 0) << "the leader did not end on its own";
+}
+
+TEST_F(SpawnTest, AStopSignalsEveryMemberOfTheGroup) {
+  v1::SpawnStart start = Start({"sh", "-c", kGroupOfThree});
+  // Time for the members to set their traps first.
+  start.mutable_options()->mutable_timeout()->set_seconds(1);
+  // Long enough that the test fails (not passes) if SIGKILL ends it.
+  start.mutable_options()->mutable_kill_grace()->set_seconds(5);
+  Outcome o = RunSpawn(*server_, start);
+  EXPECT_EQ(o.out, "up\n");
+  ExpectEveryMemberGotTerm(o);
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_TIMED_OUT);
+}
+
+TEST_F(SpawnTest, AClientsSignalReachesEveryMemberOfTheGroup) {
+  client::SpawnSession session(server_->stub(),
+                               Start({"sh", "-c", kGroupOfThree}),
+                               absl::Now() + absl::Seconds(20));
+  SpawnResponse r;
+  ASSERT_TRUE(session.Read(&r) && r.has_started());
+  ASSERT_TRUE(session.Read(&r));
+  ASSERT_EQ(r.stdout(), "up\n");
+  // Both members are running before the signal goes.
+  ASSERT_TRUE(Eventually([] { return ProcessesWithArg("1000").size() >= 2; }));
+  ASSERT_TRUE(session.SendSignal("TERM"));
+  ExpectEveryMemberGotTerm(Collect(session));
 }
 
 TEST_F(SpawnTest, HalfCloseIsStdinEof) {
@@ -162,7 +227,7 @@ TEST_F(SpawnTest, StdinAfterTheChildStoppedReadingIsDropped) {
   session.CloseStdin();
   Outcome o = Collect(session);
   EXPECT_EQ(o.out, "aaa");
-  EXPECT_EQ(o.exit->code(), 0);
+  EXPECT_EQ(Exit(o).code(), 0);
 }
 
 TEST_F(SpawnTest, TimeoutStopsTheChild) {
@@ -170,8 +235,8 @@ TEST_F(SpawnTest, TimeoutStopsTheChild) {
   start.mutable_options()->mutable_timeout()->set_nanos(200'000'000);
   Outcome o = RunSpawn(*server_, start);
   ASSERT_TRUE(o.exit.has_value());
-  EXPECT_EQ(o.exit->signal(), "SIGTERM");
-  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_TIMED_OUT);
+  EXPECT_EQ(Exit(o).signal(), "SIGTERM");
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_TIMED_OUT);
 }
 
 TEST_F(SpawnTest, ChildIgnoringKillSignalGetsSigkillAfterGrace) {
@@ -181,15 +246,15 @@ TEST_F(SpawnTest, ChildIgnoringKillSignalGetsSigkillAfterGrace) {
   Outcome o = RunSpawn(*server_, start);
   ASSERT_TRUE(o.exit.has_value());
   EXPECT_EQ(o.out, "ready");
-  EXPECT_EQ(o.exit->signal(), "SIGKILL");
-  EXPECT_EQ(o.exit->reason(), v1::TERMINATION_REASON_TIMED_OUT);
+  EXPECT_EQ(Exit(o).signal(), "SIGKILL");
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_TIMED_OUT);
 }
 
 TEST_F(SpawnTest, CustomKillSignalIsUsed) {
   v1::SpawnStart start = Start({"sleep", "100"});
   start.mutable_options()->mutable_timeout()->set_nanos(100'000'000);
   start.mutable_options()->set_kill_signal("SIGUSR1");
-  EXPECT_EQ(RunSpawn(*server_, start).exit->signal(), "SIGUSR1");
+  EXPECT_EQ(Exit(RunSpawn(*server_, start)).signal(), "SIGUSR1");
 }
 
 TEST_F(SpawnTest, EnvCwdAndClearEnvApply) {
@@ -230,7 +295,7 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
   // The shell exits at once; its background child keeps stdout open.
   Outcome o = RunSpawn(*server_, Start({"sh", "-c", "sleep 302 & echo hi"}));
   ASSERT_TRUE(o.exit.has_value());
-  EXPECT_EQ(o.exit->code(), 0);
+  EXPECT_EQ(Exit(o).code(), 0);
   EXPECT_EQ(o.out, "hi\n");
   // What was left in the group is stopped, and reaped by the subreaper.
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("302").empty(); }));
@@ -266,7 +331,7 @@ TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
           *server_, Start({"sh", "-c", "read x; echo $x-" + std::to_string(i)}),
           "call\n");
       if (o.status.ok() && o.out == "call-" + std::to_string(i) + "\n" &&
-          o.exit && o.exit->code() == 0) {
+          o.exit && Exit(o).code() == 0) {
         ++good;
       }
     });
