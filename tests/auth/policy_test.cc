@@ -237,3 +237,83 @@ TEST(Policy, AnEmptyFileIsRefusedAsMostLikelyHalfWritten) {
 
 }  // namespace
 }  // namespace rexec::auth
+
+namespace rexec::auth {
+namespace {
+
+TEST(PolicyContainment, UsersGroupsLimitsCapabilitiesAndIsolation) {
+  auto policy = MustParse(R"({"rules": [{
+      "name": "contained", "identities": ["a"], "rpcs": ["Spawn"],
+      "users": ["build-*", "1001"], "default_user": "build-a",
+      "groups": ["docker"],
+      "limits": {"open_files": 64, "cpu_seconds": 10},
+      "cgroup": {"memory_max_bytes": 1000000, "pids_max": 50, "cpu_millis": 500},
+      "capabilities": ["CAP_NET_BIND_SERVICE", "cap_kill"],
+      "isolation": "PID_NAMESPACE"}]})");
+  ASSERT_NE(policy, nullptr);
+  const PolicyRule& rule = **policy->RuleFor("a");
+  EXPECT_EQ(rule.default_user(), "build-a");
+  EXPECT_TRUE(rule.CheckUser("a", "build-x", "build-x", 2000).ok());
+  // An id entry allows the user of that id whatever name the call used.
+  EXPECT_TRUE(rule.CheckUser("a", "someone", "someone", 1001).ok());
+  EXPECT_EQ(rule.CheckUser("a", "root", "root", 0).message(),
+            "identity \"a\": rule \"contained\" does not allow running as "
+            "user root (users)");
+  EXPECT_TRUE(rule.CheckGroup("a", "docker", "docker", 999).ok());
+  EXPECT_FALSE(rule.CheckGroup("a", "0", "root", 0).ok());
+
+  v1::ResourceLimits asked;
+  asked.set_open_files(32);
+  absl::StatusOr<v1::ResourceLimits> limits = rule.Limits("a", asked);
+  ASSERT_TRUE(limits.ok()) << limits.status();
+  EXPECT_EQ(limits->open_files(), 32u);
+  EXPECT_EQ(limits->cpu_seconds(), 10u) << "the rule's is the default";
+  EXPECT_FALSE(limits->has_core_size_bytes()) << "the rule says nothing";
+  asked.set_cpu_seconds(11);
+  EXPECT_EQ(rule.Limits("a", asked).status().message(),
+            "identity \"a\": rule \"contained\" does not allow "
+            "limits.cpu_seconds of 11 (limits.cpu_seconds)");
+
+  EXPECT_EQ(rule.cgroup_limits().pids_max(), 50u);
+  EXPECT_EQ(rule.capabilities(), (uint64_t{1} << 10) | (uint64_t{1} << 5));
+  EXPECT_EQ(rule.isolation(), v1::PolicyRule::PID_NAMESPACE);
+}
+
+TEST(PolicyContainment, BadFieldsAreNamed) {
+  const std::string head =
+      R"({"rules": [{"identities": ["a"], "rpcs": ["Spawn"], )";
+  EXPECT_THAT(ParseError(head + R"("capabilities": ["CAP_FLY"]}]})"),
+              HasSubstr("rules[0].capabilities[0]: \"CAP_FLY\" is not a "
+                        "capability"));
+  EXPECT_THAT(ParseError(head + R"("users": ["a"], "default_user": "b"}]})"),
+              HasSubstr("rules[0].default_user: \"b\" is not one of the "
+                        "rule's users"));
+  EXPECT_THAT(ParseError(head + R"("cgroup": {"pids_max": 0}}]})"),
+              HasSubstr("rules[0].cgroup.pids_max"));
+  EXPECT_THAT(ParseError(head + R"("users": [""]}]})"),
+              HasSubstr("rules[0].users[0]: a name, id or glob cannot be empty"));
+  EXPECT_THAT(ParseError(head + R"("isolation": "CHROOT"}]})"),
+              HasSubstr("isolation"));
+}
+
+TEST(PolicyContainment, YamlTakesEnumsAnd64BitNumbers) {
+  absl::StatusOr<std::shared_ptr<const Policy>> policy = Policy::Parse(
+      "rules:\n"
+      "  - identities: [a]\n"
+      "    isolation: PID_NAMESPACE\n"
+      "    cgroup: {memory_max_bytes: 8589934592}\n",
+      "p.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const PolicyRule& rule = **(*policy)->RuleFor("a");
+  EXPECT_EQ(rule.isolation(), v1::PolicyRule::PID_NAMESPACE);
+  EXPECT_EQ(rule.cgroup_limits().memory_max_bytes(), uint64_t{8} << 30);
+  EXPECT_THAT(std::string(Policy::Parse("rules:\n  - identities: [a]\n"
+                                        "    isolation: SOME\n",
+                                        "p.yaml")
+                              .status()
+                              .message()),
+              HasSubstr("\"SOME\" is not one of the values of Isolation"));
+}
+
+}  // namespace
+}  // namespace rexec::auth

@@ -207,6 +207,44 @@ TEST(Child, RejectsBadArguments) {
               StartsWith("env name \"A=B\""));
 }
 
+TEST(Child, LimitsAndNoNewPrivsReachTheChild) {
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "grep NoNewPrivs /proc/self/status; ulimit -n"};
+  options.containment.limits = {{RLIMIT_NOFILE, 33, 33}};
+  options.containment.no_new_privs = true;
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ(RunChild(*child).out, "NoNewPrivs:\t1\n33\n");
+}
+
+TEST(Child, AFailedLaunchStepIsNamedWithItsErrno) {
+  SpawnOptions options;
+  options.argv = {"true"};
+  options.containment.limits = {{RLIMIT_NOFILE, 10, 5}};  // soft over hard
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  EXPECT_EQ(child.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(child.status().message(),
+            "spawn true: setrlimit: Invalid argument (EINVAL)");
+}
+
+TEST(Child, InAPidNamespaceTheProgramsOwnEndIsReported) {
+  if (getuid() != 0) GTEST_SKIP() << "not root: cannot make a PID namespace";
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "echo $$; ls /proc | grep -c '^[0-9]'; exit 7"};
+  options.containment.pid_namespace = true;
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  Result r = RunChild(*child);
+  // PID 2 under our init; /proc shows the init, the shell, ls and grep.
+  EXPECT_EQ(r.out, "2\n4\n");
+  EXPECT_EQ(r.status.ToString(), "exited with code 7");
+
+  options.argv = {"sh", "-c", "kill -USR1 $$"};
+  absl::StatusOr<Child> killed = Child::Spawn(options);
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  EXPECT_EQ(RunChild(*killed).status.ToString(), "killed by SIGUSR1");
+}
+
 TEST(Child, DestroyingAnUnreapedChildKillsAndReapsIt) {
   pid_t pid;
   {
