@@ -127,6 +127,7 @@ def proc_status(pid):
 
 
 def children_of(pid):
+    """The server's children but its launcher, which lives as long as it."""
     out = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -134,6 +135,8 @@ def children_of(pid):
                 with open(f"/proc/{entry}/stat") as f:
                     stat = f.read()
             except OSError:
+                continue
+            if "(rexecd-launch)" in stat:
                 continue
             if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
                 out.append(int(entry))

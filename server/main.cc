@@ -474,7 +474,8 @@ int main(int argc, char** argv) {
   // Before the first thread, socket or secret: the launcher is a fork of
   // this process without an exec, and holds none of them.
   if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
-    std::fprintf(stderr, "rexecd: %s\n", std::string(started.message()).c_str());
+    std::fprintf(stderr, "rexecd: %s\n",
+                 std::string(started.message()).c_str());
     return 1;
   }
 

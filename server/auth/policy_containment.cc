@@ -22,7 +22,8 @@ bool Allows(const std::vector<std::string>& entries, absl::string_view asked,
             absl::string_view name, int64_t id) {
   const std::string id_text = id >= 0 ? absl::StrCat(id) : "";
   for (const std::string& entry : entries) {
-    for (absl::string_view subject : {asked, name, absl::string_view(id_text)}) {
+    for (absl::string_view subject :
+         {asked, name, absl::string_view(id_text)}) {
       if (subject.empty()) continue;
       if (fnmatch(entry.c_str(), std::string(subject).c_str(), 0) == 0) {
         return true;
@@ -90,9 +91,9 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
   if (!default_user_.empty() && !Allows(users_, default_user_, "", -1)) {
     // Whether the name is a user is for rexecd to say when a call comes:
     // users may be added after the policy.
-    return Refused(absl::StrCat(at, ".default_user"),
-                   absl::StrCat("\"", default_user_,
-                                "\" is not one of the rule's users"));
+    return Refused(
+        absl::StrCat(at, ".default_user"),
+        absl::StrCat("\"", default_user_, "\" is not one of the rule's users"));
   }
   limits_ = in.limits();
   cgroup_ = in.cgroup();

@@ -158,10 +158,10 @@ class SchemaWalk {
       *out = n;
       return absl::OkStatus();
     }
-    return Error(node, path,
-                 absl::StrCat("expected a whole number from 0 to ",
-                              std::numeric_limits<T>::max(), ", got \"", text,
-                              "\""));
+    return Error(
+        node, path,
+        absl::StrCat("expected a whole number from 0 to ",
+                     std::numeric_limits<T>::max(), ", got \"", text, "\""));
   }
 
   // One value of `field`'s type (an element, for a repeated field).
@@ -200,9 +200,11 @@ class SchemaWalk {
           *out = text;
           return absl::OkStatus();
         }
-        return Error(node, path, absl::StrCat("\"", text,
-                                              "\" is not one of the values "
-                                              "of ", field->enum_type()->name()));
+        return Error(node, path,
+                     absl::StrCat("\"", text,
+                                  "\" is not one of the values "
+                                  "of ",
+                                  field->enum_type()->name()));
       default:
         // The schema has no other kind; a new one needs a case here.
         return Error(node, path, "a field of a kind this reader lacks");

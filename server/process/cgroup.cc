@@ -99,19 +99,22 @@ absl::StatusOr<std::unique_ptr<CgroupRoot>> CgroupRoot::Open(
   struct statfs fs;
   if (statfs(dir.c_str(), &fs) != 0) return ErrnoStatus(errno, what);
   if (fs.f_type != CGROUP2_SUPER_MAGIC) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " is not a cgroup v2 directory (the unified hierarchy, "
-              "mounted as cgroup2)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what,
+                     " is not a cgroup v2 directory (the unified hierarchy, "
+                     "mounted as cgroup2)"));
   }
   if (access((dir + "/cgroup.procs").c_str(), W_OK) != 0) {
-    return ErrnoStatus(errno, absl::StrCat(what, ": cannot move processes "
-                                                 "into it (cgroup.procs)"));
+    return ErrnoStatus(errno, absl::StrCat(what,
+                                           ": cannot move processes "
+                                           "into it (cgroup.procs)"));
   }
   // A cgroup that gives its children controllers may hold no process: we
   // move to a leaf of our own.
   const std::string procs = ReadCgroupFile(dir + "/cgroup.procs");
   std::vector<std::string> inside;
-  for (absl::string_view line : absl::StrSplit(procs, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(procs, '\n', absl::SkipEmpty())) {
     inside.emplace_back(line);
   }
   const std::string own_dir = dir + "/rexecd";
@@ -121,8 +124,7 @@ absl::StatusOr<std::unique_ptr<CgroupRoot>> CgroupRoot::Open(
     if (mkdir(own_dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return ErrnoStatus(errno, absl::StrCat("mkdir ", own_dir));
     }
-    if (absl::Status moved =
-            WriteCgroupFile(own_dir + "/cgroup.procs", text);
+    if (absl::Status moved = WriteCgroupFile(own_dir + "/cgroup.procs", text);
         !moved.ok()) {
       return absl::Status(moved.code(),
                           absl::StrCat(what, ": ", moved.message()));
@@ -154,8 +156,8 @@ absl::StatusOr<std::unique_ptr<CgroupRoot>> CgroupRoot::Open(
   REXEC_RETURN_IF_ERROR(EnableControllers(children, controllers));
   if (std::find(controllers.begin(), controllers.end(), "pids") !=
       controllers.end()) {
-    REXEC_RETURN_IF_ERROR(WriteCgroupFile(children + "/pids.max",
-                                          absl::StrCat(max_processes)));
+    REXEC_RETURN_IF_ERROR(
+        WriteCgroupFile(children + "/pids.max", absl::StrCat(max_processes)));
   }
   return std::unique_ptr<CgroupRoot>(
       new CgroupRoot(children, std::move(controllers)));
@@ -230,10 +232,9 @@ absl::StatusOr<Cgroup> CgroupRoot::Create(
   }
   if (limits.cpu_millis) {
     constexpr uint64_t kPeriodMicros = 100'000;
-    writes.emplace_back(
-        dir + "/cpu.max",
-        absl::StrCat(*limits.cpu_millis * kPeriodMicros / 1000, " ",
-                     kPeriodMicros));
+    writes.emplace_back(dir + "/cpu.max",
+                        absl::StrCat(*limits.cpu_millis * kPeriodMicros / 1000,
+                                     " ", kPeriodMicros));
   }
   for (const auto& [file, text] : writes) {
     absl::Status written = WriteCgroupFile(file, text);
@@ -293,8 +294,8 @@ bool Cgroup::Populated() const {
 
 std::optional<int64_t> Cgroup::MemoryPeak() const {
   int64_t peak;
-  std::string text =
-      std::string(absl::StripAsciiWhitespace(ReadCgroupFile(path_ + "/memory.peak")));
+  std::string text = std::string(
+      absl::StripAsciiWhitespace(ReadCgroupFile(path_ + "/memory.peak")));
   if (!absl::SimpleAtoi(text, &peak)) return std::nullopt;
   return peak;
 }

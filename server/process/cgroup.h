@@ -37,9 +37,7 @@ struct CgroupLimits {
   std::optional<uint64_t> memory_max_bytes;
   std::optional<uint64_t> pids_max;
   std::optional<uint32_t> cpu_millis;  // 1000: one core
-  bool empty() const {
-    return !memory_max_bytes && !pids_max && !cpu_millis;
-  }
+  bool empty() const { return !memory_max_bytes && !pids_max && !cpu_millis; }
 };
 
 class Cgroup;

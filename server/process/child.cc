@@ -166,7 +166,8 @@ absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
 
 // The error of a launch step that failed: an exec error reads as
 // posix_spawn's did ("spawn PROG: No such file..."), others name the step.
-absl::Status StepError(const LaunchFailure& failure, absl::string_view program) {
+absl::Status StepError(const LaunchFailure& failure,
+                       absl::string_view program) {
   const auto step = static_cast<LaunchStep>(failure.step);
   if (step == LaunchStep::kExec) return SpawnError(failure.error, program);
   return SpawnError(failure.error,
@@ -348,8 +349,7 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
     if (std::optional<int64_t> peak = cgroup_->MemoryPeak()) {
       status.usage.max_rss_bytes = *peak;
     }
-    status.oom_killed = status.killed() &&
-                        status.signal_number() == SIGKILL &&
+    status.oom_killed = status.killed() && status.signal_number() == SIGKILL &&
                         cgroup_->OomKills() > 0;
   }
   return status;

@@ -141,14 +141,13 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   if (!r.U64(&count) || count > kMaxLimits) return bad("limits");
   c.limits.resize(count);
   for (ResourceLimit& limit : c.limits) {
-    if (!r.Int(&limit.resource) || !r.Int(&limit.soft) ||
-        !r.Int(&limit.hard)) {
+    if (!r.Int(&limit.resource) || !r.Int(&limit.soft) || !r.Int(&limit.hard)) {
       return bad("limits");
     }
   }
   uint64_t has_caps = 0, caps = 0, pid_ns = 0;
-  if (!r.U64(&flag) || !r.U64(&has_caps) || !r.U64(&caps) ||
-      !r.U64(&pid_ns) || !r.done()) {
+  if (!r.U64(&flag) || !r.U64(&has_caps) || !r.U64(&caps) || !r.U64(&pid_ns) ||
+      !r.done()) {
     return bad("no_new_privs, capabilities or pid_namespace");
   }
   c.no_new_privs = flag != 0;

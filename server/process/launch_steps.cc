@@ -72,7 +72,8 @@ void ResetSignals() {
 // Returns the report fd, moved above the targets so a dup2 cannot hit it.
 int PlaceFds(const LaunchSpec& spec, const ChildFds& fds) {
   int first_free = 3;
-  for (int target : spec.fd_targets) first_free = std::max(first_free, target + 1);
+  for (int target : spec.fd_targets)
+    first_free = std::max(first_free, target + 1);
   const int report = fcntl(fds.report, F_DUPFD_CLOEXEC, first_free);
   if (report < 0) Fail(fds.report, LaunchStep::kFds, errno);
   std::vector<int> moved;

@@ -68,7 +68,8 @@ bool SendAll(int socket, absl::string_view data, absl::Span<const int> fds) {
 
 // Receives exactly `size` bytes into `out`, and the fds sent with the first
 // of them (close-on-exec). False on EOF or error.
-bool ReceiveAll(int socket, char* out, size_t size, std::vector<UniqueFd>* fds) {
+bool ReceiveAll(int socket, char* out, size_t size,
+                std::vector<UniqueFd>* fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
   bool first = true;
   while (size > 0) {
@@ -110,8 +111,8 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
   absl::StatusOr<LaunchSpec> spec = DecodeLaunchSpec(bytes);
   if (!spec.ok()) return {-1, EINVAL};
   const bool pid_ns = spec->containment.pid_namespace;
-  const size_t expected =
-      1 + spec->fd_targets.size() + (spec->into_cgroup ? 1 : 0) + (pid_ns ? 1 : 0);
+  const size_t expected = 1 + spec->fd_targets.size() +
+                          (spec->into_cgroup ? 1 : 0) + (pid_ns ? 1 : 0);
   if (fds.size() != expected) return {-1, EBADF};
   ChildFds child_fds;
   child_fds.report = fds[0].Get();
@@ -153,7 +154,8 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
   for (;;) {
     uint64_t size = 0;
     std::vector<UniqueFd> fds;
-    if (!ReceiveAll(socket, reinterpret_cast<char*>(&size), sizeof size, &fds)) {
+    if (!ReceiveAll(socket, reinterpret_cast<char*>(&size), sizeof size,
+                    &fds)) {
       _exit(0);  // the server closed its end, or is gone
     }
     Reply reply{-1, E2BIG};

@@ -20,8 +20,8 @@ namespace {
 constexpr size_t kMaxEntryBuffer = 1 << 20;
 
 bool ParseId(absl::string_view text, uint32_t* id) {
-  return !text.empty() && text.find_first_not_of("0123456789") ==
-                              absl::string_view::npos &&
+  return !text.empty() &&
+         text.find_first_not_of("0123456789") == absl::string_view::npos &&
          absl::SimpleAtoi(text, id) && *id != static_cast<uint32_t>(-1);
 }
 
@@ -68,8 +68,8 @@ absl::StatusOr<UserEntry> LookUpUser(absl::string_view name_or_id) {
     return entry;
   }
   if (error != 0 && error != ENOENT && error != ESRCH) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot look up user \"", name, "\": ", strerror(error)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot look up user \"", name, "\": ", strerror(error)));
   }
   return absl::NotFoundError(
       absl::StrCat("no user \"", name, "\" on this server"));
@@ -98,8 +98,8 @@ absl::StatusOr<GroupEntry> LookUpGroup(absl::string_view name_or_id) {
     return entry;
   }
   if (error != 0 && error != ENOENT && error != ESRCH) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot look up group \"", name, "\": ", strerror(error)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot look up group \"", name, "\": ", strerror(error)));
   }
   return absl::NotFoundError(
       absl::StrCat("no group \"", name, "\" on this server"));

@@ -27,12 +27,13 @@ constexpr size_t kMaxNameBytes = 256;
 
 absl::Status CheckName(absl::string_view name, absl::string_view field) {
   if (name.size() > kMaxNameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " is ", name.size(), " bytes; at most ", kMaxNameBytes,
-        " are allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", name.size(), " bytes; at most ",
+                     kMaxNameBytes, " are allowed"));
   }
   if (name.find('\0') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " contains a NUL byte"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " contains a NUL byte"));
   }
   return absl::OkStatus();
 }
@@ -52,15 +53,15 @@ absl::StatusOr<std::optional<UserEntry>> RunAsUser(
   if (asked.empty()) return std::nullopt;
   absl::StatusOr<UserEntry> found = process::LookUpUser(asked);
   if (rule != nullptr && named) {
-    REXEC_RETURN_IF_ERROR(rule->CheckUser(
-        identity, asked, found.ok() ? found->name : "",
-        found.ok() ? static_cast<int64_t>(found->uid) : -1));
+    REXEC_RETURN_IF_ERROR(
+        rule->CheckUser(identity, asked, found.ok() ? found->name : "",
+                        found.ok() ? static_cast<int64_t>(found->uid) : -1));
   }
   if (!found.ok()) {
     if (!named) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "rule \"", rule->name(), "\": default_user: ",
-          found.status().message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("rule \"", rule->name(),
+                       "\": default_user: ", found.status().message()));
     }
     return WithField(found.status(), "options.user");
   }
@@ -77,9 +78,9 @@ absl::StatusOr<gid_t> NamedGroup(absl::string_view identity,
   const bool owned =
       found.ok() && std::find(own.begin(), own.end(), found->gid) != own.end();
   if (rule != nullptr && !owned) {
-    REXEC_RETURN_IF_ERROR(rule->CheckGroup(
-        identity, asked, found.ok() ? found->name : "",
-        found.ok() ? static_cast<int64_t>(found->gid) : -1));
+    REXEC_RETURN_IF_ERROR(
+        rule->CheckGroup(identity, asked, found.ok() ? found->name : "",
+                         found.ok() ? static_cast<int64_t>(found->gid) : -1));
   }
   if (!found.ok()) return WithField(found.status(), field);
   return found->gid;
@@ -144,7 +145,8 @@ absl::Status PlanCredentials(absl::string_view identity,
   process::Credentials cred;
   cred.uid = user ? user->uid : geteuid();
   cred.gid = user ? user->gid : getegid();
-  const std::vector<gid_t> own = user ? process::GroupsOf(*user) : CurrentGroups();
+  const std::vector<gid_t> own =
+      user ? process::GroupsOf(*user) : CurrentGroups();
   cred.groups = own;
   if (!options.group().empty()) {
     REXEC_ASSIGN_OR_RETURN(cred.gid, NamedGroup(identity, rule, options.group(),
@@ -162,17 +164,17 @@ absl::Status PlanCredentials(absl::string_view identity,
   std::vector<gid_t> now = CurrentGroups(), wanted = cred.groups;
   std::sort(now.begin(), now.end());
   std::sort(wanted.begin(), wanted.end());
-  const bool same = cred.uid == geteuid() && cred.gid == getegid() &&
-                    now == wanted;
+  const bool same =
+      cred.uid == geteuid() && cred.gid == getegid() && now == wanted;
   if (!same && !(process::HasEffectiveCapability(CAP_SETUID) &&
                  process::HasEffectiveCapability(CAP_SETGID))) {
     return absl::PermissionDeniedError(absl::StrCat(
         "rexecd runs as uid ", geteuid(),
         " without CAP_SETUID and CAP_SETGID, so it cannot run a child as ",
-        user ? absl::StrCat("user ", user->name.empty()
-                                         ? absl::StrCat(user->uid)
-                                         : user->name)
-             : "other groups",
+        user
+            ? absl::StrCat("user ", user->name.empty() ? absl::StrCat(user->uid)
+                                                       : user->name)
+            : "other groups",
         ": run rexecd as root (or with those capabilities) to switch users"));
   }
   spawn->containment.credentials = std::move(cred);
@@ -181,8 +183,12 @@ absl::Status PlanCredentials(absl::string_view identity,
 }
 
 // ResourceLimits fields by number, and the rlimit each sets.
-constexpr int kLimitResources[] = {0,           RLIMIT_CPU,   RLIMIT_AS,
-                                   RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_FSIZE,
+constexpr int kLimitResources[] = {0,
+                                   RLIMIT_CPU,
+                                   RLIMIT_AS,
+                                   RLIMIT_NOFILE,
+                                   RLIMIT_NPROC,
+                                   RLIMIT_FSIZE,
                                    RLIMIT_CORE};
 
 void PlanLimits(const v1::ResourceLimits& limits,

@@ -290,8 +290,9 @@ TEST(PolicyContainment, BadFieldsAreNamed) {
                         "rule's users"));
   EXPECT_THAT(ParseError(head + R"("cgroup": {"pids_max": 0}}]})"),
               HasSubstr("rules[0].cgroup.pids_max"));
-  EXPECT_THAT(ParseError(head + R"("users": [""]}]})"),
-              HasSubstr("rules[0].users[0]: a name, id or glob cannot be empty"));
+  EXPECT_THAT(
+      ParseError(head + R"("users": [""]}]})"),
+      HasSubstr("rules[0].users[0]: a name, id or glob cannot be empty"));
   EXPECT_THAT(ParseError(head + R"("isolation": "CHROOT"}]})"),
               HasSubstr("isolation"));
 }

@@ -55,10 +55,9 @@ CgroupDir MakeCgroupDir() {
     }
   }
   if (mount_point.empty()) return {"", "no cgroup v2 hierarchy is mounted"};
-  const std::string dir =
-      absl::StrCat(mount_point, "/rexec-test-", getpid(), "-",
-                   ::testing::UnitTest::GetInstance()->random_seed(), "-",
-                   rand());
+  const std::string dir = absl::StrCat(
+      mount_point, "/rexec-test-", getpid(), "-",
+      ::testing::UnitTest::GetInstance()->random_seed(), "-", rand());
   if (mkdir(dir.c_str(), 0755) != 0) {
     return {"", absl::StrCat("cannot make a cgroup in ", mount_point, ": ",
                              strerror(errno))};
@@ -126,19 +125,19 @@ class CgroupTest : public ::testing::Test {
 
   // Whether the children's cgroups get `controller`; else the reason.
   std::optional<std::string> Lacks(const std::string& controller) {
-    std::vector<std::string> enabled = absl::StrSplit(
-        absl::StripAsciiWhitespace(
-            ReadAll(root_ + "/children/cgroup.subtree_control")),
-        ' ', absl::SkipEmpty());
-    if (std::find(enabled.begin(), enabled.end(), controller) != enabled.end()) {
+    std::vector<std::string> enabled =
+        absl::StrSplit(absl::StripAsciiWhitespace(
+                           ReadAll(root_ + "/children/cgroup.subtree_control")),
+                       ' ', absl::SkipEmpty());
+    if (std::find(enabled.begin(), enabled.end(), controller) !=
+        enabled.end()) {
       return std::nullopt;
     }
-    return absl::StrCat("cannot run: the ", controller,
-                        " controller is not available in ", root_,
-                        " (this machine's cgroup v2 offers: \"",
-                        absl::StripAsciiWhitespace(
-                            ReadAll(root_ + "/cgroup.controllers")),
-                        "\")");
+    return absl::StrCat(
+        "cannot run: the ", controller, " controller is not available in ",
+        root_, " (this machine's cgroup v2 offers: \"",
+        absl::StripAsciiWhitespace(ReadAll(root_ + "/cgroup.controllers")),
+        "\")");
   }
 
   std::string root_;
@@ -146,8 +145,8 @@ class CgroupTest : public ::testing::Test {
 };
 
 TEST_F(CgroupTest, EachChildRunsInACgroupOfItsOwnThatGoesWithIt) {
-  CliResult r = RunRexec({"--server", server_->address(), "spawn", "--",
-                          "cat", "/proc/self/cgroup"});
+  CliResult r = RunRexec({"--server", server_->address(), "spawn", "--", "cat",
+                          "/proc/self/cgroup"});
   EXPECT_EQ(r.code, 0) << r.err;
   const std::string relative =
       root_.substr(root_.find("/rexec-test-")) + "/children/id-anonymous-";
@@ -155,19 +154,20 @@ TEST_F(CgroupTest, EachChildRunsInACgroupOfItsOwnThatGoesWithIt) {
   // Gone after the call, and its identity's directory with it.
   EXPECT_TRUE(Eventually([&] {
     std::string dirs;
-    FILE* find = popen(("find " + root_ + "/children -mindepth 1 -type d")
-                           .c_str(), "r");
+    FILE* find =
+        popen(("find " + root_ + "/children -mindepth 1 -type d").c_str(), "r");
     char buf[256];
-    while (find != nullptr && fgets(buf, sizeof buf, find) != nullptr) dirs += buf;
+    while (find != nullptr && fgets(buf, sizeof buf, find) != nullptr)
+      dirs += buf;
     if (find != nullptr) pclose(find);
     return dirs.empty();
   })) << "a child's cgroup outlived its call";
 }
 
 TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
-  CliResult r = RunRexec({"--server", server_->address(), "spawn",
-                          "--timeout", "1s", "--kill-grace", "1s", "--", "sh",
-                          "-c", kEscapees});
+  CliResult r =
+      RunRexec({"--server", server_->address(), "spawn", "--timeout", "1s",
+                "--kill-grace", "1s", "--", "sh", "-c", kEscapees});
   EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
   EXPECT_TRUE(Eventually(EscapeesGone, absl::Seconds(10)))
       << "a descendant in a session or group of its own survived the stop";
@@ -184,8 +184,9 @@ TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
       {"--cgroup-root", root_, "--policy", policy, "--token-file",
        dir.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
   ASSERT_NE(server_, nullptr);
-  v1::ExitStatus exit = ExitOf(
-      *server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"}, "token-a");
+  v1::ExitStatus exit =
+      ExitOf(*server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"},
+             "token-a");
   EXPECT_EQ(exit.signal(), "SIGKILL");
   EXPECT_EQ(exit.reason(), v1::TERMINATION_REASON_OOM_KILLED);
 }
@@ -212,8 +213,9 @@ TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   // the child itself could not fork a cat at its limit.
   int most = 0;
   for (int i = 0; i < 40; ++i) {
-    FILE* cat = popen(("cat " + root_ + "/children/*/c*/pids.current 2>/dev/null")
-                          .c_str(), "r");
+    FILE* cat = popen(
+        ("cat " + root_ + "/children/*/c*/pids.current 2>/dev/null").c_str(),
+        "r");
     int current = 0;
     while (cat != nullptr && fscanf(cat, "%d", &current) == 1) {
       most = std::max(most, current);
@@ -256,9 +258,9 @@ TEST_F(NoCgroupTest, MaxRssIsTheChildsOwnNotTheServers) {
 
 TEST_F(NoCgroupTest, WithoutACgroupASetsidDescendantEscapesTheStop) {
   // What --cgroup-root is for: this is the gap the cgroup test closes.
-  CliResult r = RunRexec({"--server", server_->address(), "spawn",
-                          "--timeout", "1s", "--kill-grace", "1s", "--", "sh",
-                          "-c", "setsid sleep 3305 & sleep 3306"});
+  CliResult r = RunRexec({"--server", server_->address(), "spawn", "--timeout",
+                          "1s", "--kill-grace", "1s", "--", "sh", "-c",
+                          "setsid sleep 3305 & sleep 3306"});
   EXPECT_EQ(r.code, 128 + SIGTERM) << r.err;
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("3306").empty(); }));
   std::vector<pid_t> escaped = ProcessesWithArg("3305");

@@ -55,8 +55,8 @@ std::string Ids(const std::string& user) {
   groups.resize(count);
   std::sort(groups.begin(), groups.end());
   return absl::StrCat(pw->pw_uid, "\n", pw->pw_gid, "\n",
-                      absl::StrJoin(groups, " "), "\n", pw->pw_dir, " ",
-                      user, " ", user, " ", pw->pw_shell, "\n");
+                      absl::StrJoin(groups, " "), "\n", pw->pw_dir, " ", user,
+                      " ", user, " ", pw->pw_shell, "\n");
 }
 
 // What `id -G` prints, sorted, for comparing with Ids().
@@ -87,7 +87,8 @@ class ContainmentTest : public ::testing::Test {
   CliResult Rexec(RexecdProcess& server, std::vector<std::string> args,
                   const std::string& token_file = "") {
     std::vector<std::string> all = {"--server", server.address()};
-    if (!token_file.empty()) all.insert(all.end(), {"--token-file", token_file});
+    if (!token_file.empty())
+      all.insert(all.end(), {"--token-file", token_file});
     all.insert(all.end(), args.begin(), args.end());
     return RunRexec(all);
   }
@@ -116,7 +117,8 @@ TEST_F(ContainmentTest, RunsAsTheUserWithItsGroupsAndHomeAsSudoDoes) {
 TEST_F(ContainmentTest, AnUnknownUserOrGroupIsNamed) {
   auto server = RexecdProcess::Start();
   ASSERT_NE(server, nullptr);
-  CliResult r = Rexec(*server, {"spawn", "--user", "rexect-nobody", "--", "id"});
+  CliResult r =
+      Rexec(*server, {"spawn", "--user", "rexect-nobody", "--", "id"});
   EXPECT_EQ(r.err,
             "rexec: NOT_FOUND: options.user: no user \"rexect-nobody\" on "
             "this server\n");
@@ -132,13 +134,16 @@ TEST_F(ContainmentTest, AnUnknownUserOrGroupIsNamed) {
 TEST_F(ContainmentTest, LimitsAreVisibleInProcAndEnforced) {
   auto server = RexecdProcess::Start();
   ASSERT_NE(server, nullptr);
-  CliResult r = Rexec(*server, {"spawn", "--limit", "nofile=17", "--limit",
-                                "core=0", "--limit", "nproc=4000", "--",
-                                "cat", "/proc/self/limits"});
+  CliResult r = Rexec(
+      *server, {"spawn", "--limit", "nofile=17", "--limit", "core=0", "--limit",
+                "nproc=4000", "--", "cat", "/proc/self/limits"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("Max open files            17                   17"));
-  EXPECT_THAT(r.out, HasSubstr("Max core file size        0                    0"));
-  EXPECT_THAT(r.out, HasSubstr("Max processes             4000                 4000"));
+  EXPECT_THAT(r.out,
+              HasSubstr("Max open files            17                   17"));
+  EXPECT_THAT(r.out,
+              HasSubstr("Max core file size        0                    0"));
+  EXPECT_THAT(r.out,
+              HasSubstr("Max processes             4000                 4000"));
 
   // A CPU-bound child meets SIGXCPU at its CPU limit.
   r = Rexec(*server, {"spawn", "--limit", "cpu=1", "--", "sh", "-c",
@@ -158,7 +163,8 @@ TEST_F(ContainmentTest, LimitsAreVisibleInProcAndEnforced) {
 
 // Processes of `user` on this machine, zombies included.
 int ProcessesOf(const std::string& user) {
-  FILE* ps = popen(absl::StrCat("ps -u ", user, " --no-headers | wc -l").c_str(), "r");
+  FILE* ps =
+      popen(absl::StrCat("ps -u ", user, " --no-headers | wc -l").c_str(), "r");
   int count = -1;
   if (ps != nullptr) {
     if (fscanf(ps, "%d", &count) != 1) count = -1;
@@ -173,9 +179,9 @@ TEST_F(ContainmentTest, AForkBombStopsAtItsUsersProcessLimit) {
   // RLIMIT_NPROC counts every process of the user: bob runs nothing else.
   CliResult r;
   std::thread bomb([&] {
-    r = Rexec(*server, {"exec", "--user", kBob, "--limit", "nproc=20",
-                        "--timeout", "3s",
-                        "for i in $(seq 1 60); do sleep 30 & done; sleep 30"});
+    r = Rexec(*server,
+              {"exec", "--user", kBob, "--limit", "nproc=20", "--timeout", "3s",
+               "for i in $(seq 1 60); do sleep 30 & done; sleep 30"});
   });
   int most = 0;
   for (int i = 0; i < 40; ++i) {
@@ -192,8 +198,9 @@ TEST_F(ContainmentTest, AForkBombStopsAtItsUsersProcessLimit) {
 TEST_F(ContainmentTest, AServerThatCannotSwitchUsersSaysSo) {
   // rexecd as alice, without capabilities.
   auto server = RexecdProcess::Start(
-      {}, {}, {"setpriv", "--reuid", kAlice, "--regid", kAlice,
-               "--init-groups", "--inh-caps=-all", "--bounding-set=-all", "--"});
+      {}, {},
+      {"setpriv", "--reuid", kAlice, "--regid", kAlice, "--init-groups",
+       "--inh-caps=-all", "--bounding-set=-all", "--"});
   ASSERT_NE(server, nullptr);
   CliResult r = Rexec(*server, {"spawn", "--user", "root", "--", "id"});
   EXPECT_EQ(r.err,
@@ -258,14 +265,14 @@ class PolicyContainmentTest : public ContainmentTest {
     if (IsSkipped()) return;
     std::string tokens;
     for (const char* who : {"A", "B", "C", "D"}) {
-      tokens += absl::StrCat(who, " ", Sha256Hex(absl::StrCat("token-", who)),
-                             "\n");
+      tokens +=
+          absl::StrCat(who, " ", Sha256Hex(absl::StrCat("token-", who)), "\n");
       token_[who] = dir_.Write(absl::StrCat(who, ".token"),
                                absl::StrCat("token-", who, "\n"));
     }
-    server_ = RexecdProcess::Start(
-        {"--token-file", dir_.Write("tokens", tokens), "--policy",
-         dir_.Write("policy.json", kPolicy)});
+    server_ =
+        RexecdProcess::Start({"--token-file", dir_.Write("tokens", tokens),
+                              "--policy", dir_.Write("policy.json", kPolicy)});
     ASSERT_NE(server_, nullptr);
   }
 
@@ -308,11 +315,13 @@ TEST_F(PolicyContainmentTest, TheRuleChoosesTheUserAndRefusesOthers) {
 
 TEST_F(PolicyContainmentTest, TheRulesLimitIsTheDefault) {
   CliResult r = As("A", {"spawn", "--", "cat", "/proc/self/limits"});
-  EXPECT_THAT(r.out, HasSubstr("Max open files            64                   64"))
+  EXPECT_THAT(r.out,
+              HasSubstr("Max open files            64                   64"))
       << r.err;
-  r = As("A", {"spawn", "--limit", "nofile=32", "--", "cat",
-               "/proc/self/limits"});
-  EXPECT_THAT(r.out, HasSubstr("Max open files            32                   32"))
+  r = As("A",
+         {"spawn", "--limit", "nofile=32", "--", "cat", "/proc/self/limits"});
+  EXPECT_THAT(r.out,
+              HasSubstr("Max open files            32                   32"))
       << r.err;
 }
 
@@ -320,13 +329,15 @@ TEST_F(PolicyContainmentTest, NoNewPrivilegesFromASetuidBinary) {
   // A setuid-root copy of id, in a directory alice can reach.
   ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
   const std::string suid = dir_.path() + "/suid-id";
-  ASSERT_EQ(system(absl::StrCat("cp /usr/bin/id ", suid, " && chmod 4755 ",
-                                suid).c_str()),
-            0);
+  ASSERT_EQ(
+      system(absl::StrCat("cp /usr/bin/id ", suid, " && chmod 4755 ", suid)
+                 .c_str()),
+      0);
   // Without a policy, the setuid bit works: the check below can fail.
   auto open_server = RexecdProcess::Start();
   ASSERT_NE(open_server, nullptr);
-  CliResult r = Rexec(*open_server, {"spawn", "--user", kAlice, "--", suid, "-u"});
+  CliResult r =
+      Rexec(*open_server, {"spawn", "--user", kAlice, "--", suid, "-u"});
   EXPECT_EQ(r.out, "0\n") << r.err;
 
   r = As("A", {"spawn", "--", suid, "-u"});
@@ -365,15 +376,15 @@ TEST_F(PolicyContainmentTest, CgroupLimitsWithoutACgroupRootAreRefused) {
 // ---- isolation -------------------------------------------------------------
 
 TEST_F(PolicyContainmentTest, AnIsolatedChildCannotKillRexecd) {
-  CliResult r = As("C", {"exec", "echo $$ $PPID; kill -9 $PPID; ps -e | wc -l"});
+  CliResult r =
+      As("C", {"exec", "echo $$ $PPID; kill -9 $PPID; ps -e | wc -l"});
   EXPECT_EQ(r.code, 0) << r.err;
   // The shell is PID 2 under the init; it sees only itself, ps and wc (and
   // the init and the ps header).
   EXPECT_THAT(r.out, StartsWith("2 1\n"));
   int seen = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(
-                                   r.out.substr(r.out.find('\n') + 1)),
-                               &seen))
+  ASSERT_TRUE(absl::SimpleAtoi(
+      absl::StripAsciiWhitespace(r.out.substr(r.out.find('\n') + 1)), &seen))
       << r.out;
   EXPECT_LE(seen, 6);
   EXPECT_EQ(kill(server_->pid(), 0), 0) << "rexecd died";

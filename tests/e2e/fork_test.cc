@@ -229,8 +229,8 @@ TEST_F(ForkTest, AHandleSentWhileTheChannelIsBusyIsAnsweredWhenItIsFree) {
   ASSERT_TRUE(c.Send("\"" + big + "\""));
   c.session().WriteStdin("go\n");
   EXPECT_EQ(c.Next(), R"(message {"handle_sent":true})");
-  EXPECT_EQ(c.Next(), absl::StrCat(R"(message {"big":)", big.size(),
-                                   R"(,"nack":true})"));
+  EXPECT_EQ(c.Next(),
+            absl::StrCat(R"(message {"big":)", big.size(), R"(,"nack":true})"));
   EXPECT_EQ(c.Next(), "disconnected");
   EXPECT_EQ(c.Next(), "exit 0");
 }

@@ -1,5 +1,6 @@
 // Spawn end to end: the real rexecd, real children, the client library.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/child_session.h"
 #include "gmock/gmock.h"
@@ -178,7 +180,8 @@ exit 0
 )";
 
 void ExpectEveryMemberGotTerm(const Outcome& o) {
-  std::vector<std::string> lines = absl::StrSplit(o.err, '\n', absl::SkipEmpty());
+  std::vector<std::string> lines =
+      absl::StrSplit(o.err, '\n', absl::SkipEmpty());
   std::sort(lines.begin(), lines.end());
   EXPECT_EQ(lines, (std::vector<std::string>{"child-term", "grandchild-term",
                                              "leader-term"}));
@@ -209,6 +212,19 @@ TEST_F(SpawnTest, AClientsSignalReachesEveryMemberOfTheGroup) {
   ASSERT_TRUE(Eventually([] { return ProcessesWithArg("1000").size() >= 2; }));
   ASSERT_TRUE(session.SendSignal("TERM"));
   ExpectEveryMemberGotTerm(Collect(session));
+}
+
+TEST(SpawnLimits, ChildrenGetTheOpenFileLimitRexecdStartedWith) {
+  // rexecd raises its own soft limit to the hard one (it holds fds for
+  // every call); its children are made by a launcher forked before that.
+  rlimit own;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &own), 0);
+  ASSERT_GT(own.rlim_max, 1000u);
+  auto server = RexecdProcess::Start(
+      {}, {}, {"sh", "-c", "ulimit -Sn 1000 && exec \"$0\" \"$@\""});
+  ASSERT_NE(server, nullptr);
+  Outcome o = RunSpawn(*server, Start({"sh", "-c", "ulimit -Sn"}));
+  EXPECT_EQ(o.out, "1000\n");
 }
 
 TEST_F(SpawnTest, HalfCloseIsStdinEof) {

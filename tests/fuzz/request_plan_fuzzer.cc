@@ -1,6 +1,7 @@
 // Fuzzes what a client's bytes reach first: a request frame parsed as one
 // of the three request messages, and its start turned into a launch plan
-// under a policy (PATH lookup, realpath, globs, timeouts). Nothing is run.
+// under a policy (PATH lookup, realpath, globs, timeouts, users, groups,
+// limits). Nothing is run.
 // The first byte picks the RPC and the identity.
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +22,10 @@ const rexec::auth::Policy& FuzzPolicy() {
          "shells": ["/bin/sh"], "runtimes": ["/usr/bin/node"],
          "env": {"PATH": "/usr/bin:/bin"}, "client_env": ["LC_*", "PATH"],
          "cwd_roots": ["/tmp"], "max_timeout": "60s",
-         "max_kill_grace": "5s", "max_processes": 2}]})",
+         "max_kill_grace": "5s", "max_processes": 2,
+         "users": ["root", "nobody", "rexect-*", "65534"],
+         "groups": ["nogroup"], "limits": {"open_files": 64},
+         "capabilities": ["CAP_KILL"]}]})",
                                   "fuzz-policy"));
   return **policy;
 }
