@@ -70,21 +70,22 @@ void ResetSignals() {
 
 // The passed fds onto their targets; everything else is closed at exec.
 // Returns the report fd, moved above the targets so a dup2 cannot hit it.
-int PlaceFds(const LaunchSpec& spec, const ChildFds& fds) {
+int PlaceFds(PreparedLaunch& launch) {
+  const LaunchSpec& spec = *launch.spec;
+  const ChildFds& fds = launch.fds;
   int first_free = 3;
-  for (int target : spec.fd_targets)
+  for (int target : spec.fd_targets) {
     first_free = std::max(first_free, target + 1);
+  }
   const int report = fcntl(fds.report, F_DUPFD_CLOEXEC, first_free);
   if (report < 0) Fail(fds.report, LaunchStep::kFds, errno);
-  std::vector<int> moved;
-  for (int fd : fds.passed) {
-    const int high = fcntl(fd, F_DUPFD_CLOEXEC, first_free);
-    if (high < 0) Fail(report, LaunchStep::kFds, errno);
-    moved.push_back(high);
+  for (size_t i = 0; i < fds.passed.size(); ++i) {
+    launch.scratch[i] = fcntl(fds.passed[i], F_DUPFD_CLOEXEC, first_free);
+    if (launch.scratch[i] < 0) Fail(report, LaunchStep::kFds, errno);
   }
-  for (size_t i = 0; i < moved.size(); ++i) {
+  for (size_t i = 0; i < fds.passed.size(); ++i) {
     // dup2 clears close-on-exec on the target only.
-    if (dup2(moved[i], spec.fd_targets[i]) < 0) {
+    if (dup2(launch.scratch[i], spec.fd_targets[i]) < 0) {
       Fail(report, LaunchStep::kFds, errno);
     }
   }
@@ -102,6 +103,8 @@ bool SameGroups(const std::vector<gid_t>& wanted) {
   std::vector<gid_t> sorted = wanted;
   std::sort(now.begin(), now.end());
   std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  now.erase(std::unique(now.begin(), now.end()), now.end());
   return now == sorted;
 }
 
@@ -142,18 +145,22 @@ void ApplyCapabilities(uint64_t keep, bool root, int report) {
   }
 }
 
-void ApplyCredentials(const Credentials& cred, bool keep_caps, int report) {
+// Raw syscalls: glibc's wrappers would act for every thread of the
+// launcher (setxid), and this child shares its memory, not its threads.
+void ApplyCredentials(const PreparedLaunch& launch, bool keep_caps,
+                      int report) {
+  const Credentials& cred = *launch.spec->containment.credentials;
   if (keep_caps) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-  if (!SameGroups(cred.groups) &&
-      setgroups(cred.groups.size(), cred.groups.data()) != 0) {
+  if (launch.set_groups && syscall(SYS_setgroups, cred.groups.size(),
+                                   cred.groups.data()) != 0) {
     Fail(report, LaunchStep::kGroups, errno);
   }
-  if ((getgid() != cred.gid || getegid() != cred.gid) &&
-      setresgid(cred.gid, cred.gid, cred.gid) != 0) {
+  if (launch.set_gid &&
+      syscall(SYS_setresgid, cred.gid, cred.gid, cred.gid) != 0) {
     Fail(report, LaunchStep::kGid, errno);
   }
-  if ((getuid() != cred.uid || geteuid() != cred.uid) &&
-      setresuid(cred.uid, cred.uid, cred.uid) != 0) {
+  if (launch.set_uid &&
+      syscall(SYS_setresuid, cred.uid, cred.uid, cred.uid) != 0) {
     Fail(report, LaunchStep::kUid, errno);
   }
 }
@@ -194,32 +201,45 @@ absl::string_view LaunchStepName(LaunchStep step) {
   return "unknown step";
 }
 
-void RunLaunchSteps(const LaunchSpec& spec, const ChildFds& fds) {
-  const Containment& c = spec.containment;
-  std::vector<char*> argv, envp;
+PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds) {
+  PreparedLaunch launch;
+  launch.spec = &spec;
   for (const std::string& arg : spec.argv) {
-    argv.push_back(const_cast<char*>(arg.c_str()));
+    launch.argv.push_back(const_cast<char*>(arg.c_str()));
   }
-  argv.push_back(nullptr);
+  launch.argv.push_back(nullptr);
   for (const std::string& entry : spec.envp) {
-    envp.push_back(const_cast<char*>(entry.c_str()));
+    launch.envp.push_back(const_cast<char*>(entry.c_str()));
   }
-  envp.push_back(nullptr);
+  launch.envp.push_back(nullptr);
+  if (const auto& cred = spec.containment.credentials) {
+    launch.set_groups = !SameGroups(cred->groups);
+    launch.set_gid = getgid() != cred->gid || getegid() != cred->gid;
+    launch.set_uid = getuid() != cred->uid || geteuid() != cred->uid;
+  }
+  launch.scratch.resize(fds.passed.size());
+  launch.fds = std::move(fds);
+  return launch;
+}
 
-  if (setpgid(0, 0) != 0) Fail(fds.report, LaunchStep::kProcessGroup, errno);
+void RunLaunchSteps(PreparedLaunch& launch) {
+  const LaunchSpec& spec = *launch.spec;
+  const Containment& c = spec.containment;
+  const int first_report = launch.fds.report;
+  if (setpgid(0, 0) != 0) Fail(first_report, LaunchStep::kProcessGroup, errno);
   ResetSignals();
   if (c.pid_namespace) {
     // Our mounts must not propagate out of the new mount namespace.
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               nullptr) != 0) {
-      Fail(fds.report, LaunchStep::kMounts, errno);
+      Fail(first_report, LaunchStep::kMounts, errno);
     }
     const pid_t program = fork();
-    if (program < 0) Fail(fds.report, LaunchStep::kInit, errno);
-    if (program > 0) RunInit(program, fds.status);
+    if (program < 0) Fail(first_report, LaunchStep::kInit, errno);
+    if (program > 0) RunInit(program, launch.fds.status);
   }
-  const int report = PlaceFds(spec, fds);
+  const int report = PlaceFds(launch);
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) {
     Fail(report, LaunchStep::kCwd, errno);
   }
@@ -232,15 +252,14 @@ void RunLaunchSteps(const LaunchSpec& spec, const ChildFds& fds) {
   const bool root = c.credentials ? c.credentials->uid == 0 : getuid() == 0;
   if (c.capabilities) ApplyBoundingSet(*c.capabilities, c.no_new_privs, report);
   if (c.credentials) {
-    ApplyCredentials(*c.credentials,
-                     c.capabilities.has_value() && *c.capabilities != 0,
+    ApplyCredentials(launch, c.capabilities.has_value() && *c.capabilities != 0,
                      report);
   }
   if (c.capabilities) ApplyCapabilities(*c.capabilities, root, report);
   if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(report, LaunchStep::kNoNewPrivs, errno);
   }
-  execve(spec.path.c_str(), argv.data(), envp.data());
+  execve(spec.path.c_str(), launch.argv.data(), launch.envp.data());
   Fail(report, LaunchStep::kExec, errno);
 }
 

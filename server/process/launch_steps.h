@@ -9,8 +9,8 @@
 // report fd (close-on-exec), so the spawner reads either a failure or EOF:
 // exec errors stay synchronous, as with posix_spawn.
 //
-// Runs in the launcher's clone child: single-threaded, a copy of a small
-// process, free to allocate.
+// Runs in the launcher's clone child, which shares the launcher's memory
+// (vfork-style) unless it needs a PID namespace or a cgroup.
 #ifndef REXEC_SERVER_PROCESS_LAUNCH_STEPS_H_
 #define REXEC_SERVER_PROCESS_LAUNCH_STEPS_H_
 
@@ -63,7 +63,27 @@ struct ChildFds {
   int status = -1;          // for the init, with spec.containment.pid_namespace
 };
 
-[[noreturn]] void RunLaunchSteps(const LaunchSpec& spec, const ChildFds& fds);
+// Everything the steps need that takes memory or a look at the launcher's
+// own state, worked out before the clone: a vfork-style child shares the
+// launcher's memory, so it must allocate nothing (what it allocated would
+// stay behind in the launcher after its exec) and change only its stack
+// and `scratch`.
+struct PreparedLaunch {
+  const LaunchSpec* spec = nullptr;
+  ChildFds fds;
+  std::vector<char*> argv, envp;  // into *spec, null-terminated
+  // Whether each credential differs from the launcher's (an unprivileged
+  // server may "switch" to its own user, but not call setgroups).
+  bool set_groups = false, set_gid = false, set_uid = false;
+  // Room for PlaceFds: the passed fds moved above the targets.
+  std::vector<int> scratch;
+};
+
+PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds);
+
+// Runs in the new child: never returns. Allocates nothing but for a PID
+// namespace, which is created by a fork-style clone.
+[[noreturn]] void RunLaunchSteps(PreparedLaunch& launch);
 
 }  // namespace rexec::process
 

@@ -1,6 +1,8 @@
 #include "server/process/launcher.h"
 
 #include <linux/sched.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -104,6 +106,24 @@ bool ReceiveAll(int socket, char* out, size_t size,
   return true;
 }
 
+// The stack of a vfork-style child: used by one child at a time, since the
+// launcher waits (CLONE_VFORK) until that child has exec'd or exited.
+constexpr size_t kChildStackBytes = 256 << 10;
+
+char* ChildStackTop() {
+  static char* top = [] {
+    void* stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return stack == MAP_FAILED ? nullptr
+                               : static_cast<char*>(stack) + kChildStackBytes;
+  }();
+  return top;
+}
+
+int RunChild(void* launch) {
+  RunLaunchSteps(*static_cast<PreparedLaunch*>(launch));
+}
+
 // One request: starts the child, or says why not. The child never returns
 // from here.
 Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
@@ -120,23 +140,37 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
     child_fds.passed.push_back(fds[1 + i].Get());
   }
   size_t next = 1 + spec->fd_targets.size();
+  const int cgroup_fd = spec->into_cgroup ? fds[next++].Get() : -1;
+  if (pid_ns) child_fds.status = fds[next++].Get();
+  PreparedLaunch launch = PrepareLaunch(*spec, std::move(child_fds));
+
+  if (!spec->into_cgroup && !pid_ns) {
+    // The common case, at vfork's speed (as posix_spawn): the child shares
+    // our memory until its exec, so nothing is copied. CLONE_PARENT: the
+    // server is the child's parent, and the one to reap it.
+    char* stack = ChildStackTop();
+    if (stack == nullptr) return {-1, ENOMEM};
+    const int pid =
+        clone(RunChild, stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD,
+              &launch, pidfd);
+    if (pid < 0) return {-1, errno};
+    return {pid, 0};
+  }
+  // clone3 for what clone cannot do (CLONE_INTO_CGROUP), and a fork-style
+  // copy for a PID namespace, whose init lives on after the exec.
   clone_args args{};
-  // CLONE_PARENT: the server is the child's parent, and the one to reap it;
-  // clone3 wants exit_signal 0 then, and uses ours (SIGCHLD).
+  // clone3 wants exit_signal 0 with CLONE_PARENT, and uses ours (SIGCHLD).
   args.flags = CLONE_PARENT | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   if (spec->into_cgroup) {
     args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(fds[next++].Get());
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
   }
-  if (pid_ns) {
-    args.flags |= CLONE_NEWPID | CLONE_NEWNS;
-    child_fds.status = fds[next++].Get();
-  }
+  if (pid_ns) args.flags |= CLONE_NEWPID | CLONE_NEWNS;
   const long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) RunLaunchSteps(*spec, child_fds);
+  if (pid == 0) RunLaunchSteps(launch);
   if (pid < 0) return {-1, errno};
-  return {pid, 0};
+  return {static_cast<int64_t>(pid), 0};
 }
 
 [[noreturn]] void Serve(int socket, pid_t parent) {
