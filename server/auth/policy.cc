@@ -189,6 +189,20 @@ std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
 
 }  // namespace
 
+PolicyRule::Refusal PolicyRule::CopyNames(
+    const std::string& at, absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& from,
+    std::vector<std::string>* to, absl::string_view empty) {
+  for (int i = 0; i < from.size(); ++i) {
+    if (from.Get(i).empty()) {
+      return Refused(absl::StrCat(at, ".", field, "[", i, "]"),
+                     std::string(empty));
+    }
+    to->push_back(from.Get(i));
+  }
+  return std::nullopt;
+}
+
 PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
                                            const std::string& at) {
   if (in.identities().empty()) {
@@ -255,12 +269,9 @@ PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
   for (const auto& [field, from, to] :
        {std::tuple{"pass_env", &in.pass_env(), &pass_env_},
         std::tuple{"client_env", &in.client_env(), &client_env_}}) {
-    for (int i = 0; i < from->size(); ++i) {
-      if (from->Get(i).empty()) {
-        return Refused(absl::StrCat(at, ".", field, "[", i, "]"),
-                       "a variable name or glob cannot be empty");
-      }
-      to->push_back(from->Get(i));
+    if (Refusal refusal = CopyNames(
+            at, field, *from, to, "a variable name or glob cannot be empty")) {
+      return refusal;
     }
   }
   for (int i = 0; i < in.cwd_roots_size(); ++i) {

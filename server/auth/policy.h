@@ -116,6 +116,12 @@ class PolicyRule {
   Refusal CompileWhere(const v1::PolicyRule& in, const std::string& at);
   Refusal CompileLimits(const v1::PolicyRule& in, const std::string& at);
   Refusal CompileContainment(const v1::PolicyRule& in, const std::string& at);
+  // Copies the names or globs of field `field` into `to`; an empty one is
+  // refused as `empty`.
+  static Refusal CopyNames(
+      const std::string& at, absl::string_view field,
+      const google::protobuf::RepeatedPtrField<std::string>& from,
+      std::vector<std::string>* to, absl::string_view empty);
 
   std::string name_;
   std::vector<std::string> identities_;

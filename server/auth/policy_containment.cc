@@ -79,12 +79,9 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
   for (const auto& [field, from, to] :
        {std::tuple{"users", &in.users(), &users_},
         std::tuple{"groups", &in.groups(), &groups_}}) {
-    for (int i = 0; i < from->size(); ++i) {
-      if (from->Get(i).empty()) {
-        return Refused(absl::StrCat(at, ".", field, "[", i, "]"),
-                       "a name, id or glob cannot be empty");
-      }
-      to->push_back(from->Get(i));
+    if (Refusal refusal = CopyNames(at, field, *from, to,
+                                    "a name, id or glob cannot be empty")) {
+      return refusal;
     }
   }
   default_user_ = in.default_user();

@@ -151,8 +151,8 @@ void ApplyCredentials(const PreparedLaunch& launch, bool keep_caps,
                       int report) {
   const Credentials& cred = *launch.spec->containment.credentials;
   if (keep_caps) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-  if (launch.set_groups && syscall(SYS_setgroups, cred.groups.size(),
-                                   cred.groups.data()) != 0) {
+  if (launch.set_groups &&
+      syscall(SYS_setgroups, cred.groups.size(), cred.groups.data()) != 0) {
     Fail(report, LaunchStep::kGroups, errno);
   }
   if (launch.set_gid &&

@@ -2,8 +2,8 @@
 
 #include <linux/sched.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -150,9 +150,9 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
     // server is the child's parent, and the one to reap it.
     char* stack = ChildStackTop();
     if (stack == nullptr) return {-1, ENOMEM};
-    const int pid =
-        clone(RunChild, stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD,
-              &launch, pidfd);
+    const int pid = clone(RunChild, stack,
+                          CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD,
+                          &launch, pidfd);
     if (pid < 0) return {-1, errno};
     return {pid, 0};
   }

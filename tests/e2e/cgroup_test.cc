@@ -74,7 +74,7 @@ void RemoveCgroupDir(const std::string& dir) {
 // The exit of `argv` spawned on `server`, read from its own call.
 v1::ExitStatus ExitOf(RexecdProcess& server, std::vector<std::string> argv,
                       const std::string& token = "") {
-  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  client::SessionOptions options(absl::Now() + absl::Seconds(20));
   options.bearer_token = token;
   v1::SpawnStart start;
   for (const std::string& arg : argv) start.add_argv(arg);
@@ -140,6 +140,21 @@ class CgroupTest : public ::testing::Test {
         "\")");
   }
 
+  // rexecd again, with a policy whose one rule, for identity A (token
+  // "token-a"), sets `cgroup` (JSON).
+  void RestartWithCgroup(const std::string& cgroup) {
+    const std::string policy = dir_.Write(
+        "policy.json", R"({"rules": [{"identities": ["A"], "rpcs": ["Spawn"],
+                              "programs": ["/*"], "cgroup": )" +
+                           cgroup + "}]}");
+    server_->Terminate();
+    server_ = RexecdProcess::Start(
+        {"--cgroup-root", root_, "--policy", policy, "--token-file",
+         dir_.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
+    ASSERT_NE(server_, nullptr);
+  }
+
+  TempDir dir_;
   std::string root_;
   std::unique_ptr<RexecdProcess> server_;
 };
@@ -175,15 +190,8 @@ TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
 
 TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
   if (auto why = Lacks("memory")) GTEST_SKIP() << *why;
-  TempDir dir;
-  const std::string policy = dir.Write("policy.json", R"({"rules": [{
-    "identities": ["A"], "rpcs": ["Spawn"], "programs": ["/*"],
-    "cgroup": {"memory_max_bytes": 67108864}}]})");
-  server_->Terminate();
-  server_ = RexecdProcess::Start(
-      {"--cgroup-root", root_, "--policy", policy, "--token-file",
-       dir.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
-  ASSERT_NE(server_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(
+      RestartWithCgroup(R"({"memory_max_bytes": 67108864})"));
   v1::ExitStatus exit =
       ExitOf(*server_, {"/usr/bin/python3", "-c", "b = b'x' * (200 << 20)"},
              "token-a");
@@ -193,16 +201,8 @@ TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
 
 TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   if (auto why = Lacks("pids")) GTEST_SKIP() << *why;
-  TempDir dir;
-  const std::string policy = dir.Write("policy.json", R"({"rules": [{
-    "identities": ["A"], "rpcs": ["Spawn"], "programs": ["/*"],
-    "cgroup": {"pids_max": 20}}]})");
-  server_->Terminate();
-  server_ = RexecdProcess::Start(
-      {"--cgroup-root", root_, "--policy", policy, "--token-file",
-       dir.Write("tokens", "A " + Sha256Hex("token-a") + "\n")});
-  ASSERT_NE(server_, nullptr);
-  const std::string token = dir.Write("a.token", "token-a\n");
+  ASSERT_NO_FATAL_FAILURE(RestartWithCgroup(R"({"pids_max": 20})"));
+  const std::string token = dir_.Write("a.token", "token-a\n");
   CliResult r;
   std::thread bomb([&] {
     r = RunRexec({"--server", server_->address(), "--token-file", token,

@@ -393,7 +393,7 @@ TEST_F(PolicyContainmentTest, AnIsolatedChildCannotKillRexecd) {
 }
 
 TEST_F(PolicyContainmentTest, AnIsolatedChildCannotReachAnotherCallsProcesses) {
-  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  client::SessionOptions options(absl::Now() + absl::Seconds(20));
   options.bearer_token = "token-C";
   v1::SpawnStart start;
   start.add_argv("cat");

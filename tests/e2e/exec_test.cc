@@ -35,7 +35,7 @@ ExecRequest StartRequest(v1::ExecStart start) {
 v1::ExecResult Exec(RexecdProcess& server, const v1::ExecStart& start,
                     const std::string& input = "") {
   client::ExecSession session(server.stub(), start,
-                              absl::Now() + absl::Seconds(60));
+                              absl::Now() + absl::Seconds(20));
   std::thread writer([&] {
     for (size_t at = 0; at < input.size(); at += 64 * 1024) {
       if (!session.WriteStdin(input.substr(at, 64 * 1024))) break;
@@ -145,7 +145,7 @@ TEST_F(ExecTest, TimeoutKeepsTheOutputGatheredUntilThen) {
 
 TEST_F(ExecTest, SignalReachesTheCommand) {
   client::ExecSession session(server_->stub(), Start("exec sleep 314"),
-                              absl::Now() + absl::Seconds(60));
+                              absl::Now() + absl::Seconds(20));
   ExecResponse r;
   ASSERT_TRUE(session.Read(&r));
   ASSERT_TRUE(r.has_started());

@@ -57,7 +57,7 @@ class PythonClientTest(unittest.TestCase):
                 gave_up.set()
 
         out, err, events = b"", b"", []
-        for response in self.stub.Spawn(requests(), timeout=60):
+        for response in self.stub.Spawn(requests(), timeout=20):
             kind = response.WhichOneof("event")
             events.append(kind)
             if kind == "stdout":
@@ -82,7 +82,7 @@ class PythonClientTest(unittest.TestCase):
                 command="head -c 8388608 /dev/zero; echo x >&2",
                 max_buffer=8 << 20))
 
-        responses = list(self.stub.Exec(requests(), timeout=60))
+        responses = list(self.stub.Exec(requests(), timeout=20))
         self.assertEqual([r.WhichOneof("event") for r in responses],
                          ["started", "result"])
         result = responses[1].result
@@ -98,13 +98,13 @@ class PythonClientTest(unittest.TestCase):
                 module="child.js", args=["echo"],
                 options=pb.ProcessOptions(cwd=FORK_SCRIPTS)))
             while True:
-                request = outgoing.get(timeout=60)
+                request = outgoing.get(timeout=20)
                 if request is None:
                     return
                 yield request
 
         messages, events = [], []
-        for response in self.stub.Fork(requests(), timeout=60):
+        for response in self.stub.Fork(requests(), timeout=20):
             kind = response.WhichOneof("event")
             events.append(kind)
             if kind == "message":
@@ -129,7 +129,7 @@ class PythonClientTest(unittest.TestCase):
         def requests():
             yield pb.SpawnRequest(stdin=b"no start")
         with self.assertRaises(grpc.RpcError) as ctx:
-            list(self.stub.Spawn(requests(), timeout=60))
+            list(self.stub.Spawn(requests(), timeout=20))
         self.assertEqual(ctx.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
 

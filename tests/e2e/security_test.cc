@@ -50,7 +50,7 @@ class PolicyTest : public ::testing::Test {
 
   // A call of identity A that runs `sleep ARG` until cancelled.
   std::unique_ptr<client::SpawnSession> SleepAsA(const std::string& arg) {
-    client::SessionOptions options(absl::Now() + absl::Seconds(60));
+    client::SessionOptions options(absl::Now() + absl::Seconds(20));
     options.bearer_token = "token-a";
     v1::SpawnStart start;
     start.add_argv("sleep");

@@ -80,7 +80,7 @@ v1::SpawnStart Start(std::vector<std::string> argv) {
 Outcome RunSpawn(RexecdProcess& server, const v1::SpawnStart& start,
                  const std::string& input = "") {
   client::SpawnSession session(server.stub(), start,
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   if (!input.empty()) session.WriteStdin(input);
   session.CloseStdin();
   return Collect(session);
@@ -149,7 +149,7 @@ TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
   // The helper, not a shell: a shell between fork and exec may swallow the
   // signal, and the test would hang.
   client::SpawnSession session(server_->stub(), Start({HelperPath(), "wait"}),
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));  // started
   ASSERT_TRUE(session.Read(&r));  // "ready": it waits with default dispositions
@@ -229,7 +229,7 @@ TEST(SpawnLimits, ChildrenGetTheOpenFileLimitRexecdStartedWith) {
 
 TEST_F(SpawnTest, HalfCloseIsStdinEof) {
   client::SpawnSession session(server_->stub(), Start({"wc", "-c"}),
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   session.WriteStdin("12345");
   session.WritesDone();
   Outcome o = Collect(session);
@@ -238,7 +238,7 @@ TEST_F(SpawnTest, HalfCloseIsStdinEof) {
 
 TEST_F(SpawnTest, StdinAfterTheChildStoppedReadingIsDropped) {
   client::SpawnSession session(server_->stub(), Start({"head", "-c", "3"}),
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   for (int i = 0; i < 64; ++i) session.WriteStdin(std::string(65536, 'a'));
   session.CloseStdin();
   Outcome o = Collect(session);
@@ -288,7 +288,7 @@ TEST_F(SpawnTest, EnvCwdAndClearEnvApply) {
 TEST_F(SpawnTest, CancelLeavesNoProcessBehind) {
   client::SpawnSession session(server_->stub(),
                                Start({"sh", "-c", "sleep 301 & sleep 301"}),
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));
   ASSERT_TRUE(Eventually([] { return ProcessesWithArg("301").size() == 2; }));
@@ -358,7 +358,7 @@ TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
 
 TEST_F(SpawnTest, ClientThatStopsReadingDoesNotGrowTheServer) {
   client::SpawnSession session(server_->stub(), Start({HelperPath(), "spray"}),
-                               absl::Now() + absl::Seconds(60));
+                               absl::Now() + absl::Seconds(20));
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));
   int64_t rss_before = server_->RssBytes();
