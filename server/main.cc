@@ -357,6 +357,21 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
   return s;
 }
 
+// A warning for each rule of the policy in force that may run children as
+// root (see Policy::RulesRunningAsRoot).
+void WarnOfRootRules(const rexec::auth::PolicyStore& store) {
+  for (const std::string& rule :
+       store.Current()->RulesRunningAsRoot(geteuid() == 0)) {
+    spdlog::warn(
+        "policy rule \"{}\" may run children as root: without capabilities "
+        "and with no_new_privs they still own every root-owned file "
+        "(/proc/sys, cgroup files, /etc, rexecd's own binary), so neither "
+        "isolation nor a cgroup contains them; give the rule a default_user "
+        "that is not root",
+        rule);
+  }
+}
+
 // SIGHUP, or a change in a watched directory: load the policy and the
 // tokens again. A file that does not load is logged and the old one stays;
 // one that changed is logged as such.
@@ -369,6 +384,7 @@ void Reload(const Flags& f, Security& security) {
     } else if (*changed) {
       spdlog::info("policy {} reloaded: {} rules", f.policy_file,
                    security.policy->Current()->rule_count());
+      WarnOfRootRules(*security.policy);
     }
   }
   if (!f.token_file.empty()) {
@@ -530,6 +546,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   WarnOfExposure(flags);
+  if (security->policy != nullptr) WarnOfRootRules(*security->policy);
   if (cgroup_root != nullptr) {
     spdlog::info("children get cgroups in {} (controllers: {})",
                  cgroup_root->path(), cgroup_root->Controllers());

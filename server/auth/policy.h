@@ -85,9 +85,11 @@ class PolicyRule {
   // 0: no limit of the rule's own.
   uint32_t max_processes() const { return max_processes_; }
 
-  // Run-as (policy_containment.cc). `asked`: as the call wrote it; `name`
-  // and `id`: what it resolved to ("" and -1 when it names nobody, so that
-  // only a caller the rule would allow learns that).
+  // Run-as (policy_containment.cc). `asked`: as the call wrote it, for the
+  // refusal; `name` and `id`: what it resolved to, which the rule's entries
+  // are matched against (ids against numbers, names against globs). For a
+  // name that is nobody's, `asked` and -1, so that only a caller the rule
+  // would allow learns that it does not exist.
   absl::Status CheckUser(absl::string_view identity, absl::string_view asked,
                          absl::string_view name, int64_t id) const;
   absl::Status CheckGroup(absl::string_view identity, absl::string_view asked,
@@ -171,6 +173,12 @@ class Policy {
   absl::StatusOr<const PolicyRule*> RuleFor(absl::string_view identity) const;
 
   size_t rule_count() const { return rules_.size(); }
+
+  // Names of the rules that may run a child as root (uid 0): one whose
+  // default is the server's own user when that is root, or whose users
+  // allow root. No capabilities and no_new_privs do not make such a child
+  // safe: it owns every root-owned file.
+  std::vector<std::string> RulesRunningAsRoot(bool server_is_root) const;
 
  private:
   std::vector<PolicyRule> rules_;

@@ -16,18 +16,26 @@
 namespace rexec::auth {
 namespace {
 
-// An entry of `users` or `groups` allows a name or an id if it is that id,
-// or a glob of that name; the text as the call wrote it counts too.
-bool Allows(const std::vector<std::string>& entries, absl::string_view asked,
-            absl::string_view name, int64_t id) {
-  const std::string id_text = id >= 0 ? absl::StrCat(id) : "";
+bool IsId(absl::string_view text) {
+  return !text.empty() &&
+         text.find_first_not_of("0123456789") == absl::string_view::npos;
+}
+
+// An entry of `users` or `groups` that is a number allows that id; any
+// other is a glob of names. Never the other way: "[!r]*", meant to keep
+// root out by name, must not let "0" in.
+bool Allows(const std::vector<std::string>& entries, absl::string_view name,
+            int64_t id) {
   for (const std::string& entry : entries) {
-    for (absl::string_view subject :
-         {asked, name, absl::string_view(id_text)}) {
-      if (subject.empty()) continue;
-      if (fnmatch(entry.c_str(), std::string(subject).c_str(), 0) == 0) {
+    if (IsId(entry)) {
+      uint64_t value;
+      if (id >= 0 && absl::SimpleAtoi(entry, &value) &&
+          value == static_cast<uint64_t>(id)) {
         return true;
       }
+    } else if (!name.empty() &&
+               fnmatch(entry.c_str(), std::string(name).c_str(), 0) == 0) {
+      return true;
     }
   }
   return false;
@@ -42,14 +50,14 @@ std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
 absl::Status PolicyRule::CheckUser(absl::string_view identity,
                                    absl::string_view asked,
                                    absl::string_view name, int64_t id) const {
-  if (Allows(users_, asked, name, id)) return absl::OkStatus();
+  if (Allows(users_, name, id)) return absl::OkStatus();
   return Refuse(identity, absl::StrCat("running as user ", asked), "users");
 }
 
 absl::Status PolicyRule::CheckGroup(absl::string_view identity,
                                     absl::string_view asked,
                                     absl::string_view name, int64_t id) const {
-  if (Allows(groups_, asked, name, id)) return absl::OkStatus();
+  if (Allows(groups_, name, id)) return absl::OkStatus();
   return Refuse(identity, absl::StrCat("group ", asked), "groups");
 }
 
@@ -85,7 +93,12 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
     }
   }
   default_user_ = in.default_user();
-  if (!default_user_.empty() && !Allows(users_, default_user_, "", -1)) {
+  uint64_t default_id = 0;
+  const bool default_is_id =
+      IsId(default_user_) && absl::SimpleAtoi(default_user_, &default_id);
+  if (!default_user_.empty() &&
+      !Allows(users_, default_is_id ? "" : default_user_,
+              default_is_id ? static_cast<int64_t>(default_id) : -1)) {
     // Whether the name is a user is for rexecd to say when a call comes:
     // users may be added after the policy.
     return Refused(
@@ -119,6 +132,20 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
   }
   isolation_ = in.isolation();
   return std::nullopt;
+}
+
+std::vector<std::string> Policy::RulesRunningAsRoot(bool server_is_root) const {
+  std::vector<std::string> names;
+  for (const PolicyRule& rule : rules_) {
+    const bool by_default =
+        rule.default_user_.empty()
+            ? server_is_root
+            : rule.default_user_ == "root" || rule.default_user_ == "0";
+    if (by_default || Allows(rule.users_, "root", 0)) {
+      names.push_back(rule.name());
+    }
+  }
+  return names;
 }
 
 }  // namespace rexec::auth

@@ -1,5 +1,6 @@
 #include "server/process/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -77,6 +78,19 @@ std::string GroupDirName(const std::string& group) {
                       absl::Hex(hash & 0xffffffff, absl::kZeroPad8));
 }
 
+// rmdir of the subdirectories of `dir` named `prefix`*: only empty
+// cgroups go.
+void RemoveEmptyLeaves(const std::string& dir, absl::string_view prefix) {
+  DIR* entries = opendir(dir.c_str());
+  if (entries == nullptr) return;
+  while (const dirent* entry = readdir(entries)) {
+    if (entry->d_type == DT_DIR && absl::StartsWith(entry->d_name, prefix)) {
+      rmdir(absl::StrCat(dir, "/", entry->d_name).c_str());
+    }
+  }
+  closedir(entries);
+}
+
 }  // namespace
 
 CgroupRoot::CgroupRoot(std::string path, std::vector<std::string> controllers)
@@ -117,7 +131,12 @@ absl::StatusOr<std::unique_ptr<CgroupRoot>> CgroupRoot::Open(
        absl::StrSplit(procs, '\n', absl::SkipEmpty())) {
     inside.emplace_back(line);
   }
-  const std::string own_dir = dir + "/rexecd";
+  // A leaf of this run's own: one a cgroup.kill was written to stays
+  // marked, and Linux kills what its processes clone into another cgroup
+  // (every child of a launcher there, seen on 6.18). Empty leaves of runs
+  // before are removed.
+  RemoveEmptyLeaves(dir, "rexecd-");
+  const std::string own_dir = absl::StrCat(dir, "/rexecd-", getpid());
   for (pid_t pid : own_pids) {
     const std::string text = absl::StrCat(pid);
     if (std::find(inside.begin(), inside.end(), text) == inside.end()) continue;

@@ -5,7 +5,7 @@
 // instruction), holding every descendant however it detaches (setsid,
 // setpgid, double fork), and removed once empty.
 //
-// Layout: ROOT/rexecd holds rexecd and its launcher when they started
+// Layout: ROOT/rexecd-PID holds rexecd and its launcher when they started
 // inside ROOT (a cgroup with controllers for its children may hold no
 // process itself); ROOT/children/<group>/<child> for each child, where
 // <group> names the caller's identity. With the pids controller, pids.max

@@ -1,6 +1,7 @@
 #include "server/process/child.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
+#include "common/signal_name.h"
 #include "common/status_macros.h"
 #include "server/process/child_registry.h"
 #include "server/process/executable_lookup.h"
@@ -174,7 +176,44 @@ absl::Status StepError(const LaunchFailure& failure,
                     absl::StrCat(program, ": ", LaunchStepName(step)));
 }
 
+// How often a child that has neither exec'd nor failed is checked for
+// being stopped.
+constexpr int kStopCheckMs = 100;
+
 }  // namespace
+
+absl::StatusOr<std::optional<LaunchFailure>> Child::AwaitExec(
+    int report_fd, Child& child, absl::string_view program) {
+  for (;;) {
+    pollfd ready{report_fd, POLLIN, 0};
+    const int n = poll(&ready, 1, kStopCheckMs);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      LaunchFailure failure{};
+      ssize_t got;
+      do {
+        got = read(report_fd, &failure, sizeof failure);
+      } while (got < 0 && errno == EINTR);
+      if (got == sizeof failure) return failure;
+      return std::nullopt;  // EOF: its exec closed the pipe
+    }
+    // Between its switch to another user and its exec, any process of that
+    // user may stop the child (SIGSTOP), and would hold this thread for
+    // ever: such a child is killed.
+    siginfo_t info{};
+    if (syscall(SYS_waitid, kPidTypePidfd, child.pidfd(), &info,
+                WSTOPPED | WNOHANG | WNOWAIT, nullptr) == 0 &&
+        info.si_pid != 0 && info.si_code == CLD_STOPPED) {
+      child.SignalGroup(SIGKILL).IgnoreError();
+      child.Wait().IgnoreError();
+      return absl::UnavailableError(absl::StrCat(
+          "spawn ", program, ": the child was stopped by ",
+          SignalName(info.si_status),
+          " before its exec, and was killed (a process of its user may have "
+          "stopped it)"));
+    }
+  }
+}
 
 absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   REXEC_RETURN_IF_ERROR(ValidateSpawnOptions(options));
@@ -248,14 +287,11 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   if (cgroup) child.cgroup_.emplace(std::move(*cgroup));
   report_write.Reset();
   status_write.Reset();
-  LaunchFailure failure{};
-  ssize_t got;
-  do {
-    got = read(report_read.Get(), &failure, sizeof failure);
-  } while (got < 0 && errno == EINTR);
-  if (got == sizeof failure) {
+  REXEC_ASSIGN_OR_RETURN(std::optional<LaunchFailure> failure,
+                         AwaitExec(report_read.Get(), child, program));
+  if (failure) {
     child.Wait().IgnoreError();  // it exits 127 right after its report
-    return StepError(failure, program);
+    return StepError(*failure, program);
   }
   child.stdin_ = std::move(in.ours);
   child.stdout_ = std::move(out.ours);

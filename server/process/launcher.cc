@@ -150,10 +150,15 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
   if (pid_ns) child_fds.status = fds[next++].Get();
   PreparedLaunch launch = PrepareLaunch(*spec, std::move(child_fds));
 
-  if (!spec->into_cgroup && !pid_ns) {
+  const bool switches_user =
+      launch.set_groups || launch.set_gid || launch.set_uid;
+  if (!spec->into_cgroup && !pid_ns && !switches_user) {
     // The common case, at vfork's speed (as posix_spawn): the child shares
-    // our memory until its exec, so nothing is copied. CLONE_PARENT: the
-    // server is the child's parent, and the one to reap it.
+    // our memory until its exec, so nothing is copied, and we wait until it
+    // exec'd. Not for a child that becomes another user before its exec:
+    // any process of that user could SIGSTOP it there, and with it us and
+    // every spawn after. CLONE_PARENT: the server is the child's parent,
+    // and the one to reap it.
     char* stack = ChildStackTop();
     if (stack == nullptr) return {-1, ENOMEM};
 #ifdef __SANITIZE_ADDRESS__
@@ -168,7 +173,8 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
     return {pid, 0};
   }
   // clone3 for what clone cannot do (CLONE_INTO_CGROUP), and a fork-style
-  // copy for a PID namespace, whose init lives on after the exec.
+  // copy that we do not wait for: for a PID namespace, whose init lives on
+  // after the exec, and for another user.
   clone_args args{};
   // clone3 wants exit_signal 0 with CLONE_PARENT, and uses ours (SIGCHLD).
   args.flags = CLONE_PARENT | CLONE_PIDFD;

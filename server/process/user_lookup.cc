@@ -18,6 +18,10 @@ namespace {
 // Entries with hundreds of members need more than sysconf's suggestion;
 // past this, an entry is not one we can use.
 constexpr size_t kMaxEntryBuffer = 1 << 20;
+// The group of a user id with no passwd entry: the kernel's overflow gid
+// ("nogroup"), never one that happens to share the number (gid 27 is sudo
+// on Debian).
+constexpr gid_t kOverflowGid = 65534;
 
 bool ParseId(absl::string_view text, uint32_t* id) {
   return !text.empty() &&
@@ -64,7 +68,7 @@ absl::StatusOr<UserEntry> LookUpUser(absl::string_view name_or_id) {
   if (found) return entry;
   if (by_id) {
     entry.uid = id;
-    entry.gid = id;
+    entry.gid = kOverflowGid;
     return entry;
   }
   if (error != 0 && error != ENOENT && error != ESRCH) {

@@ -27,9 +27,9 @@ struct GroupEntry {
   gid_t gid = 0;
 };
 
-// A name, or a decimal id. An id with no entry is a user of that id whose
-// group is the same number, HOME "/" and SHELL "/bin/sh" (as a container
-// runtime runs a numeric runAsUser). NOT_FOUND for an unknown name.
+// A name, or a decimal id. An id with no entry is a user of that id (as a
+// container runtime runs a numeric runAsUser) in group 65534 (nogroup),
+// HOME "/" and SHELL "/bin/sh". NOT_FOUND for an unknown name.
 absl::StatusOr<UserEntry> LookUpUser(absl::string_view name_or_id);
 absl::StatusOr<GroupEntry> LookUpGroup(absl::string_view name_or_id);
 

@@ -54,7 +54,7 @@ absl::StatusOr<std::optional<UserEntry>> RunAsUser(
   absl::StatusOr<UserEntry> found = process::LookUpUser(asked);
   if (rule != nullptr && named) {
     REXEC_RETURN_IF_ERROR(
-        rule->CheckUser(identity, asked, found.ok() ? found->name : "",
+        rule->CheckUser(identity, asked, found.ok() ? found->name : asked,
                         found.ok() ? static_cast<int64_t>(found->uid) : -1));
   }
   if (!found.ok()) {
@@ -79,7 +79,7 @@ absl::StatusOr<gid_t> NamedGroup(absl::string_view identity,
       found.ok() && std::find(own.begin(), own.end(), found->gid) != own.end();
   if (rule != nullptr && !owned) {
     REXEC_RETURN_IF_ERROR(
-        rule->CheckGroup(identity, asked, found.ok() ? found->name : "",
+        rule->CheckGroup(identity, asked, found.ok() ? found->name : asked,
                          found.ok() ? static_cast<int64_t>(found->gid) : -1));
   }
   if (!found.ok()) return WithField(found.status(), field);

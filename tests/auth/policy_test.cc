@@ -318,3 +318,41 @@ TEST(PolicyContainment, YamlTakesEnumsAnd64BitNumbers) {
 
 }  // namespace
 }  // namespace rexec::auth
+
+namespace rexec::auth {
+namespace {
+
+TEST(PolicyContainment, NumbersMatchIdsAndGlobsMatchNamesNeverCrossed) {
+  auto policy = MustParse(R"({"rules": [
+      {"name": "not-r", "identities": ["a"], "users": ["[!r]*", "1001"],
+       "default_user": "nobody"},
+      {"name": "any", "identities": ["b"], "users": ["*"]}]})");
+  ASSERT_NE(policy, nullptr);
+  const PolicyRule& rule = **policy->RuleFor("a");
+  // "0" is root: the glob meant to keep root out must not let it in.
+  EXPECT_FALSE(rule.CheckUser("a", "0", "root", 0).ok());
+  EXPECT_TRUE(rule.CheckUser("a", "bob", "bob", 1002).ok());
+  EXPECT_TRUE(rule.CheckUser("a", "1001", "", 1001).ok());
+  // A glob does not match an id without a passwd entry.
+  EXPECT_FALSE(
+      policy->RuleFor("b").value()->CheckUser("b", "4242", "", 4242).ok());
+  // A name nobody has is judged by what the call wrote, as a name.
+  EXPECT_TRUE(rule.CheckUser("a", "ghost", "ghost", -1).ok());
+}
+
+TEST(PolicyContainment, RulesThatMayRunChildrenAsRootAreNamed) {
+  auto policy = MustParse(R"({"rules": [
+      {"name": "server-user", "identities": ["a"]},
+      {"name": "alice", "identities": ["b"], "users": ["alice"],
+       "default_user": "alice"},
+      {"name": "root-allowed", "identities": ["c"], "users": ["alice", "r*"],
+       "default_user": "alice"}]})");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ(policy->RulesRunningAsRoot(true),
+            (std::vector<std::string>{"server-user", "root-allowed"}));
+  EXPECT_EQ(policy->RulesRunningAsRoot(false),
+            (std::vector<std::string>{"root-allowed"}));
+}
+
+}  // namespace
+}  // namespace rexec::auth

@@ -188,6 +188,34 @@ TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
       << "a descendant in a session or group of its own survived the stop";
 }
 
+TEST_F(CgroupTest,
+       ARexecdStartedInsideTheRootMovesOutAndSurvivesAKillOfItsLeaf) {
+  // As under systemd's Delegate= or in a container: rexecd starts in the
+  // delegated directory itself.
+  const std::vector<std::string> inside = {
+      "sh", "-c", "echo $$ > " + root_ + "/cgroup.procs && exec \"$0\" \"$@\""};
+  server_->Terminate();
+  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  ASSERT_NE(server_, nullptr);
+  const std::string leaf = absl::StrCat(root_, "/rexecd-", server_->pid());
+  EXPECT_THAT(ReadAll(leaf + "/cgroup.procs"),
+              HasSubstr(absl::StrCat(server_->pid(), "\n")));
+  EXPECT_EQ(ReadAll(root_ + "/cgroup.procs"), "")
+      << "a process left in the root";
+  // A kill of its leaf (what a root child could do) ends it; one started
+  // again takes a new leaf, where a leaf once killed would kill every child
+  // its launcher clones elsewhere.
+  std::ofstream(leaf + "/cgroup.kill") << "1";
+  server_->Terminate();
+  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  ASSERT_NE(server_, nullptr);
+  CliResult r = RunRexec(
+      {"--server", server_->address(), "spawn", "--", "echo", "alive"});
+  EXPECT_EQ(r.out, "alive\n") << r.err;
+  EXPECT_FALSE(std::ifstream(leaf + "/cgroup.procs").good())
+      << "the old empty leaf was not removed";
+}
+
 TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
   if (auto why = Lacks("memory")) GTEST_SKIP() << *why;
   ASSERT_NO_FATAL_FAILURE(

@@ -112,6 +112,10 @@ TEST_F(ContainmentTest, RunsAsTheUserWithItsGroupsAndHomeAsSudoDoes) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat(bob->pw_uid, "\n", team->gr_gid, "\n",
                                 team->gr_gid, "\n"));
+  // An id with no passwd entry: group nogroup, never the same number.
+  ASSERT_EQ(getpwuid(54321), nullptr);
+  r = Rexec(*server, {"exec", "--user", "54321", "id -u; id -g; echo $HOME"});
+  EXPECT_EQ(r.out, "54321\n65534\n/\n") << r.err;
 }
 
 TEST_F(ContainmentTest, AnUnknownUserOrGroupIsNamed) {
@@ -311,6 +315,15 @@ TEST_F(PolicyContainmentTest, TheRuleChoosesTheUserAndRefusesOthers) {
   // Its own groups, and the rule's, are the user's to name.
   r = As("A", {"exec", "--group", kTeam, "id -gn"});
   EXPECT_EQ(r.out, absl::StrCat(kTeam, "\n")) << r.err;
+}
+
+TEST_F(PolicyContainmentTest, RulesThatRunChildrenAsRootAreWarnedOf) {
+  EXPECT_THAT(server_->WaitForLogLine("policy rule \"root-may-bind\" may run "
+                                      "children as root"),
+              HasSubstr("neither isolation nor a cgroup contains them"));
+  EXPECT_THAT(server_->Log(), HasSubstr("rule \"isolated\" may run children"));
+  EXPECT_THAT(server_->Log(),
+              ::testing::Not(HasSubstr("rule \"as-alice\" may run children")));
 }
 
 TEST_F(PolicyContainmentTest, TheRulesLimitIsTheDefault) {
