@@ -1,4 +1,5 @@
 // Spawn end to end: the real rexecd, real children, the client library.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -225,6 +227,44 @@ TEST(SpawnLimits, ChildrenGetTheOpenFileLimitRexecdStartedWith) {
   ASSERT_NE(server, nullptr);
   Outcome o = RunSpawn(*server, Start({"sh", "-c", "ulimit -Sn"}));
   EXPECT_EQ(o.out, "1000\n");
+}
+
+TEST_F(SpawnTest, TheLauncherHoldsOnlyAHandfulOfFds) {
+  // Hold a few calls open so that rexecd itself holds many fds.
+  std::vector<std::unique_ptr<client::SpawnSession>> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(std::make_unique<client::SpawnSession>(
+        server_->stub(), Start({"cat"}), absl::Now() + absl::Seconds(20)));
+    SpawnResponse r;
+    ASSERT_TRUE(open.back()->Read(&r) && r.has_started());
+  }
+  // The launcher is a copy of rexecd: the same command line, its own name.
+  pid_t launcher = 0;
+  for (pid_t pid : ProcessesWithArg(RexecdPath())) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    if (text.find("(rexecd-launch)") == std::string::npos) continue;
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == server_->pid()) launcher = pid;
+  }
+  ASSERT_NE(launcher, 0) << "no launcher under rexecd";
+  int fds = 0;
+  DIR* dir = opendir(("/proc/" + std::to_string(launcher) + "/fd").c_str());
+  ASSERT_NE(dir, nullptr);
+  while (dirent* e = readdir(dir)) fds += e->d_name[0] != '.';
+  closedir(dir);
+  EXPECT_LE(fds, 4) << "stdio and its socket; rexecd holds "
+                    << server_->FdCount();
+  EXPECT_GT(server_->FdCount(), 20);
+  for (auto& session : open) session->Cancel();
+}
+
+TEST_F(SpawnTest, SaysAtStartThatThereIsNoCgroupRoot) {
+  EXPECT_THAT(server_->WaitForLogLine("no --cgroup-root"),
+              HasSubstr("a descendant that calls setsid escapes it"));
 }
 
 TEST_F(SpawnTest, HalfCloseIsStdinEof) {
