@@ -251,7 +251,7 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   }
   std::optional<Cgroup> cgroup;
   if (options.cgroup) {
-    const SpawnOptions::CgroupPlacement& place = *options.cgroup;
+    const CgroupPlacement& place = *options.cgroup;
     REXEC_ASSIGN_OR_RETURN(
         Cgroup made,
         place.root->Create(place.group, place.group_pids_max, place.limits));

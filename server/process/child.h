@@ -26,6 +26,14 @@
 
 namespace rexec::process {
 
+// Where a child's cgroup is made, and its limits.
+struct CgroupPlacement {
+  CgroupRoot* root = nullptr;
+  std::string group;  // the caller's identity
+  std::optional<uint64_t> group_pids_max;
+  CgroupLimits limits;
+};
+
 struct SpawnOptions {
   // argv[0] is the program; see FindExecutable for how it is looked up.
   std::vector<std::string> argv;
@@ -45,12 +53,6 @@ struct SpawnOptions {
   // Credentials, limits, capabilities, namespaces.
   Containment containment;
   // When set, the child gets a cgroup of its own (CgroupRoot::Create).
-  struct CgroupPlacement {
-    CgroupRoot* root = nullptr;
-    std::string group;  // the caller's identity
-    std::optional<uint64_t> group_pids_max;
-    CgroupLimits limits;
-  };
   std::optional<CgroupPlacement> cgroup;
 };
 

@@ -55,11 +55,20 @@ class Reader {
     }
     return true;
   }
+  // A value that must fit T exactly: one encoding per spec, so that what
+  // decodes encodes back to the same bytes.
   template <typename T>
   bool Int(T* v) {
     uint64_t raw;
     if (!U64(&raw)) return false;
     *v = static_cast<T>(raw);
+    if (static_cast<uint64_t>(*v) != raw) return Fail();
+    return true;
+  }
+  bool Flag(bool* v) {
+    uint64_t raw;
+    if (!U64(&raw) || raw > 1) return Fail();
+    *v = raw == 1;
     return true;
   }
   bool ok() const { return ok_; }
@@ -109,7 +118,7 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   constexpr uint64_t kMaxFds = 64, kMaxGroups = 65536, kMaxLimits = 64;
   LaunchSpec spec;
   Reader r(bytes);
-  uint64_t count = 0, flag = 0;
+  uint64_t count = 0;
   auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(
         absl::StrCat("launch spec is malformed at ", what));
@@ -123,11 +132,11 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   for (int& fd : spec.fd_targets) {
     if (!r.Int(&fd) || fd < 0 || fd >= 1024) return bad("fd_targets");
   }
-  if (!r.U64(&flag)) return bad("into_cgroup");
-  spec.into_cgroup = flag != 0;
+  if (!r.Flag(&spec.into_cgroup)) return bad("into_cgroup");
   Containment& c = spec.containment;
-  if (!r.U64(&flag)) return bad("credentials");
-  if (flag != 0) {
+  bool has_credentials = false;
+  if (!r.Flag(&has_credentials)) return bad("credentials");
+  if (has_credentials) {
     Credentials& cred = c.credentials.emplace();
     if (!r.Int(&cred.uid) || !r.Int(&cred.gid) || !r.U64(&count) ||
         count > kMaxGroups) {
@@ -145,14 +154,13 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
       return bad("limits");
     }
   }
-  uint64_t has_caps = 0, caps = 0, pid_ns = 0;
-  if (!r.U64(&flag) || !r.U64(&has_caps) || !r.U64(&caps) || !r.U64(&pid_ns) ||
-      !r.done()) {
+  bool has_caps = false;
+  uint64_t caps = 0;
+  if (!r.Flag(&c.no_new_privs) || !r.Flag(&has_caps) || !r.U64(&caps) ||
+      (!has_caps && caps != 0) || !r.Flag(&c.pid_namespace) || !r.done()) {
     return bad("no_new_privs, capabilities or pid_namespace");
   }
-  c.no_new_privs = flag != 0;
-  if (has_caps != 0) c.capabilities = caps;
-  c.pid_namespace = pid_ns != 0;
+  if (has_caps) c.capabilities = caps;
   return spec;
 }
 

@@ -67,6 +67,19 @@ TEST(LaunchSpec, CountsBeyondTheBytesAndNulsAreRefused) {
   bytes.replace(8, 8, reinterpret_cast<const char*>(&huge), 8);
   EXPECT_FALSE(DecodeLaunchSpec(bytes).ok());
 
+  // One encoding per spec: a flag of 2, or a uid over 32 bits, is not one.
+  std::string flag = EncodeLaunchSpec({});
+  const uint64_t two = 2;
+  flag.replace(40, 8, reinterpret_cast<const char*>(&two), 8);  // into_cgroup
+  EXPECT_FALSE(DecodeLaunchSpec(flag).ok());
+  LaunchSpec wide;
+  wide.containment.credentials = Credentials{1, 1, {}};
+  std::string uid = EncodeLaunchSpec(wide);
+  const uint64_t huge_uid = uint64_t{1} << 32 | 1;
+  uid.replace(56, 8, reinterpret_cast<const char*>(&huge_uid), 8);
+  EXPECT_FALSE(DecodeLaunchSpec(uid).ok());
+  ASSERT_TRUE(DecodeLaunchSpec(EncodeLaunchSpec(wide)).ok());
+
   LaunchSpec nul;
   nul.argv = {std::string("a\0b", 3)};
   EXPECT_FALSE(DecodeLaunchSpec(EncodeLaunchSpec(nul)).ok());
