@@ -183,7 +183,7 @@ constexpr int kStopCheckMs = 100;
 }  // namespace
 
 absl::StatusOr<std::optional<LaunchFailure>> Child::AwaitExec(
-    int report_fd, Child& child, absl::string_view program) {
+    int report_fd, absl::string_view program) {
   for (;;) {
     pollfd ready{report_fd, POLLIN, 0};
     const int n = poll(&ready, 1, kStopCheckMs);
@@ -201,11 +201,11 @@ absl::StatusOr<std::optional<LaunchFailure>> Child::AwaitExec(
     // user may stop the child (SIGSTOP), and would hold this thread for
     // ever: such a child is killed.
     siginfo_t info{};
-    if (syscall(SYS_waitid, kPidTypePidfd, child.pidfd(), &info,
+    if (syscall(SYS_waitid, kPidTypePidfd, pidfd_.Get(), &info,
                 WSTOPPED | WNOHANG | WNOWAIT, nullptr) == 0 &&
         info.si_pid != 0 && info.si_code == CLD_STOPPED) {
-      child.SignalGroup(SIGKILL).IgnoreError();
-      child.Wait().IgnoreError();
+      SignalGroup(SIGKILL).IgnoreError();
+      Wait().IgnoreError();
       return absl::UnavailableError(absl::StrCat(
           "spawn ", program, ": the child was stopped by ",
           SignalName(info.si_status),
@@ -288,7 +288,7 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   report_write.Reset();
   status_write.Reset();
   REXEC_ASSIGN_OR_RETURN(std::optional<LaunchFailure> failure,
-                         AwaitExec(report_read.Get(), child, program));
+                         child.AwaitExec(report_read.Get(), program));
   if (failure) {
     child.Wait().IgnoreError();  // it exits 127 right after its report
     return StepError(*failure, program);

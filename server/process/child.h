@@ -115,11 +115,11 @@ class Child {
  private:
   Child() = default;
   absl::StatusOr<std::optional<ExitStatus>> Reap(int options);
-  // Waits for the report of `child`'s launch: a failed step, or nullopt
+  // Waits for the report of this child's launch: a failed step, or nullopt
   // once it exec'd. UNAVAILABLE (and the child killed) if it was stopped
   // before its exec.
-  static absl::StatusOr<std::optional<LaunchFailure>> AwaitExec(
-      int report_fd, Child& child, absl::string_view program);
+  absl::StatusOr<std::optional<LaunchFailure>> AwaitExec(
+      int report_fd, absl::string_view program);
 
   pid_t pid_ = -1;
   bool reaped_ = false;

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "server/process/user_lookup.h"
+
 namespace rexec::process {
 namespace {
 
@@ -93,19 +95,6 @@ int PlaceFds(PreparedLaunch& launch) {
   // the door, for one opened without the flag.
   close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC);
   return report;
-}
-
-bool SameGroups(const std::vector<gid_t>& wanted) {
-  std::vector<gid_t> now(NGROUPS_MAX);
-  const int n = getgroups(static_cast<int>(now.size()), now.data());
-  if (n < 0) return false;
-  now.resize(n);
-  std::vector<gid_t> sorted = wanted;
-  std::sort(now.begin(), now.end());
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  now.erase(std::unique(now.begin(), now.end()), now.end());
-  return now == sorted;
 }
 
 // Drops from the bounding set every capability not in `keep`, and clears
@@ -213,7 +202,7 @@ PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds) {
   }
   launch.envp.push_back(nullptr);
   if (const auto& cred = spec.containment.credentials) {
-    launch.set_groups = !SameGroups(cred->groups);
+    launch.set_groups = !AreCurrentGroups(cred->groups);
     launch.set_gid = getgid() != cred->gid || getegid() != cred->gid;
     launch.set_uid = getuid() != cred->uid || geteuid() != cred->uid;
   }

@@ -209,15 +209,13 @@ Reply LaunchOne(const std::string& bytes, std::vector<UniqueFd> fds,
                     &fds)) {
       _exit(0);  // the server closed its end, or is gone
     }
-    Reply reply{-1, E2BIG};
-    int pidfd = -1;
-    if (size <= kMaxSpecBytes && fds.size() <= kMaxFds) {
-      std::string bytes(size, '\0');
-      if (!ReceiveAll(socket, bytes.data(), size, nullptr)) _exit(0);
-      reply = LaunchOne(bytes, std::move(fds), &pidfd);
-    } else {
+    if (size > kMaxSpecBytes || fds.size() > kMaxFds) {
       _exit(1);  // the stream is out of step: nothing after can be trusted
     }
+    std::string bytes(size, '\0');
+    if (!ReceiveAll(socket, bytes.data(), size, nullptr)) _exit(0);
+    int pidfd = -1;
+    const Reply reply = LaunchOne(bytes, std::move(fds), &pidfd);
     UniqueFd owned_pidfd(pidfd);
     const int attach[1] = {pidfd};
     if (!SendAll(socket,

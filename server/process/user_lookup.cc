@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -121,6 +122,23 @@ std::vector<gid_t> GroupsOf(const UserEntry& user) {
   }
   groups.resize(count);
   return groups;
+}
+
+std::vector<gid_t> CurrentGroups() {
+  // Sized by the kernel's count, not NGROUPS_MAX (256 KiB per call).
+  std::vector<gid_t> groups(std::max(getgroups(0, nullptr), 0));
+  const int n = getgroups(static_cast<int>(groups.size()), groups.data());
+  groups.resize(std::max(n, 0));
+  return groups;
+}
+
+bool AreCurrentGroups(std::vector<gid_t> groups) {
+  std::vector<gid_t> now = CurrentGroups();
+  for (std::vector<gid_t>* list : {&now, &groups}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  return now == groups;
 }
 
 bool HasEffectiveCapability(int cap) {

@@ -37,6 +37,11 @@ absl::StatusOr<GroupEntry> LookUpGroup(absl::string_view name_or_id);
 // among them).
 std::vector<gid_t> GroupsOf(const UserEntry& user);
 
+// This process's supplementary groups.
+std::vector<gid_t> CurrentGroups();
+// Whether `groups` are this process's supplementary groups, in any order.
+bool AreCurrentGroups(std::vector<gid_t> groups);
+
 // Whether this process has capability `cap` (CAP_*) in its effective set.
 bool HasEffectiveCapability(int cap);
 

@@ -86,13 +86,6 @@ absl::StatusOr<gid_t> NamedGroup(absl::string_view identity,
   return found->gid;
 }
 
-std::vector<gid_t> CurrentGroups() {
-  std::vector<gid_t> groups(NGROUPS_MAX);
-  const int n = getgroups(static_cast<int>(groups.size()), groups.data());
-  groups.resize(std::max(n, 0));
-  return groups;
-}
-
 void SetVariable(std::vector<std::pair<std::string, std::string>>& env,
                  const std::string& name, const std::string& value) {
   for (auto& [n, v] : env) {
@@ -146,7 +139,7 @@ absl::Status PlanCredentials(absl::string_view identity,
   cred.uid = user ? user->uid : geteuid();
   cred.gid = user ? user->gid : getegid();
   const std::vector<gid_t> own =
-      user ? process::GroupsOf(*user) : CurrentGroups();
+      user ? process::GroupsOf(*user) : process::CurrentGroups();
   cred.groups = own;
   if (!options.group().empty()) {
     REXEC_ASSIGN_OR_RETURN(cred.gid, NamedGroup(identity, rule, options.group(),
@@ -161,11 +154,8 @@ absl::Status PlanCredentials(absl::string_view identity,
       cred.groups.push_back(gid);
     }
   }
-  std::vector<gid_t> now = CurrentGroups(), wanted = cred.groups;
-  std::sort(now.begin(), now.end());
-  std::sort(wanted.begin(), wanted.end());
-  const bool same =
-      cred.uid == geteuid() && cred.gid == getegid() && now == wanted;
+  const bool same = cred.uid == geteuid() && cred.gid == getegid() &&
+                    process::AreCurrentGroups(cred.groups);
   if (!same && !(process::HasEffectiveCapability(CAP_SETUID) &&
                  process::HasEffectiveCapability(CAP_SETGID))) {
     return absl::PermissionDeniedError(absl::StrCat(
