@@ -25,6 +25,11 @@ namespace rexec::client {
 
 // The exit code for an RPC or connection error, as ssh uses.
 constexpr int kRpcErrorExitCode = 255;
+// The exit code of `rexec exec` whose output passed max_buffer.
+constexpr int kOutputCutExitCode = 1;
+
+constexpr char kServerShutdownNote[] =
+    "rexec: the server was shutting down and stopped the child\n";
 
 // False when the fd is closed on the other side (EPIPE).
 bool WriteAll(int fd, absl::string_view data);

@@ -28,9 +28,14 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
                                                       : kDefaultExecMaxBuffer,
                               " bytes per stream); the command was stopped and "
                               "its output cut there\n"));
-        break;
+        // However the child ended (it may have finished before the stop
+        // reached it), a cut result is a failure, as in Node.
+        return kOutputCutExitCode;
       case v1::TERMINATION_REASON_TIMED_OUT:
         WriteAll(err_fd, TimeoutNote(start.options().timeout()));
+        break;
+      case v1::TERMINATION_REASON_SERVER_SHUTDOWN:
+        WriteAll(err_fd, kServerShutdownNote);
         break;
       default:
         break;

@@ -1,10 +1,12 @@
 // rexec: the command-line client. A thin shell over the client library:
 // parses flags into a start message and hands over to RunSpawnCommand,
-// RunExecCommand or RunForkCommand.
+// RunExecCommand, RunForkCommand, RunHealthCommand, or RunFanOut for spawn
+// and exec on several servers. Usage errors exit 2 (kUsageExitCode).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -13,14 +15,19 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
 #include "client/connection.h"
 #include "client/exec_command.h"
+#include "client/fan_out.h"
 #include "client/fork_command.h"
+#include "client/health_command.h"
 #include "client/spawn_command.h"
+#include "common/address.h"
 #include "common/release_mutexes.h"
+#include "common/version.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace {
@@ -156,13 +163,35 @@ int LocalNodeChannel() {
 
 }  // namespace
 
+// What a command line that does not parse exits with, as most tools do.
+constexpr int kUsageExitCode = 2;
+
+// Where the command runs: one server, or several (fan-out).
+struct ServerFlags {
+  std::vector<std::string> servers;
+  std::string hosts_file;
+  bool all = false;
+  int parallel = 32;
+};
+
 // The flags that say how to reach the server, each also from REXEC_*.
-void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c) {
-  c.address = "127.0.0.1:50051";
-  app.add_option("--server", c.address,
+void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c,
+                        ServerFlags& s) {
+  app.add_option("--server", s.servers,
                  "rexecd address, host:port or unix:/path (default "
-                 "127.0.0.1:50051)")
-      ->envname("REXEC_SERVER");
+                 "127.0.0.1:50051); repeat it to run spawn or exec on each")
+      ->envname("REXEC_SERVER")
+      ->allow_extra_args(false);
+  app.add_option("--hosts", s.hosts_file,
+                 "a file of rexecd addresses, one per line: run spawn or "
+                 "exec on each");
+  app.add_flag("--all", s.all,
+               "run spawn or exec on every address --server's name resolves "
+               "to (dns:///rexecd.NAMESPACE.svc.cluster.local:50051: a "
+               "headless Service names every pod)");
+  app.add_option("--parallel", s.parallel, "servers a fan-out runs on at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--tls-ca", c.tls_ca,
                  "PEM CA bundle to verify the server with: use TLS")
       ->envname("REXEC_TLS_CA");
@@ -181,12 +210,61 @@ void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c) {
       ->envname("REXEC_TOKEN_FILE");
 }
 
+// The servers a fan-out runs on; empty for a single server.
+std::vector<std::string> FanOutServers(const ServerFlags& s,
+                                       rexec::client::ConnectOptions& connect) {
+  std::vector<std::string> servers;
+  if (!s.hosts_file.empty()) {
+    absl::StatusOr<std::vector<std::string>> hosts =
+        rexec::client::ReadHostsFile(s.hosts_file);
+    if (!hosts.ok()) {
+      throw CLI::ValidationError("--hosts",
+                                 std::string(hosts.status().message()));
+    }
+    servers = *std::move(hosts);
+  }
+  for (const std::string& server : s.servers) {
+    if (!s.all) {
+      servers.push_back(server);
+      continue;
+    }
+    absl::StatusOr<std::vector<std::string>> resolved =
+        rexec::client::ResolveAll(server);
+    if (!resolved.ok()) {
+      throw CLI::ValidationError("--all",
+                                 std::string(resolved.status().message()));
+    }
+    // A certificate names the service, not each pod's address.
+    if (connect.tls_server_name.empty() && !rexec::IsUnixAddress(server)) {
+      absl::string_view host = server;
+      absl::ConsumePrefix(&host, "dns:///");
+      absl::ConsumePrefix(&host, "dns:");
+      connect.tls_server_name = std::string(rexec::HostOf(host));
+    }
+    servers.insert(servers.end(), resolved->begin(), resolved->end());
+  }
+  if (s.all && s.servers.empty()) {
+    throw CLI::ValidationError("--all", "needs --server NAME:PORT to resolve");
+  }
+  if (servers.size() > rexec::client::kMaxFanOutHosts) {
+    throw CLI::ValidationError(
+        "--server", "more than " +
+                        std::to_string(rexec::client::kMaxFanOutHosts) +
+                        " servers");
+  }
+  // One server named once is not a fan-out, unless --all or --hosts.
+  if (servers.size() == 1 && !s.all && s.hosts_file.empty()) servers.clear();
+  return servers;
+}
+
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
   rexec::client::ConnectOptions connect;
+  ServerFlags server_flags;
   CLI::App app{"rexec: run processes on a rexecd server"};
   app.require_subcommand(1);
-  AddConnectionFlags(app, connect);
+  app.set_version_flag("--version", rexec::VersionLine("rexec"));
+  AddConnectionFlags(app, connect, server_flags);
 
   CLI::App* spawn = app.add_subcommand(
       "spawn",
@@ -233,14 +311,36 @@ int main(int argc, char** argv) {
   fork->add_option("module", fork_words, "MODULE [ARG...] (after --)")
       ->required();
 
+  CLI::App* health = app.add_subcommand(
+      "health",
+      "ask the server's health service; prints SERVING (exit 0) or another "
+      "status (exit 1)");
+  std::string health_service;
+  health->add_option("--service", health_service,
+                     "the service to ask about, e.g. rexec.v1.ChildProcess "
+                     "(default: the server as a whole)");
+
   rexec::v1::SpawnStart spawn_start;
   rexec::v1::ExecStart exec_start;
   rexec::v1::ForkStart fork_start;
   std::vector<google::protobuf::Value> sends;
   rexec::client::ForkCommandIo fork_io;
+  std::vector<std::string> fan_out;
   try {
     app.parse(argc, argv);
-    if (spawn->parsed()) {
+    fan_out = FanOutServers(server_flags, connect);
+    if (!fan_out.empty() && !spawn->parsed() && !exec->parsed()) {
+      throw CLI::ValidationError(
+          "--server",
+          "several servers (--all, --hosts, a repeated --server) "
+          "run spawn or exec only");
+    }
+    connect.address = server_flags.servers.empty()
+                          ? "127.0.0.1:50051"
+                          : server_flags.servers.front();
+    if (health->parsed()) {
+      // Nothing more to parse.
+    } else if (spawn->parsed()) {
       *spawn_start.mutable_options() = spawn_flags.ToProto();
       for (const std::string& arg : spawn_argv) spawn_start.add_argv(arg);
     } else if (exec->parsed()) {
@@ -269,7 +369,36 @@ int main(int argc, char** argv) {
       fork_io.channel_fd = LocalNodeChannel();
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (app.exit(e) == 0) return 0;  // --help, --version
+    // `rexec spawn ls -la`: ls's flag reached rexec, for want of a "--".
+    const bool has_separator =
+        std::find_if(argv, argv + argc, [](const char* arg) {
+          return std::string(arg) == "--";
+        }) != argv + argc;
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr &&
+        !has_separator &&
+        (spawn->parsed() || exec->parsed() || fork->parsed())) {
+      std::fprintf(stderr,
+                   "rexec: put -- before the command, so that its flags "
+                   "are its own: rexec %s [FLAGS] -- COMMAND [ARGS]\n",
+                   spawn->parsed()  ? "spawn"
+                   : exec->parsed() ? "exec"
+                                    : "fork");
+    }
+    return kUsageExitCode;
+  }
+
+  if (!fan_out.empty()) {
+    rexec::client::FanOutCommand command;
+    if (spawn->parsed()) {
+      command.spawn = &spawn_start;
+    } else {
+      command.exec = &exec_start;
+    }
+    // Ctrl-C ends rexec; each server sees its call cancelled and stops the
+    // child (TERMINATION_REASON_CLIENT_GONE).
+    std::_Exit(rexec::client::RunFanOut(fan_out, connect, server_flags.parallel,
+                                        command, STDOUT_FILENO, STDERR_FILENO));
   }
 
   // Writing to a closed stdout must come back as EPIPE, not kill us before
@@ -293,7 +422,11 @@ int main(int argc, char** argv) {
   session.bearer_token = connection->bearer_token;
   session.tls = connection->tls;
   int code;
-  if (spawn->parsed()) {
+  if (health->parsed()) {
+    code =
+        rexec::client::RunHealthCommand(connection->channel, health_service,
+                                        STDOUT_FILENO, STDERR_FILENO, session);
+  } else if (spawn->parsed()) {
     code = rexec::client::RunSpawnCommand(*stub, spawn_start, STDIN_FILENO,
                                           STDOUT_FILENO, STDERR_FILENO,
                                           forwarded, session);

@@ -29,6 +29,9 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
       case v1::SpawnResponse::kExit:
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           WriteAll(err_fd, TimeoutNote(start.options().timeout()));
+        } else if (response.exit().reason() ==
+                   v1::TERMINATION_REASON_SERVER_SHUTDOWN) {
+          WriteAll(err_fd, kServerShutdownNote);
         }
         return ShellExitCode(response.exit());
       default:

@@ -1,9 +1,10 @@
 // rexecd: the rexec server. Parses flags, refuses a configuration that
 // would expose it unawares, starts RexecServer, and until told to stop
 // reloads its policy and tokens on SIGHUP or when their files change. On
-// SIGTERM or SIGINT it stops accepting calls, stops the running children
-// with their kill policy, and exits 0; a second SIGTERM or SIGINT kills the
-// children at once.
+// SIGTERM or SIGINT it drains (RexecServer::Drain: health NOT_SERVING, no
+// new calls, running ones end or are stopped within --shutdown-grace) and
+// exits 0; a second SIGTERM or SIGINT kills the children at once. With
+// --metrics-listen it serves Prometheus metrics over HTTP.
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -31,6 +32,7 @@
 #include "common/bounded_file.h"
 #include "common/release_mutexes.h"
 #include "common/signal_name.h"
+#include "common/version.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/file_watcher.h"
 #include "server/auth/peer.h"
@@ -38,6 +40,7 @@
 #include "server/auth/tls_credentials.h"
 #include "server/auth/token_file.h"
 #include "server/ops/logging.h"
+#include "server/ops/metrics_http.h"
 #include "server/process/cgroup.h"
 #include "server/process/launcher.h"
 #include "server/rpc/server.h"
@@ -61,6 +64,8 @@ struct Flags {
   rexec::auth::TlsFiles tls;
   std::string token_file, policy_file, socket_mode = "0600", socket_group;
   std::string cgroup_root;
+  std::string metrics_listen;
+  absl::Duration shutdown_grace = absl::Seconds(10);
   bool insecure = false;
   std::string log_format = "text", log_level = "info";
 };
@@ -97,6 +102,17 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
   app.add_option("--listen", f.listen,
                  "address to serve, host:port or unix:/path (repeatable; "
                  "default 127.0.0.1:50051)");
+  app.add_option("--health-listen", c.health_listen,
+                 "also serve the gRPC health service alone, in plaintext, on "
+                 "this host:port: for the kubelet's grpc probes, next to an "
+                 "mTLS-only --listen");
+  app.add_option("--metrics-listen", f.metrics_listen,
+                 "serve Prometheus metrics at http://ADDR/metrics; ADDR is "
+                 "host:port, or :port for 127.0.0.1 (default: off)");
+  durations.Add(app, "--shutdown-grace", &f.shutdown_grace,
+                "on SIGTERM, how long running calls may go on before they "
+                "are stopped (each when only its kill_grace is left); keep "
+                "it under the pod's terminationGracePeriodSeconds");
   app.add_option("--workers", c.workers,
                  "completion-queue worker threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
@@ -453,16 +469,23 @@ void RunUntilStopped(const Flags& f, Security& security,
     if (sig == SIGHUP) {
       Reload(f, security);
     } else if (!stopper.joinable()) {
-      spdlog::info("{}: stopping; the children get their kill policy",
-                   rexec::SignalName(sig));
-      stopper = std::thread([&server, stopped_fd] {
-        server.Shutdown();
+      spdlog::info(
+          "{}: draining: no new calls; running ones have {} to end before "
+          "they are stopped (a second {} stops them at once)",
+          rexec::SignalName(sig), absl::FormatDuration(f.shutdown_grace),
+          rexec::SignalName(sig));
+      stopper = std::thread([&server, stopped_fd, grace = f.shutdown_grace] {
+        if (int groups = server.Drain(grace); groups > 0) {
+          spdlog::warn(
+              "--shutdown-grace passed: killed {} process groups with SIGKILL",
+              groups);
+        }
         uint64_t one = 1;
         (void)!write(stopped_fd, &one, sizeof one);
       });
     } else if (!forced) {
       forced = true;
-      int groups = server.KillAll();
+      int groups = server.StopNow();
       spdlog::warn("{} again: killed {} process groups with SIGKILL",
                    rexec::SignalName(sig), groups);
     }
@@ -480,11 +503,14 @@ int main(int argc, char** argv) {
   CLI::App app{
       "rexecd: runs child processes for rexec.v1.ChildProcess clients"};
   AddFlags(app, flags, durations);
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", rexec::VersionLine("rexecd"));
   try {
+    app.parse(argc, argv);
     durations.Parse();
   } catch (const CLI::Error& e) {
-    return app.exit(e);
+    // 0 for --help and --version; 2 for a command line that does not parse,
+    // as most tools (CLI11's own codes are 105 and up).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (!flags.listen.empty()) flags.config.listen = flags.listen;
   // Before the first thread, socket or secret: the launcher is a fork of
@@ -545,6 +571,19 @@ int main(int argc, char** argv) {
                  std::string(server.status().message()).c_str());
     return 1;
   }
+  std::unique_ptr<rexec::ops::MetricsHttpServer> metrics;
+  if (!flags.metrics_listen.empty()) {
+    rexec::rpc::RexecServer* served = server->get();
+    absl::StatusOr<std::unique_ptr<rexec::ops::MetricsHttpServer>> started =
+        rexec::ops::MetricsHttpServer::Start(
+            flags.metrics_listen, [served] { return served->RenderMetrics(); });
+    if (!started.ok()) {
+      std::fprintf(stderr, "rexecd: %s\n",
+                   std::string(started.status().message()).c_str());
+      return 1;
+    }
+    metrics = *std::move(started);
+  }
   WarnOfExposure(flags);
   if (security->policy != nullptr) WarnOfRootRules(*security->policy);
   if (cgroup_root != nullptr) {
@@ -556,10 +595,19 @@ int main(int argc, char** argv) {
         "(a descendant that calls setsid escapes it), and calls whose rule "
         "sets cgroup limits are refused");
   }
+  spdlog::info("{}", rexec::VersionLine("rexecd"));
   for (const std::string& address : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
   }
+  if (!(*server)->health_address().empty()) {
+    spdlog::info("health service on {} (plaintext)",
+                 (*server)->health_address());
+  }
+  if (metrics != nullptr) {
+    spdlog::info("metrics on http://{}/metrics", metrics->address());
+  }
   RunUntilStopped(flags, *security, **server, signals_fd);
+  metrics.reset();
   spdlog::info("stopped");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/pattern_formatter.h"
@@ -17,6 +18,9 @@ namespace {
 constexpr char kTextPattern[] = "%Y-%m-%dT%H:%M:%S.%e %l rexecd: %v";
 
 std::atomic<LogFormat> current_format{LogFormat::kText};
+
+absl::Mutex capture_mu;
+GrpcLogCapture* capture ABSL_GUARDED_BY(capture_mu) = nullptr;
 
 // {"time":...,"level":...,"msg":...}: the message escaped as JSON, whatever
 // bytes it holds.
@@ -45,6 +49,13 @@ class JsonFormatter final : public spdlog::formatter {
 // gRPC's own log lines (a failed TLS handshake, say) go through ours, so
 // that every line has one format.
 void FromGrpc(gpr_log_func_args* args) {
+  {
+    absl::MutexLock lock(&capture_mu);
+    if (capture != nullptr) {
+      capture->Add(args->message);
+      return;
+    }
+  }
   const spdlog::level::level_enum level =
       args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::warn
       : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
@@ -71,5 +82,31 @@ void SetUpLogging(LogFormat format) {
 }
 
 LogFormat CurrentLogFormat() { return current_format; }
+
+GrpcLogCapture::GrpcLogCapture() {
+  absl::MutexLock lock(&capture_mu);
+  capture = this;
+}
+
+GrpcLogCapture::~GrpcLogCapture() {
+  absl::MutexLock lock(&capture_mu);
+  capture = nullptr;
+}
+
+void GrpcLogCapture::Add(const char* line) {
+  absl::MutexLock lock(&mu_);
+  // Bounded: a step logs a few lines.
+  if (text_.size() < (64 << 10)) absl::StrAppend(&text_, line, "\n");
+}
+
+std::string GrpcLogCapture::OsError() const {
+  absl::MutexLock lock(&mu_);
+  static constexpr char kKey[] = "os_error:\"";
+  const size_t begin = text_.find(kKey);
+  if (begin == std::string::npos) return "";
+  const size_t from = begin + sizeof kKey - 1;
+  const size_t end = text_.find('"', from);
+  return end == std::string::npos ? "" : text_.substr(from, end - from);
+}
 
 }  // namespace rexec::ops

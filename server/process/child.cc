@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
@@ -179,6 +181,24 @@ absl::Status StepError(const LaunchFailure& failure,
 // How often a child that has neither exec'd nor failed is checked for
 // being stopped.
 constexpr int kStopCheckMs = 100;
+
+// The launcher's peak resident set (VmHWM), in bytes, or 0. A child's
+// rusage peak starts from it: until exec the child runs in the launcher's
+// memory (shared, or a copy), and exec carries that peak over.
+int64_t LauncherPeakRss() {
+  const Launcher* launcher = Launcher::Global();
+  if (launcher == nullptr) return 0;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", launcher->pid());
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.Valid()) return 0;
+  char text[4096];
+  const ssize_t n = read(fd.Get(), text, sizeof text - 1);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char* line = strstr(text, "VmHWM:");
+  return line == nullptr ? 0 : int64_t{atoll(line + 6)} * 1024;
+}
 
 }  // namespace
 
@@ -379,6 +399,11 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
   status.usage.user_cpu = FromTimeval(usage.ru_utime);
   status.usage.system_cpu = FromTimeval(usage.ru_stime);
   status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
+  // A peak no higher than the launcher's may be the launcher's: not known
+  // (0). Above it, it is the program's own.
+  if (status.usage.max_rss_bytes <= LauncherPeakRss()) {
+    status.usage.max_rss_bytes = 0;
+  }
   if (cgroup_) {
     // The cgroup's peak is the child's and its descendants' own; the
     // rusage peak starts from the launcher's.

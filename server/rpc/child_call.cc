@@ -68,6 +68,17 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   done_pending_ = true;
   ListenAgain();
   audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
+  state_->CallStarted();
+  state_->metrics().CallStarted(rpc_);
+  if (state_->phase() != ServerState::Phase::kServing) {
+    // The health service says NOT_SERVING by now; a client that still
+    // comes is told why, and to go elsewhere.
+    EndCall(ToGrpcStatus(absl::UnavailableError(
+        "rexecd is draining (it was told to stop): it takes no new calls; "
+        "the running ones end first. Retry on another server, or when it "
+        "is back")));
+    return;
+  }
   // Who it is, before a byte of the call is read.
   if (const auth::Authenticator* authenticator = state_->authenticator()) {
     absl::StatusOr<auth::Identity> identity = authenticator->Authenticate(ctx_);
@@ -355,8 +366,9 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   v1::TerminationReason reason = v1::TERMINATION_REASON_CALL_FAILED;
   if (final_status_->error_code() == grpc::StatusCode::CANCELLED) {
     while (outbox_.size() > (writing_ ? 1 : 0)) PopOutbox(/*front=*/false);
-    reason = state_->shutting_down() ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
-                                     : v1::TERMINATION_REASON_CLIENT_GONE;
+    reason = state_->phase() == ServerState::Phase::kStopping
+                 ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
+                 : v1::TERMINATION_REASON_CLIENT_GONE;
   }
   if (start_alarm_pending_) start_alarm_.Cancel();
   if (runner_ && !runner_done_) runner_->Stop(reason);
@@ -400,7 +412,10 @@ void ChildCall<Request, Response>::MaybeDelete() {
   // A call that has decided how it ends must say so to gRPC first.
   if (final_status_ && !finish_called_) return;
   // A call that was never made (the server shut down first) has no record.
-  if (!audit_.peer.empty()) WriteAudit();
+  if (!audit_.peer.empty()) {
+    WriteAudit();
+    state_->CallEnded();
+  }
   delete this;
 }
 
@@ -412,6 +427,7 @@ void ChildCall<Request, Response>::WriteAudit() {
   audit_.status = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   audit_.message = status.error_message();
+  state_->metrics().CallEnded(rpc_, status.error_code(), runner_ != nullptr);
   if (runner_) {  // a child was started
     audit_.pid = runner_->pid();
     audit_.bytes_in = runner_->bytes_in();

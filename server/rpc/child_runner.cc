@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -27,6 +28,7 @@ constexpr uint32_t InputBit(int input) { return 1u << (3 + input); }
 constexpr uint32_t kExited = 1u << 5;
 constexpr uint32_t kGroupChanged = 1u << 6;
 constexpr uint32_t kMoreOutput = 1u << 7;
+constexpr uint32_t kDrainBegun = 1u << 8;
 
 // Chunks read in one turn of the completion queue. A child that writes
 // without pause (or an Exec being stopped, whose output is read and
@@ -67,6 +69,7 @@ ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq,
     : state_(state), cq_(cq), owner_(owner) {}
 
 ChildRunner::~ChildRunner() {
+  state_->RemoveRunner(this);
   StopWatchingGroup();
   // Only reached early when Start() failed or the owner is torn down with
   // the runner unfinished (a broken invariant); ~Child kills and reaps.
@@ -88,6 +91,7 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
     return slot;
   }
   identity_ = std::move(identity);
+  const absl::Time spawn_began = absl::Now();
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   if (!child.ok()) {
     state_->RemoveChild(identity_);
@@ -95,6 +99,7 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
   }
   child_.emplace(std::move(*child));
   started_at_ = absl::Now();
+  state_->metrics().ChildSpawned(started_at_ - spawn_began);
   // At debug level: the audit log has one line per call, at its end.
   spdlog::debug("start pid={} argv=[{}]", child_->pid(),
                 QuotedArgv(options.argv));
@@ -145,6 +150,7 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
     timeout_armed_ = true;
     SetAlarm(timeout_alarm_, timeout_tag_, policy_.timeout);
   }
+  state_->AddRunner(this);
   return absl::OkStatus();
 }
 
@@ -173,6 +179,10 @@ void ChildRunner::FlushInput(Input input) {
     if (n > 0) {
       in.offset += n;
       bytes_in_ += n;
+      state_->metrics().Transferred(input == Input::kStdin
+                                        ? ServerMetrics::Bytes::kStdin
+                                        : ServerMetrics::Bytes::kIpcToChild,
+                                    n);
     } else if (errno == EAGAIN) {
       // The child is not reading: wait for room rather than buffer more.
       absl::Status status;
@@ -250,6 +260,29 @@ void ChildRunner::Stop(v1::TerminationReason reason) {
   ArmGrace();
 }
 
+void ChildRunner::NotifyDrain() { doorbell_.Ring(kDrainBegun); }
+
+void ChildRunner::OnDrainBegun() {
+  if (exit_ || stopping_ || shutdown_armed_) return;
+  // Stopped when only its kill_grace is left before the deadline (at once
+  // when less is), so that it has ended by then.
+  shutdown_armed_ = true;
+  SetAlarm(shutdown_alarm_, shutdown_tag_,
+           state_->drain_deadline() - policy_.kill_grace - absl::Now());
+}
+
+void ChildRunner::OnShutdownDue(bool ok) {
+  --pending_alarms_;
+  shutdown_armed_ = false;
+  if (ok && !exit_) {
+    // Its kill_grace, cut to what is left of the drain.
+    policy_.kill_grace = std::clamp(state_->drain_deadline() - absl::Now(),
+                                    absl::ZeroDuration(), policy_.kill_grace);
+    Stop(v1::TERMINATION_REASON_SERVER_SHUTDOWN);
+  }
+  MaybeDone();
+}
+
 void ChildRunner::ArmGrace() {
   if (grace_armed_) return;
   grace_armed_ = true;
@@ -275,6 +308,7 @@ void ChildRunner::OnDoorbell(bool ok) {
   PumpOutput();
   if (events & kExited) ReapIfExited();
   if (events & kGroupChanged) OnGroupChanged();
+  if (events & kDrainBegun) OnDrainBegun();
 }
 
 void ChildRunner::PumpOutput() {
@@ -304,6 +338,10 @@ bool ChildRunner::ReadChunk(Stream stream) {
   ssize_t n = read(out.fd->Get(), buffer, kChunkSize);
   if (n > 0) {
     bytes_out_ += n;
+    static constexpr ServerMetrics::Bytes kCounted[] = {
+        ServerMetrics::Bytes::kStdout, ServerMetrics::Bytes::kStderr,
+        ServerMetrics::Bytes::kIpcFromChild};
+    state_->metrics().Transferred(kCounted[static_cast<int>(stream)], n);
     owner_->OnOutput(stream, std::string(buffer, n));
     return true;
   }
@@ -348,6 +386,7 @@ void ChildRunner::ReapIfExited() {
     return;
   }
   exit_ = **status;
+  exited_at_ = absl::Now();
   state_->poller().Unwatch(exit_watch_, child_->pidfd());
   exit_watch_ = 0;
   state_->RemoveChild(identity_);
@@ -363,7 +402,9 @@ void ChildRunner::ReapIfExited() {
 void ChildRunner::MaybeReportExit() {
   if (!exit_ || exit_reported_ || AnyOutputOpen()) return;
   exit_reported_ = true;
-  absl::Duration wall = absl::Now() - started_at_;
+  state_->RemoveRunner(this);
+  // The child's own time: not the wait for a descendant's pipes after it.
+  const absl::Duration wall = exited_at_ - started_at_;
   v1::TerminationReason reason = stop_reason_;
   if (reason == v1::TERMINATION_REASON_UNSPECIFIED) {
     reason = exit_->oom_killed ? v1::TERMINATION_REASON_OOM_KILLED
@@ -386,11 +427,13 @@ void ChildRunner::MaybeReportExit() {
   for (PendingInput& in : inputs_) CloseInputFd(in);
   if (timeout_armed_) timeout_alarm_.Cancel();
   if (drain_armed_) drain_alarm_.Cancel();
+  if (shutdown_armed_) shutdown_alarm_.Cancel();
   CloseDoorbellIfQuiet();
 
   v1::ExitStatus proto;
   ToProto(*exit_, reason, wall, &proto);
   reported_exit_ = proto;
+  state_->metrics().ChildExited(reason);
   owner_->OnExit(std::move(proto));
 }
 

@@ -5,6 +5,9 @@
 // through its pidfd, and applies the stop policy (kill_signal to the group,
 // SIGKILL after kill_grace) on timeout, on request, and to anything left in
 // the group after the leader ended. Spawn, Exec and Fork calls each own one.
+// In a drain (ServerState::BeginDrain) it stops the child when only its
+// kill_grace is left before the drain's deadline, so that the child's TERM
+// handler runs and its output and exit still reach the client.
 //
 // Events from the poller thread reach it through a Doorbell; everything else
 // happens on the owning call's completion-queue thread. Not thread-safe.
@@ -90,6 +93,8 @@ class ChildRunner {
   // Stops the child with the policy; `reason` is reported in the exit unless
   // an earlier stop already set one. Idempotent.
   void Stop(v1::TerminationReason reason);
+  // The server began to drain: from any thread (ServerState calls it).
+  void NotifyDrain();
 
  private:
   struct Output {
@@ -110,6 +115,8 @@ class ChildRunner {
   void OnTimeout(bool ok);
   void OnGrace(bool ok);
   void OnDrain(bool ok);
+  void OnDrainBegun();
+  void OnShutdownDue(bool ok);
 
   void PumpOutput();
   // Reads one chunk; false when the stream has nothing more for now.
@@ -142,20 +149,24 @@ class ChildRunner {
   MemberTag<ChildRunner> timeout_tag_{this, &ChildRunner::OnTimeout};
   MemberTag<ChildRunner> grace_tag_{this, &ChildRunner::OnGrace};
   MemberTag<ChildRunner> drain_tag_{this, &ChildRunner::OnDrain};
+  MemberTag<ChildRunner> shutdown_tag_{this, &ChildRunner::OnShutdownDue};
   Doorbell doorbell_{cq_, &doorbell_tag_};
   grpc::Alarm timeout_alarm_;
   grpc::Alarm grace_alarm_;
   grpc::Alarm drain_alarm_;
+  grpc::Alarm shutdown_alarm_;
   int pending_alarms_ = 0;
   bool doorbell_pending_ = false;
   bool grace_armed_ = false;
   bool drain_armed_ = false;
   bool timeout_armed_ = false;
+  bool shutdown_armed_ = false;
 
   std::optional<process::Child> child_;
   std::string identity_;  // whose slot the child holds
   process::StopPolicy policy_;
   absl::Time started_at_;
+  absl::Time exited_at_;  // reaped: the end of the child's wall time
   process::Poller::WatchId exit_watch_ = 0;
   // The channel is one socket; the runner writes to a dup of it so that
   // each direction has its own fd for the poller.

@@ -85,6 +85,7 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
   // one sent into a channel that just closed; the client learns of it from
   // `disconnected`.
   if (channel_closed_) return;
+  state()->metrics().Message(ServerMetrics::Direction::kToChild);
   WriteToChild(ChildRunner::Input::kChannel, *std::move(line));
 }
 
@@ -147,6 +148,7 @@ bool ForkCall::HandleMessage(google::protobuf::Value message) {
     }
     return true;
   }
+  state()->metrics().Message(ServerMetrics::Direction::kFromChild);
   v1::ForkResponse response;
   *response.mutable_message() = std::move(message);
   Enqueue(response);

@@ -2,6 +2,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include "common/address.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
+#include "server/ops/logging.h"
 #include "server/process/child_registry.h"
 #include "server/rpc/exec_call.h"
 #include "server/rpc/fork_call.h"
@@ -79,6 +82,48 @@ absl::Status ShareUnixSocket(const std::string& address,
   return absl::OkStatus();
 }
 
+// Takes away the plugins every builder gets from gRPC's global list (the
+// reflection service's, which registers itself when its library loads).
+class WithoutPlugins final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->clear();
+  }
+};
+
+// The health service alone, in plaintext: what the kubelet's gRPC probe
+// speaks. No reflection: the probe port tells nothing but health. gRPC
+// wants a polled completion queue even though nothing of ours is on it
+// (the health service runs on gRPC's own callback threads): `*cq`.
+std::unique_ptr<grpc::Server> StartHealthServer(
+    const std::string& address, int* port,
+    std::unique_ptr<grpc::ServerCompletionQueue>* cq) {
+  grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<WithoutPlugins>());
+  *cq = builder.AddCompletionQueue();
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
+  // A probe is one short call: little of anything.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 4);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 60'000);
+  builder.SetMaxReceiveMessageSize(4 << 10);
+  grpc::ResourceQuota quota("rexecd-health");
+  quota.Resize(4 << 20);
+  builder.SetResourceQuota(quota);
+  return builder.BuildAndStart();
+}
+
+// "cannot listen on ADDR: Address already in use", from what gRPC logged.
+absl::Status ListenError(const std::string& address,
+                         const ops::GrpcLogCapture& log) {
+  std::string why = log.OsError();
+  if (why.empty()) why = "the address is in use, not local, or malformed";
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot listen on ", address, ": ", why));
+}
+
 // "127.0.0.1:0" with port 4242 -> "127.0.0.1:4242".
 std::string WithPort(const std::string& address, int port) {
   if (IsUnixAddress(address)) return address;
@@ -108,6 +153,20 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   }
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC logs a nested internal error for an address it cannot bind; the
+  // status below says it in one line.
+  ops::GrpcLogCapture log;
+  if (!config.health_listen.empty()) {
+    int port = 0;
+    server->health_server_ =
+        StartHealthServer(config.health_listen, &port, &server->health_cq_);
+    if (server->health_server_ == nullptr || port == 0) {
+      return ListenError(absl::StrCat("--health-listen ", config.health_listen),
+                         log);
+    }
+    server->health_address_ = WithPort(config.health_listen, port);
+    server->workers_.emplace_back(RunWorker, server->health_cq_.get());
+  }
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Two servers on one port would split the calls between them silently.
@@ -134,18 +193,14 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   server->server_ = builder.BuildAndStart();
   umask(old_umask);
   if (server->server_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen on ", absl::StrJoin(config.listen, ", "),
-                     ": an address is in use, not local, or malformed"));
+    return ListenError(absl::StrJoin(config.listen, ", "), log);
   }
   for (auto& cq : server->cqs_)
     server->workers_.emplace_back(RunWorker, cq.get());
   for (size_t i = 0; i < config.listen.size(); ++i) {
     if (ports[i] == 0) {
       server->Shutdown();
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot listen on ", config.listen[i],
-                       ": the address is in use, not local, or malformed"));
+      return ListenError(config.listen[i], log);
     }
     server->addresses_.push_back(WithPort(config.listen[i], ports[i]));
     // A socket file; an abstract socket has no file to share.
@@ -158,6 +213,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     }
   }
 
+  server->SetServing(true);
   auto* state = server->state_.get();
   auto* service = &server->service_;
   for (auto& cq : server->cqs_) {
@@ -168,24 +224,78 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   return server;
 }
 
+void RexecServer::SetServing(bool serving) {
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    if (s == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = s->GetHealthCheckService();
+    health->SetServingStatus("", serving);
+    health->SetServingStatus(v1::ChildProcess::service_full_name(), serving);
+  }
+}
+
 int RexecServer::KillAll() {
   return process::ChildRegistry::Global().KillAllGroups();
 }
 
-void RexecServer::Shutdown() {
+int RexecServer::StopNow() {
+  state_->BeginStop();
+  return KillAll();
+}
+
+std::string RexecServer::RenderMetrics() {
+  return state_->metrics().Render(
+      [state = state_.get()] { return state->running_children(); });
+}
+
+int RexecServer::Drain(absl::Duration grace) {
+  const absl::Time deadline = absl::Now() + grace;
+  SetServing(false);
+  state_->BeginDrain(deadline);
+  // By the deadline every child had its kill_signal and SIGKILL; a moment
+  // more lets their exits reach the clients.
+  constexpr absl::Duration kExitsInFlight = absl::Seconds(2);
+  int left = 0;
+  if (!state_->WaitForNoStartedCalls(deadline) &&
+      state_->phase() == ServerState::Phase::kDraining) {
+    left = KillAll();
+    state_->WaitForNoStartedCalls(absl::Now() + kExitsInFlight);
+  }
+  // Calls that came as the last ones ended are being refused: their
+  // UNAVAILABLE goes out (gRPC would cancel them, and a cancelled call does
+  // not say it never ran). Streams after this meet the GOAWAY and come back
+  // UNAVAILABLE too.
+  Shutdown(state_->phase() == ServerState::Phase::kDraining
+               ? kExitsInFlight
+               : absl::ZeroDuration());
+  return left;
+}
+
+void RexecServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  state_->BeginShutdown();
-  // A deadline of now cancels every running call at once; each call then
-  // stops its child with the child's own kill policy.
-  server_->Shutdown(gpr_now(GPR_CLOCK_MONOTONIC));
+  if (server_ == nullptr) {  // Start() failed on the main port
+    if (health_server_ != nullptr) {
+      health_server_->Shutdown(gpr_now(GPR_CLOCK_MONOTONIC));
+      health_cq_->Shutdown();
+    }
+    for (std::thread& worker : workers_) worker.join();
+    return;
+  }
+  SetServing(false);
+  // Until the deadline calls end on their own; then gRPC cancels the rest
+  // at once, and each call stops its child with the child's own kill
+  // policy (reason SERVER_SHUTDOWN: a cancel from here on is ours).
+  state_->BeginStop();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   state_->WaitForNoCalls();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(gpr_now(GPR_CLOCK_MONOTONIC));
+    health_cq_->Shutdown();
+  }
   for (auto& cq : cqs_) cq->Shutdown();
   for (std::thread& worker : workers_) worker.join();
 }
 
-RexecServer::~RexecServer() {
-  if (server_ != nullptr) Shutdown();
-}
+RexecServer::~RexecServer() { Shutdown(); }
 
 }  // namespace rexec::rpc

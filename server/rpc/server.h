@@ -1,11 +1,13 @@
 // RexecServer is the rexec.v1.ChildProcess service on gRPC's asynchronous
 // completion-queue API: one completion queue per worker thread, each call a
 // self-owned state machine on the queue it arrived on, one poller thread for
-// child fds. Also serves the standard health service and reflection, and
-// makes this process a child subreaper that reaps orphaned descendants.
+// child fds. Also serves the standard health service (for "" and for
+// rexec.v1.ChildProcess; alone on a plaintext port of its own too, with
+// health_listen) and reflection, and makes this process a child subreaper
+// that reaps orphaned descendants.
 //
-// Start() and Shutdown() are for one controlling thread; KillAll() may be
-// called from another while Shutdown() runs.
+// Start(), Drain() and Shutdown() are for one controlling thread; KillAll()
+// and RenderMetrics() may be called from others.
 #ifndef REXEC_SERVER_RPC_SERVER_H_
 #define REXEC_SERVER_RPC_SERVER_H_
 
@@ -71,13 +73,30 @@ class RexecServer {
 
   // The addresses served, with the ports the system chose for ":0".
   const std::vector<std::string>& addresses() const { return addresses_; }
+  // config.health_listen with its port, or "".
+  const std::string& health_address() const { return health_address_; }
 
+  // What Kubernetes expects of SIGTERM: the health service says NOT_SERVING
+  // at once, new calls are refused (UNAVAILABLE, saying the server is
+  // draining), running calls go on until they end or `grace` passes; each
+  // child is stopped with its kill policy when only its kill_grace is left
+  // (its exit reaches the client with TERMINATION_REASON_SERVER_SHUTDOWN),
+  // and by the end of `grace` whatever is left gets SIGKILL. Then
+  // Shutdown(). Returns how many process groups got SIGKILL at the deadline.
+  int Drain(absl::Duration grace);
   // Stops accepting calls, cancels the running ones (their children are
   // stopped with their kill policy) and returns once every child is reaped.
-  void Shutdown();
+  // Calls may first end on their own for `grace` (a refusal on its way, an
+  // exit being sent).
+  void Shutdown(absl::Duration grace = absl::ZeroDuration());
   // SIGKILL to every child's process group, for a shutdown that must not
   // wait for kill_grace. Returns how many groups there were.
   int KillAll();
+  // Ends a Drain() at once: SIGKILL to every child (KillAll), and the calls
+  // left are cancelled. Returns how many groups were killed.
+  int StopNow();
+  // The Prometheus text of this server's metrics.
+  std::string RenderMetrics();
 
  private:
   RexecServer() = default;
@@ -86,7 +105,13 @@ class RexecServer {
   std::unique_ptr<ServerState> state_;
   ChildProcessService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
+  void SetServing(bool serving);
+
+  // Completion queues go after their server: declared before it.
+  std::unique_ptr<grpc::ServerCompletionQueue> health_cq_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
+  std::string health_address_;
   std::vector<std::thread> workers_;
   std::vector<std::string> addresses_;
   bool shut_down_ = false;

@@ -1,6 +1,7 @@
 #include "server/rpc/server_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/rpc/child_runner.h"
 
 namespace rexec::rpc {
 
@@ -52,6 +53,59 @@ void ServerState::AddCall() {
 void ServerState::RemoveCall() {
   absl::MutexLock lock(&mu_);
   --calls_;
+}
+
+void ServerState::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  ++started_calls_;
+}
+
+void ServerState::CallEnded() {
+  absl::MutexLock lock(&mu_);
+  --started_calls_;
+}
+
+int ServerState::running_children() {
+  absl::MutexLock lock(&mu_);
+  return children_;
+}
+
+void ServerState::BeginDrain(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (phase_ != Phase::kServing) return;
+  drain_deadline_ = deadline;
+  phase_ = Phase::kDraining;
+  for (ChildRunner* runner : runners_) runner->NotifyDrain();
+}
+
+void ServerState::BeginStop() {
+  // Under the lock: a drain waiting in WaitForNoStartedCalls wakes up.
+  absl::MutexLock lock(&mu_);
+  phase_ = Phase::kStopping;
+}
+
+absl::Time ServerState::drain_deadline() const {
+  absl::MutexLock lock(&mu_);
+  return drain_deadline_;
+}
+
+void ServerState::AddRunner(ChildRunner* runner) {
+  absl::MutexLock lock(&mu_);
+  runners_.insert(runner);
+  if (phase_ != Phase::kServing) runner->NotifyDrain();
+}
+
+void ServerState::RemoveRunner(ChildRunner* runner) {
+  absl::MutexLock lock(&mu_);
+  runners_.erase(runner);
+}
+
+bool ServerState::WaitForNoStartedCalls(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return started_calls_ == 0 || phase_ == Phase::kStopping;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
 }
 
 void ServerState::WaitForNoCalls() {

@@ -3,7 +3,9 @@
 // the policy in force), the counts that enforce the server's limits (live
 // children, overall and per identity; memory held by Exec buffers) and the
 // count of live calls (so shutdown can wait for all children to be stopped
-// before the completion queues go away). Thread-safe.
+// before the completion queues go away), the server's phase (serving,
+// draining, stopping) with the drain's deadline, the runners a drain must
+// reach, and the server's metrics. Thread-safe.
 #ifndef REXEC_SERVER_RPC_SERVER_STATE_H_
 #define REXEC_SERVER_RPC_SERVER_STATE_H_
 
@@ -14,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -21,11 +24,17 @@
 #include "server/auth/policy_store.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
+#include "server/rpc/server_metrics.h"
 
 namespace rexec::rpc {
 
+class ChildRunner;
+
 struct ServerConfig {
   std::vector<std::string> listen = {"127.0.0.1:50051"};
+  // A plaintext address that serves the health service alone (for the
+  // kubelet's gRPC probes, which present no client certificate); "": none.
+  std::string health_listen;
   int workers = 0;  // 0: one per core
   int max_processes = 1024;
   absl::Duration drain_timeout = absl::Seconds(2);
@@ -76,27 +85,54 @@ class ServerState {
   bool TryReserveExecMemory(uint64_t bytes);
   void ReleaseExecMemory(uint64_t bytes);
 
-  // From here on, a cancelled call was cancelled by the shutdown.
-  void BeginShutdown() { shutting_down_ = true; }
-  bool shutting_down() const { return shutting_down_; }
+  // Serving, then (on the first SIGTERM) draining: no new call is taken,
+  // running ones go on until the drain's deadline. Then stopping: gRPC
+  // cancels what is left, and a cancelled call was cancelled by the
+  // shutdown. Phases only move forward.
+  enum class Phase { kServing, kDraining, kStopping };
+  Phase phase() const { return phase_.load(std::memory_order_acquire); }
+  // Draining until `deadline`: every registered runner is told (see
+  // ChildRunner::OnDrainBegun).
+  void BeginDrain(absl::Time deadline);
+  // Also ends a drain's wait (a second SIGTERM).
+  void BeginStop();
+  // The drain's deadline; absl::InfiniteFuture() before a drain.
+  absl::Time drain_deadline() const;
+  // A running child's runner, until its exit is reported: a drain reaches
+  // it. Registering during a drain tells the runner at once.
+  void AddRunner(ChildRunner* runner);
+  void RemoveRunner(ChildRunner* runner);
 
+  // Call objects, and the calls among them that a client made.
   void AddCall();
   void RemoveCall();
+  void CallStarted();
+  void CallEnded();
   // Blocks until every call object has gone away.
   void WaitForNoCalls();
+  // Blocks until no call a client made is left, or `deadline` passed, or
+  // the stop began; false unless none is left.
+  bool WaitForNoStartedCalls(absl::Time deadline);
+
+  int running_children();
+  ServerMetrics& metrics() { return metrics_; }
 
  private:
   const ServerConfig config_;
   process::Poller* const poller_;
   const auth::Authenticator* const authenticator_;
   const auth::PolicyStore* const policy_;
-  std::atomic<bool> shutting_down_{false};
+  std::atomic<Phase> phase_{Phase::kServing};
+  ServerMetrics metrics_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   int children_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, uint32_t> children_of_ ABSL_GUARDED_BY(mu_);
   uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int started_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  absl::flat_hash_set<ChildRunner*> runners_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rexec::rpc

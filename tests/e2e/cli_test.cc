@@ -16,6 +16,7 @@ namespace rexec::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 class CliTest : public RexecdTest {
@@ -170,7 +171,7 @@ TEST_F(CliTest, ExecNotesMaxBufferAndTimeout) {
   EXPECT_EQ(r.err,
             "rexec: output passed max_buffer (1024 bytes per stream); the "
             "command was stopped and its output cut there\n");
-  EXPECT_EQ(r.status.code(), 128 + SIGTERM);
+  EXPECT_EQ(r.status.code(), 1);
 
   r = Cli({"exec", "--timeout", "200ms", "echo x; exec sleep 320"});
   EXPECT_EQ(r.out, "x\n");
@@ -180,6 +181,41 @@ TEST_F(CliTest, ExecNotesMaxBufferAndTimeout) {
   r = Cli({"exec", "--max-buffer", "1GiB", "true"});
   EXPECT_EQ(r.status.code(), 255);
   EXPECT_THAT(r.err, StartsWith("rexec: INVALID_ARGUMENT: start.max_buffer"));
+}
+
+TEST_F(CliTest, ACutResultFailsEvenWhenTheChildEndedFirst) {
+  // printf is done before the stop reaches it: its own exit is 0, and
+  // sometimes that exit won the race and came back as the CLI's code.
+  for (int i = 0; i < 12; ++i) {
+    Result r = Cli({"exec", "--max-buffer", "10", "printf %0100d 0"});
+    EXPECT_EQ(r.out, std::string(10, '0'));
+    EXPECT_EQ(r.status.code(), 1) << "run " << i << ": " << r.err;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoWithAHintForTheCommandsFlags) {
+  Result r = Cli({"spawn", "ls", "-la"});
+  EXPECT_EQ(r.status.code(), 2);
+  EXPECT_THAT(r.err, HasSubstr("-la"));
+  EXPECT_THAT(r.err, HasSubstr("put -- before the command"));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--bogus", "spawn", "--", "true"},
+        {"spawn", "--timeout", "soon", "--", "true"},
+        {"nosuchcommand"},
+        {},
+        {"exec", "--max-buffer", "lots", "--", "true"},
+        {"--parallel", "0", "spawn", "--", "true"}}) {
+    Result bad = Cli(args);
+    EXPECT_EQ(bad.status.code(), 2) << args.size() << ": " << bad.err;
+    EXPECT_THAT(bad.err, Not(HasSubstr("put -- before")));
+  }
+  process::SpawnOptions options;
+  options.argv = {RexecdPath(), "--max-processes", "none"};
+  absl::StatusOr<process::Child> rexecd = process::Child::Spawn(options);
+  ASSERT_TRUE(rexecd.ok());
+  Result server = RunChild(*rexecd);
+  EXPECT_EQ(server.status.code(), 2);
+  EXPECT_THAT(server.err, HasSubstr("--max-processes"));
 }
 
 TEST_F(CliTest, ForkPrintsMessagesAndSendsThem) {

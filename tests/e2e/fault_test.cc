@@ -138,14 +138,20 @@ TEST_F(FaultTest, SigtermWithFiftyCallsRunningStopsEveryChild) {
   absl::Time sent = absl::Now();
   process::ExitStatus status = server_->Terminate();
   EXPECT_TRUE(status.exited() && status.code() == 0) << status.ToString();
-  // Within the default kill_grace (sleep dies of SIGTERM at once).
+  // The drain (--shutdown-grace 1s here) stops each at once, its kill_grace
+  // cut to what is left; sleep dies of SIGTERM.
   EXPECT_LT(absl::Now() - sent, absl::Seconds(5));
   EXPECT_TRUE(ProcessesWithArg("332").empty());
   for (auto& session : sessions) {
     v1::SpawnResponse r;
+    std::optional<v1::ExitStatus> exit;
     while (session->Read(&r)) {
+      if (r.has_exit()) exit = r.exit();
     }
-    EXPECT_FALSE(session->Finish().ok());
+    EXPECT_TRUE(session->Finish().ok());
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->signal(), "SIGTERM");
+    EXPECT_EQ(exit->reason(), v1::TERMINATION_REASON_SERVER_SHUTDOWN);
   }
 }
 

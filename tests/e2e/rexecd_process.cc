@@ -37,6 +37,12 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
   if (std::find(flags.begin(), flags.end(), "--listen") == flags.end()) {
     options.argv.insert(options.argv.end(), {"--listen", "127.0.0.1:0"});
   }
+  // A test's teardown stops calls still running: a short drain, unless the
+  // test is about the drain.
+  if (std::find(flags.begin(), flags.end(), "--shutdown-grace") ==
+      flags.end()) {
+    options.argv.insert(options.argv.end(), {"--shutdown-grace", "1s"});
+  }
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
   options.env = std::move(env);
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
@@ -122,6 +128,14 @@ std::string RexecdProcess::Log() {
   return log_;
 }
 
+std::string RexecdProcess::LoggedAddress(const std::string& prefix) {
+  const std::string line = WaitForLogLine(prefix);
+  const size_t at = line.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + prefix.size();
+  return line.substr(begin, line.find_first_of(" \"", begin) - begin);
+}
+
 std::string RexecdProcess::WaitForLogLine(const std::string& needle,
                                           absl::Duration timeout) {
   std::string line;
@@ -145,6 +159,10 @@ std::string RexecdProcess::WaitForLogLine(const std::string& needle,
 
 process::ExitStatus RexecdProcess::Terminate() {
   kill(child_.pid(), SIGTERM);
+  return WaitForExit();
+}
+
+process::ExitStatus RexecdProcess::WaitForExit() {
   absl::StatusOr<process::ExitStatus> status = child_.Wait();
   EXPECT_TRUE(status.ok()) << status.status();
   return status.ok() ? *status : process::ExitStatus::Exited(-1);

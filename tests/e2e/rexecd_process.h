@@ -40,10 +40,15 @@ class RexecdProcess {
 
   // Sends SIGTERM and waits for the exit.
   process::ExitStatus Terminate();
+  // Waits for the exit (after a SIGTERM of the test's own, say).
+  process::ExitStatus WaitForExit();
   // Waits (bounded) until the log has a line containing `needle`, and
   // returns that line, or "" (and fails the test).
   std::string WaitForLogLine(const std::string& needle,
                              absl::Duration timeout = absl::Seconds(20));
+  // The address of a "PREFIX ADDRESS" log line ("health service on ",
+  // "metrics on http://"), once it is logged; "" (and a failure) if never.
+  std::string LoggedAddress(const std::string& prefix);
   int64_t RssBytes() const;
   // Open fds of the server (from /proc), or -1.
   int FdCount() const;

@@ -236,11 +236,16 @@ TEST(ServerLifecycle, SigtermStopsRunningChildrenAndExitsZero) {
   EXPECT_TRUE(status.exited());
   EXPECT_EQ(status.code(), 0);
   EXPECT_TRUE(ProcessesWithArg("309").empty());
+  // Each got its exit, stopped by the drain.
   for (auto& s : sessions) {
     SpawnResponse r;
+    std::optional<v1::ExitStatus> exit;
     while (s->Read(&r)) {
+      if (r.has_exit()) exit = r.exit();
     }
-    EXPECT_FALSE(s->Finish().ok());
+    EXPECT_TRUE(s->Finish().ok());
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->reason(), v1::TERMINATION_REASON_SERVER_SHUTDOWN);
   }
 }
 

@@ -358,6 +358,22 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
   EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }));
 }
 
+TEST_F(SpawnTest, WallTimeIsTheChildsOwnNotTheDrainAfterIt) {
+  // The shell ends at once; the call waits --drain-timeout (300 ms) for
+  // the pipes its background child holds.
+  const absl::Time began = absl::Now();
+  Outcome o = RunSpawn(*server_, Start({"sh", "-c", "sleep 303 & exit 0"}));
+  const absl::Duration call = absl::Now() - began;
+  ASSERT_TRUE(o.exit.has_value());
+  EXPECT_GE(call, absl::Milliseconds(300))
+      << "no drain: the test tests nothing";
+  const absl::Duration wall = absl::Seconds(Exit(o).wall_time().seconds()) +
+                              absl::Nanoseconds(Exit(o).wall_time().nanos());
+  EXPECT_LT(wall, absl::Milliseconds(250));
+  EXPECT_GT(wall, absl::ZeroDuration());
+  EXPECT_TRUE(Eventually([] { return ProcessesWithArg("303").empty(); }));
+}
+
 TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
   // A double fork into a new session: the orphan leaves the call's process
   // group, so only the subreaper can catch it.

@@ -110,7 +110,7 @@ TEST(Stall, KillGraceIsCappedByTheServer) {
 }
 
 TEST(Stall, ASecondSigtermStopsAChildThatIgnoresTheFirst) {
-  auto server = RexecdProcess::Start();
+  auto server = RexecdProcess::Start({"--shutdown-grace", "60s"});
   ASSERT_NE(server, nullptr);
   v1::SpawnStart start;
   start.add_argv(HelperPath());
@@ -123,7 +123,7 @@ TEST(Stall, ASecondSigtermStopsAChildThatIgnoresTheFirst) {
   ASSERT_TRUE(call.Read(&response));  // started
   ASSERT_TRUE(call.Read(&response));  // "ready": SIGTERM is ignored now
   kill(server->pid(), SIGTERM);
-  server->WaitForLogLine("SIGTERM: stopping");
+  server->WaitForLogLine("SIGTERM: draining");
   EXPECT_FALSE(ProcessesWithArg("marker-326").empty());
   kill(server->pid(), SIGTERM);
   EXPECT_THAT(server->WaitForLogLine("SIGTERM again"),

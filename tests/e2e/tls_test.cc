@@ -134,6 +134,25 @@ TEST_F(TlsTest, MutualTlsRefusesMissingForeignAndExpiredCertificates) {
   EXPECT_TRUE(EchoOk(As(*server, "client-uri")).ok());
 }
 
+TEST_F(TlsTest, TheHealthPortIsPlaintextNextToAnMtlsOnlyMainPort) {
+  // What the kubelet's grpc probe needs: no certificate, no TLS.
+  auto server = StartMutualTls({"--health-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const std::string health = server->LoggedAddress("health service on ");
+  CliResult probe = RunRexec({"--server", health, "health"});
+  EXPECT_EQ(probe.code, 0) << probe.err;
+  EXPECT_EQ(probe.out, "SERVING\n");
+  // The main port still wants TLS and a client certificate.
+  CliResult plain = RunRexec({"--server", server->address(), "health"});
+  EXPECT_EQ(plain.code, 255);
+  CliResult mtls = RunRexec(
+      {"--server", server->address(), "--tls-ca", Cert("ca.pem"), "--tls-cert",
+       Cert("client-cn.pem"), "--tls-key", Cert("client-cn.key"), "health",
+       "--service", "rexec.v1.ChildProcess"});
+  EXPECT_EQ(mtls.code, 0) << mtls.err;
+  EXPECT_EQ(mtls.out, "SERVING\n");
+}
+
 TEST_F(TlsTest, TheCliSaysWhatAFailedHandshakeMostLikelyMeans) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);

@@ -1,0 +1,274 @@
+// What an operator meets: Prometheus metrics that move as calls run (and an
+// HTTP endpoint that refuses what is not a scrape), the plaintext health
+// port that serves health and nothing else, --version, and a clear line for
+// an address in use.
+#include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "client/child_session.h"
+#include "client/connection.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/child_io.h"
+#include "tests/e2e/raw_call.h"
+#include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Sends `request` to HOST:PORT and reads the answer to its end (bounded).
+std::string HttpExchange(const std::string& address, const std::string& request,
+                         int timeout_seconds = 10) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(std::stoi(address.substr(colon + 1)));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval timeout{timeout_seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    (void)!write(fd, request.data(), request.size());
+    char buf[8192];
+    for (ssize_t n;
+         answer.size() < (8 << 20) && (n = read(fd, buf, sizeof buf)) > 0;) {
+      answer.append(buf, n);
+    }
+  }
+  close(fd);
+  return answer;
+}
+
+// Runs a program of ours to its end.
+Result RunProgram(std::vector<std::string> argv) {
+  process::SpawnOptions options;
+  options.argv = std::move(argv);
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  return RunChild(*child);
+}
+
+std::string Get(const std::string& address, const std::string& path) {
+  return HttpExchange(address, "GET " + path +
+                                   " HTTP/1.1\r\nHost: x\r\nConnection: "
+                                   "close\r\n\r\n");
+}
+
+// The value of one series ("rexec_exits_total{reason=\"exited\"}"), or -1.
+double Sample(const std::string& page, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(page, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      double value;
+      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) {
+        return value;
+      }
+    }
+  }
+  return -1;
+}
+
+class MetricsTest : public RexecdTest {
+ protected:
+  std::vector<std::string> Flags() override {
+    tokens_.Write("tokens", "ops " + Sha256Hex("secret-token") + "\n");
+    return {"--metrics-listen", ":0", "--token-file",
+            tokens_.path() + "/tokens"};
+  }
+  void SetUp() override {
+    RexecdTest::SetUp();
+    metrics_ = server_->LoggedAddress("metrics on http://");
+    metrics_ = metrics_.substr(0, metrics_.find('/'));
+  }
+  std::string Scrape() {
+    std::string answer = Get(metrics_, "/metrics");
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
+    return answer.substr(answer.find("\r\n\r\n") + 4);
+  }
+  CliResult Rexec(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", server_->address(), "--token-file",
+                               tokens_.path() + "/token"});
+    return RunRexec(args);
+  }
+
+  TempDir tokens_;
+  std::string metrics_;
+};
+
+TEST_F(MetricsTest, ValuesMoveAsCallsRun) {
+  tokens_.Write("token", "secret-token\n");
+  // On loopback unless told otherwise.
+  EXPECT_THAT(metrics_, StartsWith("127.0.0.1:"));
+  std::string before = Scrape();
+  EXPECT_THAT(before, HasSubstr("# TYPE rexec_calls_started_total counter"));
+  EXPECT_THAT(before, MatchesRegex("(.|\n)*rexec_build_info\\{version=\"[0-9.]+"
+                                   "\",commit=\"[0-9a-f]*\"\\} 1\n(.|\n)*"));
+  EXPECT_EQ(Sample(before, "rexec_calls_started_total{rpc=\"Spawn\"}"), 0);
+  EXPECT_EQ(Sample(before, "rexec_processes_running"), 0);
+
+  // A call that streams stdin to stdout and stderr; one that fails; one
+  // refused; an Exec; a running one.
+  CliResult cat = RunRexec({"--server", server_->address(), "--token-file",
+                            tokens_.path() + "/token", "spawn", "--", "sh",
+                            "-c", "cat; echo oops >&2; exit 3"},
+                           {}, "twelve bytes");
+  EXPECT_EQ(cat.code, 3);
+  CliResult exec = Rexec({"exec", "--", "echo", "hello"});
+  EXPECT_EQ(exec.code, 0);
+  CliResult refused = RunRexec(
+      {"--server", server_->address(), "spawn", "--", "true"});  // no token
+  EXPECT_EQ(refused.code, 255);
+  client::SessionOptions options(absl::Now() + absl::Seconds(60));
+  options.bearer_token = "secret-token";
+  v1::SpawnStart sleep;
+  sleep.add_argv("sleep");
+  sleep.add_argv("7201");
+  client::SpawnSession running(server_->stub(), sleep, options);
+  v1::SpawnResponse r;
+  ASSERT_TRUE(running.Read(&r));
+
+  std::string during = Scrape();
+  EXPECT_EQ(Sample(during, "rexec_processes_running"), 1);
+  EXPECT_EQ(Sample(during, "rexec_calls_started_total{rpc=\"Spawn\"}"), 3);
+  EXPECT_EQ(Sample(during, "rexec_calls_started_total{rpc=\"Exec\"}"), 1);
+  EXPECT_EQ(
+      Sample(during, "rexec_calls_ended_total{rpc=\"Spawn\",code=\"OK\"}"), 1);
+  EXPECT_EQ(Sample(during,
+                   "rexec_calls_ended_total{rpc=\"Spawn\",code="
+                   "\"UNAUTHENTICATED\"}"),
+            1);
+  EXPECT_EQ(Sample(during, "rexec_refusals_total{code=\"UNAUTHENTICATED\"}"),
+            1);
+  EXPECT_EQ(Sample(during, "rexec_refusals_total{code=\"OK\"}"), 0);
+  EXPECT_EQ(Sample(during, "rexec_exits_total{reason=\"exited\"}"), 2);
+  EXPECT_EQ(Sample(during, "rexec_bytes_total{stream=\"stdin\"}"), 12);
+  // cat's 12, and Exec's "hello\n".
+  EXPECT_EQ(Sample(during, "rexec_bytes_total{stream=\"stdout\"}"), 18);
+  EXPECT_EQ(Sample(during, "rexec_bytes_total{stream=\"stderr\"}"), 5);
+  EXPECT_EQ(Sample(during, "rexec_spawn_duration_seconds_count"), 3);
+  EXPECT_EQ(Sample(during, "rexec_spawn_duration_seconds_bucket{le=\"+Inf\"}"),
+            3);
+  EXPECT_GT(Sample(during, "rexec_spawn_duration_seconds_sum"), 0);
+
+  running.SendSignal("SIGKILL");
+  while (running.Read(&r)) {
+  }
+  EXPECT_TRUE(running.Finish().ok());
+  std::string after = Scrape();
+  EXPECT_EQ(Sample(after, "rexec_processes_running"), 0);
+  EXPECT_EQ(Sample(after, "rexec_exits_total{reason=\"signaled\"}"), 1);
+}
+
+TEST_F(MetricsTest, ForkMessagesAreCountedEachWay) {
+  tokens_.Write("token", "secret-token\n");
+  CliResult fork = Rexec({"fork", "--send", "{\"n\":1}", "--send", "\"bye\"",
+                          "--", ForkScriptsDir() + "/child.js", "echo"});
+  std::string page = Scrape();
+  EXPECT_EQ(Sample(page, "rexec_ipc_messages_total{direction=\"to_child\"}"), 2)
+      << fork.err;
+  EXPECT_GE(Sample(page, "rexec_ipc_messages_total{direction=\"from_child\"}"),
+            2);
+  EXPECT_GT(Sample(page, "rexec_bytes_total{stream=\"ipc_to_child\"}"), 0);
+}
+
+TEST_F(MetricsTest, TheEndpointServesAScrapeAndNothingElse) {
+  EXPECT_THAT(Get(metrics_, "/"), StartsWith("HTTP/1.1 404"));
+  EXPECT_THAT(Get(metrics_, "/metrics/../etc/passwd"),
+              StartsWith("HTTP/1.1 404"));
+  EXPECT_THAT(HttpExchange(metrics_,
+                           "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-"
+                           "Length: 5\r\nConnection: close\r\n\r\nhello"),
+              StartsWith("HTTP/1.1 405"));
+  // Headers past the per-connection memory cap are refused, not stored.
+  std::string huge = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                     std::string(64 << 10, 'a') + "\r\n\r\n";
+  EXPECT_THAT(HttpExchange(metrics_, huge, 2), Not(StartsWith("HTTP/1.1 200")));
+  // Garbage is answered or dropped, and the server goes on.
+  HttpExchange(metrics_, std::string("\x16\x03\x01\x00\xff", 5), 1);
+  EXPECT_THAT(Get(metrics_, "/metrics"), StartsWith("HTTP/1.1 200"));
+}
+
+TEST(OperateTest, MetricsAreOffByDefaultAndABadAddressIsNamed) {
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_THAT(server->Log(), Not(HasSubstr("metrics on")));
+  for (const std::string& bad : {"nonsense", "127.0.0.1:99999", "host:80"}) {
+    Result out = RunProgram(
+        {RexecdPath(), "--listen", "127.0.0.1:0", "--metrics-listen", bad});
+    EXPECT_EQ(out.status.code(), 1) << bad;
+    EXPECT_THAT(out.err, HasSubstr("--metrics-listen")) << bad;
+    EXPECT_THAT(out.err, HasSubstr(bad));
+  }
+}
+
+TEST(OperateTest, TheHealthPortServesHealthAndNothingElse) {
+  auto server = RexecdProcess::Start({"--health-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const std::string health = server->LoggedAddress("health service on ");
+  CliResult ok = RunRexec(
+      {"--server", health, "health", "--service", "rexec.v1.ChildProcess"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "SERVING\n");
+  CliResult unknown =
+      RunRexec({"--server", health, "health", "--service", "no.Such"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("no service \"no.Such\""));
+  // No ChildProcess, and no reflection, on the probe port.
+  auto stub = v1::ChildProcess::NewStub(client::Connect(health));
+  v1::SpawnRequest start;
+  start.mutable_start()->add_argv("true");
+  EXPECT_EQ(RawCall<v1::SpawnRequest>(*stub, {start}).status.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::GenericStub generic(client::Connect(health));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(10)));
+  grpc::CompletionQueue cq;
+  grpc::ByteBuffer request, response;
+  auto call = generic.PrepareUnaryCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok_event;
+  ASSERT_TRUE(cq.Next(&tag, &ok_event));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(OperateTest, VersionOnBothBinaries) {
+  for (const std::string& binary : {RexecdPath(), RexecPath()}) {
+    Result out = RunProgram({binary, "--version"});
+    EXPECT_EQ(out.status.code(), 0);
+    EXPECT_THAT(out.out,
+                MatchesRegex("rexecd? [0-9]+\\.[0-9]+\\.[0-9]+( \\(commit "
+                             "[0-9a-f]+\\))?\n"));
+  }
+}
+
+TEST(OperateTest, AnAddressInUseIsOneClearLine) {
+  auto first = RexecdProcess::Start();
+  ASSERT_NE(first, nullptr);
+  Result out = RunProgram({RexecdPath(), "--listen", first->address()});
+  EXPECT_EQ(out.status.code(), 1);
+  EXPECT_EQ(out.err, "rexecd: cannot listen on " + first->address() +
+                         ": Address already in use\n");
+}
+
+}  // namespace
+}  // namespace rexec::testing
