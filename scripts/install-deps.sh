@@ -1,17 +1,40 @@
 #!/usr/bin/env bash
-# Installs what rexec needs to build and test, from Debian 12's archive, and
-# only what is missing (no apt-get update when nothing is).
+# Installs what rexec needs from Debian 12's archive, and only what is
+# missing (no apt-get update when nothing is).
+#
+#   install-deps.sh           everything: build, tests, image and manifests
+#   install-deps.sh build     only what building rexecd and rexec needs (the
+#                             image's build stage uses this)
 set -euo pipefail
 
-packages=(
+build=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libgtest-dev libgmock-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libcap-dev
+  libabsl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
+  libssl-dev libcap-dev libmicrohttpd-dev
+)
+tests=(
+  libgtest-dev libgmock-dev
   python3-grpcio python3-protobuf
   openssl iproute2 util-linux
   clang libclang-rt-14-dev
   nodejs
+  # deploy/: the image (runc: crun cannot run on a cgroup v1 or hybrid host)
+  podman buildah mmdebstrap runc uidmap
 )
+
+case "${1:-all}" in
+  build) packages=("${build[@]}") ;;
+  all) packages=("${build[@]}" "${tests[@]}") ;;
+  *) echo "install-deps.sh: unknown set \"$1\" (build or all)" >&2; exit 2 ;;
+esac
+# kubectl (with kustomize) renders the manifests; a machine may have one
+# from elsewhere, else Debian's.
+# npm comes with some builds of nodejs (NodeSource's), else on its own.
+if [ "${1:-all}" = all ]; then
+  command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,4 +46,7 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "installing: ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+# The image's build stage wants no more than it asked for.
+recommends=()
+[ "${1:-all}" = build ] && recommends=(--no-install-recommends)
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${recommends[@]}" "${missing[@]}"
