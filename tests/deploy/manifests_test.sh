@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The Kubernetes overlays, offline: `kubectl kustomize` renders each, every
+# rendered object must pass the schema and strict-field checks
+# (validator/validate.mjs) and rexec's own promises (contract.mjs), the
+# DaemonSet's policy must load in rexecd, and a manifest with a wrong field
+# must fail. The validator's npm packages are pinned by its lock file and
+# installed once into WORK.
+#
+#   manifests_test.sh SOURCE_DIR WORK_DIR REXECD
+set -euo pipefail
+src=$1 work=$2 rexecd=$3
+mkdir -p "$work"
+validator="$work/validator"
+if ! cmp -s "$src/tests/deploy/validator/package-lock.json" \
+     "$validator/package-lock.json" || [ ! -d "$validator/node_modules" ]; then
+  rm -rf "$validator" && mkdir -p "$validator"
+  cp "$src"/tests/deploy/validator/{package.json,package-lock.json,validate.mjs} \
+     "$validator/"
+  (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cp "$src/tests/deploy/validator/validate.mjs" "$src/tests/deploy/contract.mjs" \
+   "$validator/"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+for overlay in sidecar daemonset; do
+  out="$work/$overlay.yaml"
+  kubectl kustomize "$src/deploy/kubernetes/overlays/$overlay" > "$out" \
+    || fail "kubectl kustomize $overlay"
+  node "$validator/validate.mjs" "$out" || fail "$overlay does not validate"
+  node "$validator/contract.mjs" "$overlay" "$out" \
+    || fail "$overlay breaks a promise"
+done
+
+# The policy the DaemonSet ships must be one rexecd loads.
+tokens="$work/tokens"
+echo "ci 0000000000000000000000000000000000000000000000000000000000000000" \
+  > "$tokens"
+policy_out=$("$rexecd" --listen 127.0.0.1:0 --token-file "$tokens" \
+  --policy "$src/deploy/kubernetes/overlays/daemonset/policy.yaml" \
+  --shutdown-grace 0s 2>&1 & pid=$!; sleep 2; kill -TERM $pid 2>/dev/null; wait $pid; echo "rc=$?")
+echo "$policy_out" | grep -q "listening on" \
+  || fail "rexecd does not load the DaemonSet's policy: $policy_out"
+
+# A wrong field and a wrong type, patched in by an overlay of the overlay:
+# kustomize renders them; the validator must not pass them.
+broken="$work/broken"
+rm -rf "$broken" && mkdir -p "$broken"
+# kustomize takes a base by a relative path only.
+base=$(realpath --relative-to="$broken" "$src/deploy/kubernetes/overlays/sidecar")
+cat > "$broken/kustomization.yaml" <<YAML
+resources:
+  - $base
+patches:
+  - target:
+      kind: Deployment
+    patch: |-
+      - op: add
+        path: /spec/replicaz
+        value: 2
+YAML
+kubectl kustomize "$broken" > "$work/broken.yaml" || fail "kustomize broken"
+if node "$validator/validate.mjs" "$work/broken.yaml" 2> "$work/broken.err"; then
+  fail "a misspelt field passed"
+fi
+grep -q 'replicaz: unknown field' "$work/broken.err" \
+  || fail "the misspelt field was not named: $(cat "$work/broken.err")"
+sed 's/port: 50052/port: fifty/' "$work/sidecar.yaml" > "$work/badtype.yaml"
+if node "$validator/validate.mjs" "$work/badtype.yaml" 2> "$work/badtype.err"; then
+  fail "a port that is not a number passed"
+fi
+grep -q 'grpc/port must be integer' "$work/badtype.err" \
+  || fail "the bad port was not named: $(cat "$work/badtype.err")"
+echo "manifests: ok"
