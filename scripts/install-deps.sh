@@ -31,8 +31,10 @@ esac
 # kubectl (with kustomize) renders the manifests; a machine may have one
 # from elsewhere, else Debian's.
 # npm comes with some builds of nodejs (NodeSource's), else on its own.
+# kubectl is not installed here: Debian 12's (kubernetes-client 1.20) has
+# kustomize v2, too old for deploy/kubernetes (components, labels); the
+# machines this runs on have a kubectl with kustomize v5.
 if [ "${1:-all}" = all ]; then
-  command -v kubectl >/dev/null || packages+=(kubernetes-client)
   command -v npm >/dev/null || packages+=(npm)
 fi
 

@@ -23,6 +23,11 @@ cp "$src/tests/deploy/validator/validate.mjs" "$src/tests/deploy/contract.mjs" \
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# Components and `labels` need kustomize v4 or later (kubectl 1.21+).
+kustomize=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v//p')
+[ "${kustomize%%.*}" -ge 4 ] 2>/dev/null \
+  || fail "kubectl with kustomize v4 or later is needed; this one has \"${kustomize:-none}\""
+
 for overlay in sidecar daemonset; do
   out="$work/$overlay.yaml"
   kubectl kustomize "$src/deploy/kubernetes/overlays/$overlay" > "$out" \
