@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -218,10 +219,12 @@ absl::StatusOr<std::vector<std::string>> ReadHostsFile(
     ++number;
     line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
     if (line.empty()) continue;
-    if (absl::StrContains(line, ' ') || absl::StrContains(line, '\t')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--hosts ", path, " line ", number, ": \"", line,
-                       "\" is not one address (host:port or unix:/path)"));
+    if (std::any_of(line.begin(), line.end(), [](char c) {
+          return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+        })) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--hosts ", path, " line ", number, ": \"", absl::CHexEscape(line),
+          "\" is not one address (host:port or unix:/path)"));
     }
     if (hosts.size() == kMaxFanOutHosts) {
       return absl::InvalidArgumentError(absl::StrCat(

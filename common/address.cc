@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace rexec {
@@ -41,12 +42,20 @@ bool IsLoopbackIp(absl::string_view ip) {
 }
 
 bool IsLoopbackAddress(absl::string_view address) {
-  absl::ConsumePrefix(&address, "dns:///");
-  absl::ConsumePrefix(&address, "dns:");
-  absl::ConsumePrefix(&address, "ipv4:");
-  absl::ConsumePrefix(&address, "ipv6:");
-  const absl::string_view host = HostOf(address);
-  return host == "localhost" || IsLoopbackIp(host);
+  // gRPC percent-decodes a target: what is encoded was not read here.
+  if (address.empty() || absl::StrContains(address, '%')) return false;
+  // ipv4: and ipv6: take a list of addresses, each a connect target: every
+  // one must be loopback (not only the first).
+  const bool list = absl::ConsumePrefix(&address, "ipv4:") ||
+                    absl::ConsumePrefix(&address, "ipv6:");
+  if (!list && !absl::ConsumePrefix(&address, "dns:///")) {
+    absl::ConsumePrefix(&address, "dns:");
+  }
+  for (absl::string_view entry : absl::StrSplit(address, ',')) {
+    const absl::string_view host = HostOf(entry);
+    if (!(host == "localhost" && !list) && !IsLoopbackIp(host)) return false;
+  }
+  return true;
 }
 
 }  // namespace rexec

@@ -12,7 +12,8 @@ namespace rexec {
 bool IsUnixAddress(absl::string_view address);
 
 // A TCP address whose host is loopback: "127.0.0.1:N", "[::1]:N",
-// "localhost:N" (also with a dns:/ipv4:/ipv6: scheme).
+// "localhost:N" (also with a dns: scheme), or an ipv4:/ipv6: list whose
+// every address is. Anything percent-encoded is not.
 bool IsLoopbackAddress(absl::string_view address);
 
 // A literal IP address (no port, no brackets) in 127.0.0.0/8, ::1 or

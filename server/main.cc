@@ -108,7 +108,11 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                  "mTLS-only --listen");
   app.add_option("--metrics-listen", f.metrics_listen,
                  "serve Prometheus metrics at http://ADDR/metrics; ADDR is "
-                 "host:port, or :port for 127.0.0.1 (default: off)");
+                 "host:port, or :port for 127.0.0.1 (default: off)")
+      ->check([](const std::string& address) {
+        absl::Status valid = rexec::ops::CheckMetricsAddress(address);
+        return valid.ok() ? std::string() : std::string(valid.message());
+      });
   durations.Add(app, "--shutdown-grace", &f.shutdown_grace,
                 "on SIGTERM, how long running calls may go on before they "
                 "are stopped (each when only its kill_grace is left); keep "

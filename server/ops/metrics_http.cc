@@ -19,7 +19,9 @@ namespace {
 // what a flood of them can hold.
 constexpr unsigned kMaxConnections = 32;
 constexpr unsigned kMaxConnectionsPerClient = 8;
-constexpr unsigned kIdleSeconds = 10;
+// A scrape sends its request at once: a connection idle this long (a
+// slow sender holding one of the slots) is closed.
+constexpr unsigned kIdleSeconds = 3;
 // What one connection may use to read its request: a GET with a few
 // headers needs a fraction of it; longer ones are refused (431/413).
 constexpr size_t kConnectionMemory = 16 << 10;
@@ -94,6 +96,11 @@ absl::StatusOr<sockaddr_storage> ParseAddress(const std::string& address,
 }
 
 }  // namespace
+
+absl::Status CheckMetricsAddress(const std::string& address) {
+  socklen_t length = 0;
+  return ParseAddress(address, &length).status();
+}
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const std::string& address, std::function<std::string()> render) {

@@ -19,6 +19,9 @@ struct MHD_Daemon;
 
 namespace rexec::ops {
 
+// INVALID_ARGUMENT naming `address` when it is not one Start() takes.
+absl::Status CheckMetricsAddress(const std::string& address);
+
 class MetricsHttpServer {
  public:
   // `address` is HOST:PORT, [IPV6]:PORT, or :PORT for loopback (127.0.0.1).

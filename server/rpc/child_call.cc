@@ -70,15 +70,7 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
   state_->CallStarted();
   state_->metrics().CallStarted(rpc_);
-  if (state_->phase() != ServerState::Phase::kServing) {
-    // The health service says NOT_SERVING by now; a client that still
-    // comes is told why, and to go elsewhere.
-    EndCall(ToGrpcStatus(absl::UnavailableError(
-        "rexecd is draining (it was told to stop): it takes no new calls; "
-        "the running ones end first. Retry on another server, or when it "
-        "is back")));
-    return;
-  }
+  if (RefusedForDrain()) return;
   // Who it is, before a byte of the call is read.
   if (const auth::Authenticator* authenticator = state_->authenticator()) {
     absl::StatusOr<auth::Identity> identity = authenticator->Authenticate(ctx_);
@@ -96,6 +88,18 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
           absl::ToChronoNanoseconds(state_->config().start_timeout),
       &start_timeout_tag_);
   ReadNext();
+}
+
+template <typename Request, typename Response>
+bool ChildCall<Request, Response>::RefusedForDrain() {
+  if (state_->phase() == ServerState::Phase::kServing) return false;
+  // The health service says NOT_SERVING by now; a client that still comes
+  // is told why, and to go elsewhere: nothing ran.
+  EndCall(ToGrpcStatus(absl::UnavailableError(
+      "rexecd is draining (it was told to stop): it takes no new calls; "
+      "the running ones end first. Retry on another server, or when it is "
+      "back")));
+  return true;
 }
 
 template <typename Request, typename Response>
@@ -156,6 +160,8 @@ void ChildCall<Request, Response>::Dispatch() {
       return;
     }
     if (start_alarm_pending_) start_alarm_.Cancel();
+    // A call that came before the drain may send its start after.
+    if (RefusedForDrain()) return;
     if (absl::Status status = StartChild(request_); !status.ok()) {
       runner_.reset();
       EndCall(ToGrpcStatus(status));
@@ -342,8 +348,18 @@ void ChildCall<Request, Response>::OnWrite(bool ok) {
   writing_ = false;
   PopOutbox(/*front=*/true);
   if (!ok) {
-    // The client is gone; OnDone will see the cancellation too.
-    EndCall(ToGrpcStatus(absl::CancelledError("the client went away")));
+    // The client is gone; OnDone will see the cancellation too. Nothing
+    // queued can reach it, the exit included when the call had ended
+    // already (EndWith queued it behind a full outbox): with the outbox
+    // left as it was, Finish would wait for it for ever.
+    while (!outbox_.empty()) PopOutbox(/*front=*/false);
+    grpc::Status gone =
+        ToGrpcStatus(absl::CancelledError("the client went away"));
+    if (final_status_ && final_status_->ok()) {
+      final_status_ = gone;  // the exit never reached it
+    } else {
+      EndCall(gone);
+    }
   } else {
     MaybeWrite();
     OnOutputRoom();

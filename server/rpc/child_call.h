@@ -133,6 +133,8 @@ class ChildCall : public ChildRunner::Owner {
   void OnDone(bool ok);
   void OnFinish(bool ok);
 
+  // Ends the call with UNAVAILABLE when the server is draining: true then.
+  bool RefusedForDrain();
   void Dispatch();
   std::optional<ChildRunner::Input> InputOf(const Request& request);
   void Handle();

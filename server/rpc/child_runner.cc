@@ -406,6 +406,12 @@ void ChildRunner::MaybeReportExit() {
   // The child's own time: not the wait for a descendant's pipes after it.
   const absl::Duration wall = exited_at_ - started_at_;
   v1::TerminationReason reason = stop_reason_;
+  if (reason == v1::TERMINATION_REASON_UNSPECIFIED && exit_->killed() &&
+      state_->phase() == ServerState::Phase::kStopping) {
+    // SIGKILL to every group (KillAll): a second SIGTERM, or the end of
+    // the drain.
+    reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
+  }
   if (reason == v1::TERMINATION_REASON_UNSPECIFIED) {
     reason = exit_->oom_killed ? v1::TERMINATION_REASON_OOM_KILLED
              : exit_->killed() && client_signaled_

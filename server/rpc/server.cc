@@ -237,11 +237,6 @@ int RexecServer::KillAll() {
   return process::ChildRegistry::Global().KillAllGroups();
 }
 
-int RexecServer::StopNow() {
-  state_->BeginStop();
-  return KillAll();
-}
-
 std::string RexecServer::RenderMetrics() {
   return state_->metrics().Render(
       [state = state_.get()] { return state->running_children(); });
@@ -251,23 +246,26 @@ int RexecServer::Drain(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   SetServing(false);
   state_->BeginDrain(deadline);
-  // By the deadline every child had its kill_signal and SIGKILL; a moment
-  // more lets their exits reach the clients.
-  constexpr absl::Duration kExitsInFlight = absl::Seconds(2);
   int left = 0;
   if (!state_->WaitForNoStartedCalls(deadline) &&
       state_->phase() == ServerState::Phase::kDraining) {
+    // The deadline passed (StopNow() did this itself): whatever is left
+    // goes now, and is reported as stopped by the shutdown.
+    state_->BeginStop();
     left = KillAll();
-    state_->WaitForNoStartedCalls(absl::Now() + kExitsInFlight);
   }
-  // Calls that came as the last ones ended are being refused: their
-  // UNAVAILABLE goes out (gRPC would cancel them, and a cancelled call does
-  // not say it never ran). Streams after this meet the GOAWAY and come back
-  // UNAVAILABLE too.
-  Shutdown(state_->phase() == ServerState::Phase::kDraining
-               ? kExitsInFlight
-               : absl::ZeroDuration());
+  // Calls that came as the last ones ended are being refused, and the
+  // last exits are on their way: they go out (gRPC would cancel them, and
+  // a cancelled call does not say it never ran). Streams after this meet
+  // the GOAWAY and come back UNAVAILABLE.
+  constexpr absl::Duration kExitsInFlight = absl::Seconds(2);
+  Shutdown(kExitsInFlight);
   return left;
+}
+
+int RexecServer::StopNow() {
+  state_->BeginStop();
+  return KillAll();
 }
 
 void RexecServer::Shutdown(absl::Duration grace) {

@@ -189,10 +189,39 @@ TEST(DrainTest, ASecondSigtermStopsAtOnce) {
   EXPECT_FALSE(ProcessesWithArg("7102").empty()) << "the drain stopped it";
   const absl::Time sent = absl::Now();
   kill(server->pid(), SIGTERM);
-  call.Wait();
+  const Outcome& outcome = call.Wait();
+  ASSERT_TRUE(outcome.exit.has_value()) << outcome.status.error_message();
+  EXPECT_EQ(outcome.exit->signal(), "SIGKILL");
+  EXPECT_EQ(outcome.exit->reason(), v1::TERMINATION_REASON_SERVER_SHUTDOWN);
   EXPECT_TRUE(ExitedZero(server->WaitForExit()));
   EXPECT_LT(absl::Now() - sent, absl::Seconds(10));
   EXPECT_TRUE(ProcessesWithArg("7102").empty());
+}
+
+TEST(DrainTest, ACallOpenedBeforeTheDrainCannotStartAChildAfterIt) {
+  auto server = RexecdProcess::Start({"--shutdown-grace", "20s"});
+  ASSERT_NE(server, nullptr);
+  // Keeps the drain going while the early call waits.
+  RunningCall busy(server->stub(), Shell("sleep 3", absl::Seconds(1)));
+  ASSERT_TRUE(Eventually([&] { return busy.started(); }));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(30)));
+  auto early = server->stub().Spawn(&ctx);
+  absl::SleepFor(absl::Milliseconds(300));  // the call has arrived
+  kill(server->pid(), SIGTERM);
+  server->WaitForLogLine("draining");
+  v1::SpawnRequest start;
+  *start.mutable_start() = Shell("echo 7103; sleep 7103");
+  early->Write(start);
+  early->WritesDone();
+  v1::SpawnResponse r;
+  while (early->Read(&r)) EXPECT_FALSE(r.has_started());
+  grpc::Status status = early->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("draining"));
+  EXPECT_TRUE(ProcessesWithArg("7103").empty());
+  busy.Wait();
+  EXPECT_TRUE(ExitedZero(server->WaitForExit()));
 }
 
 TEST(DrainTest, ARollingRestartUnderLoadLosesNoCall) {

@@ -102,6 +102,12 @@ TEST_F(FanOutTest, HostsFileWithComments) {
   EXPECT_EQ(refused.code, 2);
   EXPECT_THAT(refused.err, AllOf(HasSubstr(bad + " line 1"),
                                  HasSubstr("is not one address")));
+  const std::string nul =
+      dir.Write("nul", servers_[0]->address() + std::string("\0evil:1\n", 8));
+  CliResult hidden = RunRexec({"--hosts", nul, "spawn", "--", "true"});
+  EXPECT_EQ(hidden.code, 2);
+  EXPECT_THAT(hidden.err, AllOf(HasSubstr(nul + " line 1"), HasSubstr("\\x00"),
+                                HasSubstr("is not one address")));
   CliResult missing =
       RunRexec({"--hosts", dir.path() + "/nope", "spawn", "--", "true"});
   EXPECT_EQ(missing.code, 2);

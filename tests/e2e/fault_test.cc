@@ -18,6 +18,8 @@
 namespace rexec::testing {
 namespace {
 
+using ::testing::HasSubstr;
+
 v1::SpawnStart Start(std::vector<std::string> argv) {
   v1::SpawnStart start;
   for (auto& a : argv) start.add_argv(a);
@@ -90,6 +92,29 @@ TEST_F(FaultTest, ClientKilledMidStream50Times) {
         << "round " << round;
   }
   ExpectHealthy("330");
+}
+
+TEST_F(FaultTest, AClientGoneWhileItsExitWaitsBehindAFullOutbox) {
+  // The timeout stops `yes` while its output fills the outbox of a client
+  // that does not read; after --drain-timeout (2 s) the exit is queued
+  // behind that output. Then the client goes. The call must still end (its
+  // audit record written, its memory and fds freed), or the server's
+  // drain would wait for it for ever.
+  v1::SpawnStart start = Start({"yes", "341"});
+  start.mutable_options()->mutable_timeout()->set_seconds(1);
+  auto session = std::make_unique<client::SpawnSession>(
+      server_->stub(), start, absl::Now() + absl::Seconds(60));
+  absl::SleepFor(absl::Milliseconds(4500));
+  session->Cancel();
+  EXPECT_THAT(server_->WaitForLogLine("\"341\"]", absl::Seconds(10)),
+              HasSubstr("status=CANCELLED"));
+  ExpectHealthy("341");
+  const absl::Time sent = absl::Now();
+  process::ExitStatus status = server_->Terminate();
+  EXPECT_TRUE(status.exited() && status.code() == 0) << status.ToString();
+  // A call that never ends holds the drain for ever (WaitForExit gives up
+  // at 60 s); this one is bounded by --shutdown-grace and the exits' 2 s.
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(30));
 }
 
 TEST_F(FaultTest, ClientsCancelWhileOutputIsInFlight) {

@@ -210,7 +210,7 @@ TEST(OperateTest, MetricsAreOffByDefaultAndABadAddressIsNamed) {
   for (const std::string& bad : {"nonsense", "127.0.0.1:99999", "host:80"}) {
     Result out = RunProgram(
         {RexecdPath(), "--listen", "127.0.0.1:0", "--metrics-listen", bad});
-    EXPECT_EQ(out.status.code(), 1) << bad;
+    EXPECT_EQ(out.status.code(), 2) << bad;
     EXPECT_THAT(out.err, HasSubstr("--metrics-listen")) << bad;
     EXPECT_THAT(out.err, HasSubstr(bad));
   }

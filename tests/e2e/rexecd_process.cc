@@ -25,6 +25,14 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Running, or a zombie not reaped yet counts as gone.
+bool IsAlive(pid_t pid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() &&
+         stat[paren + 2] != 'Z';
+}
+
 }  // namespace
 
 std::unique_ptr<RexecdProcess> RexecdProcess::Start(
@@ -163,6 +171,12 @@ process::ExitStatus RexecdProcess::Terminate() {
 }
 
 process::ExitStatus RexecdProcess::WaitForExit() {
+  // Bounded: a server that never stops fails the test instead of hanging.
+  if (!Eventually([this] { return !IsAlive(child_.pid()); },
+                  absl::Seconds(60))) {
+    ADD_FAILURE() << "rexecd did not exit within 60 s";
+    child_.SignalGroup(SIGKILL).IgnoreError();
+  }
   absl::StatusOr<process::ExitStatus> status = child_.Wait();
   EXPECT_TRUE(status.ok()) << status.status();
   return status.ok() ? *status : process::ExitStatus::Exited(-1);
