@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -182,10 +183,11 @@ absl::Status StepError(const LaunchFailure& failure,
 // being stopped.
 constexpr int kStopCheckMs = 100;
 
-// The launcher's peak resident set (VmHWM), in bytes, or 0. A child's
-// rusage peak starts from it: until exec the child runs in the launcher's
-// memory (shared, or a copy), and exec carries that peak over.
-int64_t LauncherPeakRss() {
+// The launcher's peak resident set (VmHWM), in bytes, or 0, read from
+// /proc. A child's rusage peak starts from it: until exec the child runs in
+// the launcher's memory (shared, or a copy), and exec carries that peak
+// over.
+int64_t ReadLauncherPeakRss() {
   const Launcher* launcher = Launcher::Global();
   if (launcher == nullptr) return 0;
   char path[64];
@@ -198,6 +200,20 @@ int64_t LauncherPeakRss() {
   text[n] = '\0';
   const char* line = strstr(text, "VmHWM:");
   return line == nullptr ? 0 : int64_t{atoll(line + 6)} * 1024;
+}
+
+// Whether a child's rusage peak may be only the launcher's. The peak only
+// grows, so a value at or below one read before is the launcher's for
+// sure; /proc (about 10 us on a completion-queue thread) is read again only
+// for a value above it, which is the usual child's at most once.
+bool AtMostLauncherPeak(int64_t rss) {
+  static std::atomic<int64_t> known_peak{0};
+  if (rss <= known_peak.load(std::memory_order_relaxed)) return true;
+  const int64_t peak = ReadLauncherPeakRss();
+  int64_t seen = known_peak.load(std::memory_order_relaxed);
+  while (peak > seen && !known_peak.compare_exchange_weak(seen, peak)) {
+  }
+  return rss <= peak;
 }
 
 }  // namespace
@@ -401,7 +417,7 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
   status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
   // A peak no higher than the launcher's may be the launcher's: not known
   // (0). Above it, it is the program's own.
-  if (status.usage.max_rss_bytes <= LauncherPeakRss()) {
+  if (AtMostLauncherPeak(status.usage.max_rss_bytes)) {
     status.usage.max_rss_bytes = 0;
   }
   if (cgroup_) {
