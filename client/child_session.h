@@ -102,6 +102,13 @@ class ChildSession {
     request.mutable_signal()->set_name(name);
     return Write(request);
   }
+  // Spawn and Exec with options.pty: the terminal's new size.
+  bool Resize(uint32_t rows, uint32_t cols) {
+    Request request;
+    request.mutable_resize()->set_rows(rows);
+    request.mutable_resize()->set_cols(cols);
+    return Write(request);
+  }
   // Fork only: one message to the child, and closing the channel.
   bool SendMessage(google::protobuf::Value message) {
     Request request;

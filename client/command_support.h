@@ -13,10 +13,12 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "client/child_session.h"
+#include "client/local_terminal.h"
 #include "common/signal_name.h"
 #include "google/protobuf/duration.pb.h"
 #include "grpcpp/support/status.h"
@@ -54,24 +56,47 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 // started (opening the call may hang on a server that does not answer), or
 // when nothing came back since the last one was forwarded. Otherwise they
 // are forwarded, as every other signal is.
+//
+// With a terminal (start.options.pty), SIGWINCH sends in_fd's new window
+// size, and SIGTERM and SIGHUP end rexec at once, as they end ssh: the
+// server hangs the remote terminal up. Every way out restores the local
+// terminal (RestoreLocalTerminal).
 template <typename Session>
 Session* OpenSession(v1::ChildProcess::StubInterface& stub,
                      const typename Session::Start& start,
                      const SessionOptions& options, int in_fd,
                      const sigset_t& signals, int err_fd) {
   auto* opened = new std::atomic<Session*>(nullptr);
-  std::thread([opened, signals, err_fd] {
+  const bool terminal = start.options().has_pty();
+  std::thread([opened, signals, err_fd, terminal, in_fd] {
     std::optional<uint64_t> unanswered_since;
     for (;;) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) return;
       Session* session = opened->load();
+      if (sig == SIGWINCH) {
+        if constexpr (!std::is_same_v<Session, ForkSession>) {
+          std::optional<v1::Resize> size = LocalWindowSize(in_fd);
+          if (session != nullptr && size) {
+            std::thread([session, size = *size] {
+              session->Resize(size.rows(), size.cols());
+            }).detach();
+          }
+        }
+        continue;
+      }
       const bool stop = sig == SIGINT || sig == SIGTERM;
-      if (stop && (session == nullptr || session->responses() == 0 ||
-                   unanswered_since == session->responses())) {
-        WriteAll(err_fd, absl::StrCat("rexec: the server has not answered; "
-                                      "leaving on ",
-                                      SignalName(sig), "\n"));
+      const bool hang_up = terminal && (sig == SIGTERM || sig == SIGHUP);
+      if (hang_up ||
+          (stop && (session == nullptr || session->responses() == 0 ||
+                    unanswered_since == session->responses()))) {
+        RestoreLocalTerminal();
+        WriteAll(err_fd,
+                 hang_up ? absl::StrCat("\r\nrexec: ", SignalName(sig),
+                                        ": the remote terminal is hung up\n")
+                         : absl::StrCat("rexec: the server has not answered; "
+                                        "leaving on ",
+                                        SignalName(sig), "\n"));
         // Not Cancel(): that would wake the reading thread, which could
         // exit first with its own code. Our connection closing is the
         // cancel the server sees.

@@ -24,6 +24,7 @@
 #include "client/fan_out.h"
 #include "client/fork_command.h"
 #include "client/health_command.h"
+#include "client/local_terminal.h"
 #include "client/spawn_command.h"
 #include "common/address.h"
 #include "common/release_mutexes.h"
@@ -274,6 +275,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> spawn_argv;
   spawn->add_option("command", spawn_argv, "PROGRAM [ARG...] (after --)")
       ->required();
+  bool force_tty = false, no_tty = false;
+  spawn->add_flag("-t,--tty", force_tty,
+                  "give the command a terminal (raw local terminal, window "
+                  "size forwarded), even when rexec's stdin or stdout is not "
+                  "one");
+  spawn->add_flag("-T,--no-tty", no_tty,
+                  "no terminal. Default: a terminal when stdin and stdout "
+                  "are terminals and the command is a shell, REPL, editor, "
+                  "pager or top")
+      ->excludes(spawn->get_option("--tty"));
 
   CLI::App* exec = app.add_subcommand(
       "exec",
@@ -343,6 +354,19 @@ int main(int argc, char** argv) {
     } else if (spawn->parsed()) {
       *spawn_start.mutable_options() = spawn_flags.ToProto();
       for (const std::string& arg : spawn_argv) spawn_start.add_argv(arg);
+      if (rexec::client::WantsTerminal(
+              force_tty ? rexec::client::TerminalChoice::kForce
+              : no_tty  ? rexec::client::TerminalChoice::kNone
+                        : rexec::client::TerminalChoice::kAuto,
+              spawn_argv, STDIN_FILENO, STDOUT_FILENO)) {
+        if (!fan_out.empty()) {
+          throw CLI::ValidationError(
+              "--tty", "a terminal is for one server: not with --all, "
+                       "--hosts or a repeated --server (use -T)");
+        }
+        *spawn_start.mutable_options()->mutable_pty() =
+            rexec::client::LocalPtyOptions(STDIN_FILENO);
+      }
     } else if (exec->parsed()) {
       *exec_start.mutable_options() = exec_flags.ToProto();
       exec_start.set_command(absl::StrJoin(exec_words, " "));
@@ -407,6 +431,7 @@ int main(int argc, char** argv) {
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
+  if (spawn_start.options().has_pty()) sigaddset(&forwarded, SIGWINCH);
   // Before any gRPC thread exists, so that every thread inherits the mask.
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
@@ -440,5 +465,6 @@ int main(int argc, char** argv) {
   }
   // Helper threads may be blocked in read() on our stdin: leave without
   // running destructors under them.
+  rexec::client::RestoreLocalTerminal();
   std::_Exit(code);
 }

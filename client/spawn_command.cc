@@ -2,6 +2,7 @@
 
 #include "client/child_session.h"
 #include "client/command_support.h"
+#include "client/local_terminal.h"
 
 namespace rexec::client {
 
@@ -9,6 +10,13 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
                     const v1::SpawnStart& start, int in_fd, int out_fd,
                     int err_fd, const sigset_t& signals,
                     const SessionOptions& options) {
+  // Raw before the first byte can come back: a terminal's output already
+  // has its \r\n, and what is typed goes out as typed (Ctrl-C included,
+  // which the remote terminal turns into SIGINT).
+  if (start.options().has_pty()) EnterRawMode(in_fd);
+  struct Restore {
+    ~Restore() { RestoreLocalTerminal(); }
+  } restore;
   SpawnSession* session =
       OpenSession<SpawnSession>(stub, start, options, in_fd, signals, err_fd);
 

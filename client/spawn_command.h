@@ -3,7 +3,9 @@
 // closes it), writes the child's stdout and stderr to `out_fd` and `err_fd`
 // byte for byte, forwards the signals that `signals` delivers, and returns
 // the shell-style exit code (255 with "rexec: <status>" on `err_fd` when the
-// RPC fails).
+// RPC fails). With start.options.pty, `in_fd` (when a terminal) is in raw
+// mode for the session and restored after it, and its window changes are
+// sent (SIGWINCH must be in `signals` then).
 #ifndef REXEC_CLIENT_SPAWN_COMMAND_H_
 #define REXEC_CLIENT_SPAWN_COMMAND_H_
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -97,7 +98,13 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
   for (const auto& [name, value] : options.env) {
     put(name, absl::StrCat(name, "=", value));
   }
+  // What the terminal is, whatever the environment said (sshd does so).
+  if (options.terminal) put("TERM", absl::StrCat("TERM=", options.terminal->term));
   return env;
+}
+
+std::vector<StdioFd> TerminalStdio() {
+  return {{0, StdioKind::kPty}, {1, StdioKind::kPty}, {2, StdioKind::kPty}};
 }
 
 absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options) {
@@ -137,24 +144,111 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   if (options.cwd.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("cwd contains a NUL byte");
   }
+  bool seen[kStdioTargets] = {};
+  bool pty = false;
+  for (const StdioFd& fd : options.stdio) {
+    if (fd.target < 0 || fd.target >= kStdioTargets || seen[fd.target]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stdio fd ", fd.target, " is out of range (0 to ",
+          kStdioTargets - 1, ") or given twice"));
+    }
+    seen[fd.target] = true;
+    pty |= fd.kind == StdioKind::kPty;
+  }
+  if (pty != options.terminal.has_value()) {
+    return absl::InvalidArgumentError(
+        "a pty stdio fd needs terminal options, and terminal options a pty "
+        "stdio fd");
+  }
   return absl::OkStatus();
 }
 
 namespace {
 
-// The child's end of a pipe, and ours (non-blocking).
+// The child's end of a pipe or socket, and ours (non-blocking).
 struct PipeEnds {
   UniqueFd child;
   UniqueFd ours;
 };
 
+PipeEnds Ends(int child, int ours) {
+  PipeEnds ends{UniqueFd(child), UniqueFd(ours)};
+  fcntl(ours, F_SETFL, fcntl(ours, F_GETFL) | O_NONBLOCK);
+  return ends;
+}
+
 absl::StatusOr<PipeEnds> MakePipe(bool child_reads, absl::string_view program) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return SpawnError(errno, program);
-  PipeEnds ends{UniqueFd(fds[child_reads ? 0 : 1]),
-                UniqueFd(fds[child_reads ? 1 : 0])};
-  fcntl(ends.ours.Get(), F_SETFL, fcntl(ends.ours.Get(), F_GETFL) | O_NONBLOCK);
-  return ends;
+  return child_reads ? Ends(fds[0], fds[1]) : Ends(fds[1], fds[0]);
+}
+
+// Only our end is non-blocking: the child gets a blocking socket, as
+// Node's fork gives.
+absl::StatusOr<PipeEnds> MakeSocketPair(absl::string_view program) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return SpawnError(errno, program);
+  }
+  return Ends(fds[1], fds[0]);
+}
+
+// The child's stdio, made as options.stdio says: what it gets (in the
+// order of `targets`), and what we keep.
+struct StdioEnds {
+  std::vector<UniqueFd> child;
+  std::vector<int> targets;
+  UniqueFd ours[kStdioTargets];
+  UniqueFd terminal;
+  int controlling_tty = -1;  // the first pty target
+};
+
+absl::StatusOr<StdioEnds> MakeStdio(const SpawnOptions& options,
+                                    absl::string_view program) {
+  StdioEnds stdio;
+  UniqueFd slave;
+  if (options.terminal) {
+    absl::StatusOr<PtyPair> pty = OpenPty(options.terminal->size);
+    if (!pty.ok()) {
+      return absl::Status(pty.status().code(),
+                          absl::StrCat("spawn ", program, ": ",
+                                       pty.status().message()));
+    }
+    stdio.terminal = std::move(pty->master);
+    slave = std::move(pty->slave);
+    // Its user owns its terminal, as with sshd (a server that cannot
+    // chown keeps it; the child has its fds open either way).
+    if (const auto& cred = options.containment.credentials) {
+      (void)!fchown(slave.Get(), cred->uid, static_cast<gid_t>(-1));
+      fchmod(slave.Get(), 0620);
+    }
+  }
+  for (const StdioFd& fd : options.stdio) {
+    PipeEnds ends;
+    switch (fd.kind) {
+      case StdioKind::kPipe: {
+        REXEC_ASSIGN_OR_RETURN(ends, MakePipe(fd.target == 0, program));
+        break;
+      }
+      case StdioKind::kSocket: {
+        REXEC_ASSIGN_OR_RETURN(ends, MakeSocketPair(program));
+        break;
+      }
+      case StdioKind::kNull:
+        ends.child.Reset(open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!ends.child.Valid()) return SpawnError(errno, program);
+        break;
+      case StdioKind::kPty:
+        ends.child.Reset(fcntl(slave.Get(), F_DUPFD_CLOEXEC, 0));
+        if (!ends.child.Valid()) return SpawnError(errno, program);
+        if (stdio.controlling_tty < 0) stdio.controlling_tty = fd.target;
+        break;
+    }
+    stdio.child.push_back(std::move(ends.child));
+    stdio.targets.push_back(fd.target);
+    stdio.ours[fd.target] = std::move(ends.ours);
+  }
+  return stdio;
 }
 
 absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
@@ -275,16 +369,11 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return SpawnError(errno, program);
   UniqueFd report_read(report[0]), report_write(report[1]);
-  REXEC_ASSIGN_OR_RETURN(PipeEnds in, MakePipe(true, program));
-  REXEC_ASSIGN_OR_RETURN(PipeEnds out, MakePipe(false, program));
-  REXEC_ASSIGN_OR_RETURN(PipeEnds err, MakePipe(false, program));
-  std::vector<int> fds = {report_write.Get(), in.child.Get(), out.child.Get(),
-                          err.child.Get()};
-  spec.fd_targets = {0, 1, 2};
-  for (const auto& [ours, theirs] : options.extra_fds) {
-    fds.push_back(ours);
-    spec.fd_targets.push_back(theirs);
-  }
+  REXEC_ASSIGN_OR_RETURN(StdioEnds stdio, MakeStdio(options, program));
+  std::vector<int> fds = {report_write.Get()};
+  for (const UniqueFd& fd : stdio.child) fds.push_back(fd.Get());
+  spec.fd_targets = stdio.targets;
+  spec.controlling_tty = stdio.controlling_tty;
   std::optional<Cgroup> cgroup;
   if (options.cgroup) {
     const CgroupPlacement& place = *options.cgroup;
@@ -329,9 +418,10 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
     child.Wait().IgnoreError();  // it exits 127 right after its report
     return StepError(*failure, program);
   }
-  child.stdin_ = std::move(in.ours);
-  child.stdout_ = std::move(out.ours);
-  child.stderr_ = std::move(err.ours);
+  for (int i = 0; i < kStdioTargets; ++i) {
+    child.ends_[i] = std::move(stdio.ours[i]);
+  }
+  child.terminal_ = std::move(stdio.terminal);
   return child;
 }
 
@@ -341,9 +431,11 @@ Child::Child(Child&& other) noexcept
       pidfd_(std::move(other.pidfd_)),
       init_status_(std::move(other.init_status_)),
       cgroup_(std::move(other.cgroup_)),
-      stdin_(std::move(other.stdin_)),
-      stdout_(std::move(other.stdout_)),
-      stderr_(std::move(other.stderr_)) {}
+      terminal_(std::move(other.terminal_)) {
+  for (int i = 0; i < kStdioTargets; ++i) {
+    ends_[i] = std::move(other.ends_[i]);
+  }
+}
 
 Child::~Child() {
   if (pid_ <= 0) return;

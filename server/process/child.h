@@ -1,8 +1,10 @@
 // Child is one process we started through the Launcher: its pid, a pidfd for
-// waiting and signalling, and the parent ends of its stdin/stdout/stderr
-// pipes (non-blocking, close-on-exec). The child leads a new process group,
-// starts with an empty signal mask and default dispositions, and holds only
-// fds 0, 1 and 2 (plus those in SpawnOptions::extra_fds).
+// waiting and signalling, and our ends of its stdio (non-blocking,
+// close-on-exec), made per fd as SpawnOptions::stdio says: a pipe, a socket,
+// /dev/null, or a pseudo-terminal whose master we keep. The child leads a
+// new process group (with a terminal: a new session, the terminal its
+// controlling one), starts with an empty signal mask and default
+// dispositions, and holds only the fds its stdio names.
 //
 // A Child that is destroyed before it was reaped kills its process group with
 // SIGKILL and reaps it, so no zombie outlives its owner. Owned by one thread;
@@ -22,6 +24,7 @@
 #include "server/process/exit_status.h"
 #include "server/process/launch_spec.h"
 #include "server/process/launch_steps.h"
+#include "server/process/pty.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
@@ -32,6 +35,29 @@ struct CgroupPlacement {
   std::string group;  // the caller's identity
   std::optional<uint64_t> group_pids_max;
   CgroupLimits limits;
+};
+
+// How one of the child's fds is made (folly's Subprocess has one option
+// per fd in the same way).
+enum class StdioKind {
+  kPipe,    // a pipe: we write to fd 0's, read the others'
+  kNull,    // /dev/null
+  kPty,     // the slave of the child's terminal (SpawnOptions::terminal)
+  kSocket,  // a unix stream socket pair, e.g. Node's IPC channel
+};
+
+struct StdioFd {
+  int target;  // the child's fd number, below kStdioTargets
+  StdioKind kind;
+};
+
+// The child's fds that stdio may name: 0, 1, 2 and the IPC channel's 3.
+inline constexpr int kStdioTargets = 4;
+
+// A terminal for the child (ssh -t): its TERM and window size.
+struct TerminalOptions {
+  std::string term;
+  WindowSize size;
 };
 
 struct SpawnOptions {
@@ -48,15 +74,22 @@ struct SpawnOptions {
   bool clear_env = false;
   // Working directory; empty means ours.
   std::string cwd;
-  // Extra fds for the child: `first` (ours) is dup2-ed onto `second`.
-  std::vector<std::pair<int, int>> extra_fds;
+  // The child's fds, each once; every other fd is closed at its exec.
+  std::vector<StdioFd> stdio = {{0, StdioKind::kPipe},
+                                {1, StdioKind::kPipe},
+                                {2, StdioKind::kPipe}};
+  // Set exactly when a stdio entry is kPty; TERM is set from it, over env.
+  std::optional<TerminalOptions> terminal;
   // Credentials, limits, capabilities, namespaces.
   Containment containment;
   // When set, the child gets a cgroup of its own (CgroupRoot::Create).
   std::optional<CgroupPlacement> cgroup;
 };
 
-// INVALID_ARGUMENT naming the offending argument or variable.
+// The stdio for a terminal: fds 0, 1 and 2 all on its slave.
+std::vector<StdioFd> TerminalStdio();
+
+// INVALID_ARGUMENT naming the offending argument, variable or fd.
 absl::Status ValidateSpawnOptions(const SpawnOptions& options);
 
 // The child's environment as NAME=VALUE entries: the base (unless
@@ -86,9 +119,15 @@ class Child {
 
   pid_t pid() const { return pid_; }
   int pidfd() const { return pidfd_.Get(); }
-  UniqueFd& stdin_fd() { return stdin_; }
-  UniqueFd& stdout_fd() { return stdout_; }
-  UniqueFd& stderr_fd() { return stderr_; }
+  // Our end of stdio fd `target` (a pipe or a socket; invalid for kNull,
+  // kPty or a target not in stdio).
+  UniqueFd& end(int target) { return ends_[target]; }
+  UniqueFd& stdin_fd() { return ends_[0]; }
+  UniqueFd& stdout_fd() { return ends_[1]; }
+  UniqueFd& stderr_fd() { return ends_[2]; }
+  // The terminal's master, when the child has one.
+  UniqueFd& terminal() { return terminal_; }
+  const UniqueFd& terminal() const { return terminal_; }
   bool reaped() const { return reaped_; }
 
   // Signals the whole process group, and with a cgroup a SIGKILL reaches
@@ -127,9 +166,8 @@ class Child {
   // In a PID namespace, where the pid is its init's: how the program ended.
   UniqueFd init_status_;
   std::optional<Cgroup> cgroup_;
-  UniqueFd stdin_;
-  UniqueFd stdout_;
-  UniqueFd stderr_;
+  UniqueFd ends_[kStdioTargets];
+  UniqueFd terminal_;
 };
 
 }  // namespace rexec::process

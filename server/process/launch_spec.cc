@@ -1,5 +1,7 @@
 #include "server/process/launch_spec.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -90,6 +92,8 @@ std::string EncodeLaunchSpec(const LaunchSpec& spec) {
   w.Str(spec.cwd);
   w.U64(spec.fd_targets.size());
   for (int fd : spec.fd_targets) w.U64(fd);
+  w.U64(spec.controlling_tty >= 0);
+  w.U64(std::max(spec.controlling_tty, 0));
   w.U64(spec.into_cgroup);
   const Containment& c = spec.containment;
   w.U64(c.credentials.has_value());
@@ -132,6 +136,15 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   for (int& fd : spec.fd_targets) {
     if (!r.Int(&fd) || fd < 0 || fd >= 1024) return bad("fd_targets");
   }
+  bool has_tty = false;
+  int tty = 0;
+  if (!r.Flag(&has_tty) || !r.Int(&tty) ||
+      (has_tty && std::find(spec.fd_targets.begin(), spec.fd_targets.end(),
+                            tty) == spec.fd_targets.end()) ||
+      (!has_tty && tty != 0)) {
+    return bad("controlling_tty");
+  }
+  spec.controlling_tty = has_tty ? tty : -1;
   if (!r.Flag(&spec.into_cgroup)) return bad("into_cgroup");
   Containment& c = spec.containment;
   bool has_credentials = false;

@@ -59,6 +59,10 @@ struct LaunchSpec {
   // The fds passed with the spec (after the report fd) are dup2-ed onto
   // these numbers, in order.
   std::vector<int> fd_targets;
+  // When one of fd_targets (a pty's slave): the child starts a new
+  // session with it as its controlling terminal, instead of only a new
+  // process group.
+  int controlling_tty = -1;
   // An fd of the child's cgroup directory follows the targets'
   // (CLONE_INTO_CGROUP).
   bool into_cgroup = false;

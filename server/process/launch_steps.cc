@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -160,6 +161,10 @@ absl::string_view LaunchStepName(LaunchStep step) {
   switch (step) {
     case LaunchStep::kProcessGroup:
       return "setpgid";
+    case LaunchStep::kSession:
+      return "setsid";
+    case LaunchStep::kControllingTerminal:
+      return "controlling terminal";
     case LaunchStep::kSignals:
       return "signals";
     case LaunchStep::kMounts:
@@ -206,6 +211,9 @@ PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds) {
     launch.set_gid = getgid() != cred->gid || getegid() != cred->gid;
     launch.set_uid = getuid() != cred->uid || geteuid() != cred->uid;
   }
+  for (size_t i = 0; i < spec.fd_targets.size() && i < fds.passed.size(); ++i) {
+    if (spec.fd_targets[i] == spec.controlling_tty) launch.tty = fds.passed[i];
+  }
   launch.scratch.resize(fds.passed.size());
   launch.fds = std::move(fds);
   return launch;
@@ -215,7 +223,16 @@ void RunLaunchSteps(PreparedLaunch& launch) {
   const LaunchSpec& spec = *launch.spec;
   const Containment& c = spec.containment;
   const int first_report = launch.fds.report;
-  if (setpgid(0, 0) != 0) Fail(first_report, LaunchStep::kProcessGroup, errno);
+  if (launch.tty >= 0) {
+    // Before the fork of a PID namespace's init: the init leads the
+    // session, and the program, in it, keeps the terminal.
+    if (setsid() < 0) Fail(first_report, LaunchStep::kSession, errno);
+    if (ioctl(launch.tty, TIOCSCTTY, 0) != 0) {
+      Fail(first_report, LaunchStep::kControllingTerminal, errno);
+    }
+  } else if (setpgid(0, 0) != 0) {
+    Fail(first_report, LaunchStep::kProcessGroup, errno);
+  }
   ResetSignals();
   if (c.pid_namespace) {
     // Our mounts must not propagate out of the new mount namespace.

@@ -24,6 +24,8 @@ namespace rexec::process {
 
 enum class LaunchStep : int32_t {
   kProcessGroup,
+  kSession,
+  kControllingTerminal,
   kSignals,
   kMounts,
   kInit,
@@ -75,6 +77,8 @@ struct PreparedLaunch {
   // Whether each credential differs from the launcher's (an unprivileged
   // server may "switch" to its own user, but not call setgroups).
   bool set_groups = false, set_gid = false, set_uid = false;
+  // The passed fd that becomes the controlling terminal, or -1.
+  int tty = -1;
   // Room for PlaceFds: the passed fds moved above the targets.
   std::vector<int> scratch;
 };

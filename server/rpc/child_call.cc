@@ -134,7 +134,7 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
       EndCall(
           InvalidArgument("the request stream ended before the start message"));
     } else if (!input_busy_[0]) {
-      runner_->CloseInput(ChildRunner::Input::kStdin);
+      CloseStdin();
     }
   } else if (absl::Status parsed =
                  ParseRequest(frame_, ++requests_read_, &request_);
@@ -210,7 +210,7 @@ void ChildCall<Request, Response>::Handle() {
                    std::move(*request_.mutable_stdin()));
       return;
     case Request::kCloseStdin:
-      runner_->CloseInput(ChildRunner::Input::kStdin);
+      CloseStdin();
       return;
     case Request::kSignal:
       if (absl::Status status = runner_->Signal(request_.signal().name());
@@ -252,10 +252,9 @@ absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
 
 template <typename Request, typename Response>
 absl::Status ChildCall<Request, Response>::StartRunner(
-    const LaunchPlan& plan, process::UniqueFd channel) {
+    const LaunchPlan& plan) {
   runner_ = std::make_unique<ChildRunner>(state_, cq_, this);
-  absl::Status status =
-      runner_->Start(plan, identity_.name, std::move(channel));
+  absl::Status status = runner_->Start(plan, identity_.name);
   runner_done_ = !status.ok();
   return status;
 }
@@ -283,8 +282,28 @@ void ChildCall<Request, Response>::OnInputWritten(ChildRunner::Input input) {
     holding_ = false;
     Handle();
     ReadNext();
-  } else if (half_closed_ && input == ChildRunner::Input::kStdin) {
+  } else if (half_closed_ && input == ChildRunner::Input::kStdin &&
+             !stdin_closed_) {
+    CloseStdin();
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::CloseStdin() {
+  stdin_closed_ = true;
+  if (!runner_->has_terminal()) {
     runner_->CloseInput(ChildRunner::Input::kStdin);
+  } else if (std::optional<char> eof = runner_->TerminalEof()) {
+    // A terminal stays open: EOF is a key, as ssh sends it, and may be
+    // pressed again.
+    WriteToChild(ChildRunner::Input::kStdin, std::string(1, *eof));
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Resize(const v1::Resize& resize) {
+  if (absl::Status status = runner_->Resize(resize); !status.ok()) {
+    EndCall(ToGrpcStatus(status));
   }
 }
 

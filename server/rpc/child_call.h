@@ -92,8 +92,7 @@ class ChildCall : public ChildRunner::Owner {
   // the audit log either way.
   absl::StatusOr<LaunchPlan> Plan(std::vector<std::string> argv,
                                   const v1::ProcessOptions& options);
-  absl::Status StartRunner(const LaunchPlan& plan,
-                           process::UniqueFd channel = {});
+  absl::Status StartRunner(const LaunchPlan& plan);
   ChildRunner& runner() { return *runner_; }
   ServerState* state() const { return state_; }
   Service* service() const { return service_; }
@@ -115,6 +114,11 @@ class ChildCall : public ChildRunner::Owner {
   // policy. Responses already queued go out first, unless the client is
   // gone (CANCELLED).
   void EndCall(grpc::Status status);
+
+  // EOF on stdin: the pipe closed, or a terminal's EOF character.
+  void CloseStdin();
+  // A resize request; an error ends the call.
+  void Resize(const v1::Resize& resize);
 
   // The outbox has room again (a write completed), before the runner is
   // asked for more output: for output a subclass holds back itself.
@@ -183,6 +187,8 @@ class ChildCall : public ChildRunner::Owner {
   // The client half-closed; stdin closes once its last chunk is written.
   bool half_closed_ = false;
   bool input_busy_[2] = {false, false};
+  // Stdin's EOF was sent (once for a half-close, see CloseStdin()).
+  bool stdin_closed_ = false;
 
   std::deque<grpc::ByteBuffer> outbox_;  // responses, serialized
   size_t outbox_bytes_ = 0;              // their length

@@ -1,6 +1,7 @@
 #include "server/rpc/child_runner.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "common/errno_status.h"
 #include "common/signal_name.h"
 #include "server/process/child_registry.h"
+#include "server/process/pty.h"
 #include "server/rpc/process_options.h"
 #include "spdlog/spdlog.h"
 
@@ -78,11 +80,11 @@ ChildRunner::~ChildRunner() {
   for (PendingInput& in : inputs_) CloseInputFd(in);
 }
 
-absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
-                                process::UniqueFd channel) {
+absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity) {
   done_ = true;  // until the child runs
   const process::SpawnOptions& options = plan.spawn;
   policy_ = plan.stop;
+  if (options.terminal) window_ = options.terminal->size;
   const std::string argv0 = options.argv.empty() ? "" : options.argv[0];
   if (absl::Status slot = state_->TryAddChild(
           argv0, identity, plan.rule ? plan.rule->max_processes() : 0,
@@ -104,23 +106,7 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
   spdlog::debug("start pid={} argv=[{}]", child_->pid(),
                 QuotedArgv(options.argv));
 
-  // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
-  fcntl(child_->stdout_fd().Get(), F_SETPIPE_SZ, kPipeSize);
-  fcntl(child_->stderr_fd().Get(), F_SETPIPE_SZ, kPipeSize);
-  fcntl(child_->stdin_fd().Get(), F_SETPIPE_SZ, kPipeSize);
-  outputs_[0].fd = &child_->stdout_fd();
-  outputs_[1].fd = &child_->stderr_fd();
-  outputs_[2].fd = &channel_read_;
-  inputs_[0].fd = &child_->stdin_fd();
-  inputs_[1].fd = &channel_write_;
-  absl::Status status;
-  if (channel.Valid()) {
-    channel_read_ = std::move(channel);
-    channel_write_.Reset(fcntl(channel_read_.Get(), F_DUPFD_CLOEXEC, 0));
-    if (!channel_write_.Valid()) {
-      status = ErrnoStatus(errno, "dup of the IPC channel");
-    }
-  }
+  absl::Status status = ConnectStdio();
   process::Poller& poller = state_->poller();
   absl::StatusOr<process::Poller::WatchId> watch;
   for (int i = 0; i < 3 && status.ok(); ++i) {
@@ -151,6 +137,41 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity,
     SetAlarm(timeout_alarm_, timeout_tag_, policy_.timeout);
   }
   state_->AddRunner(this);
+  return absl::OkStatus();
+}
+
+absl::Status ChildRunner::ConnectStdio() {
+  // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
+  // (Not a pipe, e.g. the terminal: EBADF or EINVAL, and nothing changes.)
+  for (int target = 0; target < 3; ++target) {
+    if (child_->end(target).Valid()) {
+      fcntl(child_->end(target).Get(), F_SETPIPE_SZ, kPipeSize);
+    }
+  }
+  outputs_[1].fd = &child_->stderr_fd();
+  outputs_[2].fd = &channel_read_;
+  inputs_[1].fd = &channel_write_;
+  // A terminal and the channel are each one fd both ways: we write to a
+  // dup of it, so that each direction has its own fd for the poller.
+  channel_read_ = std::move(child_->end(3));
+  process::UniqueFd& terminal = child_->terminal();
+  if (terminal.Valid()) {
+    outputs_[0].fd = &terminal;
+    inputs_[0].fd = &terminal_write_;
+    terminal_write_.Reset(fcntl(terminal.Get(), F_DUPFD_CLOEXEC, 0));
+    if (!terminal_write_.Valid()) {
+      return ErrnoStatus(errno, "dup of the terminal");
+    }
+  } else {
+    outputs_[0].fd = &child_->stdout_fd();
+    inputs_[0].fd = &child_->stdin_fd();
+  }
+  if (channel_read_.Valid()) {
+    channel_write_.Reset(fcntl(channel_read_.Get(), F_DUPFD_CLOEXEC, 0));
+    if (!channel_write_.Valid()) {
+      return ErrnoStatus(errno, "dup of the IPC channel");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -248,7 +269,46 @@ absl::Status ChildRunner::Signal(const std::string& name) {
   if (!sig.ok()) return sig.status();
   if (exit_reported_) return absl::OkStatus();
   client_signaled_ = true;
+  if (std::optional<pid_t> group = ForegroundGroup()) {
+    // What Ctrl-C does at a local terminal: the job in the foreground.
+    if (kill(-*group, *sig) != 0 && errno != ESRCH) {
+      return ErrnoStatus(errno, absl::StrCat("signal process group ", *group));
+    }
+    return absl::OkStatus();
+  }
   return child_->SignalGroup(*sig);
+}
+
+std::optional<pid_t> ChildRunner::ForegroundGroup() const {
+  if (exit_ || !child_->terminal().Valid()) return std::nullopt;
+  // Only a group of the child's session can be the terminal's foreground
+  // (tcsetpgrp checks), so this never reaches beyond what the child runs.
+  return process::ForegroundGroup(child_->terminal().Get());
+}
+
+void ChildRunner::SignalAll(int signal_number) {
+  child_->SignalGroup(signal_number).IgnoreError();
+  if (std::optional<pid_t> group = ForegroundGroup();
+      group && *group != child_->pid()) {
+    kill(-*group, signal_number);
+  }
+}
+
+absl::Status ChildRunner::Resize(const v1::Resize& resize) {
+  if (!child_->terminal().Valid()) {
+    return absl::FailedPreconditionError(
+        "resize: the process has no terminal (start it with options.pty)");
+  }
+  absl::StatusOr<process::WindowSize> size = FromProto(resize, window_);
+  if (!size.ok()) return size.status();
+  if (exit_reported_) return absl::OkStatus();
+  window_ = *size;
+  return process::SetWindowSize(child_->terminal().Get(), window_);
+}
+
+std::optional<char> ChildRunner::TerminalEof() const {
+  if (!child_->terminal().Valid()) return std::nullopt;
+  return process::EofCharacter(child_->terminal().Get());
 }
 
 void ChildRunner::Stop(v1::TerminationReason reason) {
@@ -256,7 +316,11 @@ void ChildRunner::Stop(v1::TerminationReason reason) {
   if (stop_reason_ == v1::TERMINATION_REASON_UNSPECIFIED) stop_reason_ = reason;
   if (stopping_) return;
   stopping_ = true;
-  child_->SignalGroup(policy_.kill_signal).IgnoreError();
+  // A terminal's session first hears what a dropped ssh connection tells
+  // it, a hangup: an interactive shell ignores SIGTERM, and passes SIGHUP
+  // on to its jobs, which are groups of their own.
+  if (has_terminal()) SignalAll(SIGHUP);
+  SignalAll(policy_.kill_signal);
   ArmGrace();
 }
 
@@ -425,7 +489,7 @@ void ChildRunner::MaybeReportExit() {
   // No orphan survives the call: what is left in the group gets the policy.
   WatchGroup();  // first, so that no reaping is missed between the two
   if (child_->GroupAlive()) {
-    if (!stopping_) child_->SignalGroup(policy_.kill_signal).IgnoreError();
+    if (!stopping_) SignalAll(policy_.kill_signal);
     ArmGrace();
   } else {
     StopWatchingGroup();
@@ -490,7 +554,7 @@ void ChildRunner::OnGrace(bool ok) {
   --pending_alarms_;
   grace_armed_ = false;
   if (ok) {
-    child_->SignalGroup(SIGKILL).IgnoreError();
+    SignalAll(SIGKILL);
     // Nothing survives SIGKILL: there is nothing left to wait for.
     StopWatchingGroup();
     CloseDoorbellIfQuiet();

@@ -69,11 +69,17 @@ class ChildRunner {
 
   // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes or
   // the identity's max_processes. After an error the runner is done at
-  // once (no OnRunnerDone()). `channel`, when valid, is the parent's end of
-  // the IPC channel; the child's end must be in plan.spawn.extra_fds.
-  absl::Status Start(const LaunchPlan& plan, std::string identity,
-                     process::UniqueFd channel = {});
+  // once (no OnRunnerDone()). A kSocket stdio fd 3 is the IPC channel; a
+  // terminal is stdout and stdin both.
+  absl::Status Start(const LaunchPlan& plan, std::string identity);
   pid_t pid() const { return child_->pid(); }
+  bool has_terminal() const { return child_->terminal().Valid(); }
+  // The terminal's EOF character, what close_stdin sends to a terminal (as
+  // ssh does); nullopt without a terminal or when the child disabled it.
+  std::optional<char> TerminalEof() const;
+  // FAILED_PRECONDITION without a terminal; INVALID_ARGUMENT for a size
+  // no terminal has.
+  absl::Status Resize(const v1::Resize& resize);
   // Bytes written to the child (stdin, channel) and read from it.
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -87,7 +93,8 @@ class ChildRunner {
   void CloseInput(Input input);
   // Closes the channel both ways at once; unread messages are dropped.
   void CloseChannel();
-  // To the child's process group. INVALID_ARGUMENT for an unknown name.
+  // To the child's process group, or with a terminal to its foreground
+  // group. INVALID_ARGUMENT for an unknown name.
   absl::Status Signal(const std::string& name);
   void ResumeOutput();
   // Stops the child with the policy; `reason` is reported in the exit unless
@@ -111,6 +118,13 @@ class ChildRunner {
     bool busy = false;  // a chunk was given and OnInputWritten() is due
   };
 
+  // The pipes, terminal and channel of the new child to outputs_ and
+  // inputs_.
+  absl::Status ConnectStdio();
+  // The terminal's foreground group while the child runs and has one.
+  std::optional<pid_t> ForegroundGroup() const;
+  // To the child's group and, with a terminal, to its foreground group.
+  void SignalAll(int signal_number);
   void OnDoorbell(bool ok);
   void OnTimeout(bool ok);
   void OnGrace(bool ok);
@@ -172,6 +186,8 @@ class ChildRunner {
   // each direction has its own fd for the poller.
   process::UniqueFd channel_read_;
   process::UniqueFd channel_write_;  // valid while the channel is open
+  process::UniqueFd terminal_write_;  // with a terminal: stdin's fd
+  process::WindowSize window_;        // the terminal's, as last set
   Output outputs_[3];
   PendingInput inputs_[2];
 

@@ -27,6 +27,10 @@ class ExecCall final
   ~ExecCall() override;
 
   absl::Status StartChild(const v1::ExecRequest& request) override;
+  // resize
+  void HandleOther(v1::ExecRequest& request) override {
+    Resize(request.resize());
+  }
   // Output is always read: it is bounded by max_buffer, not by the client.
   bool HasOutputRoom() override { return true; }
   void OnOutput(ChildRunner::Stream stream, std::string data) override;

@@ -1,10 +1,7 @@
 #include "server/rpc/fork_call.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/errno_status.h"
 #include "common/node_channel.h"
 #include "server/rpc/grpc_status.h"
 
@@ -24,6 +21,11 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
     return absl::InvalidArgumentError(
         "start.module is empty: Fork runs EXEC_PATH MODULE ARGS");
   }
+  if (start.options().has_pty()) {
+    // fd 3 is the channel, and a module's output is lines, not a screen.
+    return absl::InvalidArgumentError(
+        "options.pty is for Spawn and Exec: Fork has no terminal");
+  }
   std::vector<std::string> argv;
   argv.push_back(start.exec_path().empty() ? state()->config().node
                                            : start.exec_path());
@@ -38,19 +40,8 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
                            std::to_string(node_channel::kFd));
   options.env.emplace_back("NODE_CHANNEL_SERIALIZATION_MODE", "json");
 
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return ErrnoStatus(errno, "socketpair for the IPC channel");
-  }
-  process::UniqueFd ours(fds[0]);
-  process::UniqueFd theirs(fds[1]);
-  // Only our end: the child gets a blocking socket, as Node's fork gives.
-  if (fcntl(ours.Get(), F_SETFL, O_NONBLOCK) != 0) {
-    return ErrnoStatus(errno, "O_NONBLOCK on the IPC channel");
-  }
-  options.extra_fds.emplace_back(theirs.Get(), node_channel::kFd);
-  // `theirs` closes on return: the child has its copy by then.
-  return StartRunner(*plan, std::move(ours));
+  options.stdio.push_back({node_channel::kFd, process::StdioKind::kSocket});
+  return StartRunner(*plan);
 }
 
 std::optional<ChildRunner::Input> ForkCall::InputOfOther(

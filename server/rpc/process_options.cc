@@ -1,5 +1,6 @@
 #include "server/rpc/process_options.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/signal_name.h"
 #include "common/status_macros.h"
@@ -27,7 +28,46 @@ void ToProto(absl::Duration d, google::protobuf::Duration* proto) {
   proto->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
 }
 
+absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t dflt,
+                                         absl::string_view field) {
+  if (value > 0xffff) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is ", value, ": a terminal has at most 65535"));
+  }
+  return value == 0 ? dflt : static_cast<uint16_t>(value);
+}
+
+absl::StatusOr<process::TerminalOptions> FromProto(const v1::PtyOptions& pty) {
+  process::TerminalOptions terminal;
+  terminal.term = pty.term().empty() ? "xterm" : pty.term();
+  constexpr size_t kMaxTermLength = 64;
+  if (terminal.term.size() > kMaxTermLength ||
+      terminal.term.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789._+-") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.pty.term \"", absl::CHexEscape(terminal.term.substr(0, 80)),
+        "\" is not a terminal type: letters, digits and ._+- only, at most ",
+        kMaxTermLength, " bytes"));
+  }
+  REXEC_ASSIGN_OR_RETURN(terminal.size.rows,
+                         WindowDimension(pty.rows(), 24, "options.pty.rows"));
+  REXEC_ASSIGN_OR_RETURN(terminal.size.cols,
+                         WindowDimension(pty.cols(), 80, "options.pty.cols"));
+  return terminal;
+}
+
 }  // namespace
+
+absl::StatusOr<process::WindowSize> FromProto(const v1::Resize& resize,
+                                              process::WindowSize current) {
+  process::WindowSize size;
+  REXEC_ASSIGN_OR_RETURN(
+      size.rows, WindowDimension(resize.rows(), current.rows, "resize.rows"));
+  REXEC_ASSIGN_OR_RETURN(
+      size.cols, WindowDimension(resize.cols(), current.cols, "resize.cols"));
+  return size;
+}
 
 absl::Status FromProto(const v1::ProcessOptions& proto,
                        absl::Duration max_kill_grace,
@@ -36,6 +76,10 @@ absl::Status FromProto(const v1::ProcessOptions& proto,
   spawn->env.assign(proto.env().begin(), proto.env().end());
   spawn->clear_env = proto.clear_env();
   spawn->cwd = proto.cwd();
+  if (proto.has_pty()) {
+    REXEC_ASSIGN_OR_RETURN(spawn->terminal, FromProto(proto.pty()));
+    spawn->stdio = process::TerminalStdio();
+  }
   REXEC_ASSIGN_OR_RETURN(stop->timeout, FromProto(proto.timeout(), "timeout"));
   REXEC_ASSIGN_OR_RETURN(absl::Duration grace,
                          FromProto(proto.kill_grace(), "kill_grace"));

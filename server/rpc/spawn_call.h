@@ -19,6 +19,10 @@ class SpawnCall final
   using ListeningCall::ListeningCall;
 
   absl::Status StartChild(const v1::SpawnRequest& request) override;
+  // resize
+  void HandleOther(v1::SpawnRequest& request) override {
+    Resize(request.resize());
+  }
   void OnOutput(ChildRunner::Stream stream, std::string data) override;
   void OnExit(v1::ExitStatus exit) override;
 };

@@ -210,7 +210,7 @@ TEST_F(ExecTest, BadInputGetsAClearError) {
            "start was sent twice"},
           {{StartRequest(Start("sleep 316")), empty},
            grpc::StatusCode::INVALID_ARGUMENT,
-           "none of start, stdin, close_stdin or signal is set"},
+           "none of start, stdin, close_stdin, signal or resize is set"},
           {{StartRequest(Start("sleep 316")), bad_signal},
            grpc::StatusCode::INVALID_ARGUMENT,
            "signal: unknown signal name"},

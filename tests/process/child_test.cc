@@ -249,6 +249,97 @@ TEST(Child, InAPidNamespaceTheProgramsOwnEndIsReported) {
   EXPECT_EQ(RunChild(*killed).status.ToString(), "killed by SIGUSR1");
 }
 
+// Reads a terminal's master until the child's side is closed (EIO), at
+// most 10 s.
+std::string ReadTerminal(Child& child) {
+  std::string out;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    pollfd ready{child.terminal().Get(), POLLIN, 0};
+    if (poll(&ready, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(child.terminal().Get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, n);
+  }
+  return out;
+}
+
+TEST(Child, StdioIsMadePerFd) {
+  SpawnOptions options;
+  options.argv = {"sh", "-c",
+                  "readlink /proc/$$/fd/0; readlink /proc/$$/fd/3 | cut -c1-7;"
+                  " echo over-the-socket >&3"};
+  options.stdio = {{0, StdioKind::kNull},
+                   {1, StdioKind::kPipe},
+                   {2, StdioKind::kPipe},
+                   {3, StdioKind::kSocket}};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_FALSE(child->stdin_fd().Valid());  // /dev/null is all the child's
+  EXPECT_FALSE(child->terminal().Valid());
+  ASSERT_TRUE(child->end(3).Valid());
+  Result r = RunChild(*child);
+  EXPECT_EQ(r.out, "/dev/null\nsocket:\n");
+  char buffer[64] = {};
+  pollfd ready{child->end(3).Get(), POLLIN, 0};
+  ASSERT_EQ(poll(&ready, 1, 5000), 1);
+  EXPECT_EQ(std::string(buffer, read(child->end(3).Get(), buffer, 63)),
+            "over-the-socket\n");
+}
+
+TEST(Child, ATerminalIsTheControllingOneOfANewSession) {
+  SpawnOptions options;
+  options.argv = {"sh", "-c",
+                  "tty; stty size; echo $TERM; ps -o sid= -o tpgid= -p $$"};
+  options.env = {{"TERM", "overridden-by-the-terminal"}};
+  options.stdio = TerminalStdio();
+  options.terminal = TerminalOptions{"vt100", {7, 33}};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->terminal().Valid());
+  const std::string out = ReadTerminal(*child);
+  EXPECT_THAT(out, StartsWith("/dev/pts/"));
+  EXPECT_THAT(out, HasSubstr("\r\n7 33\r\nvt100\r\n"));
+  const std::string pid = std::to_string(child->pid());
+  // Its session and the terminal's foreground group are its own.
+  EXPECT_THAT(out, ::testing::ContainsRegex(" *" + pid + " +" + pid));
+  EXPECT_EQ(child->Wait()->code(), 0);
+}
+
+TEST(Child, InAPidNamespaceTheProgramKeepsItsTerminal) {
+  if (getuid() != 0) GTEST_SKIP() << "not root: cannot make a PID namespace";
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "tty && stty size"};
+  options.stdio = TerminalStdio();
+  options.terminal = TerminalOptions{"xterm", {12, 34}};
+  options.containment.pid_namespace = true;
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  const std::string out = ReadTerminal(*child);
+  EXPECT_THAT(out, StartsWith("/dev/pts/"));
+  EXPECT_THAT(out, HasSubstr("12 34"));
+  EXPECT_EQ(child->Wait()->code(), 0);
+}
+
+TEST(Child, BadStdioIsRefused) {
+  SpawnOptions options;
+  options.argv = {"true"};
+  options.stdio = {{4, StdioKind::kPipe}};
+  EXPECT_THAT(Child::Spawn(options).status().message(),
+              HasSubstr("stdio fd 4 is out of range"));
+  options.stdio = {{1, StdioKind::kPipe}, {1, StdioKind::kNull}};
+  EXPECT_THAT(Child::Spawn(options).status().message(),
+              HasSubstr("given twice"));
+  options.stdio = TerminalStdio();
+  EXPECT_EQ(Child::Spawn(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.stdio = {};
+  options.terminal = TerminalOptions{"xterm", {}};
+  EXPECT_EQ(Child::Spawn(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Child, DestroyingAnUnreapedChildKillsAndReapsIt) {
   pid_t pid;
   {

@@ -2,6 +2,7 @@
 // that are not a spec are refused rather than followed.
 #include "server/process/launch_spec.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace rexec::process {
@@ -14,6 +15,7 @@ LaunchSpec Full() {
   spec.envp = {"A=1", "EMPTY="};
   spec.cwd = "/tmp";
   spec.fd_targets = {0, 1, 2, 3};
+  spec.controlling_tty = 1;
   spec.into_cgroup = true;
   spec.containment.credentials = Credentials{1001, 1002, {1002, 27}};
   spec.containment.limits = {{RLIMIT_NOFILE, 64, 64}, {RLIMIT_CPU, 1, 2}};
@@ -32,6 +34,7 @@ TEST(LaunchSpec, RoundTripsEveryField) {
   EXPECT_EQ(out->envp, in.envp);
   EXPECT_EQ(out->cwd, in.cwd);
   EXPECT_EQ(out->fd_targets, in.fd_targets);
+  EXPECT_EQ(out->controlling_tty, 1);
   EXPECT_TRUE(out->into_cgroup);
   const Containment& c = out->containment;
   ASSERT_TRUE(c.credentials.has_value());
@@ -50,6 +53,14 @@ TEST(LaunchSpec, RoundTripsEveryField) {
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE(plain->containment.credentials.has_value());
   EXPECT_FALSE(plain->containment.capabilities.has_value());
+  EXPECT_EQ(plain->controlling_tty, -1);
+}
+
+TEST(LaunchSpec, AControllingTerminalMustBeOneOfTheTargets) {
+  LaunchSpec spec = Full();
+  spec.controlling_tty = 9;
+  EXPECT_THAT(DecodeLaunchSpec(EncodeLaunchSpec(spec)).status().message(),
+              ::testing::HasSubstr("controlling_tty"));
 }
 
 TEST(LaunchSpec, EveryTruncationAndAnyTrailingByteIsRefused) {
