@@ -1,6 +1,5 @@
 #include "server/rpc/fork_call.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "common/node_channel.h"
 #include "server/rpc/grpc_status.h"
