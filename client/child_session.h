@@ -1,5 +1,5 @@
 // ChildSession is the client side of one rexec.v1.ChildProcess call (Spawn,
-// Exec or Fork), over gRPC's synchronous API: it opens the stream and sends
+// Exec, Fork or Attach), over gRPC's synchronous API: it opens the stream and sends
 // the start message. The write side (stdin, close_stdin, signal, messages)
 // may be used from several threads at once: writes are serialised here.
 // Read() belongs to one thread. Cancel() may be called from any thread.
@@ -56,6 +56,10 @@ struct Rpc<v1::ExecRequest> : RpcOf<v1::ExecStart, v1::ExecResponse,
 template <>
 struct Rpc<v1::ForkRequest> : RpcOf<v1::ForkStart, v1::ForkResponse,
                                     &v1::ChildProcess::StubInterface::Fork> {};
+template <>
+struct Rpc<v1::AttachRequest>
+    : RpcOf<v1::AttachStart, v1::AttachResponse,
+            &v1::ChildProcess::StubInterface::Attach> {};
 
 template <typename Request>
 class ChildSession {
@@ -152,6 +156,7 @@ class ChildSession {
 using SpawnSession = ChildSession<v1::SpawnRequest>;
 using ExecSession = ChildSession<v1::ExecRequest>;
 using ForkSession = ChildSession<v1::ForkRequest>;
+using AttachSession = ChildSession<v1::AttachRequest>;
 
 // The exit code a shell would give: the child's code, or 128 + N when it
 // died of signal N.

@@ -146,6 +146,25 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                 "the largest kill_grace a call may ask for");
   durations.Add(app, "--start-timeout", &c.start_timeout,
                 "how long a call may take to send its start message");
+  app.add_option("--replay-buffer", c.sessions.replay_buffer,
+                 "bytes of output a detached process's session keeps per "
+                 "stream, for attachments to replay (e.g. 1MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30))
+      ->capture_default_str();
+  durations.Add(app, "--keep-ended", &c.sessions.keep_ended,
+                "how long an ended session is kept with its exit, unless "
+                "an attachment collects it first");
+  app.add_option("--max-detached", c.sessions.max_per_identity,
+                 "sessions (detached processes, ended ones included) an "
+                 "identity may have")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-detached-total", c.sessions.max_total,
+                 "sessions the server holds in all (each may hold 2 x "
+                 "--replay-buffer)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   app.add_option("--tls-cert", f.tls.cert,
                  "PEM certificate chain: serve TCP addresses over TLS");

@@ -17,6 +17,8 @@ namespace rexec::auth {
 namespace {
 
 constexpr absl::string_view kRpcNames[] = {"Spawn", "Exec", "Fork"};
+constexpr absl::string_view kAllRpcNames[] = {"Spawn", "Exec",   "Fork",
+                                              "List",  "Attach", "Kill"};
 constexpr absl::string_view kExecutableFields[] = {"programs", "shells",
                                                    "runtimes"};
 
@@ -64,7 +66,9 @@ bool ValidEnvName(absl::string_view name) {
 
 }  // namespace
 
-absl::string_view RpcName(Rpc rpc) { return kRpcNames[static_cast<int>(rpc)]; }
+absl::string_view RpcName(Rpc rpc) {
+  return kAllRpcNames[static_cast<int>(rpc)];
+}
 
 absl::Status PolicyRule::Refuse(absl::string_view identity,
                                 absl::string_view what,

@@ -26,8 +26,10 @@
 
 namespace rexec::auth {
 
-enum class Rpc { kSpawn, kExec, kFork };
-// "Spawn", "Exec", "Fork": as the policy and the audit log spell them.
+// The RPCs a rule may allow (Spawn, Exec, Fork), then those of sessions,
+// which a caller may use on its own sessions whatever its rule.
+enum class Rpc { kSpawn, kExec, kFork, kList, kAttach, kKill };
+// "Spawn", "Exec", "Fork"...: as the policy and the audit log spell them.
 absl::string_view RpcName(Rpc rpc);
 
 // A field of a policy that does not validate: its path

@@ -114,6 +114,7 @@ std::string FormatJson(const AuditRecord& r) {
   };
   if (!r.rule.empty()) json["rule"] = Cut(r.rule, kMaxFieldBytes);
   if (!r.cwd.empty()) json["cwd"] = Cut(r.cwd, kMaxFieldBytes);
+  if (!r.session.empty()) json["session"] = Cut(r.session, kMaxFieldBytes);
   if (r.pid > 0) {
     json["pid"] = r.pid;
     if (r.exit_code.has_value()) json["exit_code"] = *r.exit_code;
@@ -154,6 +155,9 @@ std::string FormatText(const AuditRecord& r) {
   std::string tail;
   if (!r.cwd.empty()) {
     absl::StrAppend(&tail, " cwd=", Quote(r.cwd, kMaxFieldBytes));
+  }
+  if (!r.session.empty()) {
+    absl::StrAppend(&tail, " session=", Quote(r.session, kMaxFieldBytes));
   }
   if (r.pid > 0) {
     absl::StrAppend(&tail, " pid=", r.pid, " exit=");

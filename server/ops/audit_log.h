@@ -26,11 +26,14 @@ inline constexpr size_t kMaxRecordBytes = 4096;
 struct AuditRecord {
   std::string identity;
   std::string peer;
-  std::string rpc;  // "Spawn", "Exec", "Fork"
+  std::string rpc;  // "Spawn", "Exec", "Fork", "Attach", "List", "Kill"
   std::vector<std::string> argv;
   std::string cwd;
   std::string rule;  // the policy rule that allowed it, if any
   int pid = 0;       // 0: no child was started
+  // The session's id, for a detached process (it may outlive the call:
+  // then the record has no exit) or an Attach, List or Kill of one.
+  std::string session;
   // The child's end, when it has one: a code or a signal name, and why it
   // ended ("EXITED", "TIMED_OUT", "CLIENT_GONE"...).
   std::optional<int> exit_code;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "server/rpc/grpc_status.h"
+#include "server/rpc/supervisor.h"
 #include "server/rpc/wire_message.h"
 
 namespace rexec::rpc {
@@ -106,7 +107,7 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnStartTimeout(bool ok) {
   start_alarm_pending_ = false;
   // Not ok: cancelled, because the start came or the call ended.
-  if (ok && !runner_) {
+  if (ok && !child_) {
     EndCall(ToGrpcStatus(absl::DeadlineExceededError(
         absl::StrCat("no start message within ",
                      absl::FormatDuration(state_->config().start_timeout),
@@ -130,10 +131,10 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
   } else if (!ok) {
     // The client half-closed (or the call died, which OnDone handles).
     half_closed_ = true;
-    if (!runner_) {
+    if (!child_) {
       EndCall(
           InvalidArgument("the request stream ended before the start message"));
-    } else if (!input_busy_[0]) {
+    } else if (!input_busy_[0] && HalfCloseIsEof()) {
       CloseStdin();
     }
   } else if (absl::Status parsed =
@@ -148,7 +149,7 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::Dispatch() {
-  if (!runner_) {
+  if (!child_) {
     if (!request_.has_start()) {
       EndCall(InvalidArgument(
           absl::StrCat("the first message must be start, got ",
@@ -163,17 +164,15 @@ void ChildCall<Request, Response>::Dispatch() {
     // A call that came before the drain may send its start after.
     if (RefusedForDrain()) return;
     if (absl::Status status = StartChild(request_); !status.ok()) {
-      runner_.reset();
+      child_.reset();
       EndCall(ToGrpcStatus(status));
       return;
     }
-    Response started;
-    started.mutable_started()->set_pid(runner_->pid());
-    Enqueue(started);
+    Enqueue(StartedResponse());
     ReadNext();
     return;
   }
-  if (std::optional<ChildRunner::Input> input = InputOf(request_);
+  if (std::optional<ChildHandle::Input> input = InputOf(request_);
       input && input_busy_[static_cast<int>(*input)]) {
     holding_ = true;
     return;
@@ -183,12 +182,12 @@ void ChildCall<Request, Response>::Dispatch() {
 }
 
 template <typename Request, typename Response>
-std::optional<ChildRunner::Input> ChildCall<Request, Response>::InputOf(
+std::optional<ChildHandle::Input> ChildCall<Request, Response>::InputOf(
     const Request& request) {
   switch (request.request_case()) {
     case Request::kStdin:
     case Request::kCloseStdin:
-      return ChildRunner::Input::kStdin;
+      return ChildHandle::Input::kStdin;
     case Request::kStart:
     case Request::kSignal:
     case Request::REQUEST_NOT_SET:
@@ -200,20 +199,26 @@ std::optional<ChildRunner::Input> ChildCall<Request, Response>::InputOf(
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::Handle() {
+  if (request_.request_case() != Request::kStart) {
+    if (absl::Status status = CheckRequest(request_); !status.ok()) {
+      EndCall(ToGrpcStatus(status));
+      return;
+    }
+  }
   switch (request_.request_case()) {
     case Request::kStart:
       EndCall(InvalidArgument(
           "start was sent twice: only the first message may be start"));
       return;
     case Request::kStdin:
-      WriteToChild(ChildRunner::Input::kStdin,
+      WriteToChild(ChildHandle::Input::kStdin,
                    std::move(*request_.mutable_stdin()));
       return;
     case Request::kCloseStdin:
       CloseStdin();
       return;
     case Request::kSignal:
-      if (absl::Status status = runner_->Signal(request_.signal().name());
+      if (absl::Status status = child_->Signal(request_.signal().name());
           !status.ok()) {
         EndCall(ToGrpcStatus(absl::Status(
             status.code(), absl::StrCat("signal: ", status.message()))));
@@ -251,19 +256,27 @@ absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
 }
 
 template <typename Request, typename Response>
-absl::Status ChildCall<Request, Response>::StartRunner(
+absl::Status ChildCall<Request, Response>::StartSupervisor(
     const LaunchPlan& plan) {
-  runner_ = std::make_unique<ChildRunner>(state_, cq_, this);
-  absl::Status status = runner_->Start(plan, identity_.name);
-  runner_done_ = !status.ok();
+  auto supervisor = std::make_unique<Supervisor>(state_, cq_, this);
+  absl::Status status = supervisor->Start(plan, identity_.name);
+  child_ = std::move(supervisor);
+  child_done_ = !status.ok();
   return status;
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::WriteToChild(ChildRunner::Input input,
+void ChildCall<Request, Response>::Attached(
+    std::unique_ptr<ChildHandle> handle) {
+  child_ = std::move(handle);
+  child_done_ = false;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::WriteToChild(ChildHandle::Input input,
                                                 std::string data) {
   input_busy_[static_cast<int>(input)] = true;
-  runner_->WriteInput(input, std::move(data));  // may call OnInputWritten
+  child_->WriteInput(input, std::move(data));  // may call OnInputWritten
 }
 
 template <typename Request, typename Response>
@@ -275,15 +288,15 @@ bool ChildCall<Request, Response>::HasOutputRoom() {
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::OnInputWritten(ChildRunner::Input input) {
+void ChildCall<Request, Response>::OnInputWritten(ChildHandle::Input input) {
   input_busy_[static_cast<int>(input)] = false;
   if (final_status_) return;
   if (holding_ && InputOf(request_) == input) {
     holding_ = false;
     Handle();
     ReadNext();
-  } else if (half_closed_ && input == ChildRunner::Input::kStdin &&
-             !stdin_closed_) {
+  } else if (half_closed_ && input == ChildHandle::Input::kStdin &&
+             !stdin_closed_ && HalfCloseIsEof()) {
     CloseStdin();
   }
 }
@@ -291,25 +304,25 @@ void ChildCall<Request, Response>::OnInputWritten(ChildRunner::Input input) {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::CloseStdin() {
   stdin_closed_ = true;
-  if (!runner_->has_terminal()) {
-    runner_->CloseInput(ChildRunner::Input::kStdin);
-  } else if (std::optional<char> eof = runner_->TerminalEof()) {
+  if (!child_->has_terminal()) {
+    child_->CloseInput(ChildHandle::Input::kStdin);
+  } else if (std::optional<char> eof = child_->TerminalEof()) {
     // A terminal stays open: EOF is a key, as ssh sends it, and may be
     // pressed again.
-    WriteToChild(ChildRunner::Input::kStdin, std::string(1, *eof));
+    WriteToChild(ChildHandle::Input::kStdin, std::string(1, *eof));
   }
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::Resize(const v1::Resize& resize) {
-  if (absl::Status status = runner_->Resize(resize); !status.ok()) {
+  if (absl::Status status = child_->Resize(resize); !status.ok()) {
     EndCall(ToGrpcStatus(status));
   }
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::OnRunnerDone() {
-  runner_done_ = true;
+void ChildCall<Request, Response>::OnSupervisorDone() {
+  child_done_ = true;
   MaybeDelete();
 }
 
@@ -382,7 +395,7 @@ void ChildCall<Request, Response>::OnWrite(bool ok) {
   } else {
     MaybeWrite();
     OnOutputRoom();
-    if (runner_ && !runner_done_) runner_->ResumeOutput();
+    if (child_ && !child_done_) child_->ResumeOutput();
   }
   // Also when the call had ended already (a cancel that landed while this
   // write was in flight): Finish waited for this write to come back.
@@ -406,8 +419,34 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
                  : v1::TERMINATION_REASON_CLIENT_GONE;
   }
   if (start_alarm_pending_) start_alarm_.Cancel();
-  if (runner_ && !runner_done_) runner_->Stop(reason);
+  if (child_ && !child_done_) {
+    if (!child_->outlives_call()) {
+      child_->Stop(reason);
+    } else {
+      // A session outlives its call, whatever the call's fate.
+      RecordChild();
+      child_done_ = true;
+      child_.release()->Release();
+    }
+  }
   MaybeFinish();
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::RecordChild() {
+  audit_.pid = child_->pid();
+  audit_.bytes_in = child_->bytes_in();
+  audit_.bytes_out = child_->bytes_out();
+  audit_.session = child_->session_id();
+  if (const std::optional<v1::ExitStatus>& exit =
+          child_->reported_exit()) {
+    if (exit->has_code()) audit_.exit_code = exit->code();
+    audit_.exit_signal = exit->signal();
+    audit_.reason = std::string(absl::StripPrefix(
+        v1::TerminationReason_Name(exit->reason()), "TERMINATION_REASON_"));
+    audit_.wall_time = absl::Seconds(exit->wall_time().seconds()) +
+                       absl::Nanoseconds(exit->wall_time().nanos());
+  }
 }
 
 // Finish on its own, for a call that ends with nothing left to write; with
@@ -432,7 +471,7 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
   if (ctx_.IsCancelled()) {
     // EndCall stops the child. A call that had already ended has either
     // stopped it (an error) or reported its exit (stragglers are the
-    // runner's business then).
+    // supervisor's business then).
     EndCall(ToGrpcStatus(absl::CancelledError("the call was cancelled")));
   }
   MaybeDelete();
@@ -441,7 +480,7 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeDelete() {
   if (request_pending_ || done_pending_ || reading_ || writing_ ||
-      finish_pending_ || start_alarm_pending_ || !runner_done_) {
+      finish_pending_ || start_alarm_pending_ || !child_done_) {
     return;
   }
   // A call that has decided how it ends must say so to gRPC first.
@@ -462,25 +501,14 @@ void ChildCall<Request, Response>::WriteAudit() {
   audit_.status = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   audit_.message = status.error_message();
-  state_->metrics().CallEnded(rpc_, status.error_code(), runner_ != nullptr);
-  if (runner_) {  // a child was started
-    audit_.pid = runner_->pid();
-    audit_.bytes_in = runner_->bytes_in();
-    audit_.bytes_out = runner_->bytes_out();
-    if (const std::optional<v1::ExitStatus>& exit = runner_->reported_exit()) {
-      if (exit->has_code()) audit_.exit_code = exit->code();
-      audit_.exit_signal = exit->signal();
-      audit_.reason = std::string(absl::StripPrefix(
-          v1::TerminationReason_Name(exit->reason()), "TERMINATION_REASON_"));
-      audit_.wall_time = absl::Seconds(exit->wall_time().seconds()) +
-                         absl::Nanoseconds(exit->wall_time().nanos());
-    }
-  }
+  if (child_) RecordChild();  // else none started, or released
+  state_->metrics().CallEnded(rpc_, status.error_code(), audit_.pid != 0);
   ops::WriteAuditRecord(audit_);
 }
 
 template class ChildCall<v1::SpawnRequest, v1::SpawnResponse>;
 template class ChildCall<v1::ExecRequest, v1::ExecResponse>;
 template class ChildCall<v1::ForkRequest, v1::ForkResponse>;
+template class ChildCall<v1::AttachRequest, v1::AttachResponse>;
 
 }  // namespace rexec::rpc

@@ -1,5 +1,5 @@
 // ChildCall is what the Spawn, Exec and Fork RPCs share: one bidirectional
-// stream whose first request starts a child (through a ChildRunner) and
+// stream whose first request starts a child (through a Supervisor) and
 // whose later requests feed it (stdin, close_stdin, signal, and for Fork the
 // IPC channel), driven by completion-queue tags. The subclass turns the start
 // message into spawn options and the child's output and exit into responses.
@@ -38,7 +38,7 @@
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/ops/audit_log.h"
-#include "server/rpc/child_runner.h"
+#include "server/rpc/child_handle.h"
 #include "server/rpc/launch_plan.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
@@ -46,12 +46,24 @@
 namespace rexec::rpc {
 
 // The service with its three methods as raw frames: see wire_message.h.
-using ChildProcessService =
-    v1::ChildProcess::WithRawMethod_Spawn<v1::ChildProcess::WithRawMethod_Exec<
-        v1::ChildProcess::WithRawMethod_Fork<v1::ChildProcess::Service>>>;
+using ChildProcessService = v1::ChildProcess::WithRawMethod_Spawn<
+    v1::ChildProcess::WithRawMethod_Exec<v1::ChildProcess::WithRawMethod_Fork<
+        v1::ChildProcess::WithRawMethod_List<
+            v1::ChildProcess::WithRawMethod_Attach<
+                v1::ChildProcess::WithRawMethod_Kill<
+                    v1::ChildProcess::Service>>>>>>;
+
+// The `started` response of Spawn, Exec and Fork.
+template <typename Response>
+Response StartedOf(const ChildHandle& child) {
+  Response response;
+  response.mutable_started()->set_pid(child.pid());
+  response.mutable_started()->set_session(child.session_id());
+  return response;
+}
 
 template <typename Request, typename Response>
-class ChildCall : public ChildRunner::Owner {
+class ChildCall : public ChildHandle::Owner {
  public:
   using Service = ChildProcessService;
   using Stream =
@@ -77,23 +89,43 @@ class ChildCall : public ChildRunner::Owner {
   // Creates the object that waits for the call after this one; see
   // ListeningCall.
   virtual void ListenAgain() = 0;
-  // Starts the child for the start message, through StartRunner(). An
+  // Starts the child for the start message, through StartSupervisor(). An
   // error ends the call with that status.
   virtual absl::Status StartChild(const Request& request) = 0;
   // For request kinds beyond start, stdin, close_stdin and signal (Fork's):
   // the input the request goes to (it waits while that input is busy), and
   // what to do with it.
-  virtual std::optional<ChildRunner::Input> InputOfOther(const Request&) {
+  virtual std::optional<ChildHandle::Input> InputOfOther(const Request&) {
     return std::nullopt;
   }
   virtual void HandleOther(Request& request) {}
+  // Whether a request after the start may be handled at all (Attach's
+  // output-only attachments take none).
+  virtual absl::Status CheckRequest(const Request& request) {
+    return absl::OkStatus();
+  }
+  // Whether the client's half-close closes stdin. A call that breaks reads
+  // as a half-close before it is known to be cancelled, so not where that
+  // would be mistaken for the client's wish: a session's (it outlives the
+  // call; other attachments may still type) and a terminal's (an EOF key
+  // makes a shell exit at once, without the hangup that passes the stop on
+  // to its jobs). There only close_stdin closes it.
+  virtual bool HalfCloseIsEof() const {
+    return !child_->outlives_call() && !child_->has_terminal();
+  }
 
   // What `argv` with `options` would run, for this caller; recorded for
   // the audit log either way.
   absl::StatusOr<LaunchPlan> Plan(std::vector<std::string> argv,
                                   const v1::ProcessOptions& options);
-  absl::Status StartRunner(const LaunchPlan& plan);
-  ChildRunner& runner() { return *runner_; }
+  absl::Status StartSupervisor(const LaunchPlan& plan);
+  // For Attach: the handle of the session it attached to, already begun.
+  void Attached(std::unique_ptr<ChildHandle> handle);
+  ChildHandle& child() { return *child_; }
+  const auth::Identity& identity() const { return identity_; }
+  ops::AuditRecord& audit() { return audit_; }
+  // The first response: `started` with the child's pid (and session).
+  virtual Response StartedResponse() = 0;
   ServerState* state() const { return state_; }
   Service* service() const { return service_; }
   grpc::ServerCompletionQueue* cq() const { return cq_; }
@@ -102,8 +134,8 @@ class ChildCall : public ChildRunner::Owner {
   bool ending() const { return final_status_.has_value(); }
 
   // Hands `data` to an input; it must not be busy (see InputOfOther()).
-  void WriteToChild(ChildRunner::Input input, std::string data);
-  bool input_busy(ChildRunner::Input input) const {
+  void WriteToChild(ChildHandle::Input input, std::string data);
+  bool input_busy(ChildHandle::Input input) const {
     return input_busy_[static_cast<int>(input)];
   }
 
@@ -120,14 +152,14 @@ class ChildCall : public ChildRunner::Owner {
   // A resize request; an error ends the call.
   void Resize(const v1::Resize& resize);
 
-  // The outbox has room again (a write completed), before the runner is
+  // The outbox has room again (a write completed), before the supervisor is
   // asked for more output: for output a subclass holds back itself.
   virtual void OnOutputRoom() {}
 
-  // ChildRunner::Owner, for the subclasses to use or extend.
+  // ChildHandle::Owner, for the subclasses to use or extend.
   bool HasOutputRoom() override;
-  void OnInputWritten(ChildRunner::Input input) override;
-  void OnRunnerDone() override;
+  void OnInputWritten(ChildHandle::Input input) override;
+  void OnSupervisorDone() override;
 
  private:
   void OnRequest(bool ok);
@@ -140,13 +172,15 @@ class ChildCall : public ChildRunner::Owner {
   // Ends the call with UNAVAILABLE when the server is draining: true then.
   bool RefusedForDrain();
   void Dispatch();
-  std::optional<ChildRunner::Input> InputOf(const Request& request);
+  std::optional<ChildHandle::Input> InputOf(const Request& request);
   void Handle();
   void ReadNext();
   void MaybeWrite();
   void MaybeFinish();
   void MaybeDelete();
   void WriteAudit();
+  // The child's pid, bytes and exit into the audit record.
+  void RecordChild();
   void PopOutbox(bool front);
 
   ServerState* const state_;
@@ -194,8 +228,8 @@ class ChildCall : public ChildRunner::Owner {
   size_t outbox_bytes_ = 0;              // their length
   std::optional<grpc::Status> final_status_;
 
-  std::unique_ptr<ChildRunner> runner_;
-  bool runner_done_ = true;
+  std::unique_ptr<ChildHandle> child_;
+  bool child_done_ = true;
 };
 
 // ListeningCall is what makes a ChildCall for one RPC (`kMethod`, e.g.

@@ -35,14 +35,14 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
         2 * max_buffer_, " (2 x max_buffer)"));
   }
   reserved_ = 2 * max_buffer_;
-  return StartRunner(*plan);
+  return StartSupervisor(*plan);
 }
 
 ExecCall::~ExecCall() {
   if (reserved_ > 0) state()->ReleaseExecMemory(reserved_);
 }
 
-void ExecCall::OnOutput(ChildRunner::Stream stream, std::string data) {
+void ExecCall::OnOutput(ChildHandle::Stream stream, std::string data) {
   if (ending()) return;
   std::string& buffer = buffers_[static_cast<int>(stream)];
   const uint64_t room = max_buffer_ - buffer.size();
@@ -53,7 +53,7 @@ void ExecCall::OnOutput(ChildRunner::Stream stream, std::string data) {
   // Keep exactly max_buffer bytes, as Node does, and stop the child; what
   // it writes while it stops is read and dropped so it never blocks.
   buffer.append(data, 0, room);
-  runner().Stop(v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED);
+  child().Stop(v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED);
 }
 
 void ExecCall::OnExit(v1::ExitStatus exit) {

@@ -27,13 +27,16 @@ class ExecCall final
   ~ExecCall() override;
 
   absl::Status StartChild(const v1::ExecRequest& request) override;
+  v1::ExecResponse StartedResponse() override {
+    return StartedOf<v1::ExecResponse>(child());
+  }
   // resize
   void HandleOther(v1::ExecRequest& request) override {
     Resize(request.resize());
   }
   // Output is always read: it is bounded by max_buffer, not by the client.
   bool HasOutputRoom() override { return true; }
-  void OnOutput(ChildRunner::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnExit(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;

@@ -40,12 +40,12 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
   options.env.emplace_back("NODE_CHANNEL_SERIALIZATION_MODE", "json");
 
   options.stdio.push_back({node_channel::kFd, process::StdioKind::kSocket});
-  return StartRunner(*plan);
+  return StartSupervisor(*plan);
 }
 
-std::optional<ChildRunner::Input> ForkCall::InputOfOther(
+std::optional<ChildHandle::Input> ForkCall::InputOfOther(
     const v1::ForkRequest& request) {
-  return ChildRunner::Input::kChannel;  // message and disconnect
+  return ChildHandle::Input::kChannel;  // message and disconnect
 }
 
 void ForkCall::HandleOther(v1::ForkRequest& request) {
@@ -56,7 +56,7 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
       return;
     }
     client_disconnected_ = true;
-    runner().CloseChannel();
+    child().CloseChannel();
     SendDisconnected();
     return;
   }
@@ -76,7 +76,7 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
   // `disconnected`.
   if (channel_closed_) return;
   state()->metrics().Message(ServerMetrics::Direction::kToChild);
-  WriteToChild(ChildRunner::Input::kChannel, *std::move(line));
+  WriteToChild(ChildHandle::Input::kChannel, *std::move(line));
 }
 
 bool ForkCall::HasOutputRoom() {
@@ -107,14 +107,14 @@ void ForkCall::Decode(absl::string_view data, bool all) {
   }
 }
 
-void ForkCall::OnOutput(ChildRunner::Stream stream, std::string data) {
+void ForkCall::OnOutput(ChildHandle::Stream stream, std::string data) {
   if (ending()) return;
-  if (stream == ChildRunner::Stream::kChannel) {
+  if (stream == ChildHandle::Stream::kChannel) {
     Decode(data);
     return;
   }
   v1::ForkResponse response;
-  if (stream == ChildRunner::Stream::kStdout) {
+  if (stream == ChildHandle::Stream::kStdout) {
     *response.mutable_stdout() = std::move(data);
   } else {
     *response.mutable_stderr() = std::move(data);
@@ -127,12 +127,12 @@ bool ForkCall::HandleMessage(google::protobuf::Value message) {
   if (std::optional<std::string> cmd = node_channel::InternalCommand(message)) {
     // Node's own traffic. A handle (a socket, a server) cannot cross the
     // network: refuse it so that the child's queue goes on. Its fd was
-    // closed by the kernel on read (see ChildRunner::ReadChunk).
+    // closed by the kernel on read (see Supervisor::ReadChunk).
     if (*cmd == "NODE_HANDLE") {
-      if (input_busy(ChildRunner::Input::kChannel)) {
+      if (input_busy(ChildHandle::Input::kChannel)) {
         ++nacks_owed_;
       } else {
-        WriteToChild(ChildRunner::Input::kChannel,
+        WriteToChild(ChildHandle::Input::kChannel,
                      std::string(node_channel::kHandleNack));
       }
     }
@@ -145,8 +145,8 @@ bool ForkCall::HandleMessage(google::protobuf::Value message) {
   return true;
 }
 
-void ForkCall::OnInputWritten(ChildRunner::Input input) {
-  if (input == ChildRunner::Input::kChannel && nacks_owed_ > 0 && !ending()) {
+void ForkCall::OnInputWritten(ChildHandle::Input input) {
+  if (input == ChildHandle::Input::kChannel && nacks_owed_ > 0 && !ending()) {
     std::string nacks;
     for (; nacks_owed_ > 0; --nacks_owed_)
       absl::StrAppend(&nacks, node_channel::kHandleNack);
@@ -155,7 +155,7 @@ void ForkCall::OnInputWritten(ChildRunner::Input input) {
     // done with what it held, the channel may be read again.
     const bool waited = backlog_;
     OnOutputRoom();
-    if (waited && !backlog_) runner().ResumeOutput();
+    if (waited && !backlog_) child().ResumeOutput();
     return;
   }
   ChildCall::OnInputWritten(input);

@@ -35,14 +35,17 @@ class ForkCall final
   using ListeningCall::ListeningCall;
 
   absl::Status StartChild(const v1::ForkRequest& request) override;
-  std::optional<ChildRunner::Input> InputOfOther(
+  v1::ForkResponse StartedResponse() override {
+    return StartedOf<v1::ForkResponse>(child());
+  }
+  std::optional<ChildHandle::Input> InputOfOther(
       const v1::ForkRequest& request) override;
   void HandleOther(v1::ForkRequest& request) override;
 
   bool HasOutputRoom() override;
   void OnOutputRoom() override;
-  void OnOutput(ChildRunner::Stream stream, std::string data) override;
-  void OnInputWritten(ChildRunner::Input input) override;
+  void OnOutput(ChildHandle::Stream stream, std::string data) override;
+  void OnInputWritten(ChildHandle::Input input) override;
   void OnChannelClosed() override;
   void OnExit(v1::ExitStatus exit) override;
 

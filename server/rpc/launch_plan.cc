@@ -119,6 +119,17 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   // A malformed request is INVALID_ARGUMENT whoever sends it, before the
   // policy is asked anything.
   REXEC_RETURN_IF_ERROR(process::ValidateSpawnOptions(plan.spawn));
+  if (options.detach() && context.rpc != auth::Rpc::kSpawn) {
+    return absl::InvalidArgumentError(
+        "options.detach is for Spawn: an Exec's output is its result, and a "
+        "Fork's channel ends with its call");
+  }
+  if (!options.name().empty() && !options.detach()) {
+    return absl::InvalidArgumentError(
+        "options.name names a session: it needs options.detach");
+  }
+  plan.detach = options.detach();
+  plan.session_name = options.name();
   if (context.policy != nullptr) {
     REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
                            context.policy->RuleFor(context.identity));

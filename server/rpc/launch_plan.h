@@ -38,6 +38,9 @@ struct LaunchPlan {
   process::StopPolicy stop;
   // The rule that allowed it; null without a policy.
   const auth::PolicyRule* rule = nullptr;
+  // options.detach: a session of the process table, named (or "").
+  bool detach = false;
+  std::string session_name;
 };
 
 // Errors: INVALID_ARGUMENT for a malformed request, PERMISSION_DENIED from

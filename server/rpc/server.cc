@@ -18,8 +18,10 @@
 #include "common/status_macros.h"
 #include "server/ops/logging.h"
 #include "server/process/child_registry.h"
+#include "server/rpc/attach_call.h"
 #include "server/rpc/exec_call.h"
 #include "server/rpc/fork_call.h"
+#include "server/rpc/session_calls.h"
 #include "server/rpc/spawn_call.h"
 #include "server/rpc/tag.h"
 
@@ -220,6 +222,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     SpawnCall::Listen(state, service, cq.get());
     ExecCall::Listen(state, service, cq.get());
     ForkCall::Listen(state, service, cq.get());
+    AttachCall::Listen(state, service, cq.get());
+    SessionCall::ListenAll(state, service, cq.get());
   }
   return server;
 }
@@ -284,6 +288,12 @@ void RexecServer::Shutdown(absl::Duration grace) {
   // at once, and each call stops its child with the child's own kill
   // policy (reason SERVER_SHUTDOWN: a cancel from here on is ours).
   state_->BeginStop();
+  // Sessions do not survive rexecd: those left (a shutdown without a
+  // drain) are stopped with their own policy, as cancelled calls are.
+  SessionMail stop;
+  stop.kind = SessionMail::Kind::kStop;
+  stop.reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
+  state_->sessions().PostToAll(stop);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   state_->WaitForNoCalls();
   if (health_server_ != nullptr) {

@@ -11,7 +11,9 @@
 namespace rexec::rpc {
 namespace {
 
-std::vector<std::string> RpcNames() { return {"Spawn", "Exec", "Fork"}; }
+std::vector<std::string> RpcNames() {
+  return {"Spawn", "Exec", "Fork", "List", "Attach", "Kill"};
+}
 
 // "OK", "CANCELLED", ... "UNAUTHENTICATED": gRPC's 17 codes, by number.
 std::vector<std::string> CodeNames() {

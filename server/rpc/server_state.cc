@@ -1,7 +1,7 @@
 #include "server/rpc/server_state.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/rpc/child_runner.h"
+#include "server/rpc/supervisor.h"
 
 namespace rexec::rpc {
 
@@ -75,7 +75,7 @@ void ServerState::BeginDrain(absl::Time deadline) {
   if (phase_ != Phase::kServing) return;
   drain_deadline_ = deadline;
   phase_ = Phase::kDraining;
-  for (ChildRunner* runner : runners_) runner->NotifyDrain();
+  for (Supervisor* supervisor : supervisors_) supervisor->NotifyDrain();
 }
 
 void ServerState::BeginStop() {
@@ -89,15 +89,15 @@ absl::Time ServerState::drain_deadline() const {
   return drain_deadline_;
 }
 
-void ServerState::AddRunner(ChildRunner* runner) {
+void ServerState::AddSupervisor(Supervisor* supervisor) {
   absl::MutexLock lock(&mu_);
-  runners_.insert(runner);
-  if (phase_ != Phase::kServing) runner->NotifyDrain();
+  supervisors_.insert(supervisor);
+  if (phase_ != Phase::kServing) supervisor->NotifyDrain();
 }
 
-void ServerState::RemoveRunner(ChildRunner* runner) {
+void ServerState::RemoveSupervisor(Supervisor* supervisor) {
   absl::MutexLock lock(&mu_);
-  runners_.erase(runner);
+  supervisors_.erase(supervisor);
 }
 
 bool ServerState::WaitForNoStartedCalls(absl::Time deadline) {

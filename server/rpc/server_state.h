@@ -4,7 +4,7 @@
 // children, overall and per identity; memory held by Exec buffers) and the
 // count of live calls (so shutdown can wait for all children to be stopped
 // before the completion queues go away), the server's phase (serving,
-// draining, stopping) with the drain's deadline, the runners a drain must
+// draining, stopping) with the drain's deadline, the supervisors a drain must
 // reach, and the server's metrics. Thread-safe.
 #ifndef REXEC_SERVER_RPC_SERVER_STATE_H_
 #define REXEC_SERVER_RPC_SERVER_STATE_H_
@@ -24,11 +24,12 @@
 #include "server/auth/policy_store.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
+#include "server/rpc/process_table.h"
 #include "server/rpc/server_metrics.h"
 
 namespace rexec::rpc {
 
-class ChildRunner;
+class Supervisor;
 
 struct ServerConfig {
   std::vector<std::string> listen = {"127.0.0.1:50051"};
@@ -51,6 +52,8 @@ struct ServerConfig {
   std::string node = "node";
   // Where each child gets a cgroup of its own (--cgroup-root); null: none.
   process::CgroupRoot* cgroup_root = nullptr;
+  // Detached processes: their rings, how long ended ones stay, how many.
+  SessionLimits sessions;
 };
 
 class ServerState {
@@ -63,7 +66,8 @@ class ServerState {
       : config_(std::move(config)),
         poller_(poller),
         authenticator_(authenticator),
-        policy_(policy) {}
+        policy_(policy),
+        sessions_(config_.sessions) {}
 
   const ServerConfig& config() const { return config_; }
   process::Poller& poller() { return *poller_; }
@@ -91,17 +95,17 @@ class ServerState {
   // shutdown. Phases only move forward.
   enum class Phase { kServing, kDraining, kStopping };
   Phase phase() const { return phase_.load(std::memory_order_acquire); }
-  // Draining until `deadline`: every registered runner is told (see
-  // ChildRunner::OnDrainBegun).
+  // Draining until `deadline`: every registered supervisor is told (see
+  // Supervisor::OnDrainBegun).
   void BeginDrain(absl::Time deadline);
   // Also ends a drain's wait (a second SIGTERM).
   void BeginStop();
   // The drain's deadline; absl::InfiniteFuture() before a drain.
   absl::Time drain_deadline() const;
-  // A running child's runner, until its exit is reported: a drain reaches
-  // it. Registering during a drain tells the runner at once.
-  void AddRunner(ChildRunner* runner);
-  void RemoveRunner(ChildRunner* runner);
+  // A running child's supervisor, until its exit is reported: a drain reaches
+  // it. Registering during a drain tells the supervisor at once.
+  void AddSupervisor(Supervisor* supervisor);
+  void RemoveSupervisor(Supervisor* supervisor);
 
   // Call objects, and the calls among them that a client made.
   void AddCall();
@@ -116,6 +120,8 @@ class ServerState {
 
   int running_children();
   ServerMetrics& metrics() { return metrics_; }
+  // The sessions (processes started detached).
+  ProcessTable& sessions() { return sessions_; }
 
  private:
   const ServerConfig config_;
@@ -124,6 +130,7 @@ class ServerState {
   const auth::PolicyStore* const policy_;
   std::atomic<Phase> phase_{Phase::kServing};
   ServerMetrics metrics_;
+  ProcessTable sessions_;
 
   mutable absl::Mutex mu_;
   int children_ ABSL_GUARDED_BY(mu_) = 0;
@@ -132,7 +139,7 @@ class ServerState {
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int started_calls_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  absl::flat_hash_set<ChildRunner*> runners_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Supervisor*> supervisors_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rexec::rpc

@@ -7,13 +7,13 @@ absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
   absl::StatusOr<LaunchPlan> plan =
       Plan({start.argv().begin(), start.argv().end()}, start.options());
   if (!plan.ok()) return plan.status();
-  return StartRunner(*plan);
+  return StartSupervisor(*plan);
 }
 
-void SpawnCall::OnOutput(ChildRunner::Stream stream, std::string data) {
+void SpawnCall::OnOutput(ChildHandle::Stream stream, std::string data) {
   if (ending()) return;
   v1::SpawnResponse response;
-  if (stream == ChildRunner::Stream::kStdout) {
+  if (stream == ChildHandle::Stream::kStdout) {
     *response.mutable_stdout() = std::move(data);
   } else {
     *response.mutable_stderr() = std::move(data);

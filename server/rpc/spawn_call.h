@@ -19,11 +19,14 @@ class SpawnCall final
   using ListeningCall::ListeningCall;
 
   absl::Status StartChild(const v1::SpawnRequest& request) override;
+  v1::SpawnResponse StartedResponse() override {
+    return StartedOf<v1::SpawnResponse>(child());
+  }
   // resize
   void HandleOther(v1::SpawnRequest& request) override {
     Resize(request.resize());
   }
-  void OnOutput(ChildRunner::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnExit(v1::ExitStatus exit) override;
 };
 

@@ -1,4 +1,4 @@
-#include "server/rpc/child_runner.h"
+#include "server/rpc/supervisor.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -31,16 +31,13 @@ constexpr uint32_t kExited = 1u << 5;
 constexpr uint32_t kGroupChanged = 1u << 6;
 constexpr uint32_t kMoreOutput = 1u << 7;
 constexpr uint32_t kDrainBegun = 1u << 8;
+constexpr uint32_t kMail = 1u << 9;
 
 // Chunks read in one turn of the completion queue. A child that writes
 // without pause (or an Exec being stopped, whose output is read and
 // dropped) would otherwise keep the thread, and every other call on its
 // queue waiting, for as long as it writes.
 constexpr int kChunksPerTurn = 8;
-
-// Timers further off than this never fire: a timeout of a thousand years is
-// no timeout, and the deadline must not overflow the clock.
-constexpr absl::Duration kNever = absl::Hours(24 * 365 * 100);
 
 // The child's pipes are grown to this size (when the system lets
 // us; it is a bound, not an allocation), and one read() takes up to a whole
@@ -66,30 +63,46 @@ std::string QuotedArgv(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-ChildRunner::ChildRunner(ServerState* state, grpc::CompletionQueue* cq,
-                         Owner* owner)
+Supervisor::Supervisor(ServerState* state, grpc::CompletionQueue* cq,
+                       Owner* owner)
     : state_(state), cq_(cq), owner_(owner) {}
 
-ChildRunner::~ChildRunner() {
-  state_->RemoveRunner(this);
-  StopWatchingGroup();
+Supervisor::~Supervisor() {
+  state_->RemoveSupervisor(this);
+  if (phase_ == Phase::kLingering) EndLingering();
   // Only reached early when Start() failed or the owner is torn down with
-  // the runner unfinished (a broken invariant); ~Child kills and reaps.
+  // the supervisor unfinished (a broken invariant); ~Child kills and reaps.
   if (exit_watch_ != 0) state_->poller().Unwatch(exit_watch_, child_->pidfd());
   for (int i = 0; i < 3; ++i) CloseOutput(static_cast<Stream>(i));
   for (PendingInput& in : inputs_) CloseInputFd(in);
+  if (session_.control) {
+    for (SessionMail& mail : session_.control->Close()) {
+      if (mail.done) mail.done(absl::UnavailableError("the process ended"));
+    }
+  }
 }
 
-absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity) {
-  done_ = true;  // until the child runs
+absl::Status Supervisor::Start(const LaunchPlan& plan, std::string identity) {
   const process::SpawnOptions& options = plan.spawn;
   policy_ = plan.stop;
   if (options.terminal) window_ = options.terminal->size;
   const std::string argv0 = options.argv.empty() ? "" : options.argv[0];
+  if (plan.detach) {
+    absl::StatusOr<Session> session = state_->sessions().Reserve(
+        identity, plan.session_name, options.argv,
+        options.terminal.has_value());
+    if (!session.ok()) return session.status();
+    session_ = *std::move(session);
+  }
+  auto give_back = [&] {
+    if (!session_.id.empty()) state_->sessions().Remove(session_.id);
+    session_ = Session();
+  };
   if (absl::Status slot = state_->TryAddChild(
           argv0, identity, plan.rule ? plan.rule->max_processes() : 0,
           plan.rule ? plan.rule->name() : "");
       !slot.ok()) {
+    give_back();
     return slot;
   }
   identity_ = std::move(identity);
@@ -97,6 +110,7 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity) {
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   if (!child.ok()) {
     state_->RemoveChild(identity_);
+    give_back();
     return child.status();
   }
   child_.emplace(std::move(*child));
@@ -107,40 +121,44 @@ absl::Status ChildRunner::Start(const LaunchPlan& plan, std::string identity) {
                 QuotedArgv(options.argv));
 
   absl::Status status = ConnectStdio();
-  process::Poller& poller = state_->poller();
-  absl::StatusOr<process::Poller::WatchId> watch;
-  for (int i = 0; i < 3 && status.ok(); ++i) {
-    if (!outputs_[i].fd->Valid()) continue;
-    watch = poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
-                         [this, i](uint32_t) { doorbell_.Ring(OutputBit(i)); });
-    status = watch.status();
-    if (!watch.ok()) break;
-    outputs_[i].watch = *watch;
-    outputs_[i].open = outputs_[i].armed = true;
-  }
-  if (status.ok()) {
-    watch = poller.Watch(child_->pidfd(), EPOLLIN,
-                         [this](uint32_t) { doorbell_.Ring(kExited); });
-    status = watch.status();
-  }
+  if (status.ok()) status = WatchChild();
   if (!status.ok()) {
     // Nothing has happened yet that the owner must hear about.
     for (int i = 0; i < 3; ++i) CloseOutput(static_cast<Stream>(i));
     child_.reset();
     state_->RemoveChild(identity_);
+    give_back();
     return status;
   }
-  exit_watch_ = *watch;
-  done_ = false;
-  if (policy_.timeout > absl::ZeroDuration()) {
-    timeout_armed_ = true;
-    SetAlarm(timeout_alarm_, timeout_tag_, policy_.timeout);
+  phase_ = Phase::kRunning;
+  if (policy_.timeout > absl::ZeroDuration()) timeout_.Set(cq_, policy_.timeout);
+  if (session_.control) {
+    session_.control->Open([this] { doorbell_.Ring(kMail); });
+    state_->sessions().Started(session_.id, child_->pid(), started_at_);
   }
-  state_->AddRunner(this);
+  state_->AddSupervisor(this);
   return absl::OkStatus();
 }
 
-absl::Status ChildRunner::ConnectStdio() {
+absl::Status Supervisor::WatchChild() {
+  process::Poller& poller = state_->poller();
+  for (int i = 0; i < 3; ++i) {
+    if (!outputs_[i].fd->Valid()) continue;
+    absl::StatusOr<process::Poller::WatchId> watch =
+        poller.Watch(outputs_[i].fd->Get(), EPOLLIN,
+                     [this, i](uint32_t) { doorbell_.Ring(OutputBit(i)); });
+    if (!watch.ok()) return watch.status();
+    outputs_[i].watch = *watch;
+    outputs_[i].open = outputs_[i].armed = true;
+  }
+  absl::StatusOr<process::Poller::WatchId> watch = poller.Watch(
+      child_->pidfd(), EPOLLIN, [this](uint32_t) { doorbell_.Ring(kExited); });
+  if (!watch.ok()) return watch.status();
+  exit_watch_ = *watch;
+  return absl::OkStatus();
+}
+
+absl::Status Supervisor::ConnectStdio() {
   // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
   // (Not a pipe, e.g. the terminal: EBADF or EINVAL, and nothing changes.)
   for (int target = 0; target < 3; ++target) {
@@ -151,8 +169,6 @@ absl::Status ChildRunner::ConnectStdio() {
   outputs_[1].fd = &child_->stderr_fd();
   outputs_[2].fd = &channel_read_;
   inputs_[1].fd = &channel_write_;
-  // A terminal and the channel are each one fd both ways: we write to a
-  // dup of it, so that each direction has its own fd for the poller.
   channel_read_ = std::move(child_->end(3));
   process::UniqueFd& terminal = child_->terminal();
   if (terminal.Valid()) {
@@ -175,81 +191,100 @@ absl::Status ChildRunner::ConnectStdio() {
   return absl::OkStatus();
 }
 
-void ChildRunner::SetAlarm(grpc::Alarm& alarm, Tag& tag, absl::Duration after) {
-  after = std::min(after, kNever);
-  ++pending_alarms_;
-  alarm.Set(cq_,
-            std::chrono::system_clock::now() + absl::ToChronoNanoseconds(after),
-            &tag);
+void Supervisor::WriteInput(Input input, std::string data) {
+  Queue(input, InputChunk{std::move(data), nullptr, false});
 }
 
-void ChildRunner::WriteInput(Input input, std::string data) {
+void Supervisor::Queue(Input input, InputChunk chunk) {
   PendingInput& in = inputs_[static_cast<int>(input)];
-  in.data = std::move(data);
-  in.offset = 0;
-  in.busy = true;
-  FlushInput(input);
+  in.chunks.push_back(std::move(chunk));
+  if (in.chunks.size() == 1) FlushInput(input);
 }
 
-void ChildRunner::FlushInput(Input input) {
+void Supervisor::FlushInput(Input input) {
   PendingInput& in = inputs_[static_cast<int>(input)];
-  if (!in.busy) return;
-  while (in.fd->Valid() && in.offset < in.data.size()) {
-    ssize_t n = write(in.fd->Get(), in.data.data() + in.offset,
-                      in.data.size() - in.offset);
-    if (n > 0) {
-      in.offset += n;
-      bytes_in_ += n;
-      state_->metrics().Transferred(input == Input::kStdin
-                                        ? ServerMetrics::Bytes::kStdin
-                                        : ServerMetrics::Bytes::kIpcToChild,
-                                    n);
-    } else if (errno == EAGAIN) {
-      // The child is not reading: wait for room rather than buffer more.
-      absl::Status status;
-      if (in.watch == 0) {
-        absl::StatusOr<process::Poller::WatchId> watch = state_->poller().Watch(
-            in.fd->Get(), EPOLLOUT,
-            [this, i = static_cast<int>(input)](uint32_t) {
-              doorbell_.Ring(InputBit(i));
-            });
-        if (watch.ok()) in.watch = *watch;
-        status = watch.status();
-      } else {
-        status = state_->poller().Rearm(in.watch, in.fd->Get(), EPOLLOUT);
-      }
-      if (status.ok()) return;
-      spdlog::warn("pid {}: input dropped: {}", child_->pid(),
-                   std::string(status.message()));
-      CloseInputFd(in);
-    } else if (errno != EINTR) {
-      // EPIPE: the child closed this input or exited. Not an error: later
-      // input is dropped, as a local pipe would.
+  // Who to tell is told after the loop: a callback may queue more, and
+  // must find no loop of ours half-way.
+  std::vector<std::function<void(absl::Status)>> done;
+  bool owner_done = false;
+  while (!in.chunks.empty()) {
+    InputChunk& chunk = in.chunks.front();
+    if (chunk.close) {
       CloseInputFd(in);
     }
+    while (in.fd->Valid() && in.offset < chunk.data.size()) {
+      ssize_t n = write(in.fd->Get(), chunk.data.data() + in.offset,
+                        chunk.data.size() - in.offset);
+      if (n > 0) {
+        in.offset += n;
+        bytes_in_ += n;
+        state_->metrics().Transferred(input == Input::kStdin
+                                          ? ServerMetrics::Bytes::kStdin
+                                          : ServerMetrics::Bytes::kIpcToChild,
+                                      n);
+      } else if (errno == EAGAIN) {
+        // The child is not reading: wait for room rather than buffer more.
+        absl::Status status;
+        if (in.watch == 0) {
+          absl::StatusOr<process::Poller::WatchId> watch =
+              state_->poller().Watch(
+                  in.fd->Get(), EPOLLOUT,
+                  [this, i = static_cast<int>(input)](uint32_t) {
+                    doorbell_.Ring(InputBit(i));
+                  });
+          if (watch.ok()) in.watch = *watch;
+          status = watch.status();
+        } else {
+          status = state_->poller().Rearm(in.watch, in.fd->Get(), EPOLLOUT);
+        }
+        if (status.ok()) break;
+        spdlog::warn("pid {}: input dropped: {}", child_->pid(),
+                     std::string(status.message()));
+        CloseInputFd(in);
+      } else if (errno != EINTR) {
+        // EPIPE: the child closed this input or exited. Not an error: later
+        // input is dropped, as a local pipe would.
+        CloseInputFd(in);
+      }
+    }
+    if (in.fd->Valid() && in.offset < chunk.data.size()) break;  // EPOLLOUT
+    if (chunk.done) {
+      done.push_back(std::move(chunk.done));
+    } else if (!chunk.close) {
+      owner_done = true;  // the owner has one chunk at a time
+    }
+    in.chunks.pop_front();
+    in.offset = 0;
   }
-  in.data.clear();
-  in.offset = 0;
-  in.busy = false;
-  owner_->OnInputWritten(input);
+  for (auto& callback : done) callback(absl::OkStatus());
+  if (owner_done && owner_ != nullptr) owner_->OnInputWritten(input);
 }
 
-void ChildRunner::CloseInputFd(PendingInput& in) {
+void Supervisor::CloseInputFd(PendingInput& in) {
   if (in.fd == nullptr || !in.fd->Valid()) return;
   if (in.watch != 0) state_->poller().Unwatch(in.watch, in.fd->Get());
   in.watch = 0;
   in.fd->Reset();
 }
 
-void ChildRunner::CloseInput(Input input) {
-  PendingInput& in = inputs_[static_cast<int>(input)];
+void Supervisor::DropInput(PendingInput& in) {
   CloseInputFd(in);
-  // A chunk still waiting is dropped; the owner hears of it from FlushInput
-  // on the doorbell's thread turn, never from inside this call.
-  if (in.busy) doorbell_.Ring(InputBit(static_cast<int>(input)));
+  // The owner is ending (the exit follows); a session's senders wait.
+  for (InputChunk& chunk : std::exchange(in.chunks, {})) {
+    if (chunk.done) chunk.done(absl::OkStatus());
+  }
+  in.offset = 0;
 }
 
-void ChildRunner::CloseChannel() {
+void Supervisor::CloseInput(Input input) {
+  PendingInput& in = inputs_[static_cast<int>(input)];
+  CloseInputFd(in);
+  // Chunks still waiting are dropped; their senders hear of it from
+  // FlushInput on the doorbell's thread turn, never from inside this call.
+  if (!in.chunks.empty()) doorbell_.Ring(InputBit(static_cast<int>(input)));
+}
+
+void Supervisor::CloseChannel() {
   if (!channel_read_.Valid()) return;
   // shutdown() reaches the child at once, whatever other copies exist.
   shutdown(channel_read_.Get(), SHUT_RDWR);
@@ -258,16 +293,16 @@ void ChildRunner::CloseChannel() {
   CloseInput(Input::kChannel);
 }
 
-void ChildRunner::EndChannel() {
+void Supervisor::EndChannel() {
   if (!channel_read_.Valid()) return;
   CloseChannel();
-  owner_->OnChannelClosed();
+  if (owner_ != nullptr) owner_->OnChannelClosed();
 }
 
-absl::Status ChildRunner::Signal(const std::string& name) {
+absl::Status Supervisor::Signal(const std::string& name) {
   absl::StatusOr<int> sig = ParseSignal(name);
   if (!sig.ok()) return sig.status();
-  if (exit_reported_) return absl::OkStatus();
+  if (phase_ >= Phase::kLingering) return absl::OkStatus();
   client_signaled_ = true;
   if (std::optional<pid_t> group = ForegroundGroup()) {
     // What Ctrl-C does at a local terminal: the job in the foreground.
@@ -279,14 +314,16 @@ absl::Status ChildRunner::Signal(const std::string& name) {
   return child_->SignalGroup(*sig);
 }
 
-std::optional<pid_t> ChildRunner::ForegroundGroup() const {
-  if (exit_ || !child_->terminal().Valid()) return std::nullopt;
+std::optional<pid_t> Supervisor::ForegroundGroup() const {
+  if (phase_ != Phase::kRunning || !child_->terminal().Valid()) {
+    return std::nullopt;
+  }
   // Only a group of the child's session can be the terminal's foreground
   // (tcsetpgrp checks), so this never reaches beyond what the child runs.
   return process::ForegroundGroup(child_->terminal().Get());
 }
 
-void ChildRunner::SignalAll(int signal_number) {
+void Supervisor::SignalAll(int signal_number) {
   child_->SignalGroup(signal_number).IgnoreError();
   if (std::optional<pid_t> group = ForegroundGroup();
       group && *group != child_->pid()) {
@@ -294,78 +331,82 @@ void ChildRunner::SignalAll(int signal_number) {
   }
 }
 
-absl::Status ChildRunner::Resize(const v1::Resize& resize) {
+absl::Status Supervisor::Resize(const v1::Resize& resize) {
   if (!child_->terminal().Valid()) {
     return absl::FailedPreconditionError(
         "resize: the process has no terminal (start it with options.pty)");
   }
   absl::StatusOr<process::WindowSize> size = FromProto(resize, window_);
   if (!size.ok()) return size.status();
-  if (exit_reported_) return absl::OkStatus();
+  if (phase_ >= Phase::kLingering) return absl::OkStatus();
   window_ = *size;
   return process::SetWindowSize(child_->terminal().Get(), window_);
 }
 
-std::optional<char> ChildRunner::TerminalEof() const {
+std::optional<char> Supervisor::TerminalEof() const {
   if (!child_->terminal().Valid()) return std::nullopt;
   return process::EofCharacter(child_->terminal().Get());
 }
 
-void ChildRunner::Stop(v1::TerminationReason reason) {
-  if (done_ || exit_reported_) return;
-  if (stop_reason_ == v1::TERMINATION_REASON_UNSPECIFIED) stop_reason_ = reason;
-  if (stopping_) return;
-  stopping_ = true;
+void Supervisor::Stop(v1::TerminationReason reason) {
+  if (phase_ != Phase::kRunning && phase_ != Phase::kDraining) return;
+  if (stop_reason_ != v1::TERMINATION_REASON_UNSPECIFIED) return;
+  stop_reason_ = reason;
   // A terminal's session first hears what a dropped ssh connection tells
   // it, a hangup: an interactive shell ignores SIGTERM, and passes SIGHUP
   // on to its jobs, which are groups of their own.
   if (has_terminal()) SignalAll(SIGHUP);
   SignalAll(policy_.kill_signal);
-  ArmGrace();
+  grace_.Set(cq_, policy_.kill_grace);
 }
 
-void ChildRunner::NotifyDrain() { doorbell_.Ring(kDrainBegun); }
+void Supervisor::NotifyDrain() { doorbell_.Ring(kDrainBegun); }
 
-void ChildRunner::OnDrainBegun() {
-  if (exit_ || stopping_ || shutdown_armed_) return;
+void Supervisor::OnDrainBegun() {
+  if (phase_ != Phase::kRunning ||
+      stop_reason_ != v1::TERMINATION_REASON_UNSPECIFIED) {
+    return;
+  }
   // Stopped when only its kill_grace is left before the deadline (at once
   // when less is), so that it has ended by then.
-  shutdown_armed_ = true;
-  SetAlarm(shutdown_alarm_, shutdown_tag_,
-           state_->drain_deadline() - policy_.kill_grace - absl::Now());
+  shutdown_.Set(cq_, state_->drain_deadline() - policy_.kill_grace -
+                         absl::Now());
 }
 
-void ChildRunner::OnShutdownDue(bool ok) {
-  --pending_alarms_;
-  shutdown_armed_ = false;
-  if (ok && !exit_) {
-    // Its kill_grace, cut to what is left of the drain.
-    policy_.kill_grace = std::clamp(state_->drain_deadline() - absl::Now(),
-                                    absl::ZeroDuration(), policy_.kill_grace);
-    Stop(v1::TERMINATION_REASON_SERVER_SHUTDOWN);
-  }
-  MaybeDone();
+void Supervisor::OnShutdownDue() {
+  if (phase_ != Phase::kRunning) return;
+  // Its kill_grace, cut to what is left of the drain.
+  policy_.kill_grace = std::clamp(state_->drain_deadline() - absl::Now(),
+                                  absl::ZeroDuration(), policy_.kill_grace);
+  Stop(v1::TERMINATION_REASON_SERVER_SHUTDOWN);
 }
 
-void ChildRunner::ArmGrace() {
-  if (grace_armed_) return;
-  grace_armed_ = true;
-  SetAlarm(grace_alarm_, grace_tag_, policy_.kill_grace);
+void Supervisor::Release() {
+  owner_ = nullptr;
+  // A call of its own, as far as a drain and a shutdown go: they wait for
+  // it (and stop it with its policy).
+  state_->AddCall();
+  state_->CallStarted();
+  // What the owner's room held back is read now: the log keeps the last
+  // bytes, and the child must not block on a call that is gone.
+  if (phase_ < Phase::kClosing) doorbell_.Ring(kMoreOutput);
+  MaybeDone();  // may destroy this supervisor: nothing after it
 }
 
-void ChildRunner::ResumeOutput() { PumpOutput(); }
+void Supervisor::ResumeOutput() { PumpOutput(); }
 
-void ChildRunner::OnDoorbell(bool ok) {
+void Supervisor::OnDoorbell(bool ok) {
   uint32_t events = doorbell_.Take();
-  if (doorbell_pending_ || !ok) {
+  if (phase_ >= Phase::kClosing || !ok) {
     // The last ring, after Close().
-    doorbell_pending_ = false;
+    --in_flight_;
     MaybeDone();
     return;
   }
   for (int i = 0; i < 3; ++i) {
     if (events & OutputBit(i)) outputs_[i].armed = false;
   }
+  if (events & kMail) TakeMail();
   for (int i = 0; i < 2; ++i) {
     if (events & InputBit(i)) FlushInput(static_cast<Input>(i));
   }
@@ -373,9 +414,42 @@ void ChildRunner::OnDoorbell(bool ok) {
   if (events & kExited) ReapIfExited();
   if (events & kGroupChanged) OnGroupChanged();
   if (events & kDrainBegun) OnDrainBegun();
+  MaybeDone();  // may destroy this supervisor: nothing after it
 }
 
-void ChildRunner::PumpOutput() {
+void Supervisor::TakeMail() {
+  for (SessionMail& mail : session_.control->Take()) {
+    absl::Status status;
+    switch (mail.kind) {
+      case SessionMail::Kind::kStdin:
+        Queue(Input::kStdin, InputChunk{std::move(mail.data),
+                                        std::move(mail.done), false});
+        continue;
+      case SessionMail::Kind::kCloseStdin:
+        if (has_terminal()) {
+          std::optional<char> eof = TerminalEof();
+          Queue(Input::kStdin,
+                InputChunk{eof ? std::string(1, *eof) : "",
+                           std::move(mail.done), false});
+        } else {
+          Queue(Input::kStdin, InputChunk{"", std::move(mail.done), true});
+        }
+        continue;
+      case SessionMail::Kind::kSignal:
+        status = Signal(mail.data);
+        break;
+      case SessionMail::Kind::kResize:
+        status = Resize(mail.resize);
+        break;
+      case SessionMail::Kind::kStop:
+        Stop(mail.reason);
+        break;
+    }
+    if (mail.done) mail.done(status);
+  }
+}
+
+void Supervisor::PumpOutput() {
   bool progress = true;
   for (int chunks = 0; progress; ++chunks) {
     if (chunks == kChunksPerTurn) {
@@ -386,14 +460,17 @@ void ChildRunner::PumpOutput() {
     progress = false;
     for (int i = 0; i < 3; ++i) {
       Output& out = outputs_[i];
-      if (!out.open || out.armed || !owner_->HasOutputRoom()) continue;
+      if (!out.open || out.armed ||
+          (owner_ != nullptr && !owner_->HasOutputRoom())) {
+        continue;
+      }
       progress |= ReadChunk(static_cast<Stream>(i));
     }
   }
   MaybeReportExit();
 }
 
-bool ChildRunner::ReadChunk(Stream stream) {
+bool Supervisor::ReadChunk(Stream stream) {
   Output& out = outputs_[static_cast<int>(stream)];
   char* buffer = ReadBuffer();
   // Plain read() on the channel too: file descriptors a child passes with
@@ -406,7 +483,10 @@ bool ChildRunner::ReadChunk(Stream stream) {
         ServerMetrics::Bytes::kStdout, ServerMetrics::Bytes::kStderr,
         ServerMetrics::Bytes::kIpcFromChild};
     state_->metrics().Transferred(kCounted[static_cast<int>(stream)], n);
-    owner_->OnOutput(stream, std::string(buffer, n));
+    if (session_.log && stream != Stream::kChannel) {
+      session_.log->Append(static_cast<int>(stream), {buffer, size_t(n)});
+    }
+    if (owner_ != nullptr) owner_->OnOutput(stream, std::string(buffer, n));
     return true;
   }
   if (n < 0 && errno == EINTR) return true;
@@ -420,7 +500,8 @@ bool ChildRunner::ReadChunk(Stream stream) {
     spdlog::warn("pid {}: output lost: {}", child_->pid(),
                  std::string(status.message()));
   }
-  // EOF, or a read error that will not go away.
+  // EOF (EIO for a terminal nobody holds any more), or a read error that
+  // will not go away.
   if (stream == Stream::kChannel) {
     EndChannel();
   } else {
@@ -429,7 +510,7 @@ bool ChildRunner::ReadChunk(Stream stream) {
   return false;
 }
 
-void ChildRunner::CloseOutput(Stream stream) {
+void Supervisor::CloseOutput(Stream stream) {
   Output& out = outputs_[static_cast<int>(stream)];
   if (!out.open) return;
   state_->poller().Unwatch(out.watch, out.fd->Get());
@@ -437,7 +518,8 @@ void ChildRunner::CloseOutput(Stream stream) {
   out.open = false;
 }
 
-void ChildRunner::ReapIfExited() {
+void Supervisor::ReapIfExited() {
+  if (phase_ != Phase::kRunning) return;
   absl::StatusOr<std::optional<process::ExitStatus>> status = child_->TryReap();
   if (!status.ok() || !status->has_value()) {
     absl::Status rearm =
@@ -451,22 +533,19 @@ void ChildRunner::ReapIfExited() {
   }
   exit_ = **status;
   exited_at_ = absl::Now();
+  phase_ = Phase::kDraining;
   state_->poller().Unwatch(exit_watch_, child_->pidfd());
   exit_watch_ = 0;
   state_->RemoveChild(identity_);
-  if (AnyOutputOpen()) {
-    // A descendant may hold the pipes open for ever: report after a while.
-    drain_armed_ = true;
-    SetAlarm(drain_alarm_, drain_tag_, state_->config().drain_timeout);
-  }
+  // A descendant may hold the pipes open for ever: report after a while.
+  if (AnyOutputOpen()) drain_.Set(cq_, state_->config().drain_timeout);
   MaybeReportExit();
-  MaybeDone();
 }
 
-void ChildRunner::MaybeReportExit() {
-  if (!exit_ || exit_reported_ || AnyOutputOpen()) return;
-  exit_reported_ = true;
-  state_->RemoveRunner(this);
+void Supervisor::MaybeReportExit() {
+  if (phase_ != Phase::kDraining || AnyOutputOpen()) return;
+  phase_ = Phase::kLingering;
+  state_->RemoveSupervisor(this);
   // The child's own time: not the wait for a descendant's pipes after it.
   const absl::Duration wall = exited_at_ - started_at_;
   v1::TerminationReason reason = stop_reason_;
@@ -489,88 +568,96 @@ void ChildRunner::MaybeReportExit() {
   // No orphan survives the call: what is left in the group gets the policy.
   WatchGroup();  // first, so that no reaping is missed between the two
   if (child_->GroupAlive()) {
-    if (!stopping_) SignalAll(policy_.kill_signal);
-    ArmGrace();
+    if (stop_reason_ == v1::TERMINATION_REASON_UNSPECIFIED) {
+      SignalAll(policy_.kill_signal);
+    }
+    grace_.Set(cq_, policy_.kill_grace);
   } else {
-    StopWatchingGroup();
+    EndLingering();
   }
-  for (PendingInput& in : inputs_) CloseInputFd(in);
-  if (timeout_armed_) timeout_alarm_.Cancel();
-  if (drain_armed_) drain_alarm_.Cancel();
-  if (shutdown_armed_) shutdown_alarm_.Cancel();
-  CloseDoorbellIfQuiet();
+  for (PendingInput& in : inputs_) DropInput(in);
+  timeout_.Cancel();
+  drain_.Cancel();
+  shutdown_.Cancel();
 
   v1::ExitStatus proto;
   ToProto(*exit_, reason, wall, &proto);
   reported_exit_ = proto;
   state_->metrics().ChildExited(reason);
-  owner_->OnExit(std::move(proto));
+  if (session_.log) {
+    session_.log->SetExit(proto);
+    for (SessionMail& mail : session_.control->Close()) {
+      if (mail.done) mail.done(absl::UnavailableError("the process ended"));
+    }
+    // The call that started it hears the exit: that collects it.
+    if (owner_ != nullptr) {
+      state_->sessions().Remove(session_.id);
+    } else {
+      state_->sessions().Ended(session_.id);
+    }
+  }
+  if (phase_ == Phase::kClosing) Close();
+  if (owner_ != nullptr) owner_->OnExit(std::move(proto));
 }
 
-void ChildRunner::WatchGroup() {
-  watching_group_ = true;
+void Supervisor::WatchGroup() {
   process::ChildRegistry::Global().WatchGroup(
       child_->pid(), [this] { doorbell_.Ring(kGroupChanged); });
 }
 
-void ChildRunner::OnGroupChanged() {
-  if (watching_group_ && !child_->GroupAlive()) {
-    StopWatchingGroup();
-    CloseDoorbellIfQuiet();
+void Supervisor::OnGroupChanged() {
+  if (phase_ == Phase::kLingering && !child_->GroupAlive()) {
+    EndLingering();
+    Close();
   }
 }
 
-void ChildRunner::StopWatchingGroup() {
-  if (!watching_group_) return;
-  watching_group_ = false;
+void Supervisor::EndLingering() {
   process::ChildRegistry::Global().UnwatchGroup(child_->pid());
   // Only the group's stragglers were keeping the grace timer.
-  if (grace_armed_) grace_alarm_.Cancel();
+  grace_.Cancel();
+  phase_ = Phase::kClosing;
 }
 
-void ChildRunner::CloseDoorbellIfQuiet() {
-  if (exit_reported_ && !watching_group_) doorbell_pending_ = doorbell_.Close();
+void Supervisor::Close() {
+  if (doorbell_.Close()) ++in_flight_;  // its last ring comes back
 }
 
-bool ChildRunner::AnyOutputOpen() const {
+bool Supervisor::AnyOutputOpen() const {
   return outputs_[0].open || outputs_[1].open || outputs_[2].open;
 }
 
-void ChildRunner::MaybeDone() {
-  if (done_ || !exit_reported_ || pending_alarms_ > 0 || doorbell_pending_)
+// Only as the last thing a tag's handler does: it may destroy this.
+void Supervisor::MaybeDone() {
+  if (phase_ != Phase::kClosing || in_flight_ > 0) return;
+  phase_ = Phase::kDone;
+  if (owner_ != nullptr) {
+    owner_->OnSupervisorDone();  // may destroy this supervisor
     return;
-  done_ = true;
-  owner_->OnRunnerDone();  // may destroy this runner: nothing after it
-}
-
-void ChildRunner::OnTimeout(bool ok) {
-  --pending_alarms_;
-  timeout_armed_ = false;
-  if (ok && !exit_) Stop(v1::TERMINATION_REASON_TIMED_OUT);
-  MaybeDone();
-}
-
-void ChildRunner::OnGrace(bool ok) {
-  --pending_alarms_;
-  grace_armed_ = false;
-  if (ok) {
-    SignalAll(SIGKILL);
-    // Nothing survives SIGKILL: there is nothing left to wait for.
-    StopWatchingGroup();
-    CloseDoorbellIfQuiet();
   }
-  MaybeDone();
+  state_->CallEnded();
+  ServerState* state = state_;
+  delete this;
+  state->RemoveCall();  // last: a shutdown may be waiting for it
 }
 
-void ChildRunner::OnDrain(bool ok) {
-  --pending_alarms_;
-  drain_armed_ = false;
-  if (ok) {
-    EndChannel();
-    for (int i = 0; i < 2; ++i) CloseOutput(static_cast<Stream>(i));
-    MaybeReportExit();
+void Supervisor::OnTimeout() {
+  if (phase_ == Phase::kRunning) Stop(v1::TERMINATION_REASON_TIMED_OUT);
+}
+
+void Supervisor::OnGrace() {
+  SignalAll(SIGKILL);
+  // Nothing survives SIGKILL: there is nothing left to wait for.
+  if (phase_ == Phase::kLingering) {
+    EndLingering();
+    Close();
   }
-  MaybeDone();
+}
+
+void Supervisor::OnDrain() {
+  EndChannel();
+  for (int i = 0; i < 2; ++i) CloseOutput(static_cast<Stream>(i));
+  MaybeReportExit();
 }
 
 }  // namespace rexec::rpc

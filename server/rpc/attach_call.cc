@@ -1,0 +1,107 @@
+#include "server/rpc/attach_call.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/rpc/grpc_status.h"
+
+namespace rexec::rpc {
+
+void ToProto(const Session& session, v1::SessionInfo* info) {
+  info->set_id(session.id);
+  info->set_name(session.name);
+  for (const std::string& arg : session.argv) info->add_argv(arg);
+  info->set_pid(session.pid);
+  const int64_t nanos = absl::ToUnixNanos(session.started);
+  info->mutable_start_time()->set_seconds(nanos / 1'000'000'000);
+  info->mutable_start_time()->set_nanos(
+      static_cast<int32_t>(nanos % 1'000'000'000));
+  info->set_terminal(session.terminal);
+  const SessionLog& log = *session.log;
+  info->set_stdout_end(log.end(SessionLog::kStdout));
+  info->set_stderr_end(log.end(SessionLog::kStderr));
+  info->set_stdout_oldest(log.oldest(SessionLog::kStdout));
+  info->set_stderr_oldest(log.oldest(SessionLog::kStderr));
+  info->set_attached(log.watchers());
+  if (std::optional<v1::ExitStatus> exit = log.exit()) {
+    info->set_state(v1::SESSION_STATE_ENDED);
+    *info->mutable_exit() = *exit;
+  } else {
+    info->set_state(v1::SESSION_STATE_RUNNING);
+  }
+}
+
+absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
+  const v1::AttachStart& start = request.start();
+  if (start.session().empty()) {
+    return absl::InvalidArgumentError(
+        "start.session is empty: name the session (its id or name) to attach "
+        "to");
+  }
+  if (start.no_follow() && !start.output_only()) {
+    return absl::InvalidArgumentError(
+        "start.no_follow is for an output_only attachment (rexec logs)");
+  }
+  audit().argv = {start.session()};
+  absl::StatusOr<Session> session =
+      state()->sessions().Find(identity().name, start.session());
+  if (!session.ok()) return session.status();
+  audit().argv = session->argv;
+  audit().session = session->id;
+  Attachment::Options options;
+  if (start.has_stdout_from()) options.from[0] = start.stdout_from();
+  if (start.has_stderr_from()) options.from[1] = start.stderr_from();
+  options.output_only = output_only_ = start.output_only();
+  options.follow = !start.no_follow();
+  auto attachment = std::make_unique<Attachment>(state(), cq(), this,
+                                                 *std::move(session), options);
+  attachment_ = attachment.get();
+  attachment->Begin();
+  Attached(std::move(attachment));
+  return absl::OkStatus();
+}
+
+v1::AttachResponse AttachCall::StartedResponse() {
+  v1::AttachResponse response;
+  v1::Attached* attached = response.mutable_attached();
+  ToProto(attachment_->session(), attached->mutable_session());
+  attached->set_stdout_offset(attachment_->offset(ChildHandle::Stream::kStdout));
+  attached->set_stderr_offset(attachment_->offset(ChildHandle::Stream::kStderr));
+  return response;
+}
+
+absl::Status AttachCall::CheckRequest(const v1::AttachRequest& request) {
+  if (!output_only_) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "this attachment is output_only (rexec logs): it sends no stdin, "
+      "signals or resizes");
+}
+
+void AttachCall::OnOutput(ChildHandle::Stream stream, std::string data) {
+  if (ending()) return;
+  v1::AttachResponse response;
+  if (stream == ChildHandle::Stream::kStdout) {
+    *response.mutable_stdout() = std::move(data);
+  } else {
+    *response.mutable_stderr() = std::move(data);
+  }
+  Enqueue(response);
+}
+
+void AttachCall::OnLost(ChildHandle::Stream stream, uint64_t bytes,
+                        uint64_t resume_offset) {
+  if (ending()) return;
+  v1::AttachResponse response;
+  response.mutable_lost()->set_stderr(stream == ChildHandle::Stream::kStderr);
+  response.mutable_lost()->set_bytes(bytes);
+  response.mutable_lost()->set_resume_offset(resume_offset);
+  Enqueue(response);
+}
+
+void AttachCall::OnExit(v1::ExitStatus exit) {
+  v1::AttachResponse response;
+  *response.mutable_exit() = std::move(exit);
+  EndWith(std::move(response));
+}
+
+void AttachCall::OnCaughtUp() { EndCall(grpc::Status::OK); }
+
+}  // namespace rexec::rpc

@@ -1,0 +1,133 @@
+#include "server/rpc/session_calls.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/signal_name.h"
+#include "server/rpc/attach_call.h"
+#include "server/rpc/grpc_status.h"
+#include "server/rpc/wire_message.h"
+
+namespace rexec::rpc {
+
+void SessionCall::ListenAll(ServerState* state, Service* service,
+                            grpc::ServerCompletionQueue* cq) {
+  for (auth::Rpc rpc : {auth::Rpc::kList, auth::Rpc::kKill}) {
+    (new SessionCall(state, service, cq, rpc))->Begin();
+  }
+}
+
+void SessionCall::Begin() {
+  if (rpc_ == auth::Rpc::kList) {
+    service_->RequestList(&ctx_, &frame_, &responder_, cq_, cq_,
+                          &request_tag_);
+  } else {
+    service_->RequestKill(&ctx_, &frame_, &responder_, cq_, cq_,
+                          &request_tag_);
+  }
+}
+
+SessionCall::SessionCall(ServerState* state, Service* service,
+                         grpc::ServerCompletionQueue* cq, auth::Rpc rpc)
+    : state_(state), service_(service), cq_(cq), rpc_(rpc) {
+  state_->AddCall();
+}
+
+SessionCall::~SessionCall() { state_->RemoveCall(); }
+
+void SessionCall::OnRequest(bool ok) {
+  if (!ok) {  // the server is shutting down; no call was started
+    delete this;
+    return;
+  }
+  (new SessionCall(state_, service_, cq_, rpc_))->Begin();  // the next one
+  state_->CallStarted();
+  state_->metrics().CallStarted(rpc_);
+  audit_.peer = ctx_.peer();
+  audit_.rpc = std::string(auth::RpcName(rpc_));
+  absl::StatusOr<grpc::ByteBuffer> reply = [&]() -> decltype(reply) {
+    auth::Identity identity;
+    if (const auth::Authenticator* authenticator = state_->authenticator()) {
+      absl::StatusOr<auth::Identity> who = authenticator->Authenticate(ctx_);
+      if (!who.ok()) return who.status();
+      identity = *std::move(who);
+    }
+    audit_.identity = identity.name;
+    return Answer(identity);
+  }();
+  const grpc::Status status =
+      reply.ok() ? grpc::Status::OK : ToGrpcStatus(reply.status());
+  audit_.status = absl::StatusCodeToString(
+      static_cast<absl::StatusCode>(status.error_code()));
+  audit_.message = status.error_message();
+  state_->metrics().CallEnded(rpc_, status.error_code(), false);
+  if (reply.ok()) {
+    responder_.Finish(*reply, status, &finish_tag_);
+  } else {
+    responder_.FinishWithError(status, &finish_tag_);
+  }
+}
+
+void SessionCall::OnFinish(bool ok) {
+  ops::WriteAuditRecord(audit_);
+  state_->CallEnded();
+  delete this;
+}
+
+absl::StatusOr<grpc::ByteBuffer> SessionCall::Answer(
+    const auth::Identity& identity) {
+  return rpc_ == auth::Rpc::kList ? List(identity) : Kill(identity);
+}
+
+absl::StatusOr<grpc::ByteBuffer> SessionCall::List(
+    const auth::Identity& identity) {
+  v1::ListRequest request;
+  if (absl::Status parsed = ParseRequest(frame_, 1, &request); !parsed.ok()) {
+    return parsed;
+  }
+  v1::ListResponse response;
+  for (const Session& session : state_->sessions().List(identity.name)) {
+    ToProto(session, response.add_sessions());
+  }
+  grpc::ByteBuffer reply;
+  if (absl::Status status = SerializeResponse(response, &reply); !status.ok()) {
+    return status;
+  }
+  return reply;
+}
+
+absl::StatusOr<grpc::ByteBuffer> SessionCall::Kill(
+    const auth::Identity& identity) {
+  v1::KillRequest request;
+  if (absl::Status parsed = ParseRequest(frame_, 1, &request); !parsed.ok()) {
+    return parsed;
+  }
+  const std::string name =
+      request.signal().empty() ? "SIGTERM" : request.signal();
+  if (absl::StatusOr<int> sig = ParseSignal(name); !sig.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("signal: ", sig.status().message()));
+  }
+  if (request.session().empty()) {
+    return absl::InvalidArgumentError(
+        "session is empty: name the session (its id or name) to signal");
+  }
+  audit_.argv = {request.session(), name};
+  absl::StatusOr<Session> session =
+      state_->sessions().Find(identity.name, request.session());
+  if (!session.ok()) return session.status();
+  audit_.session = session->id;
+  SessionMail mail;
+  mail.kind = SessionMail::Kind::kSignal;
+  mail.data = name;
+  if (!session->control->Post(std::move(mail))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session ", session->id, " has ended: there is nothing to signal"));
+  }
+  grpc::ByteBuffer reply;
+  if (absl::Status status = SerializeResponse(v1::KillResponse(), &reply);
+      !status.ok()) {
+    return status;
+  }
+  return reply;
+}
+
+}  // namespace rexec::rpc

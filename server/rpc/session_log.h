@@ -1,0 +1,81 @@
+// SessionLog is what a detached process (a session) wrote and how it
+// ended: a ring per stream (stdout, stderr) of the last `capacity` bytes,
+// counted in absolute byte offsets from the process's start, and its exit
+// once reported. Attachments read it at their own offsets, each on its own
+// completion-queue thread; a watcher is told (its doorbell rung) when
+// there is more. Memory per session stays within 2 x capacity, however
+// much the child writes.
+//
+// Thread-safe: the supervisor appends on its thread, readers read on
+// theirs. Watchers are called outside the lock.
+#ifndef REXEC_SERVER_RPC_SESSION_LOG_H_
+#define REXEC_SERVER_RPC_SESSION_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "rexec/v1/child_process.pb.h"
+
+namespace rexec::rpc {
+
+class SessionLog {
+ public:
+  static constexpr int kStdout = 0;
+  static constexpr int kStderr = 1;
+
+  explicit SessionLog(size_t capacity) : capacity_(capacity) {}
+
+  void Append(int stream, absl::string_view data);
+  // After the last Append: the exit as reported.
+  void SetExit(v1::ExitStatus exit);
+
+  struct Chunk {
+    std::string data;
+    uint64_t offset = 0;  // of data's first byte
+    uint64_t lost = 0;    // bytes between the asked offset and `offset`
+  };
+  // Up to `max` bytes of `stream` from `offset`: from the oldest byte kept
+  // when `offset` is older (`lost` says how many are gone), nothing when
+  // it is at or past the end.
+  Chunk Read(int stream, uint64_t offset, size_t max) const;
+  // The offset after the last byte written, and of the oldest kept.
+  uint64_t end(int stream) const;
+  uint64_t oldest(int stream) const;
+  std::optional<v1::ExitStatus> exit() const;
+
+  // `notify` is called (from the appending thread) after each Append and
+  // SetExit until RemoveWatcher(id) returned.
+  int AddWatcher(std::function<void()> notify);
+  void RemoveWatcher(int id);
+  int watchers() const;
+
+ private:
+  struct Ring {
+    // Grows to capacity_ as bytes come (a quiet session holds little);
+    // offset o is at bytes[o % capacity_].
+    std::string bytes;
+    uint64_t end = 0;
+  };
+  void Notify();
+
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  Ring rings_[2] ABSL_GUARDED_BY(mu_);
+  std::optional<v1::ExitStatus> exit_ ABSL_GUARDED_BY(mu_);
+  // Watchers are called under their own lock, so that RemoveWatcher()
+  // returning means no call is running or will come.
+  mutable absl::Mutex watchers_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::flat_hash_map<int, std::function<void()>> watchers_
+      ABSL_GUARDED_BY(watchers_mu_);
+  int next_watcher_ ABSL_GUARDED_BY(watchers_mu_) = 1;
+};
+
+}  // namespace rexec::rpc
+
+#endif  // REXEC_SERVER_RPC_SESSION_LOG_H_

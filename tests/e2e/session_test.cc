@@ -1,0 +1,532 @@
+// Sessions end to end: processes started with options.detach outlive their
+// call, keep their output in a bounded ring, and are listed, attached to
+// (replay from an offset, then live; several at once), signalled and
+// collected by the identity that started them only.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/child_session.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/rexecd_process.h"
+
+namespace rexec::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kTokenA[] = "token-a";
+constexpr char kTokenB[] = "token-b";
+
+client::SessionOptions As(const std::string& token,
+                          absl::Duration within = absl::Seconds(30)) {
+  client::SessionOptions options(absl::Now() + within);
+  options.bearer_token = token;
+  return options;
+}
+
+void Authorize(grpc::ClientContext* ctx, const std::string& token) {
+  ctx->AddMetadata("authorization", "Bearer " + token);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+}
+
+// What an attachment saw.
+struct Seen {
+  std::optional<v1::Attached> attached;
+  std::string out, err;
+  std::vector<v1::Lost> lost;
+  std::optional<v1::ExitStatus> exit;
+  grpc::Status status;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  virtual std::vector<std::string> ExtraFlags() { return {}; }
+
+  void SetUp() override {
+    tokens_ = dir_.Write("tokens", absl::StrCat("A ", Sha256Hex(kTokenA),
+                                                "\nB ", Sha256Hex(kTokenB),
+                                                "\n"));
+    std::vector<std::string> flags = {"--token-file", tokens_};
+    for (std::string& flag : ExtraFlags()) flags.push_back(flag);
+    server_ = RexecdProcess::Start(flags);
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && server_ != nullptr) {
+      std::cerr << "rexecd's log:\n" << server_->Log();
+    }
+  }
+
+  // Starts argv detached as A; returns the call (its `started` read) and
+  // the session's id.
+  std::unique_ptr<client::SpawnSession> Detach(
+      std::vector<std::string> argv, std::string* id,
+      const std::string& name = "", bool terminal = false,
+      const std::string& token = kTokenA) {
+    v1::SpawnStart start;
+    for (auto& a : argv) start.add_argv(a);
+    start.mutable_options()->set_detach(true);
+    start.mutable_options()->set_name(name);
+    if (terminal) start.mutable_options()->mutable_pty();
+    auto call = std::make_unique<client::SpawnSession>(server_->stub(), start,
+                                                       As(token));
+    v1::SpawnResponse started;
+    if (!call->Read(&started) || !started.has_started()) {
+      ADD_FAILURE() << "no started: " << call->Finish().error_message();
+      return nullptr;
+    }
+    *id = started.started().session();
+    EXPECT_FALSE(id->empty());
+    return call;
+  }
+
+  v1::ListResponse List(const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    v1::ListResponse response;
+    grpc::Status status =
+        server_->stub().List(&ctx, v1::ListRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::optional<v1::SessionInfo> Info(const std::string& id) {
+    const v1::ListResponse list = List();
+    for (const v1::SessionInfo& info : list.sessions()) {
+      if (info.id() == id) return info;
+    }
+    return std::nullopt;
+  }
+
+  // Waits (bounded) until the session's info satisfies `done`.
+  bool WaitUntil(const std::string& id,
+                 const std::function<bool(const v1::SessionInfo&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      std::optional<v1::SessionInfo> info = Info(id);
+      if (info && done(*info)) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    std::optional<v1::SessionInfo> info = Info(id);
+    ADD_FAILURE() << "session " << id << " never got there: "
+                  << (info ? info->DebugString() : "gone");
+    return false;
+  }
+
+  grpc::Status Kill(const std::string& session, const std::string& signal,
+                    const std::string& token = kTokenA) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    v1::KillRequest request;
+    request.set_session(session);
+    request.set_signal(signal);
+    v1::KillResponse response;
+    return server_->stub().Kill(&ctx, request, &response);
+  }
+
+  std::unique_ptr<client::AttachSession> Attach(
+      const std::string& session, std::optional<uint64_t> from = {},
+      bool output_only = false, const std::string& token = kTokenA) {
+    v1::AttachStart start;
+    start.set_session(session);
+    if (from) start.set_stdout_from(*from);
+    start.set_output_only(output_only);
+    return std::make_unique<client::AttachSession>(server_->stub(), start,
+                                                   As(token));
+  }
+
+  // Reads until the stdout seen contains `needle` (or the call ends).
+  static bool ReadUntil(client::AttachSession& call, Seen& seen,
+                        const std::string& needle) {
+    while (seen.out.find(needle) == std::string::npos) {
+      if (!Next(call, seen)) return false;
+    }
+    return true;
+  }
+  static bool Next(client::AttachSession& call, Seen& seen) {
+    v1::AttachResponse r;
+    if (!call.Read(&r)) return false;
+    switch (r.event_case()) {
+      case v1::AttachResponse::kAttached:
+        EXPECT_FALSE(seen.attached.has_value()) << "attached twice";
+        seen.attached = r.attached();
+        break;
+      case v1::AttachResponse::kStdout:
+        EXPECT_TRUE(seen.attached.has_value()) << "output before attached";
+        seen.out += r.stdout();
+        break;
+      case v1::AttachResponse::kStderr:
+        seen.err += r.stderr();
+        break;
+      case v1::AttachResponse::kLost:
+        seen.lost.push_back(r.lost());
+        break;
+      case v1::AttachResponse::kExit:
+        seen.exit = r.exit();
+        break;
+      default:
+        ADD_FAILURE() << "empty event";
+    }
+    return true;
+  }
+  static Seen ReadAll(client::AttachSession& call, Seen seen = {}) {
+    while (Next(call, seen)) {
+    }
+    seen.status = call.Finish();
+    return seen;
+  }
+
+  TempDir dir_;
+  std::string tokens_;
+  std::unique_ptr<RexecdProcess> server_;
+};
+
+TEST_F(SessionTest, AProcessOutlivesItsCallAndReplaysExactlyWhatWasMissed) {
+  std::string id;
+  auto call = Detach({"sh", "-c",
+                      "echo first; read go; echo second; read x; echo got-$x"},
+                     &id);
+  ASSERT_NE(call, nullptr);
+  v1::SpawnResponse r;
+  std::string out;
+  while (out.size() < 6 && call->Read(&r)) out += r.stdout();
+  ASSERT_EQ(out, "first\n");
+  // The client goes away (as a SIGKILLed one would: its connection
+  // breaks); the process does not.
+  call->Cancel();
+  call->Finish();
+  std::optional<v1::SessionInfo> info = Info(id);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->state(), v1::SESSION_STATE_RUNNING);
+  EXPECT_EQ(info->argv(0), "sh");
+  EXPECT_GT(info->pid(), 0);
+  EXPECT_EQ(kill(info->pid(), 0), 0);
+
+  // Output produced while nobody was attached.
+  {
+    auto nudge = Attach(id);
+    Seen seen;
+    ASSERT_TRUE(Next(*nudge, seen));
+    nudge->WriteStdin("\n");
+    ASSERT_TRUE(ReadUntil(*nudge, seen, "second\n"));
+    nudge->Cancel();
+    ReadAll(*nudge, seen);
+  }
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.stdout_end() == 13 && i.attached() == 0;
+  }));
+
+  // Back from byte 6: exactly what was missed, then live.
+  auto again = Attach(id, 6);
+  Seen seen;
+  ASSERT_TRUE(ReadUntil(*again, seen, "second\n"));
+  ASSERT_TRUE(seen.attached.has_value());
+  EXPECT_EQ(seen.attached->stdout_offset(), 6u);
+  EXPECT_EQ(seen.attached->session().id(), id);
+  EXPECT_EQ(seen.out, "second\n");
+  again->WriteStdin("hi\n");
+  seen = ReadAll(*again, seen);
+  ASSERT_TRUE(seen.status.ok()) << seen.status.error_message();
+  EXPECT_EQ(seen.out, "second\ngot-hi\n");
+  EXPECT_TRUE(seen.lost.empty());
+  ASSERT_TRUE(seen.exit.has_value());
+  EXPECT_EQ(seen.exit->code(), 0);
+  // It saw the exit and could type: the session is collected.
+  EXPECT_FALSE(Info(id).has_value());
+}
+
+TEST_F(SessionTest, TwoAttachmentsWatchAtOnceAndShareStdin) {
+  std::string id;
+  auto call = Detach({"cat"}, &id, "kitty");
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  auto one = Attach("kitty");
+  auto two = Attach("kitty");
+  Seen seen_one, seen_two;
+  ASSERT_TRUE(Next(*one, seen_one));
+  ASSERT_TRUE(Next(*two, seen_two));
+  EXPECT_EQ(seen_one.attached->session().name(), "kitty");
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.attached() == 2;
+  }));
+  one->WriteStdin("from-one\n");
+  ASSERT_TRUE(ReadUntil(*one, seen_one, "from-one\n"));
+  ASSERT_TRUE(ReadUntil(*two, seen_two, "from-one\n"));
+  two->WriteStdin("from-two\n");
+  ASSERT_TRUE(ReadUntil(*one, seen_one, "from-two\n"));
+  ASSERT_TRUE(ReadUntil(*two, seen_two, "from-two\n"));
+  EXPECT_EQ(seen_one.out, "from-one\nfrom-two\n");
+  EXPECT_EQ(seen_two.out, seen_one.out);
+  // An attachment's half-close is not the end of everyone's stdin.
+  one->WritesDone();
+  two->WriteStdin("still-open\n");
+  ASSERT_TRUE(ReadUntil(*two, seen_two, "still-open\n"));
+  ASSERT_TRUE(Kill("kitty", "SIGTERM").ok());
+  seen_one = ReadAll(*one, seen_one);
+  seen_two = ReadAll(*two, seen_two);
+  ASSERT_TRUE(seen_one.exit.has_value());
+  ASSERT_TRUE(seen_two.exit.has_value());
+  EXPECT_EQ(seen_one.exit->signal(), "SIGTERM");
+  EXPECT_EQ(seen_one.exit->reason(), v1::TERMINATION_REASON_SIGNALED);
+}
+
+TEST_F(SessionTest, AnotherIdentityCannotListAttachOrKill) {
+  std::string id;
+  auto call = Detach({"sleep", "30"}, &id, "mine");
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  EXPECT_EQ(List(kTokenA).sessions_size(), 1);
+  EXPECT_EQ(List(kTokenB).sessions_size(), 0);
+  for (const std::string& which : {id, std::string("mine")}) {
+    grpc::Status status = Kill(which, "SIGKILL", kTokenB);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << which;
+    Seen seen = ReadAll(*Attach(which, {}, false, kTokenB));
+    EXPECT_EQ(seen.status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_FALSE(seen.attached.has_value());
+  }
+  // B's names are its own.
+  std::string b_id;
+  auto b_call = Detach({"true"}, &b_id, "mine", false, kTokenB);
+  ASSERT_NE(b_call, nullptr);
+  EXPECT_NE(b_id, id);
+  // A's is untouched, and A may stop it.
+  ASSERT_TRUE(Info(id).has_value());
+  EXPECT_EQ(Info(id)->state(), v1::SESSION_STATE_RUNNING);
+  EXPECT_TRUE(Kill(id, "KILL").ok());
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.state() == v1::SESSION_STATE_ENDED;
+  }));
+  EXPECT_EQ(Info(id)->exit().signal(), "SIGKILL");
+}
+
+TEST_F(SessionTest, BadRequestsAreRefusedByName) {
+  std::string id;
+  auto call = Detach({"sleep", "30"}, &id, "taken");
+  ASSERT_NE(call, nullptr);
+  struct Case {
+    std::function<void(v1::SpawnStart&)> set;
+    grpc::StatusCode code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::SpawnStart& s) { s.mutable_options()->set_name("taken"); },
+       grpc::StatusCode::ALREADY_EXISTS, "\"taken\" exists"},
+      {[](v1::SpawnStart& s) { s.mutable_options()->set_name("9lives"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "not a session name"},
+      {[](v1::SpawnStart& s) { s.mutable_options()->set_name("s12"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "an id's form"},
+      {[](v1::SpawnStart& s) {
+         s.mutable_options()->set_detach(false);
+         s.mutable_options()->set_name("x");
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "needs options.detach"},
+  };
+  for (const Case& c : cases) {
+    v1::SpawnStart start;
+    start.add_argv("true");
+    start.mutable_options()->set_detach(true);
+    c.set(start);
+    client::SpawnSession s(server_->stub(), start, As(kTokenA));
+    v1::SpawnResponse r;
+    while (s.Read(&r)) {
+    }
+    grpc::Status status = s.Finish();
+    EXPECT_EQ(status.error_code(), c.code) << c.says;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.says));
+  }
+  v1::ExecStart exec;
+  exec.set_command("true");
+  exec.mutable_options()->set_detach(true);
+  client::ExecSession e(server_->stub(), exec, As(kTokenA));
+  v1::ExecResponse er;
+  while (e.Read(&er)) {
+  }
+  grpc::Status status = e.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("options.detach is for Spawn"));
+
+  EXPECT_EQ(Kill("taken", "SIGNOPE").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Kill("", "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  Seen seen = ReadAll(*Attach(""));
+  EXPECT_EQ(seen.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // An output-only attachment takes no input.
+  auto logs = Attach("taken", {}, /*output_only=*/true);
+  logs->WriteStdin("x");
+  seen = ReadAll(*logs);
+  EXPECT_EQ(seen.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(seen.status.error_message(), HasSubstr("output_only"));
+  // A resize for a session without a terminal.
+  auto plain = Attach("taken");
+  plain->Resize(10, 10);
+  seen = ReadAll(*plain);
+  EXPECT_EQ(seen.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  // None of that touched the session.
+  EXPECT_EQ(Info(id)->state(), v1::SESSION_STATE_RUNNING);
+  call->Cancel();
+  call->Finish();
+  EXPECT_TRUE(Kill(id, "SIGKILL").ok());
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.state() == v1::SESSION_STATE_ENDED;
+  }));
+  EXPECT_EQ(Kill(id, "SIGKILL").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(SessionTest, ATerminalSessionIsReattachedAndRedrawsOnAResize) {
+  std::string id;
+  auto call = Detach({"sh", "-c",
+                      "trap 'echo WINCH $(stty size)' WINCH; echo READY; "
+                      "while :; do sleep 0.05; done"},
+                     &id, "", /*terminal=*/true);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  auto attached = Attach(id);
+  Seen seen;
+  ASSERT_TRUE(ReadUntil(*attached, seen, "READY"));
+  EXPECT_TRUE(seen.attached->session().terminal());
+  attached->Resize(50, 132);
+  ASSERT_TRUE(ReadUntil(*attached, seen, "WINCH 50 132"));
+  // Ctrl-C as a key, through the session's terminal.
+  attached->WriteStdin("\x03");
+  seen = ReadAll(*attached, seen);
+  ASSERT_TRUE(seen.exit.has_value());
+  EXPECT_EQ(seen.exit->signal(), "SIGINT");
+}
+
+class SmallRingTest : public SessionTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    return {"--replay-buffer", "1000", "--keep-ended", "2s", "--max-detached",
+            "3"};
+  }
+};
+
+TEST_F(SmallRingTest, AnOffsetOlderThanTheRingSaysHowManyBytesWereLost) {
+  std::string id;
+  auto call = Detach({"sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x"}, &id);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.state() == v1::SESSION_STATE_ENDED;
+  }));
+  EXPECT_EQ(Info(id)->stdout_end(), 5000u);
+  EXPECT_EQ(Info(id)->stdout_oldest(), 4000u);
+  Seen seen = ReadAll(*Attach(id, 0, /*output_only=*/true));
+  ASSERT_TRUE(seen.status.ok()) << seen.status.error_message();
+  ASSERT_EQ(seen.lost.size(), 1u);
+  EXPECT_EQ(seen.lost[0].bytes(), 4000u);
+  EXPECT_EQ(seen.lost[0].resume_offset(), 4000u);
+  EXPECT_FALSE(seen.lost[0].stderr());
+  EXPECT_EQ(seen.attached->stdout_offset(), 4000u);
+  EXPECT_EQ(seen.out, std::string(1000, 'x'));
+  ASSERT_TRUE(seen.exit.has_value());
+  // Output-only: not collected.
+  seen = ReadAll(*Attach(id, 4500, /*output_only=*/true));
+  EXPECT_TRUE(seen.lost.empty());
+  EXPECT_EQ(seen.out, std::string(500, 'x'));
+  EXPECT_TRUE(Info(id).has_value());
+}
+
+TEST_F(SmallRingTest, EndedSessionsExpireAndTheCapCountsThem) {
+  std::vector<std::string> ids(3);
+  for (std::string& id : ids) {
+    // Its call goes before it ends: nobody collects its exit.
+    auto call = Detach({"sleep", "0.2"}, &id);
+    ASSERT_NE(call, nullptr);
+    call->Cancel();
+    call->Finish();
+  }
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+      return i.state() == v1::SESSION_STATE_ENDED;
+    }));
+  }
+  // --max-detached 3: ended ones count until they expire.
+  v1::SpawnStart start;
+  start.add_argv("true");
+  start.mutable_options()->set_detach(true);
+  {
+    client::SpawnSession s(server_->stub(), start, As(kTokenA));
+    v1::SpawnResponse r;
+    while (s.Read(&r)) {
+    }
+    grpc::Status status = s.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("--max-detached"));
+  }
+  // Another identity has its own count.
+  std::string other;
+  EXPECT_NE(Detach({"true"}, &other, "", false, kTokenB), nullptr);
+  // --keep-ended 2s.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (List().sessions_size() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(List().sessions_size(), 0);
+  EXPECT_EQ(ReadAll(*Attach(ids[0])).status.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  std::string again;
+  EXPECT_NE(Detach({"true"}, &again), nullptr);
+}
+
+// A child writing without pause, nobody attached: the server reads it all
+// (the child is never blocked) and keeps only the ring.
+TEST_F(SessionTest, TheRingHoldsTheServerToItsSizeUnderGigabytes) {
+  const int64_t before = server_->RssBytes();
+  std::string id;
+  auto call = Detach({"head", "-c", "1G", "/dev/zero"}, &id);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  int64_t peak = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  bool ended = false;
+  while (!ended && absl::Now() < deadline) {
+    peak = std::max(peak, server_->RssBytes());
+    std::optional<v1::SessionInfo> info = Info(id);
+    ended = info && info->state() == v1::SESSION_STATE_ENDED;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(Info(id)->stdout_end(), uint64_t{1} << 30);
+  EXPECT_EQ(Info(id)->exit().code(), 0);
+  EXPECT_LT(peak - before, 64 << 20)
+      << "rexecd grew by " << (peak - before) << " bytes";
+}
+
+TEST_F(SessionTest, SessionsDoNotSurviveRexecd) {
+  const std::string marker = dir_.path() + "/stopped";
+  std::string id;
+  auto call = Detach({"sh", "-c",
+                      absl::StrCat("trap 'echo term > ", marker,
+                                   "; exit 0' TERM; while :; do sleep 0.05; "
+                                   "done")},
+                     &id);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  const pid_t pid = Info(id)->pid();
+  EXPECT_EQ(server_->Terminate().ToString(), "exited with code 0");
+  std::ifstream in(marker);
+  std::string word;
+  in >> word;
+  EXPECT_EQ(word, "term") << "its kill policy was not applied";
+  EXPECT_NE(kill(pid, 0), 0);
+}
+
+}  // namespace
+}  // namespace rexec::testing
