@@ -43,4 +43,31 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls) {
   return kRpcErrorExitCode;
 }
 
+bool SplitAtDetachKeys(std::string& data, bool* held) {
+  constexpr char kCtrlP = 0x10, kCtrlQ = 0x11;
+  std::string out;
+  if (*held) {
+    *held = false;
+    if (!data.empty() && data[0] == kCtrlQ) {
+      data.clear();
+      return true;
+    }
+    out += kCtrlP;  // a Ctrl-P that was not a detach: it goes after all
+  }
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (data[i] != kCtrlP) {
+      out += data[i];
+    } else if (i + 1 == data.size()) {
+      *held = true;  // decided by the next chunk
+    } else if (data[i + 1] == kCtrlQ) {
+      data = std::move(out);
+      return true;
+    } else {
+      out += data[i];
+    }
+  }
+  data = std::move(out);
+  return false;
+}
+
 }  // namespace rexec::client

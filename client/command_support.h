@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -61,13 +62,34 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 // size, and SIGTERM and SIGHUP end rexec at once, as they end ssh: the
 // server hangs the remote terminal up. Every way out restores the local
 // terminal (RestoreLocalTerminal).
+// How the CLI's stdin goes to the child.
+struct InputOptions {
+  // EOF on in_fd sends close_stdin (not for an attachment: the session's
+  // stdin is everyone's).
+  bool close_on_eof = true;
+  // Ctrl-P Ctrl-Q (as Docker's) leaves: `on_detach` runs (it restores the
+  // terminal and says so), then rexec exits 0; the remote process runs on.
+  std::function<void()> on_detach;
+};
+
+// The bytes of `data` before a detach key sequence (Ctrl-P Ctrl-Q), and
+// whether one was found. `held` carries a Ctrl-P that ended the previous
+// chunk.
+bool SplitAtDetachKeys(std::string& data, bool* held);
+
 template <typename Session>
 Session* OpenSession(v1::ChildProcess::StubInterface& stub,
                      const typename Session::Start& start,
                      const SessionOptions& options, int in_fd,
-                     const sigset_t& signals, int err_fd) {
+                     const sigset_t& signals, int err_fd,
+                     InputOptions input = {}) {
   auto* opened = new std::atomic<Session*>(nullptr);
-  const bool terminal = start.options().has_pty();
+  bool terminal = false;
+  if constexpr (std::is_same_v<typename Session::Start, v1::AttachStart>) {
+    terminal = input.on_detach != nullptr;
+  } else {
+    terminal = start.options().has_pty();
+  }
   std::thread([opened, signals, err_fd, terminal, in_fd] {
     std::optional<uint64_t> unanswered_since;
     for (;;) {
@@ -113,14 +135,21 @@ Session* OpenSession(v1::ChildProcess::StubInterface& stub,
   }).detach();
   auto* session = new Session(stub, start, options);
   opened->store(session);
-  std::thread([session, in_fd] {
+  std::thread([session, in_fd, input = std::move(input)] {
     std::string buffer(64 * 1024, '\0');
+    bool held = false;
     for (;;) {
       ssize_t n = read(in_fd, buffer.data(), buffer.size());
       if (n > 0) {
-        if (!session->WriteStdin(buffer.substr(0, n))) return;
+        std::string data = buffer.substr(0, n);
+        const bool leave = input.on_detach && SplitAtDetachKeys(data, &held);
+        if (!data.empty() && !session->WriteStdin(std::move(data))) return;
+        if (leave) {
+          input.on_detach();
+          std::_Exit(0);
+        }
       } else if (n == 0 || errno != EINTR) {
-        session->CloseStdin();
+        if (input.close_on_eof) session->CloseStdin();
         return;
       }
     }

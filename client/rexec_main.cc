@@ -25,6 +25,7 @@
 #include "client/fork_command.h"
 #include "client/health_command.h"
 #include "client/local_terminal.h"
+#include "client/session_commands.h"
 #include "client/spawn_command.h"
 #include "common/address.h"
 #include "common/release_mutexes.h"
@@ -258,6 +259,71 @@ std::vector<std::string> FanOutServers(const ServerFlags& s,
   return servers;
 }
 
+// The session commands: ps, attach, logs, kill.
+struct SessionCommands {
+  CLI::App* ps = nullptr;
+  CLI::App* attach = nullptr;
+  CLI::App* logs = nullptr;
+  CLI::App* kill = nullptr;
+  std::string session, signal = "SIGTERM";
+  std::optional<uint64_t> from;
+  bool force_tty = false, no_tty = false, follow = false;
+
+  void AddTo(CLI::App& app) {
+    ps = app.add_subcommand("ps", "list your sessions (spawn --detach)");
+    attach = app.add_subcommand(
+        "attach",
+        "attach to a session: its output from --from (default: the oldest "
+        "kept), then live; stdin and signals go to it; Ctrl-P Ctrl-Q "
+        "leaves it running");
+    attach->add_option("session", session, "the session's id or name")
+        ->required();
+    attach->add_option("--from", from,
+                       "the stdout byte offset to replay from");
+    attach->add_flag("-t,--tty", force_tty,
+                     "put the local terminal in raw mode (default: when the "
+                     "session has a terminal and so does rexec)");
+    attach->add_flag("-T,--no-tty", no_tty, "never raw")
+        ->excludes(attach->get_option("--tty"));
+    logs = app.add_subcommand(
+        "logs", "print what a session's log keeps (no stdin)");
+    logs->add_option("session", session, "the session's id or name")
+        ->required();
+    logs->add_option("--from", from, "the stdout byte offset to start at");
+    logs->add_flag("-f,--follow", follow, "then live output, until it ends");
+    kill = app.add_subcommand("kill", "send a signal to a session");
+    kill->add_option("-s,--signal", signal, "the signal (default SIGTERM)");
+    kill->add_option("session", session, "the session's id or name")
+        ->required();
+  }
+  bool parsed() const {
+    return ps->parsed() || attach->parsed() || logs->parsed() ||
+           kill->parsed();
+  }
+  int Run(rexec::v1::ChildProcess::StubInterface& stub,
+          const sigset_t& signals,
+          const rexec::client::SessionOptions& options) const {
+    using rexec::client::TerminalChoice;
+    if (ps->parsed()) {
+      return rexec::client::RunPs(stub, STDOUT_FILENO, STDERR_FILENO, options);
+    }
+    if (attach->parsed()) {
+      return rexec::client::RunAttach(
+          stub, session, from,
+          force_tty ? TerminalChoice::kForce
+          : no_tty  ? TerminalChoice::kNone
+                    : TerminalChoice::kAuto,
+          STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, signals, options);
+    }
+    if (logs->parsed()) {
+      return rexec::client::RunLogs(stub, session, from, follow,
+                                    STDOUT_FILENO, STDERR_FILENO, options);
+    }
+    return rexec::client::RunKill(stub, session, signal, STDERR_FILENO,
+                                  options);
+  }
+};
+
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
   rexec::client::ConnectOptions connect;
@@ -275,7 +341,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> spawn_argv;
   spawn->add_option("command", spawn_argv, "PROGRAM [ARG...] (after --)")
       ->required();
-  bool force_tty = false, no_tty = false;
+  bool force_tty = false, no_tty = false, detach = false;
+  std::string session_name;
+  spawn->add_flag("--detach", detach,
+                  "start it as a session that outlives rexec: print its id "
+                  "and leave (see ps, attach, logs, kill)");
+  spawn->add_option("--name", session_name,
+                    "with --detach: a name for the session (unique among "
+                    "yours)");
   spawn->add_flag("-t,--tty", force_tty,
                   "give the command a terminal (raw local terminal, window "
                   "size forwarded), even when rexec's stdin or stdout is not "
@@ -322,6 +395,9 @@ int main(int argc, char** argv) {
   fork->add_option("module", fork_words, "MODULE [ARG...] (after --)")
       ->required();
 
+  SessionCommands sessions;
+  sessions.AddTo(app);
+
   CLI::App* health = app.add_subcommand(
       "health",
       "ask the server's health service; prints SERVING (exit 0) or another "
@@ -340,20 +416,29 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     fan_out = FanOutServers(server_flags, connect);
-    if (!fan_out.empty() && !spawn->parsed() && !exec->parsed()) {
+    if (!fan_out.empty() && (!spawn->parsed() && !exec->parsed())) {
       throw CLI::ValidationError(
           "--server",
           "several servers (--all, --hosts, a repeated --server) "
           "run spawn or exec only");
     }
+    if (!fan_out.empty() && detach) {
+      throw CLI::ValidationError(
+          "--detach", "a session lives on one server: not with several");
+    }
     connect.address = server_flags.servers.empty()
                           ? "127.0.0.1:50051"
                           : server_flags.servers.front();
-    if (health->parsed()) {
+    if (health->parsed() || sessions.parsed()) {
       // Nothing more to parse.
     } else if (spawn->parsed()) {
       *spawn_start.mutable_options() = spawn_flags.ToProto();
       for (const std::string& arg : spawn_argv) spawn_start.add_argv(arg);
+      if (!session_name.empty() && !detach) {
+        throw CLI::ValidationError("--name", "names a session: needs --detach");
+      }
+      spawn_start.mutable_options()->set_detach(detach);
+      spawn_start.mutable_options()->set_name(session_name);
       if (rexec::client::WantsTerminal(
               force_tty ? rexec::client::TerminalChoice::kForce
               : no_tty  ? rexec::client::TerminalChoice::kNone
@@ -431,7 +516,9 @@ int main(int argc, char** argv) {
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&forwarded, sig);
-  if (spawn_start.options().has_pty()) sigaddset(&forwarded, SIGWINCH);
+  if (spawn_start.options().has_pty() || sessions.attach->parsed()) {
+    sigaddset(&forwarded, SIGWINCH);
+  }
   // Before any gRPC thread exists, so that every thread inherits the mask.
   pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
 
@@ -451,6 +538,11 @@ int main(int argc, char** argv) {
     code =
         rexec::client::RunHealthCommand(connection->channel, health_service,
                                         STDOUT_FILENO, STDERR_FILENO, session);
+  } else if (sessions.parsed()) {
+    code = sessions.Run(*stub, forwarded, session);
+  } else if (spawn->parsed() && detach) {
+    code = rexec::client::RunDetachedSpawn(*stub, spawn_start, STDOUT_FILENO,
+                                           STDERR_FILENO, session);
   } else if (spawn->parsed()) {
     code = rexec::client::RunSpawnCommand(*stub, spawn_start, STDIN_FILENO,
                                           STDOUT_FILENO, STDERR_FILENO,

@@ -249,5 +249,113 @@ TEST_F(TerminalCliTest, DashTForcesATerminalWithoutOneOfOurOwn) {
   EXPECT_THAT(r.err, HasSubstr("--no-tty"));
 }
 
+// `rexec ARGS` with pipes, to its end.
+Result Rexec(RexecdProcess& server, std::vector<std::string> args,
+             const std::string& input = "") {
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server.address()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  return RunChild(*child, input);
+}
+
+std::string Trimmed(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+TEST_F(TerminalCliTest, SpawnDetachPsLogsKill) {
+  Result r = Rexec(*server_, {"spawn", "--detach", "--name", "ticker", "--",
+                              "sh", "-c", "echo tick; sleep 30"});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  const std::string id = Trimmed(r.out);
+  EXPECT_THAT(id, ::testing::MatchesRegex("s[0-9]+"));
+  r = Rexec(*server_, {"ps"});
+  EXPECT_THAT(r.out, HasSubstr("ID"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(id + " +ticker +[0-9]+ +running"));
+  EXPECT_THAT(r.out, HasSubstr("sh -c echo tick; sleep 30"));
+  // logs: what is kept, and it ends (the session runs on).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    r = Rexec(*server_, {"logs", "ticker"});
+  } while (r.out.empty() && absl::Now() < deadline);
+  EXPECT_EQ(r.out, "tick\n");
+  EXPECT_EQ(r.status.code(), 0);
+  r = Rexec(*server_, {"kill", "-s", "KILL", "ticker"});
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  r = Rexec(*server_, {"kill", "no-such"});
+  EXPECT_EQ(r.status.code(), 255);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  r = Rexec(*server_, {"spawn", "--name", "x", "--", "true"});
+  EXPECT_EQ(r.status.code(), 2);
+  EXPECT_THAT(r.err, HasSubstr("needs --detach"));
+}
+
+// The client is SIGKILLed; output is produced meanwhile; reattached from
+// the offset it had, it gets exactly the missing bytes, then live.
+TEST_F(TerminalCliTest, ReattachAfterTheClientWasKilled) {
+  Result r = Rexec(*server_, {"spawn", "--detach", "--", "sh", "-c",
+                              "echo one; sleep 1; echo two; read z; "
+                              "echo three-$z"});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  const std::string id = Trimmed(r.out);
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server_->address(), "attach", id};
+  absl::StatusOr<process::Child> first = process::Child::Spawn(options);
+  ASSERT_TRUE(first.ok());
+  // It wrote "one\n" (4 bytes) and we let the session go on.
+  std::string seen;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (seen.size() < 4 && absl::Now() < deadline) {
+    pollfd ready{first->stdout_fd().Get(), POLLIN, 0};
+    if (poll(&ready, 1, 100) <= 0) continue;
+    char buffer[64];
+    ssize_t n = read(first->stdout_fd().Get(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    seen.append(buffer, n);
+  }
+  ASSERT_EQ(seen, "one\n");
+  kill(first->pid(), SIGKILL);
+  EXPECT_TRUE(first->Wait()->killed());
+  // "two\n" comes while nobody is attached.
+  do {
+    r = Rexec(*server_, {"ps"});
+  } while (r.out.find(" 8 ") == std::string::npos &&
+           absl::Now() < deadline + absl::Seconds(10));
+  ASSERT_THAT(r.out, HasSubstr(" 8 ")) << r.out;  // 8 bytes of output
+  r = Rexec(*server_, {"attach", id, "--from", "4"}, "zed\n");
+  EXPECT_EQ(r.out, "two\nthree-zed\n");
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  // It saw the exit: collected.
+  EXPECT_THAT(Rexec(*server_, {"ps"}).out, ::testing::Not(HasSubstr(id)));
+}
+
+TEST_F(TerminalCliTest, ATerminalSessionIsLeftWithTheDetachKeysAndResumed) {
+  Result r = Rexec(*server_, {"spawn", "--detach", "-t", "--env",
+                              "PS1=PROMPT> ", "--", "bash", "--norc",
+                              "--noprofile"});
+  ASSERT_EQ(r.status.code(), 0) << r.err;
+  const std::string id = Trimmed(r.out);
+  const std::string fresh = FreshSettings();
+  Start({"attach", id});
+  Type("echo hel''lo\r");
+  ASSERT_TRUE(WaitFor("hello"));
+  EXPECT_TRUE(Raw(terminal()));
+  Type("\x10\x11");  // Ctrl-P Ctrl-Q
+  ASSERT_TRUE(WaitFor("detached from " + id));
+  EXPECT_EQ(Exit().code(), 0);
+  EXPECT_TRUE(Settings(terminal()) == fresh);
+  EXPECT_THAT(Rexec(*server_, {"ps"}).out,
+              ::testing::ContainsRegex(id + " .* running"));
+  // Back, with the screen redrawn at our size; its exit is ours.
+  Start({"attach", id});
+  Type("stty size\r");
+  ASSERT_TRUE(WaitFor("30 100"));
+  Type("exit 4\r");
+  EXPECT_EQ(Exit().code(), 4);
+  EXPECT_TRUE(Settings(terminal()) == fresh);
+}
+
 }  // namespace
 }  // namespace rexec::testing

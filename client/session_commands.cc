@@ -1,0 +1,220 @@
+#include "client/session_commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/command_support.h"
+
+namespace rexec::client {
+namespace {
+
+void Configure(grpc::ClientContext* ctx, const SessionOptions& options) {
+  if (options.deadline) {
+    ctx->set_deadline(absl::ToChronoTime(*options.deadline));
+  }
+  if (!options.bearer_token.empty()) {
+    ctx->AddMetadata("authorization", "Bearer " + options.bearer_token);
+  }
+}
+
+std::string State(const v1::SessionInfo& info) {
+  if (info.state() != v1::SESSION_STATE_ENDED) return "running";
+  const v1::ExitStatus& exit = info.exit();
+  return exit.has_code() ? absl::StrCat("exited ", exit.code())
+                         : absl::StrCat("killed ", exit.signal());
+}
+
+std::string Age(const v1::SessionInfo& info) {
+  const absl::Duration age =
+      absl::Now() - absl::FromUnixSeconds(info.start_time().seconds());
+  if (age < absl::Minutes(1)) {
+    return absl::StrCat(absl::ToInt64Seconds(age), "s");
+  }
+  if (age < absl::Hours(1)) {
+    return absl::StrCat(absl::ToInt64Minutes(age), "m");
+  }
+  if (age < absl::Hours(48)) return absl::StrCat(absl::ToInt64Hours(age), "h");
+  return absl::StrCat(absl::ToInt64Hours(age) / 24, "d");
+}
+
+// Lines of the table, padded to each column's widest cell.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+void WriteLost(int err_fd, const v1::Lost& lost) {
+  WriteAll(err_fd,
+           absl::StrCat("rexec: ", lost.bytes(), " bytes of ",
+                        lost.stderr() ? "stderr" : "stdout",
+                        " were no longer kept (--replay-buffer); resuming at "
+                        "offset ",
+                        lost.resume_offset(), "\n"));
+}
+
+}  // namespace
+
+int RunDetachedSpawn(v1::ChildProcess::StubInterface& stub,
+                     const v1::SpawnStart& start, int out_fd, int err_fd,
+                     const SessionOptions& options) {
+  SpawnSession session(stub, start, options);
+  v1::SpawnResponse response;
+  if (session.Read(&response) && response.has_started()) {
+    WriteAll(out_fd, absl::StrCat(response.started().session(), "\n"));
+    // Our call goes; the session does not.
+    session.Cancel();
+    return 0;
+  }
+  return ReportCallEnd(session.Finish(), err_fd, options.tls);
+}
+
+int RunPs(v1::ChildProcess::StubInterface& stub, int out_fd, int err_fd,
+          const SessionOptions& options) {
+  grpc::ClientContext ctx;
+  Configure(&ctx, options);
+  v1::ListResponse response;
+  grpc::Status status = stub.List(&ctx, v1::ListRequest(), &response);
+  if (!status.ok()) return ReportCallEnd(status, err_fd, options.tls);
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "NAME", "PID", "STATE", "AGE", "TTY", "OUTPUT", "COMMAND"}};
+  for (const v1::SessionInfo& info : response.sessions()) {
+    rows.push_back({info.id(), info.name().empty() ? "-" : info.name(),
+                    absl::StrCat(info.pid()), State(info), Age(info),
+                    info.terminal() ? "yes" : "no",
+                    absl::StrCat(info.stdout_end() + info.stderr_end()),
+                    absl::StrJoin(info.argv(), " ")});
+  }
+  WriteAll(out_fd, Table(rows));
+  return 0;
+}
+
+// Whether the session has a terminal, from List (before attaching: the
+// local terminal must be raw before the first byte comes back); false when
+// it is not found (the attach says so).
+bool SessionHasTerminal(v1::ChildProcess::StubInterface& stub,
+                        const std::string& name,
+                        const SessionOptions& options) {
+  grpc::ClientContext ctx;
+  Configure(&ctx, options);
+  v1::ListResponse response;
+  if (!stub.List(&ctx, v1::ListRequest(), &response).ok()) return false;
+  for (const v1::SessionInfo& info : response.sessions()) {
+    if (info.id() == name || info.name() == name) return info.terminal();
+  }
+  return false;
+}
+
+int RunAttach(v1::ChildProcess::StubInterface& stub, const std::string& name,
+              std::optional<uint64_t> from, TerminalChoice choice, int in_fd,
+              int out_fd, int err_fd, const sigset_t& signals,
+              const SessionOptions& options) {
+  v1::AttachStart start;
+  start.set_session(name);
+  if (from) start.set_stdout_from(*from);
+  const bool terminal =
+      choice == TerminalChoice::kForce ||
+      (choice == TerminalChoice::kAuto && isatty(in_fd) && isatty(out_fd) &&
+       SessionHasTerminal(stub, name, options));
+  InputOptions input;
+  input.close_on_eof = false;
+  if (terminal && EnterRawMode(in_fd)) {
+    input.on_detach = [err_fd, name] {
+      RestoreLocalTerminal();
+      WriteAll(err_fd, absl::StrCat("\r\nrexec: detached from ", name,
+                                    "; it runs on (rexec attach ", name,
+                                    " to come back)\n"));
+    };
+  }
+  struct Restore {
+    ~Restore() { RestoreLocalTerminal(); }
+  } restore;
+  AttachSession* session = OpenSession<AttachSession>(
+      stub, start, options, in_fd, signals, err_fd, std::move(input));
+  v1::AttachResponse response;
+  while (session->Read(&response)) {
+    switch (response.event_case()) {
+      case v1::AttachResponse::kAttached:
+        if (std::optional<v1::Resize> size = LocalWindowSize(in_fd);
+            size && terminal && response.attached().session().terminal()) {
+          // A size that differs, then ours: the program redraws its screen
+          // (a resize to the same size is no change, and no SIGWINCH).
+          session->Resize(size->rows() + 1, size->cols() + 1);
+          session->Resize(size->rows(), size->cols());
+        }
+        break;
+      case v1::AttachResponse::kStdout:
+        if (!WriteAll(out_fd, response.stdout())) {
+          session->Cancel();  // our reader is gone; the session is not
+          return 128 + SIGPIPE;
+        }
+        break;
+      case v1::AttachResponse::kStderr:
+        WriteAll(err_fd, response.stderr());
+        break;
+      case v1::AttachResponse::kLost:
+        WriteLost(err_fd, response.lost());
+        break;
+      case v1::AttachResponse::kExit:
+        return ShellExitCode(response.exit());
+      default:
+        break;
+    }
+  }
+  return ReportCallEnd(session->Finish(), err_fd, options.tls);
+}
+
+int RunLogs(v1::ChildProcess::StubInterface& stub, const std::string& name,
+            std::optional<uint64_t> from, bool follow, int out_fd, int err_fd,
+            const SessionOptions& options) {
+  v1::AttachStart start;
+  start.set_session(name);
+  if (from) start.set_stdout_from(*from);
+  start.set_output_only(true);
+  start.set_no_follow(!follow);
+  AttachSession session(stub, start, options);
+  session.WritesDone();
+  v1::AttachResponse response;
+  while (session.Read(&response)) {
+    if (response.has_stdout() && !WriteAll(out_fd, response.stdout())) {
+      session.Cancel();
+      return 128 + SIGPIPE;
+    }
+    if (response.has_stderr()) WriteAll(err_fd, response.stderr());
+    if (response.has_lost()) WriteLost(err_fd, response.lost());
+  }
+  grpc::Status status = session.Finish();
+  return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
+}
+
+int RunKill(v1::ChildProcess::StubInterface& stub, const std::string& name,
+            const std::string& signal, int err_fd,
+            const SessionOptions& options) {
+  grpc::ClientContext ctx;
+  Configure(&ctx, options);
+  v1::KillRequest request;
+  request.set_session(name);
+  request.set_signal(signal);
+  v1::KillResponse response;
+  grpc::Status status = stub.Kill(&ctx, request, &response);
+  return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
+}
+
+}  // namespace rexec::client
