@@ -115,13 +115,17 @@ void Attachment::WriteInput(Input input, std::string data) {
   mail.data = std::move(data);
   mail.done = [link = link_](absl::Status) { link->Ring(kInputWritten); };
   // Ended: dropped, as a closed pipe's input is; the exit is on its way.
-  if (!session_.control->Post(std::move(mail))) doorbell_.Ring(kInputWritten);
+  // (Full cannot be: each attachment has one chunk at a time, and the mail
+  // bound is for signals and resizes.)
+  if (!session_.control->Post(std::move(mail)).ok()) {
+    doorbell_.Ring(kInputWritten);
+  }
 }
 
 void Attachment::CloseInput(Input input) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kCloseStdin;
-  session_.control->Post(std::move(mail));
+  session_.control->Post(std::move(mail)).IgnoreError();  // ended: closed
 }
 
 absl::Status Attachment::Signal(const std::string& name) {
@@ -130,8 +134,9 @@ absl::Status Attachment::Signal(const std::string& name) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kSignal;
   mail.data = name;
-  session_.control->Post(std::move(mail));  // ended: nothing to signal
-  return absl::OkStatus();
+  absl::Status posted = session_.control->Post(std::move(mail));
+  // Ended: nothing to signal, and its exit is on its way.
+  return absl::IsUnavailable(posted) ? absl::OkStatus() : posted;
 }
 
 absl::Status Attachment::Resize(const v1::Resize& resize) {
@@ -148,8 +153,8 @@ absl::Status Attachment::Resize(const v1::Resize& resize) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kResize;
   mail.resize = resize;
-  session_.control->Post(std::move(mail));
-  return absl::OkStatus();
+  absl::Status posted = session_.control->Post(std::move(mail));
+  return absl::IsUnavailable(posted) ? absl::OkStatus() : posted;
 }
 
 void Attachment::Stop(v1::TerminationReason reason) {

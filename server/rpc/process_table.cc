@@ -134,7 +134,7 @@ absl::StatusOr<Session> ProcessTable::Find(const std::string& identity,
 void ProcessTable::PostToAll(const SessionMail& mail) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, session] : sessions_) {
-    if (!session.ended) session.control->Post(mail);
+    if (!session.ended) session.control->Post(mail).IgnoreError();
   }
 }
 

@@ -118,9 +118,12 @@ absl::StatusOr<grpc::ByteBuffer> SessionCall::Kill(
   SessionMail mail;
   mail.kind = SessionMail::Kind::kSignal;
   mail.data = name;
-  if (!session->control->Post(std::move(mail))) {
+  if (absl::Status posted = session->control->Post(std::move(mail));
+      absl::IsUnavailable(posted)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "session ", session->id, " has ended: there is nothing to signal"));
+  } else if (!posted.ok()) {
+    return posted;
   }
   grpc::ByteBuffer reply;
   if (absl::Status status = SerializeResponse(v1::KillResponse(), &reply);

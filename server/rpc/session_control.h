@@ -8,7 +8,7 @@
 // the mail to one chunk per sender.
 //
 // Thread-safe. The supervisor opens it with its doorbell and closes it
-// before it goes away; Post() says false after that.
+// before it goes away; Post() refuses after that.
 #ifndef REXEC_SERVER_RPC_SESSION_CONTROL_H_
 #define REXEC_SERVER_RPC_SESSION_CONTROL_H_
 
@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "rexec/v1/child_process.pb.h"
 
@@ -34,17 +35,28 @@ struct SessionMail {
 
 class SessionControl {
  public:
+  static constexpr size_t kMaxMail = 1024;
+
   // `ring` is called (under the lock) after each Post() while open.
   void Open(std::function<void()> ring) {
     absl::MutexLock lock(&mu_);
     ring_ = std::move(ring);
   }
-  bool Post(SessionMail mail) {
+  // UNAVAILABLE once the process ended; RESOURCE_EXHAUSTED while
+  // kMaxMail wait (senders of signals and resizes have no other bound).
+  absl::Status Post(SessionMail mail) {
     absl::MutexLock lock(&mu_);
-    if (!ring_) return false;
+    if (!ring_) {
+      return absl::UnavailableError("the session's process has ended");
+    }
+    if (mail_.size() >= kMaxMail) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the session has ", kMaxMail,
+          " requests waiting for it: send fewer signals or resizes"));
+    }
     mail_.push_back(std::move(mail));
     ring_();
-    return true;
+    return absl::OkStatus();
   }
   std::deque<SessionMail> Take() {
     absl::MutexLock lock(&mu_);

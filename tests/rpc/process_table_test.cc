@@ -107,5 +107,20 @@ TEST(ProcessTable, PostToAllReachesRunningSessionsOnly) {
   EXPECT_EQ(table.Find("alice", a)->control->Take().size(), 1u);
 }
 
+TEST(SessionControl, MailIsBoundedAndRefusedOnceClosed) {
+  SessionControl control;
+  EXPECT_EQ(control.Post(SessionMail()).code(), absl::StatusCode::kUnavailable);
+  control.Open([] {});
+  for (size_t i = 0; i < SessionControl::kMaxMail; ++i) {
+    ASSERT_TRUE(control.Post(SessionMail()).ok());
+  }
+  EXPECT_EQ(control.Post(SessionMail()).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(control.Take().size(), SessionControl::kMaxMail);
+  EXPECT_TRUE(control.Post(SessionMail()).ok());
+  EXPECT_EQ(control.Close().size(), 1u);
+  EXPECT_EQ(control.Post(SessionMail()).code(), absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace rexec::rpc

@@ -184,9 +184,9 @@ TEST_F(SupervisorTest, ASessionOutlivesItsOwnerAndLogsWhatItWrites) {
     mail.kind = SessionMail::Kind::kStdin;
     mail.data = "x";
     mail.done = [&](absl::Status) { ++done; };
-    EXPECT_TRUE(session->control->Post(mail));
+    EXPECT_TRUE(session->control->Post(mail).ok());
     mail.data = "y\n";
-    EXPECT_TRUE(session->control->Post(mail));
+    EXPECT_TRUE(session->control->Post(mail).ok());
   });
   mailer.join();
   ASSERT_TRUE(Pump([&] { return session->log->exit().has_value(); }));
@@ -200,7 +200,7 @@ TEST_F(SupervisorTest, ASessionOutlivesItsOwnerAndLogsWhatItWrites) {
   absl::StatusOr<Session> ended = state_->sessions().Find("tester", id);
   ASSERT_TRUE(ended.ok());
   EXPECT_TRUE(ended->ended.has_value());
-  EXPECT_FALSE(session->control->Post(SessionMail()));
+  EXPECT_FALSE(session->control->Post(SessionMail()).ok());
   // It deleted itself: its call count went back to none.
   std::atomic<bool> none{false};
   std::thread waiter([&] {
@@ -221,7 +221,7 @@ TEST_F(SupervisorTest, AStopMailUsesThePolicyAndCollectsNothing) {
   SessionMail stop;
   stop.kind = SessionMail::Kind::kStop;
   stop.reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
-  ASSERT_TRUE(session->control->Post(stop));
+  ASSERT_TRUE(session->control->Post(stop).ok());
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
   EXPECT_EQ(owner_.exit->reason(), v1::TERMINATION_REASON_SERVER_SHUTDOWN);
   // Its own call heard the exit: that collects it.
