@@ -38,7 +38,9 @@ absl::Status SetWindowSize(int master, WindowSize size);
 std::optional<char> EofCharacter(int master);
 
 // The terminal's foreground process group, as the child's shell set it
-// (tcsetpgrp: only a group of the child's own session); nullopt when none.
+// (tcsetpgrp: only a group of the child's own session, but the terminal
+// keeps its id after its last member died: check it before use); nullopt
+// when none.
 std::optional<pid_t> ForegroundGroup(int master);
 
 }  // namespace rexec::process

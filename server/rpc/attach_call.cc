@@ -41,6 +41,14 @@ absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
         "start.no_follow is for an output_only attachment (rexec logs)");
   }
   audit().argv = {start.session()};
+  // No rule, no sessions: an identity the policy no longer names cannot
+  // reach the ones it started before.
+  if (const auth::Policy* policy = call_policy()) {
+    if (absl::Status ruled = policy->RuleFor(identity().name).status();
+        !ruled.ok()) {
+      return ruled;
+    }
+  }
   absl::StatusOr<Session> session =
       state()->sessions().Find(identity().name, start.session());
   if (!session.ok()) return session.status();
@@ -53,8 +61,8 @@ absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
   options.follow = !start.no_follow();
   auto attachment = std::make_unique<Attachment>(state(), cq(), this,
                                                  *std::move(session), options);
+  if (absl::Status begun = attachment->Begin(); !begun.ok()) return begun;
   attachment_ = attachment.get();
-  attachment->Begin();
   Attached(std::move(attachment));
   return absl::OkStatus();
 }

@@ -41,14 +41,20 @@ Attachment::~Attachment() {
   link_->bell = nullptr;
 }
 
-void Attachment::Begin() {
+absl::Status Attachment::Begin() {
+  watcher_ = session_.log->AddWatcher([link = link_] { link->Ring(kOutput); });
+  if (watcher_ == 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "session ", session_.id, " has ", SessionLog::kMaxWatchers,
+        " attachments, as many as it may"));
+  }
   phase_ = Phase::kWatching;
   {
     absl::MutexLock lock(&link_->mu);
     link_->bell = &doorbell_;
   }
-  watcher_ = session_.log->AddWatcher([link = link_] { link->Ring(kOutput); });
   doorbell_.Ring(kOutput);
+  return absl::OkStatus();
 }
 
 void Attachment::OnDoorbell(bool ok) {
@@ -58,7 +64,14 @@ void Attachment::OnDoorbell(bool ok) {
     MaybeDone();
     return;
   }
-  if ((events & kInputWritten) && owner_ != nullptr) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&link_->mu);
+    refused = std::exchange(link_->refused, absl::OkStatus());
+  }
+  if (!refused.ok()) {
+    owner_->OnInputRefused(std::move(refused));
+  } else if (events & kInputWritten) {
     owner_->OnInputWritten(Input::kStdin);
   }
   if (phase_ == Phase::kWatching) Pump();
@@ -113,19 +126,30 @@ void Attachment::WriteInput(Input input, std::string data) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kStdin;
   mail.data = std::move(data);
-  mail.done = [link = link_](absl::Status) { link->Ring(kInputWritten); };
+  mail.done = [link = link_](absl::Status status) {
+    link->Reply(std::move(status), kInputWritten);
+  };
   // Ended: dropped, as a closed pipe's input is; the exit is on its way.
-  // (Full cannot be: each attachment has one chunk at a time, and the mail
-  // bound is for signals and resizes.)
-  if (!session_.control->Post(std::move(mail)).ok()) {
+  // Full: the call ends with the refusal.
+  if (absl::Status posted = session_.control->Post(std::move(mail));
+      absl::IsUnavailable(posted)) {
     doorbell_.Ring(kInputWritten);
+  } else if (!posted.ok()) {
+    link_->Reply(std::move(posted), kInputWritten);
   }
 }
 
 void Attachment::CloseInput(Input input) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kCloseStdin;
-  session_.control->Post(std::move(mail)).IgnoreError();  // ended: closed
+  mail.done = [link = link_](absl::Status status) {
+    link->Reply(std::move(status), 0);
+  };
+  absl::Status posted = session_.control->Post(std::move(mail));
+  // Ended: closed already. Full: the call hears of it.
+  if (!posted.ok() && !absl::IsUnavailable(posted)) {
+    link_->Reply(std::move(posted), 0);
+  }
 }
 
 absl::Status Attachment::Signal(const std::string& name) {

@@ -45,8 +45,9 @@ class Attachment final : public ChildHandle {
   ~Attachment() override;
 
   // Starts watching; output comes from the doorbell's turn, never from
-  // inside this call.
-  void Begin();
+  // inside this call. RESOURCE_EXHAUSTED when the session has as many
+  // attachments as it may (SessionLog::kMaxWatchers).
+  absl::Status Begin();
   const Session& session() const { return session_; }
   // Where the output that follows begins, per stream.
   uint64_t offset(Stream stream) const {
@@ -84,9 +85,17 @@ class Attachment final : public ChildHandle {
   struct Link {
     absl::Mutex mu;
     Doorbell* bell ABSL_GUARDED_BY(mu) = nullptr;
+    // The first refusal of our input by the session, for the call.
+    absl::Status refused ABSL_GUARDED_BY(mu);
     void Ring(uint32_t events) {
       absl::MutexLock lock(&mu);
       if (bell != nullptr) bell->Ring(events);
+    }
+    // A mail's reply: written, or refused.
+    void Reply(absl::Status status, uint32_t written) {
+      absl::MutexLock lock(&mu);
+      if (!status.ok() && refused.ok()) refused = std::move(status);
+      if (bell != nullptr) bell->Ring(written);
     }
   };
 

@@ -56,17 +56,19 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::Begin() {
   // Must precede the request; its tag comes back only if the call starts.
   ctx_.AsyncNotifyWhenDone(&done_tag_);
+  ++in_flight_;  // the request; done joins it once the call starts
   (service_->*method_)(&ctx_, &stream_, cq_, cq_, &request_tag_);
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnRequest(bool ok) {
-  request_pending_ = false;
+  --in_flight_;
   if (!ok) {  // the server is shutting down; no call was started
     MaybeDelete();
     return;
   }
-  done_pending_ = true;
+  ++in_flight_;  // done
+  phase_ = Phase::kOpen;
   ListenAgain();
   audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
   state_->CallStarted();
@@ -82,12 +84,7 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
     identity_ = *std::move(identity);
   }
   policy_ = state_->policy();
-  start_alarm_pending_ = true;
-  start_alarm_.Set(
-      cq_,
-      std::chrono::system_clock::now() +
-          absl::ToChronoNanoseconds(state_->config().start_timeout),
-      &start_timeout_tag_);
+  start_timer_.Set(cq_, state_->config().start_timeout);
   ReadNext();
 }
 
@@ -104,10 +101,8 @@ bool ChildCall<Request, Response>::RefusedForDrain() {
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::OnStartTimeout(bool ok) {
-  start_alarm_pending_ = false;
-  // Not ok: cancelled, because the start came or the call ended.
-  if (ok && !child_) {
+void ChildCall<Request, Response>::OnStartTimeout() {
+  if (!child_) {
     EndCall(ToGrpcStatus(absl::DeadlineExceededError(
         absl::StrCat("no start message within ",
                      absl::FormatDuration(state_->config().start_timeout),
@@ -120,12 +115,14 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::ReadNext() {
   if (reading_ || holding_ || half_closed_ || final_status_) return;
   reading_ = true;
+  ++in_flight_;
   stream_.Read(&frame_, &read_tag_);
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnRead(bool ok) {
   reading_ = false;
+  --in_flight_;
   if (final_status_) {
     // Ending already; what the client still sends has nowhere to go.
   } else if (!ok) {
@@ -160,7 +157,7 @@ void ChildCall<Request, Response>::Dispatch() {
                                  ->name())));
       return;
     }
-    if (start_alarm_pending_) start_alarm_.Cancel();
+    start_timer_.Cancel();
     // A call that came before the drain may send its start after.
     if (RefusedForDrain()) return;
     if (absl::Status status = StartChild(request_); !status.ok()) {
@@ -355,29 +352,33 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::EndWith(const Response& last) {
   if (final_status_) return;  // cancelled or failed: nobody to tell
   final_status_ = grpc::Status::OK;
+  phase_ = Phase::kEnding;
   Enqueue(last);  // goes out with the status, see MaybeWrite()
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeWrite() {
-  if (writing_ || outbox_.empty() || finish_called_) return;
+  if (writing_ || outbox_.empty() || phase_ == Phase::kFinishing) return;
   if (final_status_ && outbox_.size() == 1) {
     // The last message and the status in one batch: one completion and
     // one trip through the transport instead of two, which is a fair part
     // of a short child's round trip.
-    finish_called_ = finish_pending_ = true;
+    phase_ = Phase::kFinishing;
+    ++in_flight_;
     stream_.WriteAndFinish(outbox_.front(), grpc::WriteOptions(),
                            *final_status_, &finish_tag_);
     PopOutbox(/*front=*/true);
     return;
   }
   writing_ = true;
+  ++in_flight_;
   stream_.Write(outbox_.front(), &write_tag_);
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnWrite(bool ok) {
   writing_ = false;
+  --in_flight_;
   PopOutbox(/*front=*/true);
   if (!ok) {
     // The client is gone; OnDone will see the cancellation too. Nothing
@@ -407,6 +408,7 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   if (final_status_) return;
   final_status_ = std::move(status);
+  phase_ = Phase::kEnding;
   // A client that is gone reads nothing more: keep only the message being
   // written (gRPC still reads it). Any other error goes out after what was
   // already queued, so that output (or a Fork message) the child produced
@@ -418,7 +420,7 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
                  ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
                  : v1::TERMINATION_REASON_CLIENT_GONE;
   }
-  if (start_alarm_pending_) start_alarm_.Cancel();
+  start_timer_.Cancel();
   if (child_ && !child_done_) {
     if (!child_->outlives_call()) {
       child_->Stop(reason);
@@ -453,21 +455,21 @@ void ChildCall<Request, Response>::RecordChild() {
 // messages queued, MaybeWrite() sends the last one with the status.
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeFinish() {
-  if (finish_called_ || !final_status_ || writing_ || !outbox_.empty()) return;
-  finish_called_ = true;
-  finish_pending_ = true;
+  if (phase_ != Phase::kEnding || writing_ || !outbox_.empty()) return;
+  phase_ = Phase::kFinishing;
+  ++in_flight_;
   stream_.Finish(*final_status_, &finish_tag_);
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnFinish(bool ok) {
-  finish_pending_ = false;
+  --in_flight_;
   MaybeDelete();
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnDone(bool ok) {
-  done_pending_ = false;
+  --in_flight_;
   if (ctx_.IsCancelled()) {
     // EndCall stops the child. A call that had already ended has either
     // stopped it (an error) or reported its exit (stragglers are the
@@ -479,12 +481,9 @@ void ChildCall<Request, Response>::OnDone(bool ok) {
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::MaybeDelete() {
-  if (request_pending_ || done_pending_ || reading_ || writing_ ||
-      finish_pending_ || start_alarm_pending_ || !child_done_) {
-    return;
-  }
+  if (in_flight_ > 0 || !child_done_) return;
   // A call that has decided how it ends must say so to gRPC first.
-  if (final_status_ && !finish_called_) return;
+  if (phase_ == Phase::kEnding) return;
   // A call that was never made (the server shut down first) has no record.
   if (!audit_.peer.empty()) {
     WriteAudit();

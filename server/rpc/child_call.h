@@ -39,6 +39,8 @@
 #include "server/auth/authenticator.h"
 #include "server/ops/audit_log.h"
 #include "server/rpc/child_handle.h"
+#include "server/rpc/cq_timer.h"
+#include "server/rpc/grpc_status.h"
 #include "server/rpc/launch_plan.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
@@ -123,6 +125,8 @@ class ChildCall : public ChildHandle::Owner {
   void Attached(std::unique_ptr<ChildHandle> handle);
   ChildHandle& child() { return *child_; }
   const auth::Identity& identity() const { return identity_; }
+  // The policy in force when the call arrived, or null.
+  const auth::Policy* call_policy() const { return policy_.get(); }
   ops::AuditRecord& audit() { return audit_; }
   // The first response: `started` with the child's pid (and session).
   virtual Response StartedResponse() = 0;
@@ -160,10 +164,13 @@ class ChildCall : public ChildHandle::Owner {
   bool HasOutputRoom() override;
   void OnInputWritten(ChildHandle::Input input) override;
   void OnSupervisorDone() override;
+  void OnInputRefused(absl::Status status) override {
+    EndCall(ToGrpcStatus(status));
+  }
 
  private:
   void OnRequest(bool ok);
-  void OnStartTimeout(bool ok);
+  void OnStartTimeout();
   void OnRead(bool ok);
   void OnWrite(bool ok);
   void OnDone(bool ok);
@@ -190,8 +197,20 @@ class ChildCall : public ChildHandle::Owner {
 
   grpc::ServerContext ctx_;
   Stream stream_{&ctx_};
+  // In order; a phase only moves forward.
+  enum class Phase {
+    kListening,  // waiting for gRPC to hand a call over
+    kOpen,       // the call runs, before and after its start
+    kEnding,     // its outcome is decided (final_status_); the queue drains
+    kFinishing,  // Finish was called: nothing more is written
+  };
+  Phase phase_ = Phase::kListening;
+  // gRPC operations and timers whose tags have not come back (the request,
+  // done, a read, a write, the finish, the start timer): the call is
+  // deleted only when none is left and its child is done.
+  int in_flight_ = 0;
+
   MemberTag<ChildCall> request_tag_{this, &ChildCall::OnRequest};
-  MemberTag<ChildCall> start_timeout_tag_{this, &ChildCall::OnStartTimeout};
   MemberTag<ChildCall> read_tag_{this, &ChildCall::OnRead};
   MemberTag<ChildCall> write_tag_{this, &ChildCall::OnWrite};
   MemberTag<ChildCall> done_tag_{this, &ChildCall::OnDone};
@@ -203,14 +222,11 @@ class ChildCall : public ChildHandle::Owner {
   std::shared_ptr<const auth::Policy> policy_;
   ops::AuditRecord audit_;
 
-  grpc::Alarm start_alarm_;
-  bool start_alarm_pending_ = false;
-  bool request_pending_ = true;
-  bool done_pending_ = false;
+  CqTimer<ChildCall> start_timer_{this, &ChildCall::OnStartTimeout,
+                                  &ChildCall::MaybeDelete, &in_flight_};
+  // One read and one write at a time (gRPC's rule for a stream).
   bool reading_ = false;
   bool writing_ = false;
-  bool finish_called_ = false;
-  bool finish_pending_ = false;
 
   grpc::ByteBuffer frame_;  // the request being read
   int requests_read_ = 0;

@@ -42,6 +42,9 @@ class ChildHandle {
     // The chunk given to WriteInput() reached the pipe or socket, or was
     // dropped because the child no longer reads that input.
     virtual void OnInputWritten(Input input) = 0;
+    // An attachment's input could not be taken (the session's queue is
+    // full): the call ends with `status`.
+    virtual void OnInputRefused(absl::Status status) {}
     // The child closed the IPC channel (or ended). Not called after
     // CloseChannel().
     virtual void OnChannelClosed() {}

@@ -74,6 +74,14 @@ void SessionCall::OnFinish(bool ok) {
 
 absl::StatusOr<grpc::ByteBuffer> SessionCall::Answer(
     const auth::Identity& identity) {
+  // No rule, no sessions: an identity the policy no longer names cannot
+  // reach the ones it started before.
+  if (std::shared_ptr<const auth::Policy> policy = state_->policy()) {
+    if (absl::Status ruled = policy->RuleFor(identity.name).status();
+        !ruled.ok()) {
+      return ruled;
+    }
+  }
   return rpc_ == auth::Rpc::kList ? List(identity) : Kill(identity);
 }
 

@@ -78,6 +78,7 @@ std::optional<v1::ExitStatus> SessionLog::exit() const {
 
 int SessionLog::AddWatcher(std::function<void()> notify) {
   absl::MutexLock lock(&watchers_mu_);
+  if (watchers_.size() >= kMaxWatchers) return 0;
   const int id = next_watcher_++;
   watchers_.emplace(id, std::move(notify));
   return id;

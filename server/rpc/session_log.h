@@ -49,8 +49,13 @@ class SessionLog {
   uint64_t oldest(int stream) const;
   std::optional<v1::ExitStatus> exit() const;
 
+  // Attachments one session may have at once: each may hold an outbox of
+  // a few MiB.
+  static constexpr int kMaxWatchers = 16;
+
   // `notify` is called (from the appending thread) after each Append and
-  // SetExit until RemoveWatcher(id) returned.
+  // SetExit until RemoveWatcher(id) returned. 0 (and no watch) at
+  // kMaxWatchers.
   int AddWatcher(std::function<void()> notify);
   void RemoveWatcher(int id);
   int watchers() const;

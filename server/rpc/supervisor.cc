@@ -33,6 +33,12 @@ constexpr uint32_t kMoreOutput = 1u << 7;
 constexpr uint32_t kDrainBegun = 1u << 8;
 constexpr uint32_t kMail = 1u << 9;
 
+// What a session's stdin may have waiting for the child: chunks (a close
+// or an EOF key is one) and bytes. An attachment's chunk is at most a
+// gRPC message (4 MiB).
+constexpr size_t kMaxQueuedChunks = 256;
+constexpr size_t kMaxQueuedBytes = 16 << 20;
+
 // Chunks read in one turn of the completion queue. A child that writes
 // without pause (or an Exec being stopped, whose output is read and
 // dropped) would otherwise keep the thread, and every other call on its
@@ -197,6 +203,19 @@ void Supervisor::WriteInput(Input input, std::string data) {
 
 void Supervisor::Queue(Input input, InputChunk chunk) {
   PendingInput& in = inputs_[static_cast<int>(input)];
+  // A session's senders may leave their chunk behind (an attachment that
+  // went while the child did not read), and a close or an EOF key waits
+  // for nobody: what waits is bounded. (The owner has one chunk at a time.)
+  if (chunk.done &&
+      (in.chunks.size() >= kMaxQueuedChunks ||
+       in.bytes + chunk.data.size() > kMaxQueuedBytes)) {
+    chunk.done(absl::ResourceExhaustedError(absl::StrCat(
+        "the session's stdin has ", in.chunks.size(), " chunks (", in.bytes,
+        " bytes) waiting for the child to read them: no more is taken "
+        "until it does")));
+    return;
+  }
+  in.bytes += chunk.data.size();
   in.chunks.push_back(std::move(chunk));
   if (in.chunks.size() == 1) FlushInput(input);
 }
@@ -253,6 +272,7 @@ void Supervisor::FlushInput(Input input) {
     } else if (!chunk.close) {
       owner_done = true;  // the owner has one chunk at a time
     }
+    in.bytes -= in.chunks.front().data.size();
     in.chunks.pop_front();
     in.offset = 0;
   }
@@ -274,6 +294,7 @@ void Supervisor::DropInput(PendingInput& in) {
     if (chunk.done) chunk.done(absl::OkStatus());
   }
   in.offset = 0;
+  in.bytes = 0;
 }
 
 void Supervisor::CloseInput(Input input) {
@@ -318,9 +339,18 @@ std::optional<pid_t> Supervisor::ForegroundGroup() const {
   if (phase_ != Phase::kRunning || !child_->terminal().Valid()) {
     return std::nullopt;
   }
-  // Only a group of the child's session can be the terminal's foreground
-  // (tcsetpgrp checks), so this never reaches beyond what the child runs.
-  return process::ForegroundGroup(child_->terminal().Get());
+  // tcsetpgrp only takes a group of the child's session, but the terminal
+  // keeps naming a group after its last member died, and that id may be
+  // another user's group by now (an attacker's child can arrange it): the
+  // group must still lead a process of the child's session. (The session
+  // is the child's: its pid, or its PID namespace's init's.) A group
+  // that is not is left alone; the child's own group is signalled.
+  std::optional<pid_t> group =
+      process::ForegroundGroup(child_->terminal().Get());
+  if (!group || getpgid(*group) != *group || getsid(*group) != child_->pid()) {
+    return std::nullopt;
+  }
+  return group;
 }
 
 void Supervisor::SignalAll(int signal_number) {

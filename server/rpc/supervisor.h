@@ -129,6 +129,7 @@ class Supervisor final : public ChildHandle {
     process::Poller::WatchId watch = 0;
     std::deque<InputChunk> chunks;  // the front is being written
     size_t offset = 0;              // into the front's data
+    size_t bytes = 0;               // of the chunks' data
   };
 
   // The pipes, terminal and channel of the new child to outputs_ and

@@ -94,5 +94,72 @@ TEST(PidReuse, AReapedGroupsIdGivenToAnotherCallIsLeftAlone) {
   FAIL() << "could not give the victim the attacker's group id";
 }
 
+// A terminal keeps naming its foreground group after the group's last
+// member died. A child makes a group of its own the foreground one, lets it
+// die and waits for its id to be another process's: a signal for the
+// foreground must not reach that process.
+constexpr char kStaleForeground[] = R"(
+import os, sys, time
+child = os.fork()
+if child == 0:
+    os.setpgid(0, 0)
+    time.sleep(0.3)
+    os._exit(0)
+time.sleep(0.1)
+os.tcsetpgrp(0, child)
+os.waitpid(child, 0)
+print("STALE %d" % child, flush=True)
+time.sleep(60)
+)";
+
+TEST(PidReuse, AStaleForegroundGroupOfATerminalIsLeftAlone) {
+  ASSERT_EQ(getpid(), 1) << "run in a PID namespace of its own";
+  auto server = RexecdProcess::Start({});
+  ASSERT_NE(server, nullptr);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    v1::SpawnStart start;
+    for (const char* arg : {"python3", "-c", kStaleForeground}) {
+      start.add_argv(arg);
+    }
+    start.mutable_options()->mutable_pty();
+    client::SpawnSession attacker(server->stub(), start,
+                                  absl::Now() + absl::Seconds(60));
+    std::string screen;
+    v1::SpawnResponse r;
+    while (screen.find('\n', screen.find("STALE")) == std::string::npos &&
+           attacker.Read(&r)) {
+      screen += r.stdout();
+    }
+    const size_t at = screen.find("STALE ");
+    ASSERT_NE(at, std::string::npos) << screen;
+    const pid_t stale = std::atoi(screen.c_str() + at + 6);
+    ASSERT_GT(stale, 1);
+    {
+      std::ofstream next("/proc/sys/kernel/ns_last_pid");
+      next << stale - 1;
+    }
+    pid_t victim_pid = -1;
+    auto victim = Open(*server, {"sleep", "349"}, &victim_pid);
+    if (victim_pid != stale) {  // another task took it first: again
+      victim->Cancel();
+      attacker.Cancel();
+      continue;
+    }
+    ASSERT_TRUE(Eventually([&] { return GroupExists(stale); }));
+    // Both the client's signal and the stop of the call used to go to the
+    // terminal's foreground group, which is the victim's id now.
+    ASSERT_TRUE(attacker.SendSignal("SIGKILL"));
+    attacker.Cancel();
+    attacker.Finish();
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_FALSE(ProcessesWithArg("349").empty())
+        << "the victim was killed through the attacker's terminal";
+    victim->Cancel();
+    for (pid_t straggler : ProcessesWithArg("349")) kill(straggler, SIGKILL);
+    return;
+  }
+  FAIL() << "could not give the victim the stale group's id";
+}
+
 }  // namespace
 }  // namespace rexec::testing

@@ -406,6 +406,59 @@ TEST_F(SessionTest, ATerminalSessionIsReattachedAndRedrawsOnAResize) {
   EXPECT_EQ(seen.exit->signal(), "SIGINT");
 }
 
+// A child that never reads: attachments that each leave a chunk behind
+// (the attacker's way) fill the session's stdin only up to its bound, and
+// the one past it is told.
+TEST_F(SessionTest, WhatWaitsForAChildThatDoesNotReadIsBounded) {
+  std::string id;
+  auto call = Detach({"sleep", "60"}, &id);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  const int64_t before = server_->RssBytes();
+  const std::string chunk(3 << 20, 'x');
+  int refused = 0;
+  for (int i = 0; i < 8 && refused == 0; ++i) {
+    v1::AttachStart start;
+    start.set_session(id);
+    client::AttachSession attached(server_->stub(), start,
+                                   As(kTokenA, absl::Seconds(1)));
+    attached.WriteStdin(chunk);
+    Seen seen = ReadAll(attached);  // until the deadline, or refused
+    if (seen.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      EXPECT_THAT(seen.status.error_message(), HasSubstr("waiting"));
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_LT(server_->RssBytes() - before, 48 << 20);
+  EXPECT_TRUE(Kill(id, "KILL").ok());
+}
+
+TEST_F(SessionTest, ASessionHasAtMostSixteenAttachments) {
+  std::string id;
+  auto call = Detach({"sleep", "60"}, &id);
+  ASSERT_NE(call, nullptr);
+  std::vector<std::unique_ptr<client::AttachSession>> attached;
+  for (int i = 0; i < 16; ++i) {
+    attached.push_back(Attach(id));
+    Seen seen;
+    ASSERT_TRUE(Next(*attached.back(), seen)) << i;
+  }
+  Seen seen = ReadAll(*Attach(id));
+  EXPECT_EQ(seen.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(seen.status.error_message(), HasSubstr("16 attachments"));
+  attached.back()->Cancel();
+  ReadAll(*attached.back());
+  attached.pop_back();
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.attached() == 15;
+  }));
+  auto again = Attach(id);
+  ASSERT_TRUE(Next(*again, seen));
+  EXPECT_TRUE(Kill(id, "KILL").ok());
+}
+
 class SmallRingTest : public SessionTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
@@ -526,6 +579,48 @@ TEST_F(SessionTest, SessionsDoNotSurviveRexecd) {
   in >> word;
   EXPECT_EQ(word, "term") << "its kill policy was not applied";
   EXPECT_NE(kill(pid, 0), 0);
+}
+
+class PolicySessionTest : public SessionTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    policy_ = dir_.Write("policy.json", Policy(true));
+    return {"--policy", policy_};
+  }
+  static std::string Policy(bool with_a) {
+    return absl::StrCat(
+        R"({"rules": [)",
+        with_a ? R"({"name": "a", "identities": ["A"], "rpcs": ["Spawn"],
+                     "programs": ["/usr/bin/sleep"]},)"
+               : "",
+        R"({"name": "b", "identities": ["B"], "rpcs": ["Spawn"],
+            "programs": ["/usr/bin/true"]}]})");
+  }
+  std::string policy_;
+};
+
+// Revoking an identity revokes its way to the sessions it started.
+TEST_F(PolicySessionTest, AnIdentityWithoutARuleCannotReachItsSessions) {
+  std::string id;
+  auto call = Detach({"sleep", "60"}, &id);
+  ASSERT_NE(call, nullptr);
+  call->Cancel();
+  call->Finish();
+  EXPECT_EQ(List().sessions_size(), 1);
+  dir_.Write("policy.json", Policy(false));
+  kill(server_->pid(), SIGHUP);
+  ASSERT_THAT(server_->WaitForLogLine("reloaded: 1 rules"),
+              HasSubstr("reloaded"));
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kTokenA);
+  v1::ListResponse response;
+  EXPECT_EQ(server_->stub().List(&ctx, v1::ListRequest(), &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Kill(id, "KILL").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReadAll(*Attach(id)).status.error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace
