@@ -293,14 +293,13 @@ void ChildCall<Request, Response>::OnInputWritten(ChildHandle::Input input) {
     Handle();
     ReadNext();
   } else if (half_closed_ && input == ChildHandle::Input::kStdin &&
-             !stdin_closed_ && HalfCloseIsEof()) {
+             HalfCloseIsEof()) {
     CloseStdin();
   }
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::CloseStdin() {
-  stdin_closed_ = true;
   if (!child_->has_terminal()) {
     child_->CloseInput(ChildHandle::Input::kStdin);
   } else if (std::optional<char> eof = child_->TerminalEof()) {

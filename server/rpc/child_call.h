@@ -25,7 +25,6 @@
 #ifndef REXEC_SERVER_RPC_CHILD_CALL_H_
 #define REXEC_SERVER_RPC_CHILD_CALL_H_
 
-#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
@@ -237,8 +236,6 @@ class ChildCall : public ChildHandle::Owner {
   // The client half-closed; stdin closes once its last chunk is written.
   bool half_closed_ = false;
   bool input_busy_[2] = {false, false};
-  // Stdin's EOF was sent (once for a half-close, see CloseStdin()).
-  bool stdin_closed_ = false;
 
   std::deque<grpc::ByteBuffer> outbox_;  // responses, serialized
   size_t outbox_bytes_ = 0;              // their length

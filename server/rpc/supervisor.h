@@ -71,43 +71,32 @@ class Supervisor final : public ChildHandle {
   // OnSupervisorDone()). A kSocket stdio fd 3 is the IPC channel; a terminal
   // is stdout and stdin both.
   absl::Status Start(const LaunchPlan& plan, std::string identity);
+
+  // ChildHandle. A session's mail queues behind the owner's input, in
+  // order; a signal goes to the child's process group, or with a terminal
+  // to its foreground group while that group is still of the child's
+  // session.
   pid_t pid() const override { return child_->pid(); }
   bool has_terminal() const override { return child_->terminal().Valid(); }
-  // The session's id when started detached, else "".
   const std::string& session_id() const override { return session_.id; }
   bool outlives_call() const override { return !session_.id.empty(); }
-  // The terminal's EOF character, what close_stdin sends to a terminal (as
-  // ssh does); nullopt without a terminal or when the child disabled it.
   std::optional<char> TerminalEof() const override;
-  // FAILED_PRECONDITION without a terminal; INVALID_ARGUMENT for a size
-  // no terminal has.
   absl::Status Resize(const v1::Resize& resize) override;
-  // Bytes written to the child (stdin, channel) and read from it.
   uint64_t bytes_in() const override { return bytes_in_; }
   uint64_t bytes_out() const override { return bytes_out_; }
-  // The exit given to Owner::OnExit(), once it was.
   const std::optional<v1::ExitStatus>& reported_exit() const override {
     return reported_exit_;
   }
-
-  // The owner has one chunk per input at a time: the next only after
-  // OnInputWritten(). (A session's mail queues behind it, in order.)
   void WriteInput(Input input, std::string data) override;
   void CloseInput(Input input) override;
-  // Closes the channel both ways at once; unread messages are dropped.
   void CloseChannel() override;
-  // To the child's process group, or with a terminal to its foreground
-  // group. INVALID_ARGUMENT for an unknown name.
   absl::Status Signal(const std::string& name) override;
   void ResumeOutput() override;
-  // Stops the child with the policy; `reason` is reported in the exit unless
-  // an earlier stop already set one. Idempotent.
   void Stop(v1::TerminationReason reason) override;
+  void Release() override;
+
   // The server began to drain: from any thread (ServerState calls it).
   void NotifyDrain();
-  // For a session (session_id() not empty) whose call goes: the owner lets
-  // go of it, and it runs on, owning itself. No Owner call after this.
-  void Release() override;
 
  private:
   // One chunk for an input, with whom to tell when it is written (or
