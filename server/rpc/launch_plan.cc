@@ -142,4 +142,14 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   return plan;
 }
 
+absl::Status UseArgv0(absl::string_view argv0, LaunchPlan* plan) {
+  if (argv0.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("argv0 contains a NUL byte");
+  }
+  process::SpawnOptions& spawn = plan->spawn;
+  REXEC_ASSIGN_OR_RETURN(spawn.executable, process::ResolveExecutable(spawn));
+  spawn.argv[0] = std::string(argv0);
+  return absl::OkStatus();
+}
+
 }  // namespace rexec::rpc

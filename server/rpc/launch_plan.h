@@ -50,6 +50,11 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
                                       std::vector<std::string> argv,
                                       const v1::ProcessOptions& options);
 
+// Spawn's argv0 (Node's): what the child sees as argv[0], once argv[0] has
+// named the file that runs (looked up now if the plan has not fixed it).
+// INVALID_ARGUMENT for a NUL byte; the lookup's errors.
+absl::Status UseArgv0(absl::string_view argv0, LaunchPlan* plan);
+
 }  // namespace rexec::rpc
 
 #endif  // REXEC_SERVER_RPC_LAUNCH_PLAN_H_

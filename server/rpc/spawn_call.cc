@@ -1,5 +1,7 @@
 #include "server/rpc/spawn_call.h"
 
+#include "common/status_macros.h"
+
 namespace rexec::rpc {
 
 absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
@@ -7,6 +9,9 @@ absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
   absl::StatusOr<LaunchPlan> plan =
       Plan({start.argv().begin(), start.argv().end()}, start.options());
   if (!plan.ok()) return plan.status();
+  if (!start.argv0().empty()) {
+    REXEC_RETURN_IF_ERROR(UseArgv0(start.argv0(), &*plan));
+  }
   return StartSupervisor(*plan);
 }
 
