@@ -1,0 +1,204 @@
+// What only a remote child_process has: backpressure across the call, the
+// server chosen by REXEC_SERVER, options.server or createClient, gRPC errors
+// as Node errors, detached sessions, 'inherit' over the network, and what
+// cannot cross it refused clearly.
+'use strict';
+
+const { test, before } = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const local = require('node:child_process');
+const remote = require('..');
+const { startRexecd } = require('./rexecd');
+
+const started = startRexecd();
+before(() => started);
+
+const exited = (child) => new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+const spawned = (child) => new Promise((resolve, reject) => {
+  child.once('spawn', resolve);
+  child.once('error', reject);
+});
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('stdout not read pauses the call: what waits here is bounded, then all of it comes', async () => {
+  const size = 64 << 20;
+  const child = remote.spawn('head', ['-c', String(size), '/dev/zero']);
+  await spawned(child);
+  await sleep(1500);
+  // Unpaused, the whole 64 MiB would be buffered by now; paused, what
+  // came before the pause took hold (server messages are up to 1 MiB).
+  assert.ok(child.stdout.readableLength < 8 << 20, `buffered ${child.stdout.readableLength}`);
+  assert.strictEqual(child.exitCode, null, 'the child must still be blocked writing');
+  let got = 0;
+  child.stdout.on('data', (chunk) => { got += chunk.length; });
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+  assert.strictEqual(got, size);
+});
+
+test('stdin writes complete as the call sends them: a child that does not read holds them back', async () => {
+  // Reads nothing for 5 s, then everything. (Not a kill at the end: a
+  // signal queues behind stdin the server has not taken, see the README.)
+  const child = remote.spawn('sh', ['-c', 'sleep 5; exec cat >/dev/null']);
+  await spawned(child);
+  const chunk = Buffer.alloc(64 << 10, 'x');
+  let accepted = 0;
+  const deadline = Date.now() + 1500;
+  while (Date.now() < deadline) {
+    const more = child.stdin.write(chunk);
+    accepted += chunk.length;
+    if (!more) {
+      const drained = await Promise.race([
+        new Promise((resolve) => child.stdin.once('drain', () => resolve(true))),
+        sleep(deadline - Date.now()).then(() => false),
+      ]);
+      if (!drained) break;
+    }
+  }
+  // gRPC's window and the pipe hold a few MiB; without backpressure the
+  // loop would have written GBs.
+  assert.ok(accepted < 64 << 20, `accepted ${accepted}`);
+  child.stdin.end();
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+});
+
+test('a large stdin goes through whole', async () => {
+  const child = remote.spawn('wc', ['-c']);
+  let out = '';
+  child.stdout.on('data', (chunk) => { out += chunk; });
+  const chunk = Buffer.alloc(1 << 20, 'y');
+  for (let i = 0; i < 16; i++) {
+    if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
+  }
+  child.stdin.end();
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+  assert.strictEqual(out.trim(), String(16 << 20));
+});
+
+test("stdio 'inherit' copies our stdin to the child and its output to ours, and lets us exit", () => {
+  const program = `require(${JSON.stringify(path.join(__dirname, '..'))})
+    .spawn('sh', ['-c', 'tr a-z A-Z; echo to-stderr >&2; exit 5'], { stdio: 'inherit' })
+    .on('exit', (code) => { process.exitCode = code; });`;
+  const result = local.spawnSync(process.execPath, ['-e', program], {
+    input: 'through the network\n', env: process.env, timeout: 20000, encoding: 'utf8',
+  });
+  assert.strictEqual(result.error, undefined);
+  assert.strictEqual(result.stdout, 'THROUGH THE NETWORK\n');
+  assert.strictEqual(result.stderr, 'to-stderr\n');
+  assert.strictEqual(result.status, 5);
+});
+
+test('streams in stdio stand for fds: output written to them, input read from them', async () => {
+  const { PassThrough } = require('node:stream');
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let written = '';
+  output.on('data', (chunk) => { written += chunk; });
+  const child = remote.spawn('tr', ['a-z', 'A-Z'], { stdio: [input, output, 'pipe'] });
+  assert.strictEqual(child.stdin, null);
+  assert.strictEqual(child.stdout, null);
+  input.end('given stream\n');
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+  assert.strictEqual(written, 'GIVEN STREAM\n');
+});
+
+test('the server: REXEC_SERVER, options.server, or createClient({server})', async () => {
+  const address = await started;
+  const saved = process.env.REXEC_SERVER;
+  try {
+    // A client made from the environment reads it when made.
+    process.env.REXEC_SERVER = '127.0.0.1:1';
+    const wrong = remote.createClient();
+    const failed = wrong.spawn('true');
+    const [err, closed] = await Promise.all([
+      new Promise((resolve) => failed.on('error', resolve)), exited(failed)]);
+    assert.strictEqual(err.code, remote.status.UNAVAILABLE);
+    assert.deepStrictEqual(closed, { code: null, signal: null });
+    wrong.close();
+
+    const viaOption = remote.spawn('true', { server: address });
+    assert.deepStrictEqual(await exited(viaOption), { code: 0, signal: null });
+
+    const client = remote.createClient({ server: address });
+    const { stdout } = await require('node:util').promisify(client.exec)('echo made');
+    assert.strictEqual(stdout, 'made\n');
+    client.close();
+  } finally {
+    process.env.REXEC_SERVER = saved;
+  }
+});
+
+test('errors keep the gRPC status: cause.code and cause.details', async () => {
+  const child = remote.spawn('rexec-no-such-program');
+  const err = await new Promise((resolve) => child.on('error', resolve));
+  assert.strictEqual(err.code, 'ENOENT');
+  assert.strictEqual(err.cause.code, remote.status.NOT_FOUND);
+  assert.match(err.cause.details, /rexec-no-such-program: not found in PATH/);
+  // A refusal no errno explains is the gRPC error itself.
+  const bad = remote.spawn('true', { env: { 'A=B': 'x' } });
+  const refused = await new Promise((resolve) => bad.on('error', resolve));
+  assert.strictEqual(refused.code, remote.status.INVALID_ARGUMENT);
+  assert.match(refused.details, /env name "A=B" is invalid/);
+});
+
+test('uid and gid name a user and group on the server', { skip: process.getuid() !== 0 && 'rexecd must be root to switch users' }, async () => {
+  const child = remote.spawn('id', ['-u'], { uid: 65534, gid: 65534 });
+  let out = '';
+  child.stdout.on('data', (chunk) => { out += chunk; });
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+  assert.strictEqual(out, '65534\n');
+});
+
+test('detached: a session that outlives the call; unref lets us go and it runs on', async () => {
+  const child = remote.spawn('sh', ['-c', 'sleep 0.5; echo late'], { detached: true, stdio: 'ignore' });
+  await spawned(child);
+  assert.match(child.session, /^s\d+$/);
+  child.unref();
+  await sleep(200);
+  // The session is there, running, after the call went.
+  const grpc = require('@grpc/grpc-js');
+  const Service = require('../lib/proto').childProcessService();
+  const stub = new Service(await started, grpc.credentials.createInsecure());
+  const list = await new Promise((resolve, reject) => stub.List({}, (err, reply) => (err ? reject(err) : resolve(reply))));
+  stub.close();
+  const session = list.sessions.find((s) => s.id === child.session);
+  assert.ok(session, `${child.session} not in ${JSON.stringify(list.sessions)}`);
+  assert.strictEqual(session.state, 'SESSION_STATE_RUNNING');
+});
+
+test('what cannot cross the network is refused, naming it', () => {
+  assert.throws(() => remote.execSync('true'),
+    { code: 'ERR_REXEC_SYNC_UNSUPPORTED', message: /execSync\(\) is not provided.*use exec\(\)/ });
+  assert.throws(() => remote.spawn('node', ['x.js'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /'ipc' channel for fork\(\) only/ });
+  assert.throws(() => remote.spawn('ls', { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /stdio\[3\].*no extra fds/ });
+  assert.throws(() => remote.spawn('ls', { stdio: [5, 'pipe', 'pipe'] }),
+    { message: /cannot pass a file descriptor/ });
+  assert.throws(() => remote.fork('x.js', { serialization: 'advanced' }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /'advanced'/ });
+  const child = remote.fork(path.join(__dirname, 'fixtures', 'echo_child.js'), { silent: true });
+  assert.throws(() => child.send('x', require('node:net').createServer()),
+    { code: 'ERR_INVALID_HANDLE_TYPE' });
+  child.kill('SIGKILL');
+});
+
+test("fork: a message past the channel's bounds is refused before it is sent", async () => {
+  const child = remote.fork(path.join(__dirname, 'fixtures', 'echo_child.js'), { silent: true });
+  const nested = (levels) => {
+    let value = 1;
+    for (let i = 0; i < levels; i++) value = [value];
+    return value;
+  };
+  const replies = [];
+  child.on('message', (message) => replies.push(message));
+  assert.throws(() => child.send(nested(33)), RangeError);
+  assert.throws(() => child.send('x'.repeat(4 << 20)), RangeError);
+  assert.throws(() => child.send(() => 1), TypeError);
+  // The deepest the server takes still goes, and the child lives on.
+  await new Promise((resolve) => child.send(nested(31), resolve));
+  await new Promise((resolve) => child.once('message', resolve));
+  assert.deepStrictEqual(replies[0].got, nested(31));
+  child.send('bye');
+  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+});

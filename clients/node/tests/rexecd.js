@@ -1,0 +1,39 @@
+// Starts the rexecd named by $REXECD for one test file, on 127.0.0.1 port 0,
+// and points REXEC_SERVER at it; stops it (SIGTERM, which must exit 0)
+// when the file's tests are done.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const { after } = require('node:test');
+const assert = require('node:assert');
+
+function startRexecd(extraArgs = [], { setEnv = true } = {}) {
+  const binary = process.env.REXECD;
+  assert.ok(binary, 'REXECD must name the rexecd binary to test against');
+  const server = spawn(binary, ['--listen', '127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const address = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rexecd did not start:\n${log}`)), 20000);
+    server.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = /listening on (\S+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        if (setEnv) process.env.REXEC_SERVER = match[1];
+        resolve(match[1]);
+      }
+    });
+    server.on('exit', (code) => reject(new Error(`rexecd exited ${code}:\n${log}`)));
+  });
+  after(() => new Promise((resolve, reject) => {
+    if (server.exitCode !== null) return resolve();
+    server.on('exit', (code, signal) => (code === 0 ? resolve()
+      : reject(new Error(`rexecd ended ${code ?? signal} on SIGTERM:\n${log}`))));
+    server.kill('SIGTERM');
+  }));
+  return address;
+}
+
+module.exports = { startRexecd };
