@@ -1,0 +1,62 @@
+package rexec
+
+import (
+	"context"
+	"os"
+	"sync"
+)
+
+// DefaultServer is the server of DialEnv when $REXEC_SERVER is unset, as
+// for the rexec CLI.
+const DefaultServer = "127.0.0.1:50051"
+
+var defaultClient struct {
+	once   sync.Once
+	client *Client
+	err    error
+}
+
+// DefaultClient is the Client of Command and of a Cmd made without one:
+// DialEnv's, made at its first use and kept.
+func DefaultClient() (*Client, error) {
+	defaultClient.once.Do(func() {
+		defaultClient.client, defaultClient.err = DialEnv()
+	})
+	return defaultClient.client, defaultClient.err
+}
+
+// DialEnv dials the server the rexec CLI would, from the same environment:
+// REXEC_SERVER (default DefaultServer), REXEC_TLS_CA, REXEC_TLS_CERT,
+// REXEC_TLS_KEY, REXEC_TLS_SERVER_NAME and REXEC_TOKEN_FILE (a file whose
+// first line is the bearer token).
+func DialEnv() (*Client, error) {
+	target := os.Getenv("REXEC_SERVER")
+	if target == "" {
+		target = DefaultServer
+	}
+	var opts []Option
+	if ca := os.Getenv("REXEC_TLS_CA"); ca != "" {
+		opts = append(opts, WithTLSCA(ca))
+	}
+	if cert, key := os.Getenv("REXEC_TLS_CERT"), os.Getenv("REXEC_TLS_KEY"); cert != "" || key != "" {
+		opts = append(opts, WithTLSCert(cert, key))
+	}
+	if name := os.Getenv("REXEC_TLS_SERVER_NAME"); name != "" {
+		opts = append(opts, WithTLSServerName(name))
+	}
+	if file := os.Getenv("REXEC_TOKEN_FILE"); file != "" {
+		opts = append(opts, WithTokenFile(file))
+	}
+	return Dial(target, opts...)
+}
+
+// Command returns the Cmd to run the named program with the given
+// arguments on DefaultClient's server, as exec.CommandContext does
+// locally: when ctx is done before the command ends, the child is killed.
+// A DefaultClient that cannot be made is the error of Start.
+func Command(ctx context.Context, name string, arg ...string) *Cmd {
+	if ctx == nil {
+		panic("nil Context")
+	}
+	return &Cmd{Path: name, Args: append([]string{name}, arg...), ctx: ctx}
+}
