@@ -142,11 +142,18 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   return plan;
 }
 
-absl::Status UseArgv0(absl::string_view argv0, LaunchPlan* plan) {
+absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
+                      LaunchPlan* plan) {
   if (argv0.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("argv0 contains a NUL byte");
   }
   process::SpawnOptions& spawn = plan->spawn;
+  if (plan->rule != nullptr && argv0 != spawn.argv[0]) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "identity \"", identity, "\": rule \"", plan->rule->name(),
+        "\" does not allow argv0 \"", argv0,
+        "\" (argv0: under a policy, argv[0] is the name its programs give)"));
+  }
   REXEC_ASSIGN_OR_RETURN(spawn.executable, process::ResolveExecutable(spawn));
   spawn.argv[0] = std::string(argv0);
   return absl::OkStatus();

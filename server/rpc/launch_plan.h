@@ -52,8 +52,12 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
 
 // Spawn's argv0 (Node's): what the child sees as argv[0], once argv[0] has
 // named the file that runs (looked up now if the plan has not fixed it).
-// INVALID_ARGUMENT for a NUL byte; the lookup's errors.
-absl::Status UseArgv0(absl::string_view argv0, LaunchPlan* plan);
+// INVALID_ARGUMENT for a NUL byte; the lookup's errors. PERMISSION_DENIED
+// under a policy (for another name than the rule gives): a multi-call
+// program (busybox, bash as rbash) chooses what it is by argv[0], so a
+// rule that allows one name of it would allow them all.
+absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
+                      LaunchPlan* plan);
 
 }  // namespace rexec::rpc
 

@@ -10,7 +10,7 @@ absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
       Plan({start.argv().begin(), start.argv().end()}, start.options());
   if (!plan.ok()) return plan.status();
   if (!start.argv0().empty()) {
-    REXEC_RETURN_IF_ERROR(UseArgv0(start.argv0(), &*plan));
+    REXEC_RETURN_IF_ERROR(UseArgv0(identity().name, start.argv0(), &*plan));
   }
   return StartSupervisor(*plan);
 }

@@ -192,6 +192,40 @@ TEST_F(LaunchPlanTest, TimeoutsAndGraceAreBoundedByTheRuleAndServer) {
               HasSubstr("(max_kill_grace)"));
 }
 
+TEST_F(LaunchPlanTest, Argv0IsRefusedUnderAPolicyButForTheRulesOwnName) {
+  // bash run as "rbash", busybox as "sh": argv[0] chooses the program.
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo", "hi"});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  absl::Status refused = UseArgv0("A", "sh", &*plan);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("identity \"A\": rule \"echo-for-a\" does not allow "
+                        "argv0 \"sh\""));
+  EXPECT_EQ(plan->spawn.argv[0], "echo");
+  EXPECT_TRUE(UseArgv0("A", "echo", &*plan).ok());
+}
+
+TEST(LaunchPlan, Argv0IsWhatTheChildSeesOnceArgv0FoundTheFile) {
+  LaunchContext context;
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {"sh", "-c", ""}, {});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_TRUE(UseArgv0("anonymous", "-not-sh", &*plan).ok());
+  char sh[PATH_MAX];
+  ASSERT_NE(realpath("/bin/sh", sh), nullptr);
+  char found[PATH_MAX];
+  ASSERT_NE(realpath(plan->spawn.executable.c_str(), found), nullptr);
+  EXPECT_STREQ(found, sh);
+  EXPECT_EQ(plan->spawn.argv[0], "-not-sh");
+
+  plan = PlanLaunch(context, {"rexec-no-such-program"}, {});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(UseArgv0("anonymous", "x", &*plan).code(),
+            absl::StatusCode::kNotFound);
+  plan = PlanLaunch(context, {"sh"}, {});
+  EXPECT_EQ(UseArgv0("anonymous", std::string("a\0b", 3), &*plan).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(LaunchPlan, WithoutAPolicyOnlyTheServersLimitsApply) {
   LaunchContext context;
   context.max_kill_grace = absl::Seconds(60);
