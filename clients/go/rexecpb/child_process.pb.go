@@ -900,7 +900,9 @@ type SpawnStart struct {
 	Argv    []string        `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
 	Options *ProcessOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
 	// What the program sees as its argv[0] (Node's `argv0`); empty: argv[0].
-	// argv[0] still names the file that runs.
+	// argv[0] still names the file that runs. Under a policy, another name
+	// than the rule gives is PERMISSION_DENIED: a multi-call program
+	// (busybox, bash as rbash) chooses what it is by argv[0].
 	Argv0 string `protobuf:"bytes,3,opt,name=argv0,proto3" json:"argv0,omitempty"`
 }
 
