@@ -7,9 +7,14 @@
 // stream has closed; a start that fails emits 'error' then 'close', as a
 // local one does.
 //
-// Backpressure runs both ways: a piped stdout or stderr that is not read
-// pauses the call (gRPC's flow control then stops the server reading the
-// child), and stdin's writes complete as the call sends them.
+// Backpressure runs both ways. Output that is not read waits here, up to
+// OUTPUT_ALLOWANCE a stream (what a pipe and its stream hold locally, and
+// more), then pauses the call: gRPC's flow control stops the server reading
+// the child. The call carries stderr, messages and the exit too, so they
+// wait as well; once the child was signalled, the allowance grows to
+// STOPPING_ALLOWANCE, so that an unread child that is killed still reports
+// its exit. stdin's writes complete as the call sends them, in messages of
+// at most STDIN_MESSAGE_BYTES (the server takes 4 MiB).
 //
 // Like every Node object, it is used from the event loop only.
 'use strict';
@@ -18,8 +23,25 @@ const { EventEmitter } = require('node:events');
 const { Readable, Writable } = require('node:stream');
 const grpc = require('@grpc/grpc-js');
 const { encodeMessage, decodeMessage } = require('./ipc_value');
+const { requestBytes } = require('./proto');
 const { spawnErrnoError, nodeError } = require('./errors');
 const { signalName } = require('./signals');
+
+const OUTPUT_ALLOWANCE = 1 << 20;
+const STOPPING_ALLOWANCE = 64 << 20;
+const STDIN_MESSAGE_BYTES = 1 << 20;
+// The largest request rexecd takes (gRPC's default), less its framing.
+const MAX_REQUEST_BYTES = (4 << 20) - 64;
+
+// Writes `chunk` to the call as stdin messages of bounded size; `done`
+// once the call has taken the last.
+function writeStdin(call, chunk, done) {
+  for (let offset = STDIN_MESSAGE_BYTES; offset < chunk.length; offset += STDIN_MESSAGE_BYTES) {
+    call.write({ stdin: chunk.subarray(offset - STDIN_MESSAGE_BYTES, offset) });
+  }
+  const last = Math.floor((chunk.length - 1) / STDIN_MESSAGE_BYTES) * STDIN_MESSAGE_BYTES;
+  call.write({ stdin: chunk.subarray(Math.max(last, 0)) }, () => done());
+}
 
 class ChildProcess extends EventEmitter {
   constructor() {
@@ -46,6 +68,7 @@ class ChildProcess extends EventEmitter {
     this._outputs = [null, null, null]; // where stdout (1) and stderr (2) go
     this._unpipeStdin = null;
     this._detached = false;
+    this._signalled = false;
   }
 
   // Starts the child. `options`: {stub, rpc ('Spawn' or 'Fork'), file,
@@ -81,7 +104,15 @@ class ChildProcess extends EventEmitter {
   kill(signal = 'SIGTERM') {
     const name = signalName(signal);
     if (this._call === null || this._exited) return false;
-    if (name !== 0) this._call.write({ signal: { name } });
+    if (name !== 0) {
+      this._call.write({ signal: { name } });
+      this._signalled = true;
+      // What waits behind unread output now includes the exit.
+      if (this._pausedBy.size > 0) {
+        this._pausedBy.clear();
+        this._call.resume();
+      }
+    }
     this.killed = true;
     return true;
   }
@@ -109,8 +140,14 @@ class ChildProcess extends EventEmitter {
       else process.nextTick(() => this.emit('error', err));
       return false;
     }
-    const value = encodeMessage(message);
-    return this._call.write({ message: value }, () => {
+    const request = { message: encodeMessage(message) };
+    // As a Value a message takes more than as JSON (an array of small
+    // numbers, up to 5 times): past the server's 4 MiB the call would fail.
+    const bytes = requestBytes('Fork', request);
+    if (bytes > MAX_REQUEST_BYTES) {
+      throw new RangeError(`rexec: a message may take ${MAX_REQUEST_BYTES} bytes as a google.protobuf.Value; this one takes ${bytes}`);
+    }
+    return this._call.write(request, () => {
       if (typeof callback === 'function') callback(null);
     });
   }
@@ -142,7 +179,7 @@ class ChildProcess extends EventEmitter {
     if (fd.kind === 'pipe') {
       const call = () => this._call;
       this.stdin = new Writable({
-        write(chunk, _encoding, callback) { call().write({ stdin: chunk }, () => callback()); },
+        write(chunk, _encoding, callback) { writeStdin(call(), chunk, callback); },
         final(callback) { call().write({ close_stdin: {} }, () => callback()); },
       });
       this.stdio[0] = this.stdin;
@@ -151,7 +188,7 @@ class ChildProcess extends EventEmitter {
       // runs; then left paused, so that it holds our event loop no more.
       const source = fd.stream;
       const sink = new Writable({
-        write: (chunk, _encoding, callback) => this._call.write({ stdin: chunk }, () => callback()),
+        write: (chunk, _encoding, callback) => writeStdin(this._call, chunk, callback),
         final: (callback) => this._call.write({ close_stdin: {} }, () => callback()),
       });
       source.pipe(sink);
@@ -168,7 +205,9 @@ class ChildProcess extends EventEmitter {
       this._outputs[fd] = {
         push: (chunk) => {
           // A stream destroyed unread (exec past maxBuffer) drops the rest.
-          if (!stream.destroyed && !stream.push(chunk)) this._pauseFor(stream);
+          if (stream.destroyed || stream.push(chunk)) return;
+          const allowance = this._signalled ? STOPPING_ALLOWANCE : OUTPUT_ALLOWANCE;
+          if (stream.readableLength > allowance) this._pauseFor(stream);
         },
       };
       this.stdio[fd] = stream;

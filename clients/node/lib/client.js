@@ -50,16 +50,37 @@ function checkTimeout(timeout) {
   }
 }
 
+// A string as Node hands it to the system: a lone surrogate becomes
+// U+FFFD (protobuf strings are UTF-8, which cannot hold one).
+function wellFormed(text) {
+  return text.toWellFormed();
+}
+
+// Node's `timeout` and `killSignal` (or exec's, under SERVER_STOP) are
+// enforced here, and by the server too, a second later: a signal sent from
+// here waits behind the stdin the server has not taken, a timeout of the
+// server's own does not.
+const SERVER_STOP = Symbol('rexec: the stop the server enforces');
+const SERVER_STOP_MARGIN_MS = 1000;
+
+function serverStop({ timeout, killSignal }) {
+  if (!(timeout > 0)) return {};
+  const ms = timeout + SERVER_STOP_MARGIN_MS;
+  const stop = { timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 } };
+  if (killSignal !== undefined) stop.kill_signal = signalName(killSignal);
+  return stop;
+}
+
 // ProcessOptions from Node's options. `env` is the whole environment, as
 // in Node; without it the child gets the server's (not ours: this
 // machine's PATH and HOME mean nothing there).
 function processOptions(options) {
-  const out = {};
+  const out = serverStop(options[SERVER_STOP] || options);
   if (options.cwd != null) {
     const cwd = options.cwd instanceof URL ? fileURLToPath(options.cwd) : options.cwd;
     if (typeof cwd !== 'string') throw invalidType('options.cwd', 'of type string or an instance of URL', cwd);
     checkNoNul(cwd, 'options.cwd');
-    out.cwd = cwd;
+    out.cwd = wellFormed(cwd);
   }
   if (options.env != null) {
     if (typeof options.env !== 'object') throw invalidType('options.env', 'of type object', options.env);
@@ -70,7 +91,7 @@ function processOptions(options) {
       if (value === undefined) continue;
       checkNoNul(key, `options.env['${key}']`);
       checkNoNul(String(value), `options.env['${key}']`);
-      out.env[key] = String(value);
+      out.env[wellFormed(key)] = wellFormed(String(value));
     }
   }
   for (const [option, field] of [['uid', 'user'], ['gid', 'group']]) {
@@ -101,8 +122,10 @@ function watchChild(child, options) {
         child.emit('error', err);
       }
     }, options.timeout);
+    // 'close' comes after an 'error' too (not a listener of 'error', which
+    // would keep an unhandled one from throwing).
     child.once('exit', () => { if (timer) clearTimeout(timer); });
-    child.once('error', () => { if (timer) clearTimeout(timer); });
+    child.once('close', () => { if (timer) clearTimeout(timer); });
   }
   const signal = options.signal;
   if (signal) {
@@ -148,8 +171,8 @@ function createClient(clientOptions = {}) {
     }
     const argv0 = typeof options.argv0 === 'string' ? options.argv0 : file;
     const stdio = normalizeStdio(options.stdio);
-    const start = { argv: [file, ...args], options: processOptions(options) };
-    if (argv0 !== file) start.argv0 = argv0;
+    const start = { argv: [file, ...args].map(wellFormed), options: processOptions(options) };
+    if (argv0 !== file) start.argv0 = wellFormed(argv0);
     const child = new ChildProcess();
     watchChild(child, options); // its checks throw before anything starts
     child.spawn({ stub, rpc: 'Spawn', file, args: [argv0, ...args], start, stdio });
@@ -174,14 +197,14 @@ function createClient(clientOptions = {}) {
     if (typeof stdio === 'string') stdio = [stdio, stdio, stdio, 'ipc'];
     else if (stdio === undefined) stdio = options.silent ? ['pipe', 'pipe', 'pipe', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc'];
     const start = {
-      module: modulePath,
-      args,
+      module: wellFormed(modulePath),
+      args: args.map((arg) => wellFormed(String(arg))),
       options: processOptions(options),
     };
     // Our process.execPath and execArgv are this machine's: only what the
     // caller names goes to the server.
-    if (options.execPath !== undefined) start.exec_path = String(options.execPath);
-    if (options.execArgv !== undefined) start.exec_argv = options.execArgv.map(String);
+    if (options.execPath !== undefined) start.exec_path = wellFormed(String(options.execPath));
+    if (options.execArgv !== undefined) start.exec_argv = options.execArgv.map((arg) => wellFormed(String(arg)));
     const normalized = normalizeStdio(stdio, { fork: true });
     const child = new ChildProcess();
     watchChild(child, options);
@@ -193,7 +216,7 @@ function createClient(clientOptions = {}) {
     return child;
   }
 
-  const { exec, execFile } = makeExecFunctions(spawn);
+  const { exec, execFile } = makeExecFunctions(spawn, SERVER_STOP);
   return {
     spawn, exec, execFile, fork, ChildProcess,
     // Ends the client's connection; calls still running fail UNAVAILABLE.

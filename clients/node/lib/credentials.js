@@ -71,6 +71,9 @@ function resolveConnection(options = {}, env = process.env) {
     credentials = grpc.credentials.combineChannelCredentials(
       credentials, tokenCredentials(token));
   }
+  // A fork message of 4 MiB of JSON (the server's bound) can take five
+  // times that as a google.protobuf.Value.
+  channelOptions['grpc.max_receive_message_length'] = 32 << 20;
   return { server, credentials, channelOptions: { ...channelOptions, ...options.channelOptions } };
 }
 

@@ -49,7 +49,9 @@ function withPromiseForm(fn) {
   return fn;
 }
 
-function makeExecFunctions(spawn) {
+// `serverStop`: the spawn option under which exec's timeout and
+// killSignal go to the server too (client.js's SERVER_STOP).
+function makeExecFunctions(spawn, serverStop) {
   function execFile(file, args, options, callback) {
     if (typeof args === 'function') {
       callback = args;
@@ -82,6 +84,7 @@ function makeExecFunctions(spawn) {
     const child = spawn(file, args, {
       cwd: options.cwd, env: options.env, uid: options.uid, gid: options.gid,
       shell: options.shell, signal: options.signal,
+      [serverStop]: { timeout: options.timeout, killSignal: options.killSignal },
     });
     const encoding = options.encoding !== 'buffer' && Buffer.isEncoding(options.encoding)
       ? options.encoding : null;

@@ -13,6 +13,20 @@
 const MAX_DEPTH = 32;
 const MAX_BYTES = 4 << 20;
 
+// protobuf strings are UTF-8, which a lone surrogate is not (JSON escapes
+// it; Node's channel would carry it).
+function checkString(text) {
+  if (!text.isWellFormed()) {
+    throw new TypeError('rexec: a message\'s strings must be well-formed Unicode: a lone surrogate cannot cross');
+  }
+  return text;
+}
+
+// An own property even for "__proto__", as JSON.parse makes it.
+function setOwn(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function toValue(json, depth = 0) {
   if (json !== null && typeof json === 'object' && depth >= MAX_DEPTH) {
     throw new RangeError(`rexec: a message may nest arrays and objects ${MAX_DEPTH} deep, no deeper`);
@@ -20,7 +34,7 @@ function toValue(json, depth = 0) {
   if (json === null) return { nullValue: 'NULL_VALUE' };
   switch (typeof json) {
     case 'number': return { numberValue: json };
-    case 'string': return { stringValue: json };
+    case 'string': return { stringValue: checkString(json) };
     case 'boolean': return { boolValue: json };
     default: break;
   }
@@ -28,7 +42,7 @@ function toValue(json, depth = 0) {
     return { listValue: { values: json.map((v) => toValue(v, depth + 1)) } };
   }
   const fields = {};
-  for (const [key, v] of Object.entries(json)) fields[key] = toValue(v, depth + 1);
+  for (const [key, v] of Object.entries(json)) setOwn(fields, checkString(key), toValue(v, depth + 1));
   return { structValue: { fields } };
 }
 
@@ -55,7 +69,7 @@ function decodeMessage(value) {
     case 'structValue': {
       const object = {};
       for (const [key, v] of Object.entries(value.structValue.fields || {})) {
-        object[key] = decodeMessage(v);
+        setOwn(object, key, decodeMessage(v));
       }
       return object;
     }

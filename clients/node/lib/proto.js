@@ -25,4 +25,10 @@ function childProcessService() {
   return service;
 }
 
-module.exports = { childProcessService };
+// The bytes `request` takes on the wire in `rpc` (e.g. 'Fork'), to keep
+// under the server's 4 MiB a message before it is sent.
+function requestBytes(rpc, request) {
+  return childProcessService().service[rpc].requestSerialize(request).length;
+}
+
+module.exports = { childProcessService, requestBytes };

@@ -20,6 +20,11 @@ const spawned = (child) => new Promise((resolve, reject) => {
   child.once('error', reject);
 });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// `promise`, or a failure naming `what` after `ms`: a hang fails its test
+// alone.
+const within = (ms, what, promise) => Promise.race([promise, sleep(ms).then(() => {
+  throw new Error(`${what}: nothing within ${ms} ms`);
+})]);
 
 test('stdout not read pauses the call: what waits here is bounded, then all of it comes', async () => {
   const size = 64 << 20;
@@ -62,6 +67,40 @@ test('stdin writes complete as the call sends them: a child that does not read h
   assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
 });
 
+test('a child killed while its stdout is unread still exits and closes', async () => {
+  const child = remote.spawn('yes');
+  await spawned(child);
+  await sleep(500); // the call pauses once a MiB waits unread
+  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal)));
+  assert.strictEqual(child.kill(), true);
+  assert.strictEqual(await within(10000, 'exit', exit), 'SIGTERM');
+  assert.deepStrictEqual(await within(10000, 'close', exited(child)), { code: null, signal: 'SIGTERM' });
+});
+
+test('stderr is not held back by some unread stdout', async () => {
+  const child = remote.spawn('sh', ['-c', 'head -c 40000 /dev/zero; echo ready >&2; read line; echo "$line" >&2']);
+  const lines = [];
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text) => {
+    lines.push(text);
+    if (text.includes('ready')) child.stdin.end('fed\n');
+  });
+  const closed = within(10000, 'ready on stderr, then the exit', exited(child));
+  await closed.catch(() => child.kill('SIGKILL'));
+  assert.deepStrictEqual(await closed, { code: 0, signal: null });
+  assert.strictEqual(lines.join(''), 'ready\nfed\n');
+});
+
+test('a timeout holds even when its signal waits behind stdin the child does not read', async () => {
+  const child = remote.spawn('sleep', ['30'], { timeout: 300 });
+  await spawned(child);
+  const chunk = Buffer.alloc(64 << 10);
+  for (let i = 0; i < 64; i++) child.stdin.write(chunk); // 4 MiB, never read
+  // The server's own timeout, a second after ours: a bounded wait.
+  assert.deepStrictEqual(await within(15000, 'exit', exited(child)), { code: null, signal: 'SIGTERM' });
+  assert.strictEqual(child.killed, true);
+});
+
 test('a large stdin goes through whole', async () => {
   const child = remote.spawn('wc', ['-c']);
   let out = '';
@@ -70,9 +109,10 @@ test('a large stdin goes through whole', async () => {
   for (let i = 0; i < 16; i++) {
     if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
   }
-  child.stdin.end();
-  assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
-  assert.strictEqual(out.trim(), String(16 << 20));
+  // One write larger than a gRPC message may be (4 MiB).
+  child.stdin.end(Buffer.alloc(5 << 20, 'z'));
+  assert.deepStrictEqual(await within(20000, 'exit', exited(child)), { code: 0, signal: null });
+  assert.strictEqual(out.trim(), String(21 << 20));
 });
 
 test("stdio 'inherit' copies our stdin to the child and its output to ours, and lets us exit", () => {
@@ -194,7 +234,18 @@ test("fork: a message past the channel's bounds is refused before it is sent", a
   child.on('message', (message) => replies.push(message));
   assert.throws(() => child.send(nested(33)), RangeError);
   assert.throws(() => child.send('x'.repeat(4 << 20)), RangeError);
+  // 1.4 MB of JSON, 7 MB as a Value.
+  assert.throws(() => child.send(new Array(700000).fill(1)), /as a google.protobuf.Value/);
   assert.throws(() => child.send(() => 1), TypeError);
+  assert.throws(() => child.send({ s: '\ud83c' }), /well-formed Unicode/);
+  // 1 MB of JSON from the child, 5.5 MB as a Value: it arrives.
+  child.send({ make: 500000 });
+  await within(10000, 'the large message', new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('error', reject);
+  }));
+  assert.strictEqual(replies[0].length, 500000);
+  replies.length = 0;
   // The deepest the server takes still goes, and the child lives on.
   await new Promise((resolve) => child.send(nested(31), resolve));
   await new Promise((resolve) => child.once('message', resolve));

@@ -147,6 +147,8 @@ test('options: env is the whole environment, cwd, argv0, shell', async () => {
     shell: await observe(cp.spawn('echo $((6*7)) "$0"', { shell: true })),
     bash: await observe(cp.spawn('echo ${BASH_VERSION:+bash}', { shell: '/bin/bash' })),
     hidden: await observe(cp.spawn('true', { windowsHide: true })),
+    // A lone surrogate is U+FFFD by the time a program sees it.
+    lone: await observe(cp.spawn('echo', ['a\ud83cb'])),
   }));
   assert.strictEqual(seen.env.stdout, 'N=1\nONLY=this\nPWD=/\n');
   assert.strictEqual(seen.argv0.stdout, 'not-sh\n');
@@ -159,6 +161,21 @@ test('options: timeout stops it with killSignal', async () => {
     cp.spawn('sleep', ['30'], { timeout: 300, killSignal: 'SIGUSR1' })));
   assert.deepStrictEqual(seen.events.slice(1), [['exit', null, 'SIGUSR1'], ['close', null, 'SIGUSR1']]);
   assert.strictEqual(seen.killed, true);
+});
+
+test('options: timeout leaves an unhandled error unhandled: the program throws', () => {
+  const program = (module) => `require(${JSON.stringify(module)})
+    .spawn('rexec-no-such-program', { timeout: 1000 })
+    .on('close', (code) => console.log('close', code));`;
+  const run = (module) => {
+    const result = local.spawnSync(process.execPath, ['-e', program(module)], {
+      env: process.env, timeout: 20000, encoding: 'utf8',
+    });
+    return { status: result.status, stdout: result.stdout, threw: /Error: spawn rexec-no-such-program ENOENT/.test(result.stderr) };
+  };
+  const seen = run(path.join(__dirname, '..'));
+  assert.deepStrictEqual(seen, run('node:child_process'));
+  assert.strictEqual(seen.threw, true);
 });
 
 test('options: an AbortSignal kills it and emits an AbortError', async () => {
@@ -256,7 +273,7 @@ test('util.promisify(exec) and (execFile) resolve {stdout, stderr} and reject wi
 test('fork: send and message with plain values both ways, disconnect, connected', async () => {
   const script = path.join(FIXTURES, 'echo_child.js');
   const values = [1.5, 'text', true, null, [1, [2, { deep: 'x' }]], { a: { b: [] }, n: -0 },
-    { when: new Date(0), skip: undefined, fn() {} }, NaN];
+    { when: new Date(0), skip: undefined, fn() {} }, NaN, JSON.parse('{"__proto__": {"own": 1}}')];
   const seen = await sameAsNode(async (cp) => {
     const child = cp.fork(script, ['arg1'], { silent: true, execPath: 'node' });
     const connectedAtStart = child.connected;
