@@ -1,0 +1,41 @@
+"""What a remote child's end means here: subprocess's returncode (the exit
+code, or minus the signal number), and the signal names rexecd reads.
+
+Signals cross the wire by name, so they mean the same on both machines; a
+returncode uses this machine's numbering (-signal.SIGUSR1 is the same test
+on Linux and macOS).
+
+Pure functions; thread-safe.
+"""
+import re
+import signal
+
+
+def returncode(exit_status):
+    """The returncode for an ExitStatus; ValueError for a signal this system
+    has no number for."""
+    if exit_status.WhichOneof("status") == "signal":
+        return -signal_number(exit_status.signal)
+    return exit_status.code
+
+
+def signal_number(name):
+    """The number of "SIGKILL", or of "SIG34" (rexecd's name for a signal
+    that has none, e.g. a real-time one)."""
+    try:
+        return signal.Signals[name].value
+    except KeyError:
+        match = re.fullmatch(r"SIG([0-9]+)", name)
+        if match is None:
+            raise ValueError(f"{name}: no such signal on this system") from None
+        return int(match.group(1))
+
+
+def signal_name(sig):
+    """The name rexecd takes for a signal number (or signal.Signals)."""
+    name = signal.Signals(sig).name
+    # rexecd knows the names of the standard signals only, and an unknown
+    # one ends the call (and the child): refuse it here instead.
+    if name.startswith(("SIGRTMIN", "SIGRTMAX")):
+        raise ValueError(f"{name}: rexecd takes the standard signals only")
+    return name

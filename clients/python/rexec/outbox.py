@@ -1,0 +1,111 @@
+"""The request stream of one Spawn call: what the client has to tell its
+remote child (the start, stdin, its end, signals), in order, for gRPC to
+send.
+
+gRPC's own thread iterates an Outbox (it is the call's request iterator) and
+sends one message at a time, as flow control lets it; the client's threads
+put into it. Stdin waits in the outbox as views of the caller's bytes and is
+cut into messages only as gRPC takes them. Writers that may block (a pipe's
+write) wait while `limit` bytes are queued, which is what bounds memory when
+the child does not read; communicate()'s input, already in memory, does not.
+
+Thread-safe.
+"""
+import collections
+import threading
+
+from rexec.v1 import child_process_pb2 as pb
+
+# Large enough that a stream of stdin costs few messages, small enough that
+# the server (which takes one message into the child's pipe at a time) keeps
+# data moving.
+CHUNK_BYTES = 256 * 1024
+
+
+class Outbox:
+    """Iterates SpawnRequests: `start`, then what is put, until end()."""
+
+    def __init__(self, start, limit):
+        self._cond = threading.Condition()
+        self._limit = limit
+        # Signals go before queued stdin: a local kill() does not wait for
+        # the pipe to drain either.
+        self._signals = collections.deque()
+        self._queue = collections.deque([pb.SpawnRequest(start=start)])
+        self._queued_bytes = 0
+        self._ended = False
+
+    def put_stdin(self, data, block=True):
+        """Queues bytes for the child's stdin; with `block`, first waits while
+        the queue is full. False once the call has ended (nothing was
+        queued)."""
+        view = memoryview(data).cast("B")
+        with self._cond:
+            while block and self._queued_bytes >= self._limit and not self._ended:
+                self._cond.wait()
+            if self._ended:
+                return False
+            if len(view):
+                self._queue.append(view)
+                self._queued_bytes += len(view)
+                self._cond.notify_all()
+            return True
+
+    def close_stdin(self):
+        """EOF on the child's stdin, after what is queued."""
+        self._put(pb.SpawnRequest(close_stdin=pb.CloseStdin()))
+
+    def signal(self, name):
+        """A signal for the child's process group, ahead of queued stdin."""
+        with self._cond:
+            if not self._ended:
+                self._signals.append(pb.SpawnRequest(signal=pb.Signal(name=name)))
+                self._cond.notify_all()
+
+    def drop_stdin(self):
+        """Forgets the stdin not yet taken by gRPC (for a child being killed,
+        whose pipe would be discarded anyway)."""
+        with self._cond:
+            self._queue = collections.deque(
+                item for item in self._queue if not isinstance(item, memoryview))
+            self._queued_bytes = 0
+            self._cond.notify_all()
+
+    def end(self):
+        """Ends the request stream once the call is over: gRPC's thread stops
+        iterating, and blocked writers return False."""
+        with self._cond:
+            self._ended = True
+            self._signals.clear()
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._cond.notify_all()
+
+    def _put(self, request):
+        with self._cond:
+            if not self._ended:
+                self._queue.append(request)
+                self._cond.notify_all()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._cond:
+            while not (self._signals or self._queue or self._ended):
+                self._cond.wait()
+            if self._ended:
+                raise StopIteration
+            if self._signals:
+                return self._signals.popleft()
+            item = self._queue[0]
+            if not isinstance(item, memoryview):
+                return self._queue.popleft()
+            chunk = item[:CHUNK_BYTES]
+            if len(item) > CHUNK_BYTES:
+                self._queue[0] = item[CHUNK_BYTES:]
+            else:
+                self._queue.popleft()
+            self._queued_bytes -= len(chunk)
+            self._cond.notify_all()
+            return pb.SpawnRequest(stdin=bytes(chunk))

@@ -1,0 +1,182 @@
+"""One child process on a rexecd, as its Spawn call carries it: the request
+stream (an Outbox), one thread that receives the responses and hands each
+chunk of output to where it goes (a PipeBuffer or a sink), and the exit.
+
+The child's life: constructing a RemoteChild starts the call and returns
+once the child runs (its pid known), or raises what stopped it from
+starting. It is done when its exit arrived (returncode) or the call failed
+(the error, raised by poll() and wait()). Its output ends (EOF) when the
+call does, since every chunk comes before the exit.
+
+Thread-safe: its state is guarded by `cond`, which its PipeBuffers share, so
+one wait can watch its pipes and its exit together.
+"""
+import signal
+import threading
+
+import grpc
+
+from rexec import errors as _errors
+from rexec import exit_status as _exit_status
+from rexec.outbox import Outbox
+
+# How long kill() lets SIGKILL take before it cancels the call instead. The
+# server takes a call's requests in order and holds one stdin message until
+# the child's pipe takes it, so a signal queued behind stdin that the child
+# never reads cannot reach it; a cancel does (the server then stops the
+# process group).
+KILL_GRACE_SECONDS = 3.0
+
+
+class RemoteChild:
+    def __init__(self, client, start, *, cond, stdout, stderr, stdin_source,
+                 stdin_limit, program, cwd):
+        """Starts `start` (a SpawnStart) on `client`. stdout and stderr: where
+        output goes (write/finish; the same object for both merges them).
+        stdin_source: started once the child runs, or None when the caller
+        writes to `outbox`. Raises what errors.from_rpc_error makes of a
+        start that failed, naming `program` or `cwd` as the caller gave them."""
+        self.cond = cond
+        self.pid = None
+        self.outbox = Outbox(start, stdin_limit)
+        self._program = program
+        self._cwd = cwd
+        self._sinks = {"stdout": stdout, "stderr": stderr}
+        self._stdin_source = stdin_source
+        self._returncode = None
+        self._error = None
+        self._sigpipe_sent = False
+        self._kill_timer = None
+        self._cancelled_by_kill = False
+        self._released = False
+        self._call = None
+        try:
+            self._call = client.stub.Spawn(self.outbox)
+            threading.Thread(target=self._receive, daemon=True,
+                             name=f"rexec {start.argv[0]}").start()
+        except BaseException:
+            if self._call is not None:
+                self._call.cancel()
+            self._release()
+            raise
+        try:
+            with cond:
+                cond.wait_for(lambda: self.pid is not None or self._error is not None)
+                if self._error is not None:
+                    raise self._error
+                # Under `cond`, so that a call already over stops it instead.
+                if stdin_source is not None and not self._released:
+                    stdin_source.start(self.outbox)
+        except BaseException:
+            # ^C while it starts: nobody would own the child, so stop it.
+            self._call.cancel()
+            raise
+
+    def _receive(self):
+        failure = None
+        try:
+            for response in self._call:
+                kind = response.WhichOneof("event")
+                if kind in ("stdout", "stderr"):
+                    self._deliver(self._sinks[kind], getattr(response, kind))
+                elif kind == "started":
+                    with self.cond:
+                        self.pid = response.started.pid
+                        self.cond.notify_all()
+                elif kind == "exit":
+                    self._exited(response.exit)
+        except grpc.RpcError as e:
+            with self.cond:
+                started = self.pid is not None
+            failure = _errors.from_rpc_error(e, None if started else self._program, self._cwd)
+        except Exception as e:
+            # Ours, or a destination's that was not an OSError: the call
+            # cannot go on without its receiver, and the caller learns why.
+            self._call.cancel()
+            failure = e
+        finally:
+            self._release()
+            with self.cond:
+                if self._returncode is None and self._error is None:
+                    if self._cancelled_by_kill:
+                        self._returncode = -signal.SIGKILL
+                    else:
+                        self._error = failure or _errors.RemoteError(
+                            grpc.StatusCode.UNKNOWN, "the call ended without the child's exit")
+                if self._kill_timer is not None:
+                    self._kill_timer.cancel()
+                self.cond.notify_all()
+
+    def _deliver(self, sink, data):
+        if not sink.write(data) and not self._sigpipe_sent:
+            # Its reader is gone: a local child writing to a closed pipe
+            # would get SIGPIPE.
+            self._sigpipe_sent = True
+            self.outbox.signal("SIGPIPE")
+
+    def _exited(self, exit_status):
+        with self.cond:
+            try:
+                self._returncode = _exit_status.returncode(exit_status)
+            except ValueError as e:
+                self._error = _errors.RemoteError(grpc.StatusCode.UNKNOWN, str(e))
+            self.cond.notify_all()
+
+    def _release(self):
+        """What the call holds: the request stream, the sinks, the stdin
+        source. Once, when the call is over or could not begin."""
+        with self.cond:
+            self._released = True
+        self.outbox.end()
+        if self._stdin_source is not None:
+            self._stdin_source.stop()
+        for sink in {id(s): s for s in self._sinks.values()}.values():
+            sink.finish()
+
+    def done(self):
+        """Whether the child's end is known. Call with `cond` held."""
+        return self._returncode is not None or self._error is not None
+
+    def poll(self):
+        """The returncode, or None while the child runs; raises the call's
+        error."""
+        with self.cond:
+            if self._error is not None:
+                raise self._error
+            return self._returncode
+
+    def wait(self, timeout=None):
+        """The returncode once the child has ended, or None if `timeout`
+        seconds passed first; raises the call's error."""
+        with self.cond:
+            self.cond.wait_for(self.done, timeout)
+        return self.poll()
+
+    def signal(self, name):
+        """Sends a signal (by name) to the child's process group, unless it
+        has ended."""
+        with self.cond:
+            if self.done():
+                return
+        self.outbox.signal(name)
+
+    def kill(self):
+        """SIGKILL; should that not end the child within KILL_GRACE_SECONDS,
+        the call is cancelled, and the child counts as killed."""
+        with self.cond:
+            if self.done():
+                return
+            if self._kill_timer is None:
+                self._kill_timer = threading.Timer(KILL_GRACE_SECONDS, self._cancel)
+                self._kill_timer.daemon = True
+                self._kill_timer.start()
+        # Its stdin dies with it; what is queued would only delay the signal.
+        self.outbox.drop_stdin()
+        self.outbox.signal("SIGKILL")
+
+    def _cancel(self):
+        with self.cond:
+            if self.done():
+                return
+            self._cancelled_by_kill = True
+        self._call.cancel()

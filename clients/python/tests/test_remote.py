@@ -1,0 +1,171 @@
+"""What only a remote child has: choosing the server, the package's own
+errors, the options a remote child cannot take, stdin=None, and bounded
+buffering both ways."""
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+import rexec
+from rexec import subprocess as rsp
+
+
+def test_server_by_argument(server):
+    result = rsp.run(["echo", "hi"], capture_output=True, server=server)
+    assert result.stdout == b"hi\n"
+
+
+def test_server_from_rexec_server(monkeypatch, server):
+    monkeypatch.setenv("REXEC_SERVER", server)
+    assert rsp.check_output(["echo", "hi"]) == b"hi\n"
+
+
+def test_server_as_a_client(server):
+    with rexec.Client(server) as client:
+        assert rsp.check_output(["echo", "hi"], server=client) == b"hi\n"
+        with rsp.Popen(["cat"], stdin=rsp.PIPE, stdout=rsp.PIPE, server=client) as p:
+            assert p.communicate(b"x")[0] == b"x"
+
+
+def test_the_default_server_is_the_clis(monkeypatch):
+    assert rexec.Client().server == "127.0.0.1:50051"
+    monkeypatch.setenv("REXEC_SERVER", "unix:/nowhere")
+    assert rexec.Client().server == "unix:/nowhere"
+
+
+def test_an_unreachable_server_is_a_remote_error():
+    with pytest.raises(rexec.RemoteError) as caught:
+        rsp.run(["true"], server="127.0.0.1:1")
+    assert isinstance(caught.value, subprocess.SubprocessError)
+    assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+    assert caught.value.details
+    assert str(caught.value).startswith("UNAVAILABLE: ")
+
+
+def test_a_refused_start_is_a_remote_error(server):
+    with pytest.raises(rexec.RemoteError) as caught:
+        rsp.run(["true"], user="no-such-user-of-rexec", server=server)
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert "no-such-user-of-rexec" in caught.value.details
+
+
+def test_start_errors_carry_the_status(server):
+    with pytest.raises(FileNotFoundError) as caught:
+        rsp.run(["no-such-program-of-rexec"], server=server)
+    assert caught.value.grpc_code == grpc.StatusCode.NOT_FOUND
+    assert caught.value.grpc_details.endswith("(ENOENT)")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("preexec_fn", os.getpid), ("pass_fds", (3,)), ("close_fds", False),
+    ("restore_signals", False), ("start_new_session", True),
+    ("process_group", 5), ("umask", 0o22)])
+def test_local_only_options_are_refused_by_name(server, option, value):
+    with pytest.raises(ValueError, match=f"{option}="):
+        rsp.Popen(["true"], server=server, **{option: value})
+
+
+def test_stdin_none_is_empty(server):
+    result = rsp.run(["cat"], capture_output=True, timeout=10, server=server)
+    assert (result.returncode, result.stdout) == (0, b"")
+
+
+def test_none_copies_to_our_streams(server, capsys):
+    rsp.run(["sh", "-c", "echo out; echo err >&2"], server=server)
+    assert capsys.readouterr() == ("out\n", "err\n")
+
+
+def test_the_environment_is_the_servers_without_env(server, monkeypatch):
+    monkeypatch.setenv("REXEC_ONLY_HERE", "1")
+    remote_env = rsp.check_output(["env"], server=server)
+    assert b"REXEC_ONLY_HERE" not in remote_env
+    assert b"PATH=" in remote_env
+
+
+def test_real_time_signals_are_refused(server):
+    with rsp.Popen(["sleep", "30"], server=server) as p:
+        with pytest.raises(ValueError, match="SIGRTMIN"):
+            p.send_signal(signal.SIGRTMIN)
+        p.kill()
+    assert p.returncode == -signal.SIGKILL
+
+
+def test_unread_output_makes_the_child_wait(server):
+    """64 MiB nobody reads: the child blocks (on its pipe, the server's
+    outbox, gRPC's window, our pipe buffer) instead of all of it piling up
+    here; once read, it all arrives."""
+    size = 64 << 20
+    with rsp.Popen(["head", "-c", str(size), "/dev/zero"], stdout=rsp.PIPE,
+                   server=server) as p:
+        with pytest.raises(subprocess.TimeoutExpired):
+            p.wait(timeout=2)
+        total = 0
+        while True:
+            chunk = p.stdout.read1(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+        assert total == size
+        assert p.wait(timeout=10) == 0
+
+
+def test_a_child_that_does_not_read_blocks_the_writer_and_kill_frees_it(server):
+    """stdin the child never reads holds up writes, as a full pipe does; and
+    it holds up a signal behind it at the server, so kill() ends the call
+    after its grace, and the writer gets BrokenPipeError."""
+    p = rsp.Popen(["sleep", "30"], stdin=rsp.PIPE, server=server)
+    outcome = []
+
+    def write():
+        try:
+            for _ in range(64):
+                p.stdin.write(b"x" * (1 << 20))
+            outcome.append("wrote it all")
+        except BrokenPipeError:
+            outcome.append("broken pipe")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=2)
+    assert writer.is_alive(), "64 MiB went into a child that does not read"
+    began = time.monotonic()
+    p.kill()
+    assert p.wait(timeout=20) == -signal.SIGKILL
+    assert time.monotonic() - began < 15
+    writer.join(timeout=10)
+    assert outcome == ["broken pipe"]
+    with pytest.raises(BrokenPipeError):
+        p.stdin.write(b"more")
+        p.stdin.flush()
+
+
+
+def test_nothing_left_behind(server, tmp_path):
+    """Each process's threads end and the fds it held (duplicates of the
+    caller's files, wake-up pipes) are closed: only the connection stays."""
+    def threads():
+        return {t for t in threading.enumerate() if t.name.startswith("rexec")}
+
+    with rexec.Client(server) as client:
+        rsp.run(["true"], server=client)  # the connection is made
+        fds_before = set(os.listdir("/proc/self/fd"))
+        (tmp_path / "in").write_bytes(b"data\n")
+        for _ in range(3):
+            with open(tmp_path / "in", "rb") as source, open(tmp_path / "out", "wb") as sink:
+                rsp.run(["cat"], stdin=source, stdout=sink, stderr=sink, server=client)
+            p1 = rsp.Popen(["printf", "x"], stdout=rsp.PIPE, server=client)
+            p2 = rsp.Popen(["cat"], stdin=p1.stdout, stdout=rsp.PIPE, server=client)
+            p1.stdout.close()
+            assert p2.communicate(timeout=10) == (b"x", None)
+            assert p1.wait(timeout=10) == 0
+            with open(tmp_path / "in", "rb") as source, pytest.raises(FileNotFoundError):
+                rsp.run(["no-such-program-of-rexec"], stdin=source, stdout=source.fileno(),
+                        server=client)
+        for thread in threads():
+            thread.join(timeout=10)
+        assert not threads()
+        assert set(os.listdir("/proc/self/fd")) == fds_before
