@@ -19,6 +19,13 @@ tests=(
   openssl iproute2 util-linux
   clang libclang-rt-14-dev
   nodejs
+  # clients/python: its tests
+  python3-pytest
+  # clients/go, offline in GOPATH mode. golang-github-golang-protobuf-1-5-dev
+  # by name: grpc's packages would take the older 1-3 (1.3.5), which builds
+  # and then panics on this API's oneofs.
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev
+  golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc
   # deploy/: the image (runc: crun cannot run on a cgroup v1 or hybrid host)
   podman buildah mmdebstrap runc uidmap
 )
@@ -42,13 +49,25 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "installing: ${missing[*]}"
-$sudo apt-get update -qq
-# The image's build stage wants no more than it asked for.
-recommends=()
-[ "${1:-all}" = build ] && recommends=(--no-install-recommends)
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${recommends[@]}" "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  # The image's build stage wants no more than it asked for.
+  recommends=()
+  [ "${1:-all}" = build ] && recommends=(--no-install-recommends)
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${recommends[@]}" "${missing[@]}"
+fi
+
+# clients/node's dependencies from the npm registry, as its lockfile pins
+# them; again only when the lockfile changed since they were installed.
+if [ "${1:-all}" = all ]; then
+  node_dir=$(cd "$(dirname "$0")/../clients/node" && pwd)
+  if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.rexec-lock"; then
+    echo "installing: clients/node's npm packages"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$node_dir/package-lock.json" "$node_dir/node_modules/.rexec-lock"
+  fi
+fi
