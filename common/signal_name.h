@@ -11,6 +11,8 @@
 namespace rexec {
 
 // INVALID_ARGUMENT naming the text when it is no signal this system knows.
+// A realtime signal is "SIG34" (what SignalName gives), "SIGRTMIN+2" or
+// "SIGRTMAX-1".
 absl::StatusOr<int> ParseSignal(absl::string_view name);
 
 // "SIGKILL" for 9; "SIG<n>" for a number without a name.

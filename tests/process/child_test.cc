@@ -362,5 +362,20 @@ TEST(SignalName, ParsesWithAndWithoutPrefix) {
   EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV");
 }
 
+TEST(SignalName, RealtimeSignalsRoundTrip) {
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) {
+    EXPECT_EQ(*ParseSignal(SignalName(sig)), sig) << SignalName(sig);
+  }
+  EXPECT_EQ(*ParseSignal("SIGRTMIN"), SIGRTMIN);
+  EXPECT_EQ(*ParseSignal("rtmin+2"), SIGRTMIN + 2);
+  EXPECT_EQ(*ParseSignal("SIGRTMAX-1"), SIGRTMAX - 1);
+  // Not the C library's own two below SIGRTMIN, nor past the range.
+  for (const char* name : {"SIG32", "SIG33", "SIG0", "SIG99", "SIGRTMAX+1",
+                           "SIGRTMIN-1", "SIGRTMIN+", "SIG+34", "SIG 34",
+                           "SIGRTMIN+x"}) {
+    EXPECT_FALSE(ParseSignal(name).ok()) << name;
+  }
+}
+
 }  // namespace
 }  // namespace rexec::process

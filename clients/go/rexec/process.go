@@ -22,7 +22,7 @@ func (p *Process) Signal(sig os.Signal) error {
 	if !ok {
 		return fmt.Errorf("rexec: unsupported signal type %T", sig)
 	}
-	name, ok := namesBySignal[number]
+	name, ok := signalNameOf(number)
 	if !ok {
 		return fmt.Errorf("rexec: signal %d has no name rexecd knows", int(number))
 	}

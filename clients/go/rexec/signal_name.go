@@ -51,6 +51,26 @@ var namesBySignal = func() map[syscall.Signal]string {
 	return names
 }()
 
+// Linux's realtime signals, SIGRTMIN..SIGRTMAX as glibc numbers them (the
+// two below are its own): they have no abbreviation, and rexecd names
+// them "SIG34".
+const (
+	firstRealtimeSignal = 34
+	lastRealtimeSignal  = 64
+)
+
+// signalNameOf is the name rexecd takes for a signal: its abbreviation, or
+// "SIG<n>" for a realtime one; false for any other number.
+func signalNameOf(sig syscall.Signal) (string, bool) {
+	if name, ok := namesBySignal[sig]; ok {
+		return name, true
+	}
+	if sig >= firstRealtimeSignal && sig <= lastRealtimeSignal {
+		return "SIG" + strconv.Itoa(int(sig)), true
+	}
+	return "", false
+}
+
 // signalByName is the local number of a signal rexecd named, or -1 (as
 // syscall.WaitStatus.Signal says "none") when this platform has none:
 // realtime signals come as "SIG34".

@@ -60,20 +60,27 @@ func TestInterruptAndKill(t *testing.T) {
 	}
 }
 
-func TestASignalWithoutANameIsRefusedHere(t *testing.T) {
+func TestARealtimeSignalGoesByNumberAndOtherNumbersAreRefused(t *testing.T) {
 	cmd := client.Command(testContext(t), "sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-	// A realtime signal has no name rexecd parses; sending it would end the
-	// call with INVALID_ARGUMENT.
-	if err := cmd.Process.Signal(syscall.Signal(40)); err == nil {
-		t.Error("signal 40 was sent")
+	// glibc's own two below SIGRTMIN, past SIGRTMAX, and no syscall.Signal.
+	for _, sig := range []os.Signal{syscall.Signal(32), syscall.Signal(65), notASignal{}} {
+		if err := cmd.Process.Signal(sig); err == nil {
+			t.Errorf("%v was sent", sig)
+		}
 	}
-	if err := cmd.Process.Signal(notASignal{}); err == nil {
-		t.Error("an os.Signal that is no syscall.Signal was sent")
+	// rexecd names it "SIG40" both ways.
+	if err := cmd.Process.Signal(syscall.Signal(40)); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr *rexec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) {
+		t.Fatalf("Wait: %v", err)
+	}
+	if got := exitErr.Signal(); got != syscall.Signal(40) {
+		t.Errorf("died of %v, want signal 40", got)
 	}
 }
 

@@ -602,7 +602,8 @@ func (*CloseStdin) Descriptor() ([]byte, []int) {
 	return file_rexec_v1_child_process_proto_rawDescGZIP(), []int{4}
 }
 
-// A signal for the child's process group, e.g. "SIGINT" or "INT".
+// A signal for the child's process group, e.g. "SIGINT" or "INT"; a
+// realtime one as "SIG34" (what an exit names it) or "SIGRTMIN+2".
 type Signal struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache

@@ -32,10 +32,9 @@ def signal_number(name):
 
 
 def signal_name(sig):
-    """The name rexecd takes for a signal number (or signal.Signals)."""
-    name = signal.Signals(sig).name
-    # rexecd knows the names of the standard signals only, and an unknown
-    # one ends the call (and the child): refuse it here instead.
-    if name.startswith(("SIGRTMIN", "SIGRTMAX")):
-        raise ValueError(f"{name}: rexecd takes the standard signals only")
-    return name
+    """The name rexecd takes for a signal number (or signal.Signals): its
+    own, or "SIG34" for a real-time one, which has no abbreviation."""
+    number = int(sig)  # signal.Signals has no member for SIGRTMIN + n
+    if signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+        return f"SIG{number}"
+    return signal.Signals(number).name

@@ -31,8 +31,8 @@ What differs, because the child runs elsewhere:
   process group of its own already), umask. user, group and extra_groups
   are names or ids on the server, which must be allowed to switch to them.
   pipesize bounds what is buffered here per pipe (default 1 MiB).
-- Signals go to the child's process group, by name: send_signal() takes
-  the standard signals only. A returncode of -N uses this machine's
+- Signals go to the child's process group, by name (a real-time one as
+  "SIG34", as rexecd names it). A returncode of -N uses this machine's
   numbering. kill() that cannot reach the child within a few seconds (the
   server takes requests in order, and stdin the child does not read holds
   back what follows it) cancels the call; the server then stops the child.
