@@ -14,18 +14,9 @@ const { normalizeStdio } = require('./stdio');
 const { makeExecFunctions } = require('./exec_file');
 const { nodeError, abortError } = require('./errors');
 const { signalName } = require('./signals');
-
-function invalidType(name, expected, value) {
-  return nodeError('ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be ${expected}. Received ${typeof value}`, TypeError);
-}
-
-function checkNoNul(value, name) {
-  if (typeof value === 'string' && value.includes('\u0000')) {
-    throw nodeError('ERR_INVALID_ARG_VALUE',
-      `The argument '${name}' must be a string without null bytes. Received '${value}'`, TypeError);
-  }
-}
+const {
+  invalidType, checkNoNul, checkSignalOption, checkTimeout,
+} = require('./validate');
 
 // Node's spawn(file, args, options) and spawn(file, options) forms.
 function splitArgs(args, options) {
@@ -33,21 +24,6 @@ function splitArgs(args, options) {
   if (Array.isArray(args)) return { args: args.slice(), options: options || {} };
   if (typeof args === 'object') return { args: [], options: args };
   throw invalidType('args', 'an instance of Array', args);
-}
-
-function checkSignalOption(signal) {
-  if (signal !== undefined && !(signal && typeof signal.aborted === 'boolean' &&
-      typeof signal.addEventListener === 'function')) {
-    throw invalidType('options.signal', 'an instance of AbortSignal', signal);
-  }
-}
-
-function checkTimeout(timeout) {
-  if (timeout != null && !(Number.isInteger(timeout) && timeout >= 0)) {
-    throw nodeError('ERR_OUT_OF_RANGE',
-      `The value of "timeout" is out of range. It must be an unsigned integer. Received ${timeout}`,
-      RangeError);
-  }
 }
 
 // A string as Node hands it to the system: a lone surrogate becomes

@@ -8,6 +8,7 @@
 const { promisify } = require('node:util');
 const { nodeError } = require('./errors');
 const { signalName } = require('./signals');
+const { checkMaxBuffer, checkTimeout } = require('./validate');
 const { errno } = require('node:os').constants;
 
 const MAX_BUFFER = 1024 * 1024;
@@ -15,14 +16,6 @@ const MAX_BUFFER = 1024 * 1024;
 // The errno name of a negative code, as util.getSystemErrorName says it.
 function errnoName(code) {
   return Object.keys(errno).find((name) => errno[name] === -code) || code;
-}
-
-function checkMaxBuffer(maxBuffer) {
-  if (maxBuffer != null && !(typeof maxBuffer === 'number' && maxBuffer >= 0)) {
-    throw nodeError('ERR_OUT_OF_RANGE',
-      `The value of "options.maxBuffer" is out of range. It must be a positive number. Received ${maxBuffer}`,
-      RangeError);
-  }
 }
 
 // A promisified form as Node's: the error also carries stdout and stderr.
@@ -71,11 +64,7 @@ function makeExecFunctions(spawn, serverStop) {
       encoding: 'utf8', timeout: 0, maxBuffer: MAX_BUFFER, killSignal: 'SIGTERM', ...options,
     };
     checkMaxBuffer(options.maxBuffer);
-    if (!(Number.isInteger(options.timeout) && options.timeout >= 0)) {
-      throw nodeError('ERR_OUT_OF_RANGE',
-        `The value of "timeout" is out of range. It must be an unsigned integer. Received ${options.timeout}`,
-        RangeError);
-    }
+    checkTimeout(options.timeout);
     signalName(options.killSignal);
     if (callback != null && typeof callback !== 'function') {
       throw nodeError('ERR_INVALID_ARG_TYPE', 'The "callback" argument must be of type function', TypeError);

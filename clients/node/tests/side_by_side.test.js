@@ -225,6 +225,7 @@ test('exec: the callback gets stdout and stderr; a failure code, killed, signal 
     shell: await execResult(cp.exec, 'echo $0', { shell: '/bin/bash' }),
     timeout: await execResult(cp.exec, 'sleep 30', { timeout: 300 }),
     killSignal: await execResult(cp.exec, 'sleep 30', { timeout: 300, killSignal: 'SIGKILL' }),
+    nullTimeout: await execResult(cp.exec, 'echo none', { timeout: null }),
   }));
   assert.strictEqual(seen.failed.err.code, 7);
   assert.strictEqual(seen.failed.err.message, 'Command failed: echo partial; echo why >&2; exit 7\nwhy\n');
