@@ -294,7 +294,14 @@ void RexecServer::Shutdown(absl::Duration grace) {
   stop.kind = SessionMail::Kind::kStop;
   stop.reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
   state_->sessions().PostToAll(stop);
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // gRPC's own grace would also wait for every client to close its
+  // connection, which an idle client does not do on the GOAWAY: ours ends
+  // with the last call. A call ends (OnDone) once its status is in the
+  // socket, so what is cancelled after this is only a call that came in
+  // the last moment, to be refused.
+  state_->WaitForLastCalls(absl::Now() + grace);
+  constexpr absl::Duration kLastRefusals = absl::Milliseconds(100);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + kLastRefusals));
   state_->WaitForNoCalls();
   if (health_server_ != nullptr) {
     health_server_->Shutdown(gpr_now(GPR_CLOCK_MONOTONIC));

@@ -108,6 +108,14 @@ bool ServerState::WaitForNoStartedCalls(absl::Time deadline) {
   return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
 }
 
+void ServerState::WaitForLastCalls(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return started_calls_ == 0;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
+}
+
 void ServerState::WaitForNoCalls() {
   absl::MutexLock lock(&mu_);
   auto none = [this]()

@@ -117,6 +117,9 @@ class ServerState {
   // Blocks until no call a client made is left, or `deadline` passed, or
   // the stop began; false unless none is left.
   bool WaitForNoStartedCalls(absl::Time deadline);
+  // Blocks until no call a client made is left, or `deadline` passed: the
+  // stop does not end this wait, it is what the stop waits for.
+  void WaitForLastCalls(absl::Time deadline);
 
   int running_children();
   ServerMetrics& metrics() { return metrics_; }
