@@ -65,7 +65,10 @@ class RunningCall {
       v1::SpawnResponse r;
       while (session_.Read(&r)) {
         if (r.has_started()) started_ = true;
-        if (r.has_stdout()) outcome_.out += r.stdout();
+        if (r.has_stdout()) {
+          outcome_.out += r.stdout();
+          printed_ = true;
+        }
         if (r.has_exit()) outcome_.exit = r.exit();
       }
       outcome_.status = session_.Finish();
@@ -75,6 +78,8 @@ class RunningCall {
     if (thread_.joinable()) thread_.join();
   }
   bool started() const { return started_; }
+  // Some stdout came: the script is past what it did before its first echo.
+  bool printed() const { return printed_; }
   const Outcome& Wait() {
     thread_.join();
     return outcome_;
@@ -83,6 +88,7 @@ class RunningCall {
  private:
   client::SpawnSession session_;
   std::atomic<bool> started_{false};
+  std::atomic<bool> printed_{false};
   Outcome outcome_;
   std::thread thread_;
 };
@@ -100,9 +106,13 @@ TEST(DrainTest, RunningCallsEndOnTheirOwnAndNewOnesAreRefused) {
     EXPECT_EQ(Health(address, ""), "SERVING");
     EXPECT_EQ(Health(address, "rexec.v1.ChildProcess"), "SERVING");
   }
-  // Ends on its own 2 s into the drain, well before its stop would come.
+  // Ends on its own once the checks below are done (the file is there),
+  // well before its stop would come.
+  TempDir dir;
+  const std::string done = dir.path() + "/checked";
   RunningCall call(server->stub(),
-                   Shell("echo begun; sleep 2; echo finished; exit 3"));
+                   Shell("echo begun; while [ ! -e " + done +
+                         " ]; do sleep 0.05; done; echo finished; exit 3"));
   ASSERT_TRUE(Eventually([&] { return call.started(); }));
 
   kill(server->pid(), SIGTERM);
@@ -120,6 +130,7 @@ TEST(DrainTest, RunningCallsEndOnTheirOwnAndNewOnesAreRefused) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(refused.error_message(), HasSubstr("draining"));
 
+  dir.Write("checked", "");
   const Outcome& outcome = call.Wait();
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   EXPECT_EQ(outcome.out, "begun\nfinished\n");
@@ -142,8 +153,7 @@ TEST(DrainTest, AStoppedChildsTermHandlerOutputAndExitReachTheClient) {
       Shell("trap 'echo got TERM; sleep 0.3; echo cleaned up; exit 7' TERM; "
             "echo ready; while :; do sleep 0.1; done",
             absl::Seconds(3)));
-  ASSERT_TRUE(Eventually([&] { return call.started(); }));
-  absl::SleepFor(absl::Milliseconds(300));  // the trap is set
+  ASSERT_TRUE(Eventually([&] { return call.printed(); }));  // trap set
   const absl::Time sent = absl::Now();
   kill(server->pid(), SIGTERM);
   const Outcome& outcome = call.Wait();
@@ -166,8 +176,7 @@ TEST(DrainTest, WhatIgnoresTermIsKilledByTheEndOfTheGrace) {
                    Shell("trap '' TERM; echo ready; while :; do sleep 0.1; "
                          "done",
                          absl::Seconds(30)));
-  ASSERT_TRUE(Eventually([&] { return call.started(); }));
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(Eventually([&] { return call.printed(); }));  // trap set
   const absl::Time sent = absl::Now();
   kill(server->pid(), SIGTERM);
   const Outcome& outcome = call.Wait();
