@@ -60,7 +60,12 @@ wait_healthy "$api" "$name"
 
 # As PID 1, orphans come to rexecd, which reaps them: no zombie stays.
 "$rexec" --server "$api" spawn -- sh -c '(sleep 0.2 &) ; exit 0'
-sleep 1
+# Until the orphan is gone (a zombie keeps its name), 10 s at most.
+for _ in $(seq 50); do
+  sleep 0.2
+  "$rexec" --server "$api" exec -- 'grep -qx sleep /proc/[0-9]*/comm' \
+    >/dev/null 2>&1 || break
+done
 zombies=$("$rexec" --server "$api" exec -- \
   'cat /proc/[0-9]*/stat 2>/dev/null' | awk '$3 == "Z"' | wc -l)
 [ "$zombies" = 0 ] || fail "$zombies zombies in the container"
@@ -69,7 +74,12 @@ zombies=$("$rexec" --server "$api" exec -- \
 # client told so, and rexecd exits 0.
 "$rexec" --server "$api" spawn -- sleep 300 > "$work/stopped.out" 2>&1 &
 client=$!
-sleep 1
+# Once its child runs, 10 s at most.
+for _ in $(seq 50); do
+  "$rexec" --server "$api" exec -- 'grep -qx sleep /proc/[0-9]*/comm' \
+    >/dev/null 2>&1 && break
+  sleep 0.2
+done
 podman stop -t 30 "$name" >/dev/null
 code=0
 wait $client || code=$?

@@ -112,7 +112,10 @@ TEST(AuditJson, EveryLineIsOneJsonObject) {
   ASSERT_NE(server, nullptr);
   RawCall<v1::SpawnRequest>(server->stub(), {StartOf({"echo", "336"})});
   RawCall<v1::SpawnRequest>(server->stub(), {StartOf({"no-such-337"})});
+  // A record is written just after its client has the status: the two may
+  // come in either order.
   server->WaitForLogLine("no-such-337");
+  server->WaitForLogLine("\"336\"");
   std::istringstream log(server->Log());
   std::string line;
   int calls = 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -232,15 +233,18 @@ TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   ASSERT_NO_FATAL_FAILURE(RestartWithCgroup(R"({"pids_max": 20})"));
   const std::string token = dir_.Write("a.token", "token-a\n");
   CliResult r;
+  std::atomic<bool> over{false};
   std::thread bomb([&] {
     r = RunRexec({"--server", server_->address(), "--token-file", token,
                   "spawn", "--timeout", "3s", "--", "sh", "-c",
                   "for i in $(seq 1 60); do sleep 3304 & done; sleep 30"});
+    over = true;
   });
   // The most processes its cgroup held (pids.current), read from here:
   // the child itself could not fork a cat at its limit.
   int most = 0;
-  for (int i = 0; i < 40; ++i) {
+  // Sampled for as long as the bomb goes on (its timeout is 3 s).
+  for (int i = 0; i < 400 && !over; ++i) {
     FILE* cat = popen(
         ("cat " + root_ + "/children/*/c*/pids.current 2>/dev/null").c_str(),
         "r");

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -182,13 +183,16 @@ TEST_F(ContainmentTest, AForkBombStopsAtItsUsersProcessLimit) {
   ASSERT_NE(server, nullptr);
   // RLIMIT_NPROC counts every process of the user: bob runs nothing else.
   CliResult r;
+  std::atomic<bool> over{false};
   std::thread bomb([&] {
     r = Rexec(*server,
               {"exec", "--user", kBob, "--limit", "nproc=20", "--timeout", "3s",
                "for i in $(seq 1 60); do sleep 30 & done; sleep 30"});
+    over = true;
   });
   int most = 0;
-  for (int i = 0; i < 40; ++i) {
+  // Sampled for as long as the bomb goes on (its timeout is 3 s).
+  for (int i = 0; i < 400 && !over; ++i) {
     most = std::max(most, ProcessesOf(kBob));
     absl::SleepFor(absl::Milliseconds(50));
   }

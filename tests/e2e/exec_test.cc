@@ -134,7 +134,7 @@ TEST_F(ExecTest, ResultsOfBothFullBuffersAtTheCapArrive) {
 
 TEST_F(ExecTest, TimeoutKeepsTheOutputGatheredUntilThen) {
   v1::ExecStart start = Start("echo before; echo err >&2; sleep 313");
-  start.mutable_options()->mutable_timeout()->set_nanos(300'000'000);
+  start.mutable_options()->mutable_timeout()->set_seconds(1);
   v1::ExecResult r = Exec(*server_, start);
   EXPECT_EQ(r.stdout(), "before\n");
   EXPECT_EQ(r.stderr(), "err\n");

@@ -58,7 +58,7 @@ ForkRequest StartRequest(v1::ForkStart start) {
 class ForkClient {
  public:
   ForkClient(RexecdProcess& server, const v1::ForkStart& start)
-      : session_(server.stub(), start, absl::Now() + absl::Seconds(20)) {}
+      : session_(server.stub(), start, absl::Now() + absl::Seconds(60)) {}
 
   // The next event that is not output: "started", "message JSON",
   // "disconnected", "exit CODE" or "exit SIGNAL"; at the end of the stream

@@ -141,7 +141,18 @@ TEST_F(MetricsTest, ValuesMoveAsCallsRun) {
   v1::SpawnResponse r;
   ASSERT_TRUE(running.Read(&r));
 
-  std::string during = Scrape();
+  // A call's end is counted as its record is written, which is just after
+  // its client has the status: the CLIs may have exited before.
+  std::string during;
+  ASSERT_TRUE(Eventually([&] {
+    during = Scrape();
+    return Sample(during, "rexec_calls_ended_total{rpc=\"Exec\",code="
+                          "\"OK\"}") == 1 &&
+           Sample(during, "rexec_calls_ended_total{rpc=\"Spawn\",code="
+                          "\"UNAUTHENTICATED\"}") == 1 &&
+           Sample(during, "rexec_calls_ended_total{rpc=\"Spawn\",code="
+                          "\"OK\"}") == 1;
+  })) << during;
   EXPECT_EQ(Sample(during, "rexec_processes_running"), 1);
   EXPECT_EQ(Sample(during, "rexec_calls_started_total{rpc=\"Spawn\"}"), 3);
   EXPECT_EQ(Sample(during, "rexec_calls_started_total{rpc=\"Exec\"}"), 1);
@@ -207,7 +218,7 @@ TEST(OperateTest, MetricsAreOffByDefaultAndABadAddressIsNamed) {
   ASSERT_NE(server, nullptr);
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_THAT(server->Log(), Not(HasSubstr("metrics on")));
-  for (const std::string& bad : {"nonsense", "127.0.0.1:99999", "host:80"}) {
+  for (const char* bad : {"nonsense", "127.0.0.1:99999", "host:80"}) {
     Result out = RunProgram(
         {RexecdPath(), "--listen", "127.0.0.1:0", "--metrics-listen", bad});
     EXPECT_EQ(out.status.code(), 2) << bad;

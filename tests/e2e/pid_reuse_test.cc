@@ -105,7 +105,7 @@ if child == 0:
     os.setpgid(0, 0)
     time.sleep(0.3)
     os._exit(0)
-time.sleep(0.1)
+os.setpgid(child, child)  # both sides, so that the group is there now
 os.tcsetpgrp(0, child)
 os.waitpid(child, 0)
 print("STALE %d" % child, flush=True)

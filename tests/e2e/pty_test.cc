@@ -196,16 +196,16 @@ TEST_F(PtyTest, ASignalGoesToTheForegroundJobAndJobControlWorks) {
       Within(absl::Seconds(30)));
   Screen screen(session);
   ASSERT_TRUE(screen.WaitFor("PROMPT> "));
-  session.WriteStdin("sleep 100 &\n");
+  session.WriteStdin("sleep 7105 &\n");
   ASSERT_TRUE(screen.WaitFor("PROMPT> "));
   session.WriteStdin("jobs\n");
   ASSERT_TRUE(screen.WaitFor("Running"));
   ASSERT_TRUE(screen.WaitFor("PROMPT> "));
+  EXPECT_FALSE(InTheForeground("7105"));
   session.WriteStdin("fg\n");
-  ASSERT_TRUE(screen.WaitFor("sleep 100"));
-  // fg has made it the terminal's foreground by the time it prints its
-  // command line? Not quite: give bash its tcsetpgrp first.
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(screen.WaitFor("sleep 7105"));
+  // fg prints the command line before its tcsetpgrp.
+  ASSERT_TRUE(Eventually([] { return InTheForeground("7105"); }));
   session.SendSignal("SIGINT");
   ASSERT_TRUE(screen.WaitFor("PROMPT> "));
   session.WriteStdin("echo status=$?\n");

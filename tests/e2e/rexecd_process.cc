@@ -308,4 +308,19 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   });
 }
 
+bool InTheForeground(const std::string& needle) {
+  for (pid_t pid : ProcessesWithArg(needle)) {
+    std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    // state ppid pgrp session tty_nr tpgid
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+    rest >> state >> ppid >> pgrp >> session >> tty >> tpgid;
+    if (rest && pgrp == tpgid) return true;
+  }
+  return false;
+}
+
 }  // namespace rexec::testing

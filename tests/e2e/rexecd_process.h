@@ -128,6 +128,9 @@ std::vector<pid_t> ProcessesWithArg(const std::string& needle);
 // Pids of the direct children of `parent` (zombies included) but its
 // launcher.
 std::vector<pid_t> ChildrenOf(pid_t parent);
+// Whether a process with `needle` as an argument runs in the foreground
+// group of its terminal (a shell's `fg` has done its tcsetpgrp).
+bool InTheForeground(const std::string& needle);
 
 }  // namespace rexec::testing
 

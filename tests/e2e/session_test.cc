@@ -468,11 +468,19 @@ class SmallRingTest : public SessionTest {
 };
 
 TEST_F(SmallRingTest, AnOffsetOlderThanTheRingSaysHowManyBytesWereLost) {
+  // The output waits for the call to be gone, or the call would collect
+  // the exit itself.
+  const std::string go = dir_.path() + "/go";
   std::string id;
-  auto call = Detach({"sh", "-c", "head -c 5000 /dev/zero | tr '\\0' x"}, &id);
+  auto call = Detach({"sh", "-c",
+                      "while [ ! -e " + go +
+                          " ]; do sleep 0.05; done; "
+                          "head -c 5000 /dev/zero | tr '\\0' x"},
+                     &id);
   ASSERT_NE(call, nullptr);
   call->Cancel();
   call->Finish();
+  dir_.Write("go", "");
   ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
     return i.state() == v1::SESSION_STATE_ENDED;
   }));
@@ -496,13 +504,17 @@ TEST_F(SmallRingTest, AnOffsetOlderThanTheRingSaysHowManyBytesWereLost) {
 
 TEST_F(SmallRingTest, EndedSessionsExpireAndTheCapCountsThem) {
   std::vector<std::string> ids(3);
+  const std::string go = dir_.path() + "/go";
   for (std::string& id : ids) {
-    // Its call goes before it ends: nobody collects its exit.
-    auto call = Detach({"sleep", "0.2"}, &id);
+    // Its call goes before it ends (the file comes after): nobody collects
+    // its exit.
+    auto call = Detach(
+        {"sh", "-c", "while [ ! -e " + go + " ]; do sleep 0.05; done"}, &id);
     ASSERT_NE(call, nullptr);
     call->Cancel();
     call->Finish();
   }
+  dir_.Write("go", "");
   for (const std::string& id : ids) {
     ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
       return i.state() == v1::SESSION_STATE_ENDED;
@@ -566,12 +578,15 @@ TEST_F(SessionTest, SessionsDoNotSurviveRexecd) {
   std::string id;
   auto call = Detach({"sh", "-c",
                       absl::StrCat("trap 'echo term > ", marker,
-                                   "; exit 0' TERM; while :; do sleep 0.05; "
-                                   "done")},
+                                   "; exit 0' TERM; echo ready; "
+                                   "while :; do sleep 0.05; done")},
                      &id);
   ASSERT_NE(call, nullptr);
   call->Cancel();
   call->Finish();
+  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
+    return i.stdout_end() > 0;  // the trap is set
+  }));
   const pid_t pid = Info(id)->pid();
   EXPECT_EQ(server_->Terminate().ToString(), "exited with code 0");
   std::ifstream in(marker);

@@ -159,11 +159,12 @@ TEST_F(TerminalCliTest, ABashSessionFeelsLikeSshT) {
   ASSERT_TRUE(WaitFor("PROMPT> "));
 
   // Job control, and Ctrl-C as a key: the foreground job dies, bash stays.
-  Type("sleep 100 &\r");
+  Type("sleep 7106 &\r");
   ASSERT_TRUE(WaitFor("PROMPT> "));
   Type("fg\r");
-  ASSERT_TRUE(WaitFor("sleep 100\r\n"));
-  absl::SleepFor(absl::Milliseconds(300));  // bash's tcsetpgrp
+  ASSERT_TRUE(WaitFor("sleep 7106\r\n"));
+  // fg prints the command line before its tcsetpgrp.
+  ASSERT_TRUE(Eventually([] { return InTheForeground("7106"); }));
   Type("\x03");
   ASSERT_TRUE(WaitFor("PROMPT> "));
   Type("echo rc=$?\r");
@@ -295,9 +296,13 @@ TEST_F(TerminalCliTest, SpawnDetachPsLogsKill) {
 // The client is SIGKILLed; output is produced meanwhile; reattached from
 // the offset it had, it gets exactly the missing bytes, then live.
 TEST_F(TerminalCliTest, ReattachAfterTheClientWasKilled) {
+  // "two" waits for the file, which comes once the first client is dead.
+  TempDir dir;
+  const std::string killed = dir.path() + "/killed";
   Result r = Rexec(*server_, {"spawn", "--detach", "--", "sh", "-c",
-                              "echo one; sleep 1; echo two; read z; "
-                              "echo three-$z"});
+                              "echo one; while [ ! -e " + killed +
+                                  " ]; do sleep 0.05; done; echo two; "
+                                  "read z; echo three-$z"});
   ASSERT_EQ(r.status.code(), 0) << r.err;
   const std::string id = Trimmed(r.out);
   process::SpawnOptions options;
@@ -319,6 +324,7 @@ TEST_F(TerminalCliTest, ReattachAfterTheClientWasKilled) {
   kill(first->pid(), SIGKILL);
   EXPECT_TRUE(first->Wait()->killed());
   // "two\n" comes while nobody is attached.
+  dir.Write("killed", "");
   do {
     r = Rexec(*server_, {"ps"});
   } while (r.out.find(" 8 ") == std::string::npos &&

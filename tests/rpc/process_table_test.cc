@@ -79,13 +79,13 @@ TEST(ProcessTable, CapsPerIdentityAndInAll) {
 
 TEST(ProcessTable, EndedSessionsExpireAfterKeepEnded) {
   SessionLimits limits;
-  limits.keep_ended = absl::Milliseconds(100);
+  limits.keep_ended = absl::Milliseconds(500);
   ProcessTable table(limits);
   const std::string ended = Add(table, "alice");
   const std::string running = Add(table, "alice");
   table.Ended(ended);
   EXPECT_EQ(table.List("alice").size(), 2u);
-  absl::SleepFor(absl::Milliseconds(150));
+  absl::SleepFor(absl::Milliseconds(600));
   std::vector<Session> left = table.List("alice");
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].id, running);
