@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -296,6 +297,24 @@ int64_t ReadLauncherPeakRss() {
   return line == nullptr ? 0 : int64_t{atoll(line + 6)} * 1024;
 }
 
+// How far the kernel's two readings of one address space's peak may be
+// apart. The child shares the launcher's memory until exec (CLONE_VM), so
+// its rusage peak is the launcher's peak as exec read it; the kernel keeps
+// resident pages in per-CPU counters (anon, file, shmem) and reads them
+// approximately there, each off by up to its batch (max(32, 2 x CPUs)
+// pages) on every CPU: on a loaded machine a `true` came out above the
+// VmHWM read after it. Capped: past that a big machine would hide small
+// children's own peaks (and one may then show the launcher's).
+int64_t RssCounterSlack() {
+  static const int64_t slack = [] {
+    const int64_t cpus = std::max(1L, sysconf(_SC_NPROCESSORS_CONF));
+    const int64_t batch = std::max<int64_t>(32, 2 * cpus);
+    return std::min<int64_t>(3 * batch * cpus * sysconf(_SC_PAGESIZE),
+                             16 << 20);
+  }();
+  return slack;
+}
+
 // Whether a child's rusage peak may be only the launcher's. The peak only
 // grows, so a value at or below one read before is the launcher's for
 // sure; /proc (about 10 us on a completion-queue thread) is read again only
@@ -303,7 +322,7 @@ int64_t ReadLauncherPeakRss() {
 bool AtMostLauncherPeak(int64_t rss) {
   static std::atomic<int64_t> known_peak{0};
   if (rss <= known_peak.load(std::memory_order_relaxed)) return true;
-  const int64_t peak = ReadLauncherPeakRss();
+  const int64_t peak = ReadLauncherPeakRss() + RssCounterSlack();
   int64_t seen = known_peak.load(std::memory_order_relaxed);
   while (peak > seen && !known_peak.compare_exchange_weak(seen, peak)) {
   }
