@@ -122,6 +122,14 @@ class SessionTest : public ::testing::Test {
     return false;
   }
 
+  // Waits (bounded) until no call is attached to the session: the server
+  // has seen the cancel of the call that started it, which would otherwise
+  // collect its exit.
+  bool Detached(const std::string& id) {
+    return WaitUntil(id,
+                     [](const v1::SessionInfo& i) { return i.attached() == 0; });
+  }
+
   grpc::Status Kill(const std::string& session, const std::string& signal,
                     const std::string& token = kTokenA) {
     grpc::ClientContext ctx;
@@ -480,6 +488,7 @@ TEST_F(SmallRingTest, AnOffsetOlderThanTheRingSaysHowManyBytesWereLost) {
   ASSERT_NE(call, nullptr);
   call->Cancel();
   call->Finish();
+  ASSERT_TRUE(Detached(id));
   dir_.Write("go", "");
   ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
     return i.state() == v1::SESSION_STATE_ENDED;
@@ -513,6 +522,7 @@ TEST_F(SmallRingTest, EndedSessionsExpireAndTheCapCountsThem) {
     ASSERT_NE(call, nullptr);
     call->Cancel();
     call->Finish();
+    ASSERT_TRUE(Detached(id));
   }
   dir_.Write("go", "");
   for (const std::string& id : ids) {
