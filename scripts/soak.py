@@ -126,6 +126,17 @@ def proc_status(pid):
     return rss, fds
 
 
+def fd_targets(pid):
+    """What each of the server's fds is, for a report of one left open."""
+    targets = []
+    for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
+        try:
+            targets.append(f"{fd}:{os.readlink(f'/proc/{pid}/fd/{fd}')}")
+        except OSError:
+            pass
+    return targets
+
+
 def children_of(pid):
     """The server's children but its launcher, which lives as long as it."""
     out = []
@@ -180,7 +191,18 @@ def main():
         f.write(FORK_MODULE)
 
     if pid:
-        base_rss, base_fds = proc_status(pid)
+        # The base is taken after one call and once the fds are still: the
+        # server opens some of its own lazily, and later on a loaded machine.
+        with grpc.insecure_channel(address) as channel:
+            exec_pipeline(pb_grpc.ChildProcessStub(channel))
+        base_fds = None
+        for _ in range(20):
+            time.sleep(0.25)
+            base_rss, fds = proc_status(pid)
+            if fds == base_fds and not children_of(pid):
+                break
+            base_fds = fds
+        base_targets = fd_targets(pid)
     start = time.time()
     deadline = start + args.duration
     results = multiprocessing.Queue()
@@ -232,7 +254,9 @@ def main():
         if growth > args.max_rss_growth_mib:
             failures.append(f"server RSS grew {growth:.1f} MiB after warm-up")
         if fds > base_fds:
-            failures.append(f"server fds {base_fds} -> {fds}")
+            failures.append(f"server fds {base_fds} -> {fds}: "
+                            f"{' '.join(base_targets)} -> "
+                            f"{' '.join(fd_targets(pid))}")
         if children_of(pid):
             failures.append(f"children left: {children_of(pid)}")
         server.terminate()
