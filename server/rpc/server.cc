@@ -296,9 +296,9 @@ void RexecServer::Shutdown(absl::Duration grace) {
   state_->sessions().PostToAll(stop);
   // gRPC's own grace would also wait for every client to close its
   // connection, which an idle client does not do on the GOAWAY: ours ends
-  // with the last call. A call ends (OnDone) once its status is in the
-  // socket, so what is cancelled after this is only a call that came in
-  // the last moment, to be refused.
+  // with the last call. A call ends (OnDone) once gRPC has written its
+  // status out, so what is cancelled after this is only a call that came
+  // in the last moment, to be refused.
   state_->WaitForLastCalls(absl::Now() + grace);
   constexpr absl::Duration kLastRefusals = absl::Milliseconds(100);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + kLastRefusals));
