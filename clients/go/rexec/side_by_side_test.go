@@ -100,27 +100,62 @@ func (o observed) differences(remote observed) []string {
 	return found
 }
 
-func runLocally(t *testing.T, s setup) observed {
-	cmd := exec.CommandContext(commandContext(t, s), s.args[0], s.args[1:]...)
+// cmdParts is what observe needs of an exec.Cmd or a rexec.Cmd, which
+// share no interface: their fields and methods, each kind's own.
+type cmdParts struct {
+	args, env              *[]string
+	dir                    *string
+	stdin                  *io.Reader
+	stdout, stderr         *io.Writer
+	output, combinedOutput func() ([]byte, error)
+	start, wait            func() error
+	signal                 func(syscall.Signal) error
+}
+
+// observe applies s to a command and runs it as s says: Run gets its own
+// buffers (Output and CombinedOutput make theirs), and a signal goes once
+// it has started, after a pause that lets sleep get going, the same for
+// both kinds.
+func observe(s setup, c cmdParts) (observed, error) {
 	if s.argv0 != "" {
-		cmd.Args[0] = s.argv0
+		(*c.args)[0] = s.argv0
 	}
-	cmd.Env, cmd.Dir = s.env, s.dir
+	*c.env, *c.dir = s.env, s.dir
 	if s.stdin != "" {
-		cmd.Stdin = strings.NewReader(s.stdin)
+		*c.stdin = strings.NewReader(s.stdin)
 	}
 	var o observed
-	stdout, stderr := capture(s.run, &cmd.Stdout, &cmd.Stderr)
+	var stdout, stderr bytes.Buffer
 	var err error
 	switch s.run {
 	case "Output":
-		o.stdout, err = cmd.Output()
+		o.stdout, err = c.output()
 	case "CombinedOutput":
-		o.stdout, err = cmd.CombinedOutput()
+		o.stdout, err = c.combinedOutput()
 	default:
-		err = start(cmd.Start, s.signal, func(sig syscall.Signal) error { return cmd.Process.Signal(sig) }, cmd.Wait)
+		*c.stdout, *c.stderr = &stdout, &stderr
+		err = c.start()
+		if err == nil && s.signal != 0 {
+			time.Sleep(100 * time.Millisecond)
+			err = c.signal(s.signal)
+		}
+		if err == nil {
+			err = c.wait()
+		}
 	}
-	o.note(err, stdout, stderr)
+	o.note(err, &stdout, &stderr)
+	return o, err
+}
+
+func runLocally(t *testing.T, s setup) observed {
+	cmd := exec.CommandContext(commandContext(t, s), s.args[0], s.args[1:]...)
+	o, err := observe(s, cmdParts{
+		args: &cmd.Args, env: &cmd.Env, dir: &cmd.Dir, stdin: &cmd.Stdin,
+		stdout: &cmd.Stdout, stderr: &cmd.Stderr,
+		output: cmd.Output, combinedOutput: cmd.CombinedOutput,
+		start: cmd.Start, wait: cmd.Wait,
+		signal: func(sig syscall.Signal) error { return cmd.Process.Signal(sig) },
+	})
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		o.exitCode = exitErr.ExitCode()
@@ -132,25 +167,13 @@ func runLocally(t *testing.T, s setup) observed {
 
 func runRemotely(t *testing.T, s setup) observed {
 	cmd := client.Command(commandContext(t, s), s.args[0], s.args[1:]...)
-	if s.argv0 != "" {
-		cmd.Args[0] = s.argv0
-	}
-	cmd.Env, cmd.Dir = s.env, s.dir
-	if s.stdin != "" {
-		cmd.Stdin = strings.NewReader(s.stdin)
-	}
-	var o observed
-	stdout, stderr := capture(s.run, &cmd.Stdout, &cmd.Stderr)
-	var err error
-	switch s.run {
-	case "Output":
-		o.stdout, err = cmd.Output()
-	case "CombinedOutput":
-		o.stdout, err = cmd.CombinedOutput()
-	default:
-		err = start(cmd.Start, s.signal, func(sig syscall.Signal) error { return cmd.Process.Signal(sig) }, cmd.Wait)
-	}
-	o.note(err, stdout, stderr)
+	o, err := observe(s, cmdParts{
+		args: &cmd.Args, env: &cmd.Env, dir: &cmd.Dir, stdin: &cmd.Stdin,
+		stdout: &cmd.Stdout, stderr: &cmd.Stderr,
+		output: cmd.Output, combinedOutput: cmd.CombinedOutput,
+		start: cmd.Start, wait: cmd.Wait,
+		signal: func(sig syscall.Signal) error { return cmd.Process.Signal(sig) },
+	})
 	var exitErr *rexec.ExitError
 	if errors.As(err, &exitErr) {
 		o.exitCode = exitErr.ExitCode()
@@ -167,30 +190,6 @@ func commandContext(t *testing.T, s setup) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// capture gives Run its own buffers; Output and CombinedOutput make theirs.
-func capture(run string, stdout, stderr *io.Writer) (*bytes.Buffer, *bytes.Buffer) {
-	var out, err bytes.Buffer
-	if run == "Run" {
-		*stdout, *stderr = &out, &err
-	}
-	return &out, &err
-}
-
-// start runs a command, signalling it once it has started if asked: the
-// pause lets sleep get going, the same for both.
-func start(startFn func() error, sig syscall.Signal, signal func(syscall.Signal) error, wait func() error) error {
-	if err := startFn(); err != nil {
-		return err
-	}
-	if sig != 0 {
-		time.Sleep(100 * time.Millisecond)
-		if err := signal(sig); err != nil {
-			return err
-		}
-	}
-	return wait()
 }
 
 func (o *observed) note(err error, stdout, stderr *bytes.Buffer) {
