@@ -18,6 +18,7 @@ import (
 
 	"github.com/rexec/rexec/clients/go/rexec"
 	"github.com/rexec/rexec/clients/go/rexecpb"
+	"google.golang.org/grpc"
 )
 
 func TestRunReportsTheExitCode(t *testing.T) {
@@ -316,4 +317,43 @@ func TestManyCommandsAtOnceShareAClient(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// A child so quick that the call is over before the close_stdin that
+// follows the start (no Stdin) goes out: the Send fails, and the call still
+// started and exited. The interceptor holds that close_stdin back until
+// rexecd has logged the call's end.
+func TestAChildThatEndsBeforeItsStdinEOFIsSent(t *testing.T) {
+	held := grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc,
+		cc *grpc.ClientConn, method string, streamer grpc.Streamer,
+		opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		stream, err := streamer(ctx, desc, cc, method, opts...)
+		return &lateStdinEOF{ClientStream: stream, marker: `"late-eof"]`}, err
+	})
+	late, err := rexec.Dial(server.addr, rexec.WithDialOptions(held))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	err = late.Command(testContext(t), "sh", "-c", "exit 3", "late-eof").Run()
+	var exitErr *rexec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
+		t.Fatalf("Run: %v, want exit status 3", err)
+	}
+}
+
+type lateStdinEOF struct {
+	grpc.ClientStream
+	marker string
+}
+
+func (s *lateStdinEOF) SendMsg(m interface{}) error {
+	if request, ok := m.(*rexecpb.SpawnRequest); ok && request.GetCloseStdin() != nil {
+		for i := 0; i < 200 && !strings.Contains(server.logText(), s.marker); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		// The status is on its way to us: let it arrive first.
+		time.Sleep(200 * time.Millisecond)
+	}
+	return s.ClientStream.SendMsg(m)
 }

@@ -79,13 +79,17 @@ func (s *spawnCall) handshake(start *rexecpb.SpawnStart, noStdin bool) (int, err
 		requests = append(requests, closeStdinRequest())
 	}
 	for _, request := range requests {
-		if err := s.stream.Send(request); err != nil {
-			// A Send fails with io.EOF when the call has ended; why is the
-			// status that Recv returns.
-			return 0, s.finalError()
+		// A Send fails (io.EOF) when the call has ended: refused, or a child
+		// so quick that its exit came before our close_stdin. Recv says
+		// which, past the answers queued before the end.
+		if s.stream.Send(request) != nil {
+			break
 		}
 	}
 	response, err := s.stream.Recv()
+	if err == io.EOF {
+		err = status.Error(codes.Internal, "rexecd ended the call without starting the child")
+	}
 	if err != nil {
 		return 0, newCallError(err)
 	}
@@ -95,19 +99,6 @@ func (s *spawnCall) handshake(start *rexecpb.SpawnStart, noStdin bool) (int, err
 			"rexecd answered the start with %T, not started", response.Event))
 	}
 	return int(started.Pid), nil
-}
-
-// finalError is the status of a call that has ended, past any answer still
-// queued before it.
-func (s *spawnCall) finalError() error {
-	for {
-		if _, err := s.stream.Recv(); err != nil {
-			if err == io.EOF {
-				err = status.Error(codes.Internal, "rexecd ended the call without starting the child")
-			}
-			return newCallError(err)
-		}
-	}
 }
 
 // receive hands the output to its writers until the call ends. A writer
