@@ -17,8 +17,8 @@ namespace rexec::auth {
 namespace {
 
 constexpr absl::string_view kRpcNames[] = {"Spawn", "Exec", "Fork"};
-constexpr absl::string_view kAllRpcNames[] = {"Spawn", "Exec",   "Fork",
-                                              "List",  "Attach", "Kill"};
+constexpr absl::string_view kAllRpcNames[] = {
+    "Spawn", "Exec", "Fork", "List", "Attach", "Kill", "LookPath"};
 constexpr absl::string_view kExecutableFields[] = {"programs", "shells",
                                                    "runtimes"};
 
@@ -113,9 +113,13 @@ bool PolicyRule::MayAllowAnyOf(
   return false;
 }
 
+bool PolicyRule::AllowsClientEnv(absl::string_view name) const {
+  return Matches(client_env_, name);
+}
+
 absl::Status PolicyRule::CheckClientEnv(absl::string_view identity,
                                         absl::string_view name) const {
-  if (Matches(client_env_, name)) return absl::OkStatus();
+  if (AllowsClientEnv(name)) return absl::OkStatus();
   return Refuse(identity, absl::StrCat("setting ", name), "client_env");
 }
 

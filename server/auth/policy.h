@@ -28,7 +28,9 @@ namespace rexec::auth {
 
 // The RPCs a rule may allow (Spawn, Exec, Fork), then those of sessions,
 // which a caller may use on its own sessions whatever its rule.
-enum class Rpc { kSpawn, kExec, kFork, kList, kAttach, kKill };
+// LookPath is answered as a Spawn of the file would be (a rule allows it
+// with Spawn); it has a name for the audit log and metrics only.
+enum class Rpc { kSpawn, kExec, kFork, kList, kAttach, kKill, kLookPath };
 // "Spawn", "Exec", "Fork"...: as the policy and the audit log spell them.
 absl::string_view RpcName(Rpc rpc);
 
@@ -66,6 +68,9 @@ class PolicyRule {
                                 absl::string_view asked) const;
   absl::Status CheckClientEnv(absl::string_view identity,
                               absl::string_view name) const;
+  // Whether client_env allows setting `name` (CheckClientEnv without the
+  // refusal: for the caller's environment, which is filtered, not refused).
+  bool AllowsClientEnv(absl::string_view name) const;
   // `cwd`: canonical; `asked`: as the call gave it, what a refusal says.
   // With no cwd_roots, any cwd is refused.
   absl::Status CheckCwd(absl::string_view identity, absl::string_view cwd,

@@ -18,7 +18,9 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/errno_status.h"
 #include "common/signal_name.h"
 #include "common/status_macros.h"
@@ -100,7 +102,8 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
     put(name, absl::StrCat(name, "=", value));
   }
   // What the terminal is, whatever the environment said (sshd does so).
-  if (options.terminal) put("TERM", absl::StrCat("TERM=", options.terminal->term));
+  if (options.terminal)
+    put("TERM", absl::StrCat("TERM=", options.terminal->term));
   return env;
 }
 
@@ -132,15 +135,20 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
     }
   }
   for (const auto& [name, value] : options.env) {
+    // Names may be any bytes (env_bytes): escaped, so a message stays text.
     if (!ValidEnvName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "env name \"", name,
+          "env name \"", absl::CHexEscape(name),
           "\" is invalid: it must be non-empty without '=' or NUL"));
     }
     if (value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("env ", name, " value contains a NUL byte"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "env ", absl::CHexEscape(name), " value contains a NUL byte"));
     }
+  }
+  if (options.umask && *options.umask > 0777) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("umask is 0%o: it must be 0 to 0777", *options.umask));
   }
   if (options.cwd.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("cwd contains a NUL byte");
@@ -149,9 +157,9 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   bool pty = false;
   for (const StdioFd& fd : options.stdio) {
     if (fd.target < 0 || fd.target >= kStdioTargets || seen[fd.target]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stdio fd ", fd.target, " is out of range (0 to ",
-          kStdioTargets - 1, ") or given twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("stdio fd ", fd.target, " is out of range (0 to ",
+                       kStdioTargets - 1, ") or given twice"));
     }
     seen[fd.target] = true;
     pty |= fd.kind == StdioKind::kPty;
@@ -211,9 +219,9 @@ absl::StatusOr<StdioEnds> MakeStdio(const SpawnOptions& options,
   if (options.terminal) {
     absl::StatusOr<PtyPair> pty = OpenPty(options.terminal->size);
     if (!pty.ok()) {
-      return absl::Status(pty.status().code(),
-                          absl::StrCat("spawn ", program, ": ",
-                                       pty.status().message()));
+      return absl::Status(
+          pty.status().code(),
+          absl::StrCat("spawn ", program, ": ", pty.status().message()));
     }
     stdio.terminal = std::move(pty->master);
     slave = std::move(pty->slave);
@@ -383,6 +391,8 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   spec.argv = options.argv;
   spec.cwd = options.cwd;
   spec.containment = options.containment;
+  spec.new_session = options.new_session;
+  spec.umask = options.umask;
 
   // The report pipe: a failed launch step, or EOF once exec succeeded.
   int report[2];

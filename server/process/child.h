@@ -2,8 +2,8 @@
 // waiting and signalling, and our ends of its stdio (non-blocking,
 // close-on-exec), made per fd as SpawnOptions::stdio says: a pipe, a socket,
 // /dev/null, or a pseudo-terminal whose master we keep. The child leads a
-// new process group (with a terminal: a new session, the terminal its
-// controlling one), starts with an empty signal mask and default
+// new process group (with a terminal or new_session: a new session, a
+// terminal its controlling one), starts with an empty signal mask and default
 // dispositions, and holds only the fds its stdio names.
 //
 // A Child that is destroyed before it was reaped kills its process group with
@@ -75,11 +75,15 @@ struct SpawnOptions {
   // Working directory; empty means ours.
   std::string cwd;
   // The child's fds, each once; every other fd is closed at its exec.
-  std::vector<StdioFd> stdio = {{0, StdioKind::kPipe},
-                                {1, StdioKind::kPipe},
-                                {2, StdioKind::kPipe}};
+  std::vector<StdioFd> stdio = {
+      {0, StdioKind::kPipe}, {1, StdioKind::kPipe}, {2, StdioKind::kPipe}};
   // Set exactly when a stdio entry is kPty; TERM is set from it, over env.
   std::optional<TerminalOptions> terminal;
+  // The child leads a new session (setsid), not only a process group; a
+  // terminal implies one.
+  bool new_session = false;
+  // The child's umask (0 to 0777); unset: ours.
+  std::optional<mode_t> umask;
   // Credentials, limits, capabilities, namespaces.
   Containment containment;
   // When set, the child gets a cgroup of its own (CgroupRoot::Create).

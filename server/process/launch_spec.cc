@@ -1,7 +1,6 @@
 #include "server/process/launch_spec.h"
 
 #include <algorithm>
-
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -113,6 +112,9 @@ std::string EncodeLaunchSpec(const LaunchSpec& spec) {
   w.U64(c.capabilities.has_value());
   w.U64(c.capabilities.value_or(0));
   w.U64(c.pid_namespace);
+  w.U64(spec.new_session);
+  w.U64(spec.umask.has_value());
+  w.U64(spec.umask.value_or(0));
   return w.Take();
 }
 
@@ -170,10 +172,17 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   bool has_caps = false;
   uint64_t caps = 0;
   if (!r.Flag(&c.no_new_privs) || !r.Flag(&has_caps) || !r.U64(&caps) ||
-      (!has_caps && caps != 0) || !r.Flag(&c.pid_namespace) || !r.done()) {
+      (!has_caps && caps != 0) || !r.Flag(&c.pid_namespace)) {
     return bad("no_new_privs, capabilities or pid_namespace");
   }
   if (has_caps) c.capabilities = caps;
+  bool has_umask = false;
+  mode_t umask = 0;
+  if (!r.Flag(&spec.new_session) || !r.Flag(&has_umask) || !r.Int(&umask) ||
+      umask > 0777 || (!has_umask && umask != 0) || !r.done()) {
+    return bad("new_session or umask");
+  }
+  if (has_umask) spec.umask = umask;
   return spec;
 }
 

@@ -66,6 +66,10 @@ struct LaunchSpec {
   // An fd of the child's cgroup directory follows the targets'
   // (CLONE_INTO_CGROUP).
   bool into_cgroup = false;
+  // Without a controlling_tty: setsid instead of setpgid.
+  bool new_session = false;
+  // umask(2), 0 to 0777; unset: the launcher's.
+  std::optional<mode_t> umask;
   Containment containment;
 };
 

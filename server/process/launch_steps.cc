@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,6 +231,10 @@ void RunLaunchSteps(PreparedLaunch& launch) {
     if (ioctl(launch.tty, TIOCSCTTY, 0) != 0) {
       Fail(first_report, LaunchStep::kControllingTerminal, errno);
     }
+  } else if (spec.new_session) {
+    // A session leader leads its own process group too: the stop's group
+    // signal still reaches it.
+    if (setsid() < 0) Fail(first_report, LaunchStep::kSession, errno);
   } else if (setpgid(0, 0) != 0) {
     Fail(first_report, LaunchStep::kProcessGroup, errno);
   }
@@ -249,6 +254,7 @@ void RunLaunchSteps(PreparedLaunch& launch) {
   if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) {
     Fail(report, LaunchStep::kCwd, errno);
   }
+  if (spec.umask) umask(*spec.umask);  // cannot fail
   for (const ResourceLimit& limit : c.limits) {
     const rlimit value{limit.soft, limit.hard};
     if (setrlimit(limit.resource, &value) != 0) {

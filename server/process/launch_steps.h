@@ -1,8 +1,8 @@
 // The steps a new child takes between clone and exec, each with a name, in
 // the order they run (folly's Subprocess::prepareChild): its own process
-// group, default signals, [its own /proc and a small init as PID 1], its
-// fds, cwd, rlimits, the capability bounding set, groups, gid, uid,
-// capabilities, no_new_privs, exec.
+// group (or session), default signals, [its own /proc and a small init as
+// PID 1], its fds, cwd, umask, rlimits, the capability bounding set,
+// groups, gid, uid, capabilities, no_new_privs, exec.
 //
 // A step that fails writes a LaunchFailure (which step, its errno) to the
 // report fd and the child exits 127; an exec that succeeds closes the

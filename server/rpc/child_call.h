@@ -46,13 +46,14 @@
 
 namespace rexec::rpc {
 
-// The service with its three methods as raw frames: see wire_message.h.
+// The service with its methods as raw frames: see wire_message.h.
 using ChildProcessService = v1::ChildProcess::WithRawMethod_Spawn<
     v1::ChildProcess::WithRawMethod_Exec<v1::ChildProcess::WithRawMethod_Fork<
         v1::ChildProcess::WithRawMethod_List<
             v1::ChildProcess::WithRawMethod_Attach<
                 v1::ChildProcess::WithRawMethod_Kill<
-                    v1::ChildProcess::Service>>>>>>;
+                    v1::ChildProcess::WithRawMethod_LookPath<
+                        v1::ChildProcess::Service>>>>>>>;
 
 // The `started` response of Spawn, Exec and Fork.
 template <typename Response>

@@ -1,10 +1,17 @@
 #include "server/rpc/launch_plan.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "server/process/executable_lookup.h"
 #include "server/rpc/containment_plan.h"
@@ -46,9 +53,39 @@ std::vector<std::string> Candidates(const process::SpawnOptions& spawn) {
   return paths;
 }
 
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// options.caller_env, checked as env is (INVALID_ARGUMENT naming the entry).
+absl::StatusOr<EnvList> CallerEnvironment(const v1::ProcessOptions& options) {
+  EnvList env;
+  for (int i = 0; i < options.caller_env_size(); ++i) {
+    const v1::EnvVar& entry = options.caller_env(i);
+    const std::string& name = entry.name();
+    if (name.empty() ||
+        name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
+        entry.value().find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.caller_env[", i, "] \"",
+          absl::CHexEscape(name.substr(0, 80)),
+          "\" is invalid: a name is non-empty without '=' or NUL, a value "
+          "without NUL"));
+    }
+    env.emplace_back(name, entry.value());
+  }
+  return env;
+}
+
+// The caller's environment goes under the call's own env: first in the
+// list, which BuildEnvironment applies in order.
+void PutCallerEnvironment(EnvList caller, process::SpawnOptions* spawn) {
+  spawn->env.insert(spawn->env.begin(), std::make_move_iterator(caller.begin()),
+                    std::make_move_iterator(caller.end()));
+}
+
 absl::Status ApplyRule(const LaunchContext& context,
                        const auth::PolicyRule& rule,
-                       const v1::ProcessOptions& options, LaunchPlan* plan) {
+                       const v1::ProcessOptions& options, EnvList caller,
+                       LaunchPlan* plan) {
   const std::string& who = context.identity;
   process::SpawnOptions& spawn = plan->spawn;
   REXEC_RETURN_IF_ERROR(rule.CheckRpc(who, context.rpc));
@@ -58,6 +95,15 @@ absl::Status ApplyRule(const LaunchContext& context,
   for (const auto& [name, value] : spawn.env) {
     REXEC_RETURN_IF_ERROR(rule.CheckClientEnv(who, name));
   }
+  // What a local child would have inherited: as much as the rule lets a
+  // client set, the rest left out without a word (a refusal would make the
+  // whole library unusable under any rule that does not allow every name).
+  caller.erase(std::remove_if(caller.begin(), caller.end(),
+                              [&rule](const auto& entry) {
+                                return !rule.AllowsClientEnv(entry.first);
+                              }),
+               caller.end());
+  PutCallerEnvironment(std::move(caller), &spawn);
 
   if (spawn.cwd.empty()) {
     spawn.cwd = rule.DefaultCwd();
@@ -119,6 +165,7 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   // A malformed request is INVALID_ARGUMENT whoever sends it, before the
   // policy is asked anything.
   REXEC_RETURN_IF_ERROR(process::ValidateSpawnOptions(plan.spawn));
+  REXEC_ASSIGN_OR_RETURN(EnvList caller, CallerEnvironment(options));
   if (options.detach() && context.rpc != auth::Rpc::kSpawn) {
     return absl::InvalidArgumentError(
         "options.detach is for Spawn: an Exec's output is its result, and a "
@@ -133,7 +180,10 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   if (context.policy != nullptr) {
     REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
                            context.policy->RuleFor(context.identity));
-    REXEC_RETURN_IF_ERROR(ApplyRule(context, *rule, options, &plan));
+    REXEC_RETURN_IF_ERROR(
+        ApplyRule(context, *rule, options, std::move(caller), &plan));
+  } else {
+    PutCallerEnvironment(std::move(caller), &plan.spawn);
   }
   REXEC_RETURN_IF_ERROR(
       PlanContainment(context.identity, plan.rule, options, &plan.spawn));
@@ -157,6 +207,58 @@ absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
   REXEC_ASSIGN_OR_RETURN(spawn.executable, process::ResolveExecutable(spawn));
   spawn.argv[0] = std::string(argv0);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> LookPath(const LaunchContext& context,
+                                     const std::string& file,
+                                     const v1::ProcessOptions& options) {
+  if (file.empty()) {
+    return absl::InvalidArgumentError(
+        "file is empty: name the program to look up");
+  }
+  // Only what the lookup depends on: a run-as user or limits asked along
+  // must not make it fail where they would mean nothing.
+  v1::ProcessOptions lookup;
+  *lookup.mutable_env() = options.env();
+  *lookup.mutable_env_bytes() = options.env_bytes();
+  *lookup.mutable_caller_env() = options.caller_env();
+  lookup.set_clear_env(options.clear_env());
+  lookup.set_cwd(options.cwd());
+  LaunchContext as_spawn = context;
+  as_spawn.rpc = auth::Rpc::kSpawn;
+  // Under a policy this is the whole check a Spawn makes: the rule's
+  // environment and cwd, and whether it allows what is found.
+  REXEC_ASSIGN_OR_RETURN(LaunchPlan plan, PlanLaunch(as_spawn, {file}, lookup));
+  process::SpawnOptions& spawn = plan.spawn;
+  // The path as the lookup found it, not the canonical one the rule
+  // checked: /usr/bin/python3, not what it links to.
+  spawn.executable.clear();
+  spawn.argv[0] = file;
+  absl::StatusOr<std::string> found = process::ResolveExecutable(spawn);
+  if (found.ok() && file.find('/') != std::string::npos) {
+    // execvp's rule takes a name with a slash as it is; LookPath checks it.
+    const std::string full = file.front() == '/' || spawn.cwd.empty()
+                                 ? file
+                                 : absl::StrCat(spawn.cwd, "/", file);
+    struct stat st;
+    if (stat(full.c_str(), &st) != 0) {
+      found = ErrnoStatus(errno, absl::StrCat("spawn ", file));
+    } else if (S_ISDIR(st.st_mode)) {
+      found = absl::PermissionDeniedError(
+          absl::StrCat("spawn ", file, ": is a directory (EISDIR)"));
+    } else if (!S_ISREG(st.st_mode) || access(full.c_str(), X_OK) != 0) {
+      found = absl::PermissionDeniedError(
+          absl::StrCat("spawn ", file, ": is not executable (EACCES)"));
+    }
+  }
+  if (!found.ok()) {
+    // The lookup's own words say "spawn FILE: ..."; this call did not.
+    absl::string_view message = found.status().message();
+    absl::ConsumePrefix(&message, "spawn ");
+    return absl::Status(found.status().code(),
+                        absl::StrCat("LookPath ", message));
+  }
+  return found;
 }
 
 }  // namespace rexec::rpc

@@ -59,6 +59,16 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
 absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
                       LaunchPlan* plan);
 
+// The LookPath RPC: the file a Spawn of `file` with `options` (their
+// environment and cwd only) would run, as the lookup names it (not
+// canonical). A name with a slash must be an executable regular file.
+// Errors: INVALID_ARGUMENT (an empty file, a malformed environment),
+// NOT_FOUND, PERMISSION_DENIED (not executable, a directory; under a
+// policy, what a Spawn of it would be refused, as for Spawn).
+absl::StatusOr<std::string> LookPath(const LaunchContext& context,
+                                     const std::string& file,
+                                     const v1::ProcessOptions& options);
+
 }  // namespace rexec::rpc
 
 #endif  // REXEC_SERVER_RPC_LAUNCH_PLAN_H_

@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/signal_name.h"
 #include "common/status_macros.h"
 
@@ -31,8 +32,8 @@ void ToProto(absl::Duration d, google::protobuf::Duration* proto) {
 absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t dflt,
                                          absl::string_view field) {
   if (value > 0xffff) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " is ", value, ": a terminal has at most 65535"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", value, ": a terminal has at most 65535"));
   }
   return value == 0 ? dflt : static_cast<uint16_t>(value);
 }
@@ -74,8 +75,19 @@ absl::Status FromProto(const v1::ProcessOptions& proto,
                        process::SpawnOptions* spawn,
                        process::StopPolicy* stop) {
   spawn->env.assign(proto.env().begin(), proto.env().end());
+  for (const v1::EnvVar& entry : proto.env_bytes()) {
+    spawn->env.emplace_back(entry.name(), entry.value());
+  }
   spawn->clear_env = proto.clear_env();
   spawn->cwd = proto.cwd();
+  spawn->new_session = proto.new_session();
+  if (proto.has_umask()) {
+    if (proto.umask() > 0777) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "options.umask is 0%o: a umask is 0 to 0777", proto.umask()));
+    }
+    spawn->umask = proto.umask();
+  }
   if (proto.has_pty()) {
     REXEC_ASSIGN_OR_RETURN(spawn->terminal, FromProto(proto.pty()));
     spawn->stdio = process::TerminalStdio();

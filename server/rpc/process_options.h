@@ -12,8 +12,8 @@
 
 namespace rexec::rpc {
 
-// Fills everything but argv (and with options.pty, the terminal and its
-// stdio). INVALID_ARGUMENT naming the field on bad input,
+// Fills everything but argv and caller_env, which PlanLaunch filters by the
+// policy (and with options.pty, the terminal and its stdio). INVALID_ARGUMENT naming the field on bad input,
 // and for a kill_grace over `max_kill_grace` (--max-kill-grace), which also
 // bounds the default grace.
 absl::Status FromProto(const v1::ProcessOptions& proto,

@@ -21,7 +21,7 @@
 #include "server/rpc/attach_call.h"
 #include "server/rpc/exec_call.h"
 #include "server/rpc/fork_call.h"
-#include "server/rpc/session_calls.h"
+#include "server/rpc/unary_call.h"
 #include "server/rpc/spawn_call.h"
 #include "server/rpc/tag.h"
 
@@ -223,7 +223,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     ExecCall::Listen(state, service, cq.get());
     ForkCall::Listen(state, service, cq.get());
     AttachCall::Listen(state, service, cq.get());
-    SessionCall::ListenAll(state, service, cq.get());
+    UnaryCall::ListenAll(state, service, cq.get());
   }
   return server;
 }

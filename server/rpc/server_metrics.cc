@@ -12,7 +12,7 @@ namespace rexec::rpc {
 namespace {
 
 std::vector<std::string> RpcNames() {
-  return {"Spawn", "Exec", "Fork", "List", "Attach", "Kill"};
+  return {"Spawn", "Exec", "Fork", "List", "Attach", "Kill", "LookPath"};
 }
 
 // "OK", "CANCELLED", ... "UNAUTHENTICATED": gRPC's 17 codes, by number.

@@ -336,6 +336,61 @@ TEST_F(SpawnTest, EnvCwdAndClearEnvApply) {
   EXPECT_EQ(RunSpawn(*server_, cleared).out, "ONLY=1\n");
 }
 
+TEST_F(SpawnTest, BytesCallerEnvUmaskAndNewSessionReachTheChild) {
+  // The environment is bytes: a value that is not UTF-8 arrives as sent;
+  // the caller's environment goes under env.
+  v1::SpawnStart start = Start(
+      {"sh", "-c",
+       "env | grep -a '^REXEC_' | sort; umask; ps -o sid= -p $$ | tr -d ' '"});
+  v1::ProcessOptions& options = *start.mutable_options();
+  options.set_clear_env(true);
+  (*options.mutable_env())["PATH"] = "/usr/bin:/bin";
+  v1::EnvVar* raw = options.add_env_bytes();
+  raw->set_name("REXEC_C");
+  raw->set_value("\xfe\x80");
+  for (const char* name : {"REXEC_A", "REXEC_B"}) {
+    v1::EnvVar* caller = options.add_caller_env();
+    caller->set_name(name);
+    caller->set_value("caller");
+  }
+  (*options.mutable_env())["REXEC_B"] = "env";
+  options.set_umask(0027);
+  options.set_new_session(true);
+  Outcome o = RunSpawn(*server_, start);
+  ASSERT_GT(o.started_pid, 0) << o.status.error_message();
+  // The shell leads its own session.
+  EXPECT_EQ(o.out, absl::StrCat("REXEC_A=caller\nREXEC_B=env\n"
+                                "REXEC_C=\xfe\x80\n0027\n",
+                                o.started_pid, "\n"));
+
+  // A name a shell would not pass on, to a program that shows it.
+  v1::SpawnStart env = Start({"/usr/bin/env"});
+  env.mutable_options()->set_clear_env(true);
+  raw = env.mutable_options()->add_env_bytes();
+  raw->set_name("N\xff");
+  raw->set_value("v");
+  EXPECT_EQ(RunSpawn(*server_, env).out, "N\xff=v\n");
+}
+
+TEST_F(SpawnTest, LookPathFindsWhatASpawnWouldRun) {
+  v1::LookPathRequest request;
+  request.set_file("sh");
+  (*request.mutable_options()->mutable_env())["PATH"] = "/nonexistent:/bin";
+  v1::LookPathResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  grpc::Status status = server_->stub().LookPath(&ctx, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.path(), "/bin/sh");
+
+  request.set_file("no-such-program-here");
+  grpc::ClientContext missing;
+  status = server_->stub().LookPath(&missing, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(),
+            "LookPath no-such-program-here: not found in PATH (ENOENT)");
+}
+
 TEST_F(SpawnTest, CancelLeavesNoProcessBehind) {
   client::SpawnSession session(server_->stub(),
                                Start({"sh", "-c", "sleep 301 & sleep 301"}),

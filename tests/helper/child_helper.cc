@@ -9,6 +9,7 @@
 //   sigmask            print "blocked" if any signal is blocked, else "clear",
 //                      then "ignored" if SIGINT or SIGTERM is ignored
 //   pgid               print "pid pgid"
+//   ids                print "pid pgid sid umask" (the umask in octal)
 //   write N            write N bytes ('x') to stdout
 //   spray              write to stdout for ever
 //   kill SIG           kill itself with signal number SIG
@@ -17,6 +18,7 @@
 //   close-stdout       close stdout and stderr, then sleep until stdin EOF
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -93,6 +95,14 @@ int main(int argc, char** argv) {
   }
   if (mode == "pgid") {
     Say(std::to_string(getpid()) + " " + std::to_string(getpgrp()));
+    return 0;
+  }
+  if (mode == "ids") {
+    const mode_t mask = umask(0);
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%o", mask);
+    Say(std::to_string(getpid()) + " " + std::to_string(getpgrp()) + " " +
+        std::to_string(getsid(0)) + " " + octal);
     return 0;
   }
   if (mode == "write" && argc == 3) {

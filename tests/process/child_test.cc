@@ -92,6 +92,30 @@ TEST(Child, LeadsItsOwnProcessGroup) {
             std::to_string(child.pid()) + " " + std::to_string(child.pid()));
 }
 
+TEST(Child, LeadsANewSessionAndHasTheUmaskAskedFor) {
+  const mode_t ours = umask(022);
+  umask(ours);
+  Child plain = SpawnHelper({"ids"});
+  const std::string pid = std::to_string(plain.pid());
+  char mask[8];
+  std::snprintf(mask, sizeof mask, "%o", ours);
+  // Without the options: our session and our umask.
+  EXPECT_EQ(RunChild(plain).out,
+            absl::StrCat(pid, " ", pid, " ", getsid(0), " ", mask));
+
+  SpawnOptions options;
+  options.new_session = true;
+  options.umask = 0077;
+  Child child = SpawnHelper({"ids"}, options);
+  const std::string id = std::to_string(child.pid());
+  EXPECT_EQ(RunChild(child).out, absl::StrCat(id, " ", id, " ", id, " 77"));
+
+  options.umask = 01000;
+  options.argv = {testing::HelperPath()};
+  EXPECT_EQ(Child::Spawn(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Child, StartsWithClearSignalMaskAndDefaultDispositions) {
   sigset_t block, old;
   sigemptyset(&block);
@@ -231,10 +255,9 @@ TEST(Child, AFailedLaunchStepIsNamedWithItsErrno) {
 TEST(Child, InAPidNamespaceTheProgramsOwnEndIsReported) {
   if (getuid() != 0) GTEST_SKIP() << "not root: cannot make a PID namespace";
   SpawnOptions options;
-  options.argv = {
-      "sh", "-c",
-      absl::StrCat("echo $$; cat /proc/1/comm; [ -e /proc/", getpid(),
-                   " ] || echo hidden; exit 7")};
+  options.argv = {"sh", "-c",
+                  absl::StrCat("echo $$; cat /proc/1/comm; [ -e /proc/",
+                               getpid(), " ] || echo hidden; exit 7")};
   options.containment.pid_namespace = true;
   absl::StatusOr<Child> child = Child::Spawn(options);
   ASSERT_TRUE(child.ok()) << child.status();
@@ -370,9 +393,9 @@ TEST(SignalName, RealtimeSignalsRoundTrip) {
   EXPECT_EQ(*ParseSignal("rtmin+2"), SIGRTMIN + 2);
   EXPECT_EQ(*ParseSignal("SIGRTMAX-1"), SIGRTMAX - 1);
   // Not the C library's own two below SIGRTMIN, nor past the range.
-  for (const char* name : {"SIG32", "SIG33", "SIG0", "SIG99", "SIGRTMAX+1",
-                           "SIGRTMIN-1", "SIGRTMIN+", "SIG+34", "SIG 34",
-                           "SIGRTMIN+x"}) {
+  for (const char* name :
+       {"SIG32", "SIG33", "SIG0", "SIG99", "SIGRTMAX+1", "SIGRTMIN-1",
+        "SIGRTMIN+", "SIG+34", "SIG 34", "SIGRTMIN+x"}) {
     EXPECT_FALSE(ParseSignal(name).ok()) << name;
   }
 }

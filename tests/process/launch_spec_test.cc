@@ -22,6 +22,8 @@ LaunchSpec Full() {
   spec.containment.no_new_privs = true;
   spec.containment.capabilities = uint64_t{1} << 10;
   spec.containment.pid_namespace = true;
+  spec.new_session = true;
+  spec.umask = 027;
   return spec;
 }
 
@@ -48,12 +50,21 @@ TEST(LaunchSpec, RoundTripsEveryField) {
   EXPECT_TRUE(c.no_new_privs);
   EXPECT_EQ(c.capabilities, uint64_t{1} << 10);
   EXPECT_TRUE(c.pid_namespace);
+  EXPECT_TRUE(out->new_session);
+  EXPECT_EQ(out->umask, 027);
 
   absl::StatusOr<LaunchSpec> plain = DecodeLaunchSpec(EncodeLaunchSpec({}));
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE(plain->containment.credentials.has_value());
   EXPECT_FALSE(plain->containment.capabilities.has_value());
   EXPECT_EQ(plain->controlling_tty, -1);
+  EXPECT_FALSE(plain->new_session);
+  EXPECT_FALSE(plain->umask.has_value());
+
+  LaunchSpec wide = Full();
+  wide.umask = 01000;  // not a umask: the launcher must not apply it
+  EXPECT_EQ(DecodeLaunchSpec(EncodeLaunchSpec(wide)).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(LaunchSpec, AControllingTerminalMustBeOneOfTheTargets) {

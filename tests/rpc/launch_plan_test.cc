@@ -4,6 +4,7 @@
 #include "server/rpc/launch_plan.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gmock/gmock.h"
@@ -157,6 +158,51 @@ TEST_F(LaunchPlanTest, TheEnvironmentIsTheRulesPlusAllowedClientNames) {
               HasSubstr("does not allow setting LD_PRELOAD (client_env)"));
 }
 
+TEST_F(LaunchPlanTest, TheCallersEnvironmentIsFilteredByTheRuleNotRefused) {
+  v1::ProcessOptions options;
+  for (const auto& [name, value] :
+       {std::pair{"GREETING", "from the caller"}, std::pair{"HOME", "/Users/x"},
+        std::pair{"LD_PRELOAD", "/tmp/evil.so"}}) {
+    v1::EnvVar* var = options.add_caller_env();
+    var->set_name(name);
+    var->set_value(value);
+  }
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::UnorderedElementsAre("PATH=/usr/bin:/bin",
+                                              "GREETING=from the caller"));
+  // The call's own env still wins, and is still refused for what the rule
+  // does not allow.
+  (*options.mutable_env())["GREETING"] = "hello";
+  plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::Contains("GREETING=hello"));
+  v1::EnvVar* refused = options.add_env_bytes();
+  refused->set_name("HOME");
+  refused->set_value("/Users/x");
+  EXPECT_EQ(Plan("A", {"echo"}, options).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(LaunchPlanTest, LookPathAnswersForTheRuleAsSpawnWould) {
+  LaunchContext context;
+  context.identity = "A";
+  context.policy = policy_.get();
+  // The rule's PATH, and the path as found, not as canonical.
+  absl::StatusOr<std::string> found = LookPath(context, "echo", {});
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, "/usr/bin/echo");
+  EXPECT_EQ(LookPath(context, "cat", {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(LookPath(context, "no-such-program", {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  context.identity = "B";
+  EXPECT_EQ(LookPath(context, "echo", {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
 TEST_F(LaunchPlanTest, TheCwdMustBeInsideARootAfterSymlinks) {
   v1::ProcessOptions options;
   absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
@@ -244,6 +290,103 @@ TEST(LaunchPlan, WithoutAPolicyOnlyTheServersLimitsApply) {
   options.mutable_timeout()->set_seconds(int64_t{1} << 50);
   EXPECT_EQ(PlanLaunch(context, {"true"}, options).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LaunchPlan, UmaskNewSessionAndBytesEnvironmentReachTheSpawn) {
+  LaunchContext context;
+  v1::ProcessOptions options;
+  options.set_umask(027);
+  options.set_new_session(true);
+  v1::EnvVar* var = options.add_env_bytes();
+  var->set_name(std::string("N\xff", 2));
+  var->set_value(std::string("v\xfe", 2));
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->spawn.umask, 027);
+  EXPECT_TRUE(plan->spawn.new_session);
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::Contains(std::string("N\xff=v\xfe", 5)));
+
+  options.set_umask(01000);
+  plan = PlanLaunch(context, {"true"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(plan.status().message(),
+            "options.umask is 01000: a umask is 0 to 0777");
+  options.clear_umask();
+  var->set_name("A=B");
+  plan = PlanLaunch(context, {"true"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr("A=B"));
+  options.clear_env_bytes();
+  v1::EnvVar* caller = options.add_caller_env();
+  caller->set_name(std::string("A\0B", 3));
+  plan = PlanLaunch(context, {"true"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(plan.status().message()),
+              HasSubstr("options.caller_env[0] \"A\\x00\\x42\" is invalid"));
+}
+
+TEST(LaunchPlan, TheCallersEnvironmentGoesUnderTheCallsEnv) {
+  LaunchContext context;
+  v1::ProcessOptions options;
+  options.set_clear_env(true);
+  for (const auto& [name, value] :
+       {std::pair{"A", "caller"}, std::pair{"B", "caller"}}) {
+    v1::EnvVar* var = options.add_caller_env();
+    var->set_name(name);
+    var->set_value(value);
+  }
+  (*options.mutable_env())["B"] = "call";
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::UnorderedElementsAre("A=caller", "B=call"));
+}
+
+TEST(LaunchPlan, LookPathFindsWhatSpawnWouldRunAndChecksANameWithASlash) {
+  char dir[] = "/tmp/rexec-lookpath-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string bin = std::string(dir) + "/bin";
+  ASSERT_EQ(mkdir(bin.c_str(), 0755), 0);
+  for (const auto& [name, mode] :
+       {std::pair{"/bin/tool", 0755}, std::pair{"/bin/data", 0644}}) {
+    const std::string path = std::string(dir) + name;
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs("#!/bin/sh\n", f);
+    fclose(f);
+    ASSERT_EQ(chmod(path.c_str(), mode), 0);
+  }
+  LaunchContext context;
+  v1::ProcessOptions options;
+  (*options.mutable_env())["PATH"] = "/nonexistent:" + bin;
+  absl::StatusOr<std::string> found = LookPath(context, "tool", options);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, bin + "/tool");
+  EXPECT_EQ(LookPath(context, "data", options).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  absl::Status missing = LookPath(context, "nosuch", options).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.message(), "LookPath nosuch: not found in PATH (ENOENT)");
+  // A name with a slash is taken from the cwd, and must be a file that runs.
+  options.set_cwd(dir);
+  found = LookPath(context, "bin/tool", options);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, "bin/tool");
+  EXPECT_EQ(LookPath(context, "bin/data", options).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(LookPath(context, "bin", options).status().code(),
+            absl::StatusCode::kNotFound);  // no slash: a PATH lookup
+  EXPECT_EQ(LookPath(context, "./bin", options).status().message(),
+            "LookPath ./bin: is a directory (EISDIR)");
+  EXPECT_EQ(LookPath(context, "./nosuch", options).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LookPath(context, "", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // What a lookup does not depend on cannot fail it.
+  options.set_user("no-such-user-here");
+  EXPECT_TRUE(LookPath(context, "bin/tool", options).ok());
+  ASSERT_EQ(system((std::string("rm -rf ") + dir).c_str()), 0);
 }
 
 TEST(LaunchPlan, ABadRequestIsInvalidBeforeThePolicyIsAsked) {

@@ -36,6 +36,13 @@ type ChildProcessClient interface {
 	// Sends a signal to a session's process group (its terminal's foreground
 	// group with a terminal).
 	Kill(ctx context.Context, in *KillRequest, opts ...grpc.CallOption) (*KillResponse, error)
+	// The file a Spawn of `file` with these options would run, as Go's
+	// exec.LookPath finds it: a name with a slash as it is (relative to
+	// options.cwd), else the first executable regular file of that name in
+	// the PATH of the child's environment. NOT_FOUND when there is none.
+	// Under a policy it answers for the caller's rule as Spawn would: the
+	// rule must allow Spawn and the file (else PERMISSION_DENIED).
+	LookPath(ctx context.Context, in *LookPathRequest, opts ...grpc.CallOption) (*LookPathResponse, error)
 }
 
 type childProcessClient struct {
@@ -188,6 +195,15 @@ func (c *childProcessClient) Kill(ctx context.Context, in *KillRequest, opts ...
 	return out, nil
 }
 
+func (c *childProcessClient) LookPath(ctx context.Context, in *LookPathRequest, opts ...grpc.CallOption) (*LookPathResponse, error) {
+	out := new(LookPathResponse)
+	err := c.cc.Invoke(ctx, "/rexec.v1.ChildProcess/LookPath", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChildProcessServer is the server API for ChildProcess service.
 // All implementations must embed UnimplementedChildProcessServer
 // for forward compatibility
@@ -211,6 +227,13 @@ type ChildProcessServer interface {
 	// Sends a signal to a session's process group (its terminal's foreground
 	// group with a terminal).
 	Kill(context.Context, *KillRequest) (*KillResponse, error)
+	// The file a Spawn of `file` with these options would run, as Go's
+	// exec.LookPath finds it: a name with a slash as it is (relative to
+	// options.cwd), else the first executable regular file of that name in
+	// the PATH of the child's environment. NOT_FOUND when there is none.
+	// Under a policy it answers for the caller's rule as Spawn would: the
+	// rule must allow Spawn and the file (else PERMISSION_DENIED).
+	LookPath(context.Context, *LookPathRequest) (*LookPathResponse, error)
 	mustEmbedUnimplementedChildProcessServer()
 }
 
@@ -235,6 +258,9 @@ func (UnimplementedChildProcessServer) Attach(ChildProcess_AttachServer) error {
 }
 func (UnimplementedChildProcessServer) Kill(context.Context, *KillRequest) (*KillResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Kill not implemented")
+}
+func (UnimplementedChildProcessServer) LookPath(context.Context, *LookPathRequest) (*LookPathResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LookPath not implemented")
 }
 func (UnimplementedChildProcessServer) mustEmbedUnimplementedChildProcessServer() {}
 
@@ -389,6 +415,24 @@ func _ChildProcess_Kill_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ChildProcess_LookPath_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookPathRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChildProcessServer).LookPath(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/rexec.v1.ChildProcess/LookPath",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChildProcessServer).LookPath(ctx, req.(*LookPathRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _ChildProcess_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "rexec.v1.ChildProcess",
 	HandlerType: (*ChildProcessServer)(nil),
@@ -400,6 +444,10 @@ var _ChildProcess_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Kill",
 			Handler:    _ChildProcess_Kill_Handler,
+		},
+		{
+			MethodName: "LookPath",
+			Handler:    _ChildProcess_LookPath_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -44,6 +44,11 @@ class ChildProcessStub(object):
                 request_serializer=rexec_dot_v1_dot_child__process__pb2.KillRequest.SerializeToString,
                 response_deserializer=rexec_dot_v1_dot_child__process__pb2.KillResponse.FromString,
                 )
+        self.LookPath = channel.unary_unary(
+                '/rexec.v1.ChildProcess/LookPath',
+                request_serializer=rexec_dot_v1_dot_child__process__pb2.LookPathRequest.SerializeToString,
+                response_deserializer=rexec_dot_v1_dot_child__process__pb2.LookPathResponse.FromString,
+                )
 
 
 class ChildProcessServicer(object):
@@ -98,6 +103,18 @@ class ChildProcessServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookPath(self, request, context):
+        """The file a Spawn of `file` with these options would run, as Go's
+        exec.LookPath finds it: a name with a slash as it is (relative to
+        options.cwd), else the first executable regular file of that name in
+        the PATH of the child's environment. NOT_FOUND when there is none.
+        Under a policy it answers for the caller's rule as Spawn would: the
+        rule must allow Spawn and the file (else PERMISSION_DENIED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChildProcessServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +147,11 @@ def add_ChildProcessServicer_to_server(servicer, server):
                     servicer.Kill,
                     request_deserializer=rexec_dot_v1_dot_child__process__pb2.KillRequest.FromString,
                     response_serializer=rexec_dot_v1_dot_child__process__pb2.KillResponse.SerializeToString,
+            ),
+            'LookPath': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookPath,
+                    request_deserializer=rexec_dot_v1_dot_child__process__pb2.LookPathRequest.FromString,
+                    response_serializer=rexec_dot_v1_dot_child__process__pb2.LookPathResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -240,5 +262,22 @@ class ChildProcess(object):
         return grpc.experimental.unary_unary(request, target, '/rexec.v1.ChildProcess/Kill',
             rexec_dot_v1_dot_child__process__pb2.KillRequest.SerializeToString,
             rexec_dot_v1_dot_child__process__pb2.KillResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def LookPath(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/rexec.v1.ChildProcess/LookPath',
+            rexec_dot_v1_dot_child__process__pb2.LookPathRequest.SerializeToString,
+            rexec_dot_v1_dot_child__process__pb2.LookPathResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

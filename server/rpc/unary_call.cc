@@ -1,44 +1,47 @@
-#include "server/rpc/session_calls.h"
+#include "server/rpc/unary_call.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/signal_name.h"
 #include "server/rpc/attach_call.h"
 #include "server/rpc/grpc_status.h"
+#include "server/rpc/launch_plan.h"
 #include "server/rpc/wire_message.h"
 
 namespace rexec::rpc {
 
-void SessionCall::ListenAll(ServerState* state, Service* service,
-                            grpc::ServerCompletionQueue* cq) {
-  for (auth::Rpc rpc : {auth::Rpc::kList, auth::Rpc::kKill}) {
-    (new SessionCall(state, service, cq, rpc))->Begin();
+void UnaryCall::ListenAll(ServerState* state, Service* service,
+                          grpc::ServerCompletionQueue* cq) {
+  for (auth::Rpc rpc :
+       {auth::Rpc::kList, auth::Rpc::kKill, auth::Rpc::kLookPath}) {
+    (new UnaryCall(state, service, cq, rpc))->Begin();
   }
 }
 
-void SessionCall::Begin() {
+void UnaryCall::Begin() {
   if (rpc_ == auth::Rpc::kList) {
-    service_->RequestList(&ctx_, &frame_, &responder_, cq_, cq_,
-                          &request_tag_);
+    service_->RequestList(&ctx_, &frame_, &responder_, cq_, cq_, &request_tag_);
+  } else if (rpc_ == auth::Rpc::kKill) {
+    service_->RequestKill(&ctx_, &frame_, &responder_, cq_, cq_, &request_tag_);
   } else {
-    service_->RequestKill(&ctx_, &frame_, &responder_, cq_, cq_,
-                          &request_tag_);
+    service_->RequestLookPath(&ctx_, &frame_, &responder_, cq_, cq_,
+                              &request_tag_);
   }
 }
 
-SessionCall::SessionCall(ServerState* state, Service* service,
-                         grpc::ServerCompletionQueue* cq, auth::Rpc rpc)
+UnaryCall::UnaryCall(ServerState* state, Service* service,
+                     grpc::ServerCompletionQueue* cq, auth::Rpc rpc)
     : state_(state), service_(service), cq_(cq), rpc_(rpc) {
   state_->AddCall();
 }
 
-SessionCall::~SessionCall() { state_->RemoveCall(); }
+UnaryCall::~UnaryCall() { state_->RemoveCall(); }
 
-void SessionCall::OnRequest(bool ok) {
+void UnaryCall::OnRequest(bool ok) {
   if (!ok) {  // the server is shutting down; no call was started
     delete this;
     return;
   }
-  (new SessionCall(state_, service_, cq_, rpc_))->Begin();  // the next one
+  (new UnaryCall(state_, service_, cq_, rpc_))->Begin();  // the next one
   state_->CallStarted();
   state_->metrics().CallStarted(rpc_);
   audit_.peer = ctx_.peer();
@@ -66,17 +69,19 @@ void SessionCall::OnRequest(bool ok) {
   }
 }
 
-void SessionCall::OnFinish(bool ok) {
+void UnaryCall::OnFinish(bool ok) {
   ops::WriteAuditRecord(audit_);
   state_->CallEnded();
   delete this;
 }
 
-absl::StatusOr<grpc::ByteBuffer> SessionCall::Answer(
+absl::StatusOr<grpc::ByteBuffer> UnaryCall::Answer(
     const auth::Identity& identity) {
+  const std::shared_ptr<const auth::Policy> policy = state_->policy();
+  if (rpc_ == auth::Rpc::kLookPath) return LookPath(identity, policy.get());
   // No rule, no sessions: an identity the policy no longer names cannot
   // reach the ones it started before.
-  if (std::shared_ptr<const auth::Policy> policy = state_->policy()) {
+  if (policy != nullptr) {
     if (absl::Status ruled = policy->RuleFor(identity.name).status();
         !ruled.ok()) {
       return ruled;
@@ -85,7 +90,32 @@ absl::StatusOr<grpc::ByteBuffer> SessionCall::Answer(
   return rpc_ == auth::Rpc::kList ? List(identity) : Kill(identity);
 }
 
-absl::StatusOr<grpc::ByteBuffer> SessionCall::List(
+absl::StatusOr<grpc::ByteBuffer> UnaryCall::LookPath(
+    const auth::Identity& identity, const auth::Policy* policy) {
+  v1::LookPathRequest request;
+  if (absl::Status parsed = ParseRequest(frame_, 1, &request); !parsed.ok()) {
+    return parsed;
+  }
+  audit_.argv = {request.file()};
+  audit_.cwd = request.options().cwd();
+  LaunchContext context;
+  context.identity = identity.name;
+  context.policy = policy;
+  context.max_kill_grace = state_->config().max_kill_grace;
+  context.cgroup_root = state_->config().cgroup_root;
+  absl::StatusOr<std::string> found =
+      rpc::LookPath(context, request.file(), request.options());
+  if (!found.ok()) return found.status();
+  v1::LookPathResponse response;
+  response.set_path(*std::move(found));
+  grpc::ByteBuffer reply;
+  if (absl::Status status = SerializeResponse(response, &reply); !status.ok()) {
+    return status;
+  }
+  return reply;
+}
+
+absl::StatusOr<grpc::ByteBuffer> UnaryCall::List(
     const auth::Identity& identity) {
   v1::ListRequest request;
   if (absl::Status parsed = ParseRequest(frame_, 1, &request); !parsed.ok()) {
@@ -102,7 +132,7 @@ absl::StatusOr<grpc::ByteBuffer> SessionCall::List(
   return reply;
 }
 
-absl::StatusOr<grpc::ByteBuffer> SessionCall::Kill(
+absl::StatusOr<grpc::ByteBuffer> UnaryCall::Kill(
     const auth::Identity& identity) {
   v1::KillRequest request;
   if (absl::Status parsed = ParseRequest(frame_, 1, &request); !parsed.ok()) {

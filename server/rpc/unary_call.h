@@ -1,12 +1,13 @@
-// SessionCall is one unary RPC on the caller's sessions: List (its
-// sessions) or Kill (a signal to one). Each is authenticated as the
-// streaming calls are, parses its request itself (wire_message.h), acts at
-// once on the completion-queue thread (a table lookup, a post to the
-// session's supervisor), writes one audit record and answers.
+// UnaryCall is one unary RPC: List (the caller's sessions), Kill (a signal
+// to one of them) or LookPath (what a Spawn of a name would run). Each is
+// authenticated as the streaming calls are, parses its request itself
+// (wire_message.h), acts at once on the completion-queue thread (a table
+// lookup, a post to the session's supervisor, a PATH lookup bounded as
+// Spawn's), writes one audit record and answers.
 //
 // Owns itself; touched only on its completion queue's thread.
-#ifndef REXEC_SERVER_RPC_SESSION_CALLS_H_
-#define REXEC_SERVER_RPC_SESSION_CALLS_H_
+#ifndef REXEC_SERVER_RPC_UNARY_CALL_H_
+#define REXEC_SERVER_RPC_UNARY_CALL_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -19,22 +20,22 @@
 
 namespace rexec::rpc {
 
-class SessionCall {
+class UnaryCall {
  public:
   using Service = ChildProcessService;
   using Responder = grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>;
 
-  // Waits for the next List and the next Kill call on `cq`.
+  // Waits for the next List, Kill and LookPath call on `cq`.
   static void ListenAll(ServerState* state, Service* service,
                         grpc::ServerCompletionQueue* cq);
 
-  SessionCall(const SessionCall&) = delete;
-  SessionCall& operator=(const SessionCall&) = delete;
+  UnaryCall(const UnaryCall&) = delete;
+  UnaryCall& operator=(const UnaryCall&) = delete;
 
  private:
-  SessionCall(ServerState* state, Service* service,
-              grpc::ServerCompletionQueue* cq, auth::Rpc rpc);
-  ~SessionCall();
+  UnaryCall(ServerState* state, Service* service,
+            grpc::ServerCompletionQueue* cq, auth::Rpc rpc);
+  ~UnaryCall();
 
   // Asks gRPC for the next call of this kind.
   void Begin();
@@ -44,6 +45,8 @@ class SessionCall {
   absl::StatusOr<grpc::ByteBuffer> Answer(const auth::Identity& identity);
   absl::StatusOr<grpc::ByteBuffer> List(const auth::Identity& identity);
   absl::StatusOr<grpc::ByteBuffer> Kill(const auth::Identity& identity);
+  absl::StatusOr<grpc::ByteBuffer> LookPath(const auth::Identity& identity,
+                                            const auth::Policy* policy);
 
   ServerState* const state_;
   Service* const service_;
@@ -52,11 +55,11 @@ class SessionCall {
   grpc::ServerContext ctx_;
   Responder responder_{&ctx_};
   grpc::ByteBuffer frame_;
-  MemberTag<SessionCall> request_tag_{this, &SessionCall::OnRequest};
-  MemberTag<SessionCall> finish_tag_{this, &SessionCall::OnFinish};
+  MemberTag<UnaryCall> request_tag_{this, &UnaryCall::OnRequest};
+  MemberTag<UnaryCall> finish_tag_{this, &UnaryCall::OnFinish};
   ops::AuditRecord audit_;
 };
 
 }  // namespace rexec::rpc
 
-#endif  // REXEC_SERVER_RPC_SESSION_CALLS_H_
+#endif  // REXEC_SERVER_RPC_UNARY_CALL_H_
