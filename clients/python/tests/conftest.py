@@ -8,13 +8,9 @@ import sys
 # Nothing of ours may leave __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 
-import collections  # noqa: E402
 import faulthandler  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -22,56 +18,15 @@ PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PACKAGE_ROOT))  # the package as it is, not installed
 
 import rexec.subprocess  # noqa: E402
-
-
-class Rexecd:
-    """A rexecd child of the tests, listening on each of `listen`; its
-    `addresses` (and `address`, the first) are read from its log. The log
-    is drained all along (a server blocked on a full stderr pipe would stall
-    every call), and its last lines kept for failures."""
-
-    def __init__(self, *flags, listen=("127.0.0.1:0",)):
-        binary = os.environ.get("REXECD")
-        if not binary:
-            pytest.fail("set REXECD to the rexecd binary to test against", pytrace=False)
-        self.addresses = []
-        self.log = collections.deque(maxlen=200)
-        self._expected = len(listen)
-        self._ready = threading.Event()
-        listen_flags = [flag for address in listen for flag in ("--listen", address)]
-        self.process = subprocess.Popen(
-            [binary, *listen_flags, *flags], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._drain, daemon=True).start()
-        if not self._ready.wait(20) or len(self.addresses) < self._expected:
-            self.stop()
-            raise RuntimeError("rexecd did not start:\n" + "\n".join(self.log))
-        self.address = self.addresses[0]
-
-    def _drain(self):
-        for line in self.process.stderr:
-            self.log.append(line.rstrip("\n"))
-            match = re.search(r"listening on (\S+)", line)
-            if match:
-                self.addresses.append(match.group(1))
-                if len(self.addresses) == self._expected:
-                    self._ready.set()
-        self._ready.set()
-
-    def stop(self):
-        """SIGTERM, as an operator stops it; its exit status (0 when it
-        drained cleanly)."""
-        self.process.terminate()
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(timeout=30)
+from rexecd_server import Rexecd  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def rexecd():
-    server = Rexecd()
+    try:
+        server = Rexecd()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
     yield server
     assert server.stop() == 0, "\n".join(server.log)
 

@@ -12,7 +12,7 @@ import rexec
 from rexec import address
 from rexec import subprocess as rsp
 
-from conftest import Rexecd
+from rexecd_server import Rexecd
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[3]
 GOOD_TOKEN = "a-token-of-the-python-client-tests"
