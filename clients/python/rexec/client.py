@@ -1,9 +1,10 @@
-"""A connection to one rexecd: the gRPC channel that the calls of its
-children share, and the credentials those calls carry.
+"""A connection to one rexecd: the gRPC channels that the calls of its
+children share (as many as it takes for each to have room for its call),
+and the credentials those calls carry.
 
 Thread-safe: any number of threads may start processes through one Client.
-A Client made by hand owns its channel and is its owner's to close (close(),
-or `with`); the clients behind `server="host:port"` and REXEC_SERVER are
+A Client made by hand owns its channels and is its owner's to close
+(close(), or `with`); the clients behind `server="host:port"` and REXEC_SERVER are
 made once per server and environment, shared, and closed at exit.
 """
 import atexit
@@ -16,6 +17,8 @@ from rexec import credentials as _credentials
 from rexec.v1 import child_process_pb2_grpc
 
 DEFAULT_SERVER = "127.0.0.1:50051"
+# rexecd's default --max-streams-per-connection.
+DEFAULT_CALLS_PER_CONNECTION = 100
 
 # What a default client is made of, so a change of any makes another one.
 _ENVIRONMENT = ("REXEC_SERVER", "REXEC_TLS_CA", "REXEC_TLS_CERT", "REXEC_TLS_KEY",
@@ -33,37 +36,97 @@ class Client:
       file REXEC_TOKEN_FILE names. Never sent in plaintext off loopback.
     server_name: the name to expect in the server's certificate when it is
       not the host of `server`; default REXEC_TLS_SERVER_NAME.
+    calls_per_connection: how many children share one connection; a child
+      beyond that opens another. rexecd takes at most its
+      --max-streams-per-connection (default 100) calls on a connection and
+      would hold any more back, unannounced, until one ends: a server with
+      a lower setting needs it here too.
 
     Pass it as `server=` to any function of rexec.subprocess.
     """
 
-    def __init__(self, server=None, *, credentials=None, token=None, server_name=None):
+    def __init__(self, server=None, *, credentials=None, token=None, server_name=None,
+                 calls_per_connection=DEFAULT_CALLS_PER_CONNECTION):
         environ = os.environ
         self.server = server or environ.get("REXEC_SERVER") or DEFAULT_SERVER
+        if isinstance(calls_per_connection, bool) or not isinstance(calls_per_connection, int):
+            raise TypeError("calls_per_connection must be an integer")
+        if calls_per_connection < 1:
+            raise ValueError(f"calls_per_connection must be at least 1, got {calls_per_connection}")
+        self._calls_per_connection = calls_per_connection
         if credentials is None:
             credentials = _credentials.tls_from_environment(environ)
         if token is None:
             token = _credentials.token_from_environment(environ)
         if server_name is None:
             server_name = environ.get("REXEC_TLS_SERVER_NAME")
-        channel_credentials = _credentials.channel_credentials(
+        self._channel_credentials = _credentials.channel_credentials(
             self.server, credentials, token)
-        # Output comes in chunks of up to a pipe-full (1 MiB), below gRPC's
-        # 4 MiB default; no limit keeps that true of any server's choice.
-        options = [("grpc.max_receive_message_length", -1)]
+        self._options = [
+            # Output comes in chunks of up to a pipe-full (1 MiB), below
+            # gRPC's 4 MiB default; no limit keeps that true of any server's
+            # choice.
+            ("grpc.max_receive_message_length", -1),
+            # Each channel its own connection: gRPC would otherwise share one
+            # among the channels to a server, and its stream limit with it.
+            ("grpc.use_local_subchannel_pool", 1),
+        ]
         if server_name:
-            options.append(("grpc.ssl_target_name_override", server_name))
-        if channel_credentials is None:
-            self._channel = grpc.insecure_channel(self.server, options=options)
-        else:
-            self._channel = grpc.secure_channel(
-                self.server, channel_credentials, options=options)
-        self.stub = child_process_pb2_grpc.ChildProcessStub(self._channel)
+            self._options.append(("grpc.ssl_target_name_override", server_name))
+        self._lock = threading.Lock()
+        self._connections = []  # the first one is kept when idle
+        self._closed = False
+
+    def _connect(self):
+        if self._channel_credentials is None:
+            return _Connection(grpc.insecure_channel(self.server, options=self._options))
+        return _Connection(grpc.secure_channel(self.server, self._channel_credentials,
+                                               options=self._options))
+
+    def spawn(self, requests):
+        """Starts a Spawn call that sends `requests`, on a connection with
+        room for it. Returns the call and a function to call once it is over
+        (which frees its place)."""
+        with self._lock:
+            if self._closed:
+                raise ValueError("rexec.Client: the client is closed")
+            connection = next((c for c in self._connections
+                               if c.calls < self._calls_per_connection), None)
+            if connection is None:
+                connection = self._connect()
+                self._connections.append(connection)
+            connection.calls += 1
+        try:
+            call = connection.stub.Spawn(requests)
+        except BaseException:
+            self._ended(connection)
+            raise
+        ended = []
+
+        def end():
+            if not ended:
+                ended.append(True)
+                self._ended(connection)
+        return call, end
+
+    def _ended(self, connection):
+        with self._lock:
+            connection.calls -= 1
+            # One connection stays for the next call; another that empties
+            # is closed, so a burst of children leaves none behind.
+            if (connection.calls == 0 and connection in self._connections
+                    and connection is not self._connections[0]):
+                self._connections.remove(connection)
+                connection.channel.close()
 
     def close(self):
-        """Closes the channel: calls still running end with CANCELLED, and the
-        server stops their children."""
-        self._channel.close()
+        """Closes the connections: calls still running end with CANCELLED,
+        and the server stops their children."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.channel.close()
 
     def __enter__(self):
         return self
@@ -73,6 +136,16 @@ class Client:
 
     def __repr__(self):
         return f"rexec.Client({self.server!r})"
+
+
+class _Connection:
+    """One channel, so one HTTP/2 connection, and how many calls it carries
+    now. Guarded by its Client's lock."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.stub = child_process_pb2_grpc.ChildProcessStub(channel)
+        self.calls = 0
 
 
 _lock = threading.Lock()

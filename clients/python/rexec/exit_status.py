@@ -7,6 +7,8 @@ on Linux and macOS).
 
 Pure functions; thread-safe.
 """
+import errno
+import os
 import re
 import signal
 
@@ -33,8 +35,12 @@ def signal_number(name):
 
 def signal_name(sig):
     """The name rexecd takes for a signal number (or signal.Signals): its
-    own, or "SIG34" for a real-time one, which has no abbreviation."""
+    own, or "SIG34" for a real-time one, which has no abbreviation. OSError
+    EINVAL for a number that is no signal, as kill(2) answers."""
     number = int(sig)  # signal.Signals has no member for SIGRTMIN + n
     if signal.SIGRTMIN <= number <= signal.SIGRTMAX:
         return f"SIG{number}"
-    return signal.Signals(number).name
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL)) from None

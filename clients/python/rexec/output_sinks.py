@@ -1,14 +1,16 @@
-"""Where a remote child's stdout or stderr goes when it is not a pipe: a file
-descriptor (a file, or DEVNULL) or one of our own streams (None: the
-parent's sys.stdout or sys.stderr).
+"""Where a remote child's stdout or stderr goes: a file descriptor (the
+write end of a Popen's pipe, a file, or one of ours that the child would
+inherit locally) or nowhere (DEVNULL).
 
-Each has write(data) -> bool (False: the destination is gone, so the caller
-may send SIGPIPE as a closed local fd would earn the child) and finish(),
-like PipeBuffer. Used by the one thread that receives a call's output; not
-thread-safe.
+Each has write(data) -> bool (False: the destination is a pipe with no
+reader left, so the caller sends SIGPIPE, as a local child writing to it
+would get) and finish(), which closes what it holds: for a pipe, its
+reader sees EOF once every writer has finished. Used by the one thread that
+receives a call's output; not thread-safe.
 """
-import codecs
+import errno
 import os
+import select
 
 
 class DiscardSink:
@@ -22,60 +24,34 @@ class DiscardSink:
 
 
 class FdSink:
-    """Writes to a file descriptor (a file's fileno(), or an int) at its
-    current offset, as a local child writing to it would. It writes to a
-    duplicate, so the caller may close its file once the process started,
-    as with a local child."""
+    """Writes to a duplicate of a file descriptor at its current offset, as a
+    local child writing to it would; the caller may close its own once the
+    process started. A full pipe makes write() wait, and so the child: the
+    receiving thread stops, gRPC's flow control stops the server, the server
+    stops reading the child's pipe."""
 
     def __init__(self, fd):
         self._fd = os.dup(fd)
 
     def write(self, data):
         view = memoryview(data)
-        try:
-            while view:
+        while view:
+            try:
                 view = view[os.write(self._fd, view):]
-        except OSError:
-            return False
+            except BlockingIOError:
+                # A non-blocking fd of the caller's: wait as a blocking one would.
+                poller = select.poll()
+                poller.register(self._fd, select.POLLOUT)
+                poller.poll()
+            except BrokenPipeError:
+                return False
+            except OSError as e:
+                if e.errno == errno.EPIPE:
+                    return False
+                # What a local child would be told by its write(2) (ENOSPC,
+                # EIO...): this chunk is lost, as it would be to the child.
+                return True
         return True
 
     def finish(self):
         os.close(self._fd)
-
-
-class StreamSink:
-    """Copies output to a Python stream (sys.stdout or sys.stderr as they
-    were when the process started): its binary buffer when it has one, else
-    decoded text. Flushes after every chunk, so output shows as it arrives."""
-
-    def __init__(self, stream):
-        self._stream = stream
-        self._decoder = None
-        if stream is not None and getattr(stream, "buffer", None) is None:
-            encoding = getattr(stream, "encoding", None) or "utf-8"
-            self._decoder = codecs.getincrementaldecoder(encoding)("replace")
-
-    def write(self, data):
-        stream = self._stream
-        if stream is None:  # no stdout at all (pythonw): like a closed fd 1
-            return True
-        try:
-            if self._decoder is None:
-                # What print() left in the text layer goes first.
-                stream.flush()
-                stream.buffer.write(data)
-                stream.buffer.flush()
-            else:
-                stream.write(self._decoder.decode(data))
-                stream.flush()
-        except (OSError, ValueError):
-            return False
-        return True
-
-    def finish(self):
-        if self._decoder is not None and self._stream is not None:
-            try:
-                self._stream.write(self._decoder.decode(b"", final=True))
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass

@@ -1,15 +1,15 @@
 """One child process on a rexecd, as its Spawn call carries it: the request
-stream (an Outbox), one thread that receives the responses and hands each
-chunk of output to where it goes (a PipeBuffer or a sink), and the exit.
+stream (an Outbox), one thread that receives the responses and writes each
+chunk of output where it goes (a sink), and the exit.
 
 The child's life: constructing a RemoteChild starts the call and returns
 once the child runs (its pid known), or raises what stopped it from
 starting. It is done when its exit arrived (returncode) or the call failed
-(the error, raised by poll() and wait()). Its output ends (EOF) when the
-call does, since every chunk comes before the exit.
+(the error, raised by poll() and wait()). Every chunk of output comes before
+the exit, so by the time it is done its sinks are finished (a pipe's reader
+sees EOF) and its stdin source is closed (a writer gets BrokenPipeError).
 
-Thread-safe: its state is guarded by `cond`, which its PipeBuffers share, so
-one wait can watch its pipes and its exit together.
+Thread-safe: any thread may poll, wait or signal.
 """
 import signal
 import threading
@@ -18,7 +18,7 @@ import grpc
 
 from rexec import errors as _errors
 from rexec import exit_status as _exit_status
-from rexec.outbox import Outbox
+from rexec.outbox import CHUNK_BYTES, Outbox
 
 # How long kill() lets SIGKILL take before it cancels the call instead. The
 # server takes a call's requests in order and holds one stdin message until
@@ -29,16 +29,17 @@ KILL_GRACE_SECONDS = 3.0
 
 
 class RemoteChild:
-    def __init__(self, client, start, *, cond, stdout, stderr, stdin_source,
-                 stdin_limit, program, cwd):
+    def __init__(self, client, start, *, stdout, stderr, stdin_source, program, cwd):
         """Starts `start` (a SpawnStart) on `client`. stdout and stderr: where
-        output goes (write/finish; the same object for both merges them).
-        stdin_source: started once the child runs, or None when the caller
-        writes to `outbox`. Raises what errors.from_rpc_error makes of a
-        start that failed, naming `program` or `cwd` as the caller gave them."""
-        self.cond = cond
+        output goes (sinks; the same object for both merges them).
+        stdin_source: started once the child runs. Raises what
+        errors.from_rpc_error makes of a start that failed, naming `program`
+        or `cwd` as the caller gave them."""
+        self.cond = threading.Condition()
         self.pid = None
-        self.outbox = Outbox(start, stdin_limit)
+        # Two chunks in flight: the stdin source's own fd (a pipe, a file)
+        # is where what the child has not read waits.
+        self.outbox = Outbox(start, CHUNK_BYTES)
         self._program = program
         self._cwd = cwd
         self._sinks = {"stdout": stdout, "stderr": stderr}
@@ -49,23 +50,26 @@ class RemoteChild:
         self._kill_timer = None
         self._cancelled_by_kill = False
         self._released = False
+        self._done_callbacks = []
         self._call = None
+        self._end_call = None
         try:
-            self._call = client.stub.Spawn(self.outbox)
+            self._call, self._end_call = client.spawn(self.outbox)
             threading.Thread(target=self._receive, daemon=True,
                              name=f"rexec {start.argv[0]}").start()
         except BaseException:
             if self._call is not None:
                 self._call.cancel()
+                self._end_call()
             self._release()
             raise
         try:
-            with cond:
-                cond.wait_for(lambda: self.pid is not None or self._error is not None)
+            with self.cond:
+                self.cond.wait_for(lambda: self.pid is not None or self._error is not None)
                 if self._error is not None:
                     raise self._error
                 # Under `cond`, so that a call already over stops it instead.
-                if stdin_source is not None and not self._released:
+                if not self._released:
                     stdin_source.start(self.outbox)
         except BaseException:
             # ^C while it starts: nobody would own the child, so stop it.
@@ -74,6 +78,7 @@ class RemoteChild:
 
     def _receive(self):
         failure = None
+        returncode = None
         try:
             for response in self._call:
                 kind = response.WhichOneof("event")
@@ -84,28 +89,41 @@ class RemoteChild:
                         self.pid = response.started.pid
                         self.cond.notify_all()
                 elif kind == "exit":
-                    self._exited(response.exit)
+                    try:
+                        returncode = _exit_status.returncode(response.exit)
+                    except ValueError as e:
+                        failure = _errors.RemoteError(grpc.StatusCode.UNKNOWN, str(e))
         except grpc.RpcError as e:
             with self.cond:
                 started = self.pid is not None
-            failure = _errors.from_rpc_error(e, None if started else self._program, self._cwd)
+                cancelled_by_kill = self._cancelled_by_kill
+            if not cancelled_by_kill:
+                failure = _errors.from_rpc_error(e, None if started else self._program, self._cwd)
         except Exception as e:
             # Ours, or a destination's that was not an OSError: the call
             # cannot go on without its receiver, and the caller learns why.
-            self._call.cancel()
             failure = e
         finally:
+            # Before the end is known: whoever learns of it may rely on the
+            # pipes being at EOF and closed.
             self._release()
+            self._call.cancel()  # a no-op once the call has its status
+            self._end_call()
             with self.cond:
-                if self._returncode is None and self._error is None:
+                if returncode is None and failure is None:
                     if self._cancelled_by_kill:
-                        self._returncode = -signal.SIGKILL
+                        returncode = -signal.SIGKILL
                     else:
-                        self._error = failure or _errors.RemoteError(
+                        failure = _errors.RemoteError(
                             grpc.StatusCode.UNKNOWN, "the call ended without the child's exit")
+                self._returncode = returncode
+                self._error = None if returncode is not None else failure
                 if self._kill_timer is not None:
                     self._kill_timer.cancel()
+                callbacks, self._done_callbacks = self._done_callbacks, None
                 self.cond.notify_all()
+            for callback in callbacks:
+                callback()
 
     def _deliver(self, sink, data):
         if not sink.write(data) and not self._sigpipe_sent:
@@ -114,28 +132,31 @@ class RemoteChild:
             self._sigpipe_sent = True
             self.outbox.signal("SIGPIPE")
 
-    def _exited(self, exit_status):
-        with self.cond:
-            try:
-                self._returncode = _exit_status.returncode(exit_status)
-            except ValueError as e:
-                self._error = _errors.RemoteError(grpc.StatusCode.UNKNOWN, str(e))
-            self.cond.notify_all()
-
     def _release(self):
-        """What the call holds: the request stream, the sinks, the stdin
-        source. Once, when the call is over or could not begin."""
+        """What the call holds: the request stream, the stdin source, the
+        sinks. Once, when the call is over or could not begin."""
         with self.cond:
+            if self._released:
+                return
             self._released = True
         self.outbox.end()
-        if self._stdin_source is not None:
-            self._stdin_source.stop()
+        self._stdin_source.stop()
         for sink in {id(s): s for s in self._sinks.values()}.values():
             sink.finish()
 
     def done(self):
-        """Whether the child's end is known. Call with `cond` held."""
-        return self._returncode is not None or self._error is not None
+        """Whether the child's end is known."""
+        with self.cond:
+            return self._returncode is not None or self._error is not None
+
+    def add_done_callback(self, callback):
+        """Calls `callback()` once the child is done: on the receiving thread,
+        or at once if it is done already."""
+        with self.cond:
+            if self._done_callbacks is not None:
+                self._done_callbacks.append(callback)
+                return
+        callback()
 
     def poll(self):
         """The returncode, or None while the child runs; raises the call's
@@ -155,16 +176,14 @@ class RemoteChild:
     def signal(self, name):
         """Sends a signal (by name) to the child's process group, unless it
         has ended."""
-        with self.cond:
-            if self.done():
-                return
-        self.outbox.signal(name)
+        if not self.done():
+            self.outbox.signal(name)
 
     def kill(self):
         """SIGKILL; should that not end the child within KILL_GRACE_SECONDS,
         the call is cancelled, and the child counts as killed."""
         with self.cond:
-            if self.done():
+            if self._returncode is not None or self._error is not None:
                 return
             if self._kill_timer is None:
                 self._kill_timer = threading.Timer(KILL_GRACE_SECONDS, self._cancel)
@@ -176,7 +195,7 @@ class RemoteChild:
 
     def _cancel(self):
         with self.cond:
-            if self.done():
+            if self._returncode is not None or self._error is not None:
                 return
             self._cancelled_by_kill = True
         self._call.cancel()

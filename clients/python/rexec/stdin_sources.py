@@ -1,11 +1,11 @@
-"""Where a remote child's stdin comes from when it is not a pipe that the
-caller writes: nothing (EOF at once), a file descriptor, or the output pipe
-of another remote child (a pipeline).
+"""Where a remote child's stdin comes from: nothing (EOF at once), or a file
+descriptor that is read and sent (the read end of a Popen's stdin pipe, a
+file, or the read end of another Popen's stdout, for a pipeline).
 
 Each has start(outbox), called once the child runs, and stop(), called when
-its call is over or could not start, which ends the source's thread and
-frees what it holds. A source's thread reads to EOF and blocks while the
-child's stdin is full, like the child reading the source itself would.
+its call is over or could not start: it returns once the source's thread
+has ended and its fd is closed, so that a writer of a Popen's stdin pipe
+gets BrokenPipeError from then on, as a local child's end would give it.
 Thread-safe.
 """
 import os
@@ -29,19 +29,24 @@ class ClosedStdin:
 
 class FdStdin:
     """Copies a file descriptor to EOF. It works on a duplicate, so the caller
-    may close its file once the process started, as with a local child."""
+    may close its file once the process started, as with a local child. The
+    copy waits while the child's stdin is full, as the child reading the
+    source itself would."""
 
     def __init__(self, fd):
         self._fd = os.dup(fd)
         self._wake_read, self._wake_write = os.pipe()
         self._lock = threading.Lock()
         self._closed = False
-        self._started = False
+        self._thread = None
 
     def start(self, outbox):
-        self._started = True
-        threading.Thread(target=self._copy, args=(outbox,), daemon=True,
-                         name="rexec stdin").start()
+        with self._lock:
+            if self._closed:
+                return
+            self._thread = threading.Thread(target=self._copy, args=(outbox,), daemon=True,
+                                            name="rexec stdin")
+            self._thread.start()
 
     def _copy(self, outbox):
         try:
@@ -56,21 +61,26 @@ class FdStdin:
                     return
                 data = os.read(self._fd, _outbox.CHUNK_BYTES)
                 if not data:
-                    break
+                    outbox.close_stdin()
+                    return
                 if not outbox.put_stdin(data):
                     return
         except OSError:
-            pass  # a source that fails reads as its end, as EIO would to the child
+            outbox.close_stdin()  # a source that fails reads as its end, as EIO would
         finally:
             self._close()
-        outbox.close_stdin()
 
     def stop(self):
+        """Ends the copy (the outbox must have ended already, so a put that
+        waits returns) and closes the fd, then returns."""
         with self._lock:
             if not self._closed:
                 os.write(self._wake_write, b"\0")
-        if not self._started:
+            thread = self._thread
+        if thread is None:
             self._close()
+        elif thread is not threading.current_thread():
+            thread.join()
 
     def _close(self):
         with self._lock:
@@ -79,32 +89,3 @@ class FdStdin:
             self._closed = True
             for fd in (self._fd, self._wake_read, self._wake_write):
                 os.close(fd)
-
-
-class PipeStdin:
-    """Copies another remote child's output pipe (a PipeReader of its own,
-    so the caller may close theirs, as the subprocess docs' pipeline does)."""
-
-    def __init__(self, reader):
-        self._reader = reader
-
-    def start(self, outbox):
-        threading.Thread(target=self._copy, args=(outbox,), daemon=True,
-                         name="rexec stdin").start()
-
-    def _copy(self, outbox):
-        try:
-            while True:
-                data = self._reader.read(_outbox.CHUNK_BYTES)
-                if not data:
-                    outbox.close_stdin()
-                    return
-                if not outbox.put_stdin(data):
-                    return
-        finally:
-            self._reader.close()
-
-    def stop(self):
-        # Ends a read blocked in it; closing our reader may leave the
-        # upstream child with no reader, and so earn it SIGPIPE.
-        self._reader.close()

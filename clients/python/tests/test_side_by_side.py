@@ -5,11 +5,17 @@ observes must be the same, exceptions and their fields included.
 Each case takes the module (and a scratch directory) and returns what it
 observed; the test runs it both ways and compares.
 """
+import gc
 import hashlib
+import os
 import pathlib
+import select
+import selectors
 import signal
 import subprocess
+import sys
 import time
+import warnings
 
 import pytest
 
@@ -288,6 +294,74 @@ def pipeline(sp, tmp):
     p1.stdout.close()  # as the subprocess docs say: p1 may get SIGPIPE
     out = p2.communicate(timeout=10)[0]
     return (out, p1.wait(timeout=10), p2.returncode)
+
+
+@case
+def pipes_are_file_descriptors(sp, tmp):
+    """select, selectors and os.read on the pipes, as programs do with them."""
+    with sp.Popen(["sh", "-c", "read x; echo got $x; echo err >&2; sleep 0.2; echo late"],
+                  stdin=sp.PIPE, stdout=sp.PIPE, stderr=sp.PIPE, bufsize=0) as p:
+        idle = select.select([p.stdout, p.stderr], [], [], 0.1)[0]
+        os.write(p.stdin.fileno(), b"it\n")
+        got = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(p.stdout, selectors.EVENT_READ, "out")
+            selector.register(p.stderr, selectors.EVENT_READ, "err")
+            for _ in range(200):  # until both are at EOF (a few events each)
+                if not selector.get_map():
+                    break
+                for key, _ in selector.select(timeout=10):
+                    data = os.read(key.fd, 100)
+                    if data:
+                        got.append((key.data, data))
+                    else:
+                        selector.unregister(key.fileobj)
+        p.stdin.close()
+        lines = {name: b"".join(d for n, d in got if n == name) for name in ("out", "err")}
+        return (idle, lines, p.wait(timeout=10))
+
+
+@case
+def writing_to_a_child_that_is_gone(sp, tmp):
+    with sp.Popen(["true"], stdin=sp.PIPE) as p:
+        p.wait(timeout=10)
+        try:
+            p.stdin.write(b"x")
+            p.stdin.flush()
+            written = "written"
+        except BrokenPipeError as e:
+            written = (type(e), e.errno)
+        try:
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+    return written
+
+
+@case
+def a_failed_start_leaves_nothing_to_say(sp, tmp):
+    """Nothing from __del__ (no ResourceWarning, no ignored exception) once
+    a constructor has failed, and its pipes are closed."""
+    unraisable = []
+    fds_before = set(os.listdir("/proc/self/fd"))
+    old_hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            failed = (outcome(sp.Popen, ["no-such-program-of-rexec"], stdin=sp.PIPE,
+                              stdout=sp.PIPE, stderr=sp.PIPE),
+                      outcome(sp.Popen, ["true"], stdout=sp.PIPE, no_such_argument=1),
+                      outcome(sp.Popen, ["true"], stdout=sp.PIPE, bufsize="x"))
+            gc.collect()
+    finally:
+        sys.unraisablehook = old_hook
+    return (failed, unraisable, [str(w.message) for w in caught],
+            set(os.listdir("/proc/self/fd")) == fds_before)
+
+
+@case
+def list2cmdline(sp, tmp):
+    return sp.list2cmdline(["a b", 'c"d', "", "e\\", "f"])
 
 
 # ---- large data ------------------------------------------------------------
