@@ -19,8 +19,9 @@ tests=(
   openssl iproute2 util-linux
   clang libclang-rt-14-dev
   nodejs
-  # clients/python: its tests
-  python3-pytest
+  # clients/python: its tests, and CPython's test_subprocess that
+  # tests/cpython_suite.py runs against it
+  python3-pytest libpython3.11-testsuite
   # clients/go, offline in GOPATH mode. golang-github-golang-protobuf-1-5-dev
   # by name: grpc's packages would take the older 1-3 (1.3.5), which builds
   # and then panics on this API's oneofs.
