@@ -34,6 +34,11 @@ class Outbox:
         self._queue = collections.deque([pb.SpawnRequest(start=start)])
         self._queued_bytes = 0
         self._ended = False
+        # Whether gRPC's thread is in __next__ waiting for a request (so a
+        # signal put now is taken at once), and whether what it took last
+        # was stdin (which flow control may be holding up).
+        self._waiting = False
+        self._took_stdin = False
 
     def put_stdin(self, data, block=True):
         """Queues bytes for the child's stdin; with `block`, first waits while
@@ -64,12 +69,15 @@ class Outbox:
 
     def drop_stdin(self):
         """Forgets the stdin not yet taken by gRPC (for a child being killed,
-        whose pipe would be discarded anyway)."""
+        whose pipe would be discarded anyway). True when stdin was stuck: a
+        signal put now would wait behind it, here or in gRPC's send."""
         with self._cond:
+            stuck = self._queued_bytes > 0 or (self._took_stdin and not self._waiting)
             self._queue = collections.deque(
                 item for item in self._queue if not isinstance(item, memoryview))
             self._queued_bytes = 0
             self._cond.notify_all()
+            return stuck
 
     def end(self):
         """Ends the request stream once the call is over: gRPC's thread stops
@@ -92,15 +100,19 @@ class Outbox:
 
     def __next__(self):
         with self._cond:
+            self._waiting = True
             while not (self._signals or self._queue or self._ended):
                 self._cond.wait()
+            self._waiting = False
             if self._ended:
                 raise StopIteration
+            self._took_stdin = False
             if self._signals:
                 return self._signals.popleft()
             item = self._queue[0]
             if not isinstance(item, memoryview):
                 return self._queue.popleft()
+            self._took_stdin = True
             chunk = item[:CHUNK_BYTES]
             if len(item) > CHUNK_BYTES:
                 self._queue[0] = item[CHUNK_BYTES:]

@@ -22,9 +22,10 @@ from rexec.outbox import CHUNK_BYTES, Outbox
 
 # How long kill() lets SIGKILL take before it cancels the call instead. The
 # server takes a call's requests in order and holds one stdin message until
-# the child's pipe takes it, so a signal queued behind stdin that the child
-# never reads cannot reach it; a cancel does (the server then stops the
-# process group).
+# the child's pipe takes it, so a signal behind stdin that the child never
+# reads cannot reach it; a cancel does (the server then stops the process
+# group). When stdin is seen stuck here, kill() cancels at once; this is for
+# the one message the server may hold unseen.
 KILL_GRACE_SECONDS = 3.0
 
 
@@ -180,8 +181,9 @@ class RemoteChild:
             self.outbox.signal(name)
 
     def kill(self):
-        """SIGKILL; should that not end the child within KILL_GRACE_SECONDS,
-        the call is cancelled, and the child counts as killed."""
+        """SIGKILL; should stdin the child has not read hold it up, or should
+        it not end the child within KILL_GRACE_SECONDS, the call is
+        cancelled, and the child counts as killed."""
         with self.cond:
             if self._returncode is not None or self._error is not None:
                 return
@@ -190,8 +192,10 @@ class RemoteChild:
                 self._kill_timer.daemon = True
                 self._kill_timer.start()
         # Its stdin dies with it; what is queued would only delay the signal.
-        self.outbox.drop_stdin()
+        stuck = self.outbox.drop_stdin()
         self.outbox.signal("SIGKILL")
+        if stuck:
+            self._cancel()
 
     def _cancel(self):
         with self.cond:

@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 import rexec
+import rexec.remote_child
 from rexec import subprocess as rsp
 
 
@@ -118,8 +119,8 @@ def test_unread_output_makes_the_child_wait(server):
 
 def test_a_child_that_does_not_read_blocks_the_writer_and_kill_frees_it(server):
     """stdin the child never reads holds up writes, as a full pipe does; and
-    it holds up a signal behind it at the server, so kill() ends the call
-    after its grace, and the writer gets BrokenPipeError."""
+    it would hold up a signal behind it, so kill() ends the call, and the
+    writer gets BrokenPipeError."""
     p = rsp.Popen(["sleep", "30"], stdin=rsp.PIPE, server=server)
     outcome = []
 
@@ -145,6 +146,25 @@ def test_a_child_that_does_not_read_blocks_the_writer_and_kill_frees_it(server):
         p.stdin.write(b"more")
         p.stdin.flush()
 
+
+
+def test_run_timeout_with_input_the_child_never_reads(server, monkeypatch):
+    """The SIGKILL that run() sends at its timeout cannot get past the stdin
+    the child does not read; the call is cancelled at once instead of after
+    kill()'s grace (made too long here to be what ends it)."""
+    monkeypatch.setattr(rexec.remote_child, "KILL_GRACE_SECONDS", 600)
+    outcome = []
+
+    def run():
+        try:
+            rsp.run(["sleep", "60"], input=b"x" * (8 << 20), timeout=1, server=server)
+        except subprocess.TimeoutExpired as e:
+            outcome.append(type(e))
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert outcome == [subprocess.TimeoutExpired]
 
 
 def test_nothing_left_behind(server, tmp_path):
