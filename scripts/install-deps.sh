@@ -19,9 +19,11 @@ tests=(
   openssl iproute2 util-linux
   clang libclang-rt-14-dev
   nodejs
-  # clients/python: its tests, and CPython's test_subprocess that
-  # tests/cpython_suite.py runs against it
+  # clients/python: its tests, CPython's test_subprocess that
+  # tests/cpython_suite.py runs against it, and what its packaging test
+  # uses (pip install into a venv with no index, mypy on the type hints)
   python3-pytest libpython3.11-testsuite
+  python3-venv python3-setuptools python3-mypy
   # clients/go, offline in GOPATH mode. golang-github-golang-protobuf-1-5-dev
   # by name: grpc's packages would take the older 1-3 (1.3.5), which builds
   # and then panics on this API's oneofs.

@@ -17,8 +17,11 @@ The Popen is made on a thread of its own, so the loop does not wait for the
 server's answer to the start. A transport belongs to its event loop's
 thread, as asyncio's own.
 """
+from __future__ import annotations
+
 import asyncio
 import threading
+from typing import Any
 from asyncio import base_subprocess as _base_subprocess
 from asyncio import subprocess as _asyncio_subprocess
 
@@ -132,9 +135,13 @@ def _check_bytes_only(universal_newlines, bufsize, text, encoding, errors):
         raise ValueError("errors must be None")
 
 
-async def create_subprocess_exec(program, *args, stdin=None, stdout=None, stderr=None,
-                                 limit=_DEFAULT_LIMIT, universal_newlines=False, shell=False,
-                                 bufsize=0, encoding=None, errors=None, text=None, **kwds):
+async def create_subprocess_exec(program: Any, *args: Any, stdin: Any = None,
+                                 stdout: Any = None, stderr: Any = None,
+                                 limit: int = _DEFAULT_LIMIT, universal_newlines: bool = False,
+                                 shell: bool = False, bufsize: int = 0,
+                                 encoding: None = None, errors: None = None,
+                                 text: bool | None = None,
+                                 **kwds: Any) -> asyncio.subprocess.Process:
     """Create a remote subprocess: asyncio.create_subprocess_exec, with
     `server=` among the keyword arguments it passes to Popen."""
     if shell:
@@ -143,9 +150,12 @@ async def create_subprocess_exec(program, *args, stdin=None, stdout=None, stderr
     return await _create((program,) + args, False, stdin, stdout, stderr, limit, kwds)
 
 
-async def create_subprocess_shell(cmd, stdin=None, stdout=None, stderr=None,
-                                  limit=_DEFAULT_LIMIT, universal_newlines=False, shell=True,
-                                  bufsize=0, encoding=None, errors=None, text=None, **kwds):
+async def create_subprocess_shell(cmd: str | bytes, stdin: Any = None, stdout: Any = None,
+                                  stderr: Any = None, limit: int = _DEFAULT_LIMIT,
+                                  universal_newlines: bool = False, shell: bool = True,
+                                  bufsize: int = 0, encoding: None = None, errors: None = None,
+                                  text: bool | None = None,
+                                  **kwds: Any) -> asyncio.subprocess.Process:
     """Run the remote shell command cmd: asyncio.create_subprocess_shell,
     with `server=` among the keyword arguments it passes to Popen."""
     if not isinstance(cmd, (bytes, str)):

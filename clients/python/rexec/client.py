@@ -7,9 +7,12 @@ A Client made by hand owns its channels and is its owner's to close
 (close(), or `with`); the clients behind `server="host:port"` and REXEC_SERVER are
 made once per server and environment, shared, and closed at exit.
 """
+from __future__ import annotations
+
 import atexit
 import os
 import threading
+from typing import Any, Callable
 
 import grpc
 
@@ -45,8 +48,10 @@ class Client:
     Pass it as `server=` to any function of rexec.subprocess.
     """
 
-    def __init__(self, server=None, *, credentials=None, token=None, server_name=None,
-                 calls_per_connection=DEFAULT_CALLS_PER_CONNECTION):
+    def __init__(self, server: str | None = None, *,
+                 credentials: grpc.ChannelCredentials | None = None,
+                 token: str | None = None, server_name: str | None = None,
+                 calls_per_connection: int = DEFAULT_CALLS_PER_CONNECTION) -> None:
         environ = os.environ
         self.server = server or environ.get("REXEC_SERVER") or DEFAULT_SERVER
         if isinstance(calls_per_connection, bool) or not isinstance(calls_per_connection, int):
@@ -62,7 +67,7 @@ class Client:
             server_name = environ.get("REXEC_TLS_SERVER_NAME")
         self._channel_credentials = _credentials.channel_credentials(
             self.server, credentials, token)
-        self._options = [
+        self._options: list[tuple[str, Any]] = [
             # Output comes in chunks of up to a pipe-full (1 MiB), below
             # gRPC's 4 MiB default; no limit keeps that true of any server's
             # choice.
@@ -74,16 +79,16 @@ class Client:
         if server_name:
             self._options.append(("grpc.ssl_target_name_override", server_name))
         self._lock = threading.Lock()
-        self._connections = []  # the first one is kept when idle
+        self._connections: list[_Connection] = []  # the first one is kept when idle
         self._closed = False
 
-    def _connect(self):
+    def _connect(self) -> _Connection:
         if self._channel_credentials is None:
             return _Connection(grpc.insecure_channel(self.server, options=self._options))
         return _Connection(grpc.secure_channel(self.server, self._channel_credentials,
                                                options=self._options))
 
-    def spawn(self, requests):
+    def spawn(self, requests: Any) -> tuple[Any, Callable[[], None]]:
         """Starts a Spawn call that sends `requests`, on a connection with
         room for it. Returns the call and a function to call once it is over
         (which frees its place)."""
@@ -101,7 +106,7 @@ class Client:
         except BaseException:
             self._ended(connection)
             raise
-        ended = []
+        ended: list[bool] = []
 
         def end():
             if not ended:
@@ -109,7 +114,7 @@ class Client:
                 self._ended(connection)
         return call, end
 
-    def _ended(self, connection):
+    def _ended(self, connection: _Connection) -> None:
         with self._lock:
             connection.calls -= 1
             # One connection stays for the next call; another that empties
@@ -119,7 +124,7 @@ class Client:
                 self._connections.remove(connection)
                 connection.channel.close()
 
-    def close(self):
+    def close(self) -> None:
         """Closes the connections: calls still running end with CANCELLED,
         and the server stops their children."""
         with self._lock:
@@ -128,13 +133,13 @@ class Client:
         for connection in connections:
             connection.channel.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"rexec.Client({self.server!r})"
 
 
@@ -142,17 +147,17 @@ class _Connection:
     """One channel, so one HTTP/2 connection, and how many calls it carries
     now. Guarded by its Client's lock."""
 
-    def __init__(self, channel):
+    def __init__(self, channel: grpc.Channel) -> None:
         self.channel = channel
         self.stub = child_process_pb2_grpc.ChildProcessStub(channel)
         self.calls = 0
 
 
 _lock = threading.Lock()
-_default_clients = {}
+_default_clients: dict[tuple[str | None, ...], Client] = {}
 
 
-def client_for(server):
+def client_for(server: str | Client | None) -> Client:
     """The Client for a `server=` argument: a Client as is, else the shared
     one for that address (None: REXEC_SERVER) and the environment now."""
     if isinstance(server, Client):
@@ -166,7 +171,7 @@ def client_for(server):
 
 
 @atexit.register
-def _close_default_clients():
+def _close_default_clients() -> None:
     with _lock:
         clients = list(_default_clients.values())
         _default_clients.clear()

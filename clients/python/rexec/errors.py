@@ -9,6 +9,8 @@ RemoteError. Both carry the gRPC status.
 
 Immutable values and pure functions; thread-safe.
 """
+from __future__ import annotations
+
 import errno as _errno
 import os
 import re
@@ -25,12 +27,12 @@ class RemoteError(_stdlib_subprocess.SubprocessError):
     code: the grpc.StatusCode; details: the server's (or gRPC's) message.
     """
 
-    def __init__(self, code, details):
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
         super().__init__(code, details)
         self.code = code
         self.details = details
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code.name}: {self.details}"
 
 

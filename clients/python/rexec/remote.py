@@ -17,6 +17,8 @@ os.system, os.spawn*, os.fork and os.exec* stay local: they are not
 subprocess. asyncio's event loops keep the standard subprocess for their
 own low-level subprocess_exec and subprocess_shell.
 """
+from __future__ import annotations
+
 import os
 import runpy
 import sys
@@ -26,7 +28,7 @@ USAGE = """usage: python3 -m rexec.remote app.py [ARGS...]
 Runs the program with its subprocess children on the rexecd of $REXEC_SERVER."""
 
 
-def install():
+def install() -> None:
     """Makes `import subprocess` give rexec.subprocess from now on, and
     asyncio's subprocess functions rexec.asyncio's."""
     # asyncio first, so that its own modules keep the standard subprocess.
@@ -38,11 +40,11 @@ def install():
 
     sys.modules["subprocess"] = remote_subprocess
     for module in (asyncio, asyncio.subprocess):
-        module.create_subprocess_exec = remote_asyncio.create_subprocess_exec
-        module.create_subprocess_shell = remote_asyncio.create_subprocess_shell
+        for name in ("create_subprocess_exec", "create_subprocess_shell"):
+            setattr(module, name, getattr(remote_asyncio, name))
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv == ["-m"]:
         print(USAGE, file=sys.stderr if not argv or argv == ["-m"] else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2

@@ -52,6 +52,7 @@ reads its stdin when that is a pipe or a file.
 import errno
 import os
 import subprocess as _stdlib
+import typing
 
 from rexec import client as _client
 from rexec import errors as _errors
@@ -60,6 +61,9 @@ from rexec import output_sinks as _sinks
 from rexec import remote_child as _remote_child
 from rexec import stdin_sources as _sources
 from rexec.v1 import child_process_pb2 as pb
+
+if typing.TYPE_CHECKING:  # the module's names are the standard module's
+    from typing import IO, Any, Callable, Collection, Iterable, Mapping, Sequence
 
 __all__ = ["Popen", "PIPE", "STDOUT", "call", "check_call", "getstatusoutput",
            "getoutput", "check_output", "run", "CalledProcessError", "DEVNULL",
@@ -80,12 +84,20 @@ list2cmdline = _stdlib.list2cmdline
 # Popen.__del__ (the standard one) keeps here a Popen whose child still runs
 # when the object is collected, and _cleanup() (which each new Popen calls)
 # lets go of those that have ended, as for a local child.
-_active = _stdlib._active
-_cleanup = _stdlib._cleanup
+_active = _stdlib._active  # type: ignore[attr-defined]
+_cleanup = _stdlib._cleanup  # type: ignore[attr-defined]
 
 
 # uid_t and gid_t are 32 bits.
 _ID_MAX = (1 << 32) - 1
+
+
+# What the standard functions take, as typeshed names it.
+_Path = typing.Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_Command = typing.Union[_Path, "Sequence[_Path]"]
+_File = typing.Union[None, int, "IO[Any]"]
+_Environment = typing.Union["Mapping[bytes, _Path]", "Mapping[str, _Path]"]
+_Server = typing.Union[str, _client.Client, None]
 
 
 def _refuse(option, value, why):
@@ -205,21 +217,28 @@ def _output_sink(fd, devnull, inherited):
         raise
 
 
-class Popen(_stdlib.Popen):
+class Popen(_stdlib.Popen[typing.AnyStr]):
     """A child process on a rexecd: subprocess.Popen (a subclass of it, so
     its methods, pipes and errors are the standard ones) whose child is
     started by the server `server=` names. See the module's docstring for
     what differs."""
 
-    def __init__(self, args, bufsize=-1, executable=None,
-                 stdin=None, stdout=None, stderr=None,
-                 preexec_fn=None, close_fds=True,
-                 shell=False, cwd=None, env=None, universal_newlines=None,
-                 startupinfo=None, creationflags=0,
-                 restore_signals=True, start_new_session=False,
-                 pass_fds=(), *, user=None, group=None, extra_groups=None,
-                 encoding=None, errors=None, text=None, umask=-1, pipesize=-1,
-                 process_group=None, server=None):
+    _child: _remote_child.RemoteChild  # once the standard Popen has _child_created
+
+    def __init__(self: "Popen[Any]", args: "_Command", bufsize: int = -1,
+                 executable: "_Path | None" = None, stdin: "_File" = None,
+                 stdout: "_File" = None, stderr: "_File" = None,
+                 preexec_fn: "Callable[[], Any] | None" = None, close_fds: bool = True,
+                 shell: bool = False, cwd: "_Path | None" = None,
+                 env: "_Environment | None" = None, universal_newlines: "bool | None" = None,
+                 startupinfo: "Any" = None, creationflags: int = 0,
+                 restore_signals: bool = True, start_new_session: bool = False,
+                 pass_fds: "Collection[int]" = (), *, user: "str | int | None" = None,
+                 group: "str | int | None" = None,
+                 extra_groups: "Iterable[str | int] | None" = None,
+                 encoding: "str | None" = None, errors: "str | None" = None,
+                 text: "bool | None" = None, umask: int = -1, pipesize: int = -1,
+                 process_group: "int | None" = None, server: "_Server" = None) -> None:
         # close_fds is taken either way: no fd of ours can reach the server,
         # so the child has only stdin, stdout and stderr.
         _refuse_local_only(preexec_fn, pass_fds, restore_signals,
@@ -228,15 +247,14 @@ class Popen(_stdlib.Popen):
         # up here.
         self._identity = _identity_options(user, group, extra_groups)
         self._client = _client.client_for(server)
-        self._child = None
-        newer = {}  # what older Pythons' Popen does not take, when it is set
-        if pipesize not in (-1, None):
-            newer["pipesize"] = pipesize
-        super().__init__(args, bufsize, executable, stdin, stdout, stderr,
-                         shell=shell, cwd=cwd, env=env,
-                         universal_newlines=universal_newlines, startupinfo=startupinfo,
-                         creationflags=creationflags, encoding=encoding, errors=errors,
-                         text=text, **newer)
+        standard: "dict[str, Any]" = dict(
+            bufsize=bufsize, executable=executable, stdin=stdin, stdout=stdout,
+            stderr=stderr, shell=shell, cwd=cwd, env=env,
+            universal_newlines=universal_newlines, startupinfo=startupinfo,
+            creationflags=creationflags, encoding=encoding, errors=errors, text=text)
+        if pipesize not in (-1, None):  # older Pythons' Popen does not take it
+            standard["pipesize"] = pipesize
+        super().__init__(args, **standard)
 
     def _execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env,
                        startupinfo, creationflags, shell, p2cread, p2cwrite, c2pread,
@@ -292,7 +310,7 @@ class Popen(_stdlib.Popen):
             self.returncode = returncode
         return self.returncode
 
-    def send_signal(self, sig):
+    def send_signal(self, sig: int) -> None:
         """Send a signal to the process (to its process group)."""
         self.poll()
         if self.returncode is not None or sig == 0:  # 0 sends nothing, as kill(2)
@@ -304,7 +322,7 @@ class Popen(_stdlib.Popen):
             self._child.signal(name)
 
 
-def call(*popenargs, timeout=None, **kwargs):
+def call(*popenargs: "Any", timeout: "float | None" = None, **kwargs: "Any") -> int:
     """Run command with arguments.  Wait for command to complete or
     timeout, then return the returncode attribute."""
     with Popen(*popenargs, **kwargs) as p:
@@ -315,7 +333,7 @@ def call(*popenargs, timeout=None, **kwargs):
             raise
 
 
-def check_call(*popenargs, **kwargs):
+def check_call(*popenargs: "Any", **kwargs: "Any") -> int:
     """Run command with arguments.  Wait for command to complete.  If
     the exit code was zero then return, otherwise raise
     CalledProcessError."""
@@ -328,7 +346,8 @@ def check_call(*popenargs, **kwargs):
     return 0
 
 
-def check_output(*popenargs, timeout=None, **kwargs):
+def check_output(*popenargs: "Any", timeout: "float | None" = None,
+                 **kwargs: "Any") -> "Any":
     """Run command with arguments and return its output; CalledProcessError
     if it did not exit 0."""
     for kw in ("stdout", "check"):
@@ -337,14 +356,16 @@ def check_output(*popenargs, timeout=None, **kwargs):
     if "input" in kwargs and kwargs["input"] is None:
         if (kwargs.get("universal_newlines") or kwargs.get("text")
                 or kwargs.get("encoding") or kwargs.get("errors")):
-            empty = ""
+            empty: "str | bytes" = ""
         else:
             empty = b""
         kwargs["input"] = empty
     return run(*popenargs, stdout=PIPE, timeout=timeout, check=True, **kwargs).stdout
 
 
-def run(*popenargs, input=None, capture_output=False, timeout=None, check=False, **kwargs):
+def run(*popenargs: "Any", input: "Any" = None, capture_output: bool = False,
+        timeout: "float | None" = None, check: bool = False,
+        **kwargs: "Any") -> "CompletedProcess[Any]":
     """Run command with arguments and return a CompletedProcess instance."""
     if input is not None:
         if kwargs.get("stdin") is not None:
@@ -366,13 +387,14 @@ def run(*popenargs, input=None, capture_output=False, timeout=None, check=False,
         except:  # Including KeyboardInterrupt, communicate handled that.
             process.kill()
             raise
-        retcode = process.poll()
+        retcode = process.wait()  # at once: communicate() waited
         if check and retcode:
             raise CalledProcessError(retcode, process.args, output=stdout, stderr=stderr)
     return CompletedProcess(process.args, retcode, stdout, stderr)
 
 
-def getstatusoutput(cmd, *, encoding=None, errors=None, server=None):
+def getstatusoutput(cmd: "_Command", *, encoding: "str | None" = None,
+                    errors: "str | None" = None, server: "_Server" = None) -> "tuple[int, str]":
     """Return (exitcode, output) of executing cmd in a shell."""
     try:
         data = check_output(cmd, shell=True, text=True, stderr=STDOUT,
@@ -386,6 +408,7 @@ def getstatusoutput(cmd, *, encoding=None, errors=None, server=None):
     return exitcode, data
 
 
-def getoutput(cmd, *, encoding=None, errors=None, server=None):
+def getoutput(cmd: "_Command", *, encoding: "str | None" = None,
+               errors: "str | None" = None, server: "_Server" = None) -> str:
     """Return output (stdout or stderr) of executing cmd in a shell."""
     return getstatusoutput(cmd, encoding=encoding, errors=errors, server=server)[1]

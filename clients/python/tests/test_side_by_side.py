@@ -343,6 +343,7 @@ def a_failed_start_leaves_nothing_to_say(sp, tmp):
     """Nothing from __del__ (no ResourceWarning, no ignored exception) once
     a constructor has failed, and its pipes are closed."""
     unraisable = []
+    sp.run(["true"])  # the connection is made
     fds_before = set(os.listdir("/proc/self/fd"))
     old_hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
     try:
