@@ -36,13 +36,14 @@ class Rexecd:
         self.address = self.addresses[0]
 
     def _drain(self):
-        for line in self.process.stderr:
-            self.log.append(line.rstrip("\n"))
-            match = re.search(r"listening on (\S+)", line)
-            if match:
-                self.addresses.append(match.group(1))
-                if len(self.addresses) == self._expected:
-                    self._ready.set()
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self.log.append(line.rstrip("\n"))
+                match = re.search(r"listening on (\S+)", line)
+                if match:
+                    self.addresses.append(match.group(1))
+                    if len(self.addresses) == self._expected:
+                        self._ready.set()
         self._ready.set()
 
     def stop(self):
