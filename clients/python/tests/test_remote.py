@@ -2,14 +2,17 @@
 errors, the options a remote child cannot take, stdin=None, and bounded
 buffering both ways."""
 import os
+import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import grpc
 import pytest
 
+import conftest
 import rexec
 import rexec.remote_child
 from rexec import subprocess as rsp
@@ -90,6 +93,50 @@ def test_the_environment_is_the_servers_without_env(server, monkeypatch):
     remote_env = rsp.check_output(["env"], server=server)
     assert b"REXEC_ONLY_HERE" not in remote_env
     assert b"PATH=" in remote_env
+
+
+def test_cwd_none_is_the_servers_directory(rexecd):
+    server_cwd = os.readlink(f"/proc/{rexecd.process.pid}/cwd")
+    assert rsp.check_output(["pwd"], text=True, server=rexecd.address) == server_cwd + "\n"
+
+
+def test_signals_reach_the_process_group(server):
+    """terminate() ends the shell's background child too: the signal goes
+    to the child's process group, which the child leads."""
+    with rsp.Popen(["sh", "-c", "sleep 30 & echo $!; wait"], stdout=rsp.PIPE,
+                   server=server) as p:
+        grandchild = int(p.stdout.readline())
+        p.terminate()
+        assert p.wait(timeout=20) == -signal.SIGTERM
+    assert gone(grandchild)
+
+
+def test_the_child_ends_with_the_program_that_started_it(server, tmp_path):
+    """A local child outlives a parent that exits; a remote one is stopped
+    with its call."""
+    program = ("import sys\n"
+               "from rexec import subprocess\n"
+               "p = subprocess.Popen(['sleep', '60'], server=sys.argv[1])\n"
+               "print(p.pid, flush=True)\n")
+    environment = dict(os.environ, PYTHONPATH=str(conftest.PACKAGE_ROOT),
+                       PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-c", program, server], capture_output=True,
+                            text=True, env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert gone(int(result.stdout))
+
+
+def gone(pid):
+    """Whether the process `pid` (on this machine, where the tests' rexecd
+    runs) has ended, waiting up to 20 s for its pidfd to say so."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], 20)[0])
+    finally:
+        os.close(pidfd)
 
 
 def test_real_time_signals_go_by_number(server):
