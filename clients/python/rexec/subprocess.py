@@ -34,9 +34,9 @@ What differs, because the child runs elsewhere:
   the child still has only its standard three fds.
 - Signals go to the child's process group, by name (a real-time one as
   "SIG34", as rexecd names it). A returncode of -N uses this machine's
-  numbering. kill() that cannot reach the child within a few seconds (the
-  server takes requests in order, and stdin the child does not read holds
-  back what follows it) cancels the call; the server then stops the child.
+  numbering. kill() of a child whose unread stdin holds the signal back
+  (the server takes a call's requests in order) cancels the call; the
+  server then stops the child, and returncode is -9.
 - The child lives as long as its call: when this program exits or loses
   the connection, rexecd stops it.
 - A failed call raises rexec.RemoteError (a SubprocessError with the gRPC
