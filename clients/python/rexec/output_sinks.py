@@ -4,13 +4,15 @@ inherit locally) or nowhere (DEVNULL).
 
 Each has write(data) -> bool (False: the destination is a pipe with no
 reader left, so the caller sends SIGPIPE, as a local child writing to it
-would get) and finish(), which closes what it holds: for a pipe, its
-reader sees EOF once every writer has finished. Used by the one thread that
-receives a call's output; not thread-safe.
+would get), drop_the_rest() and finish(), which closes what it holds: for
+a pipe, its reader sees EOF once every writer has finished. Used by the one
+thread that receives a call's output, but for drop_the_rest(), which any
+thread may call.
 """
-import errno
 import os
 import select
+import stat
+import threading
 
 
 class DiscardSink:
@@ -18,6 +20,9 @@ class DiscardSink:
 
     def write(self, data):
         return True
+
+    def drop_the_rest(self):
+        pass
 
     def finish(self):
         pass
@@ -28,30 +33,57 @@ class FdSink:
     local child writing to it would; the caller may close its own once the
     process started. A full pipe makes write() wait, and so the child: the
     receiving thread stops, gRPC's flow control stops the server, the server
-    stops reading the child's pipe."""
+    stops reading the child's pipe. drop_the_rest() (from any thread) ends
+    such a wait: for a child being killed, whose output past what the pipe
+    holds would never have been written."""
 
     def __init__(self, fd):
         self._fd = os.dup(fd)
+        # A regular file takes every write at once; anything else (a pipe,
+        # a terminal, a socket) is written no more than it has room for, so
+        # that a wait for room can be ended.
+        self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
+        self._wake_read, self._wake_write = os.pipe()
+        self._dropping = False
+        self._lock = threading.Lock()  # finish() against drop_the_rest()
+        self._finished = False
 
     def write(self, data):
         view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self._fd, view):]
-            except BlockingIOError:
-                # A non-blocking fd of the caller's: wait as a blocking one would.
-                poller = select.poll()
-                poller.register(self._fd, select.POLLOUT)
-                poller.poll()
-            except BrokenPipeError:
-                return False
-            except OSError as e:
-                if e.errno == errno.EPIPE:
-                    return False
-                # What a local child would be told by its write(2) (ENOSPC,
-                # EIO...): this chunk is lost, as it would be to the child.
-                return True
+        try:
+            while view and not self._dropping:
+                if not self._regular and not self._wait_for_room():
+                    self._dropping = True
+                    break
+                size = len(view) if self._regular else min(len(view), select.PIPE_BUF)
+                try:
+                    view = view[os.write(self._fd, view[:size]):]
+                except BlockingIOError:
+                    pass  # a non-blocking fd of the caller's: poll again
+        except BrokenPipeError:
+            return False
+        except OSError:
+            # What a local child would be told by its write(2) (ENOSPC,
+            # EIO...): this chunk is lost, as it would be to the child.
+            pass
         return True
 
+    def _wait_for_room(self):
+        """True once the fd can take PIPE_BUF bytes without blocking (or has
+        no reader, which the write then says); False when told to drop the
+        rest instead."""
+        poller = select.poll()
+        poller.register(self._fd, select.POLLOUT)
+        poller.register(self._wake_read, select.POLLIN)
+        return self._wake_read not in dict(poller.poll())
+
+    def drop_the_rest(self):
+        with self._lock:
+            if not self._finished:
+                os.write(self._wake_write, b"\0")
+
     def finish(self):
-        os.close(self._fd)
+        with self._lock:
+            self._finished = True
+            for fd in (self._fd, self._wake_read, self._wake_write):
+                os.close(fd)

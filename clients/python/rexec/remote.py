@@ -45,9 +45,12 @@ def install() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help") or argv == ["-m"]:
-        print(USAGE, file=sys.stderr if not argv or argv == ["-m"] else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    if argv in ([], ["-m"]):
+        print(USAGE, file=sys.stderr)
+        return 2
     install()
     if argv[0] == "-m":
         sys.argv = argv[1:]

@@ -191,6 +191,10 @@ class RemoteChild:
                 self._kill_timer = threading.Timer(KILL_GRACE_SECONDS, self._cancel)
                 self._kill_timer.daemon = True
                 self._kill_timer.start()
+        # Output it has not written into a full pipe here it never will: what
+        # arrives past that must not keep its exit from being seen.
+        for sink in self._sinks.values():
+            sink.drop_the_rest()
         # Its stdin dies with it; what is queued would only delay the signal.
         stuck = self.outbox.drop_stdin()
         self.outbox.signal("SIGKILL")

@@ -472,6 +472,14 @@ def signals(sp, tmp):
 
 
 @case
+def kill_while_its_output_fills_the_pipe(sp, tmp):
+    with sp.Popen(["yes"], stdout=sp.PIPE) as p:
+        first = p.stdout.read(4)
+        p.kill()
+        return (first, outcome(p.wait, timeout=10))
+
+
+@case
 def poll_while_running(sp, tmp):
     with sp.Popen(["sh", "-c", "read x; exit 6"], stdin=sp.PIPE) as p:
         running = p.poll()
@@ -505,8 +513,7 @@ def context_manager_closes_and_waits(sp, tmp):
 
 def test_parent_streams_get_the_output_of_none(remote, capfd):
     """stdout=None and stderr=None: the local child writes our fds 1 and 2,
-    the remote one's output is copied to sys.stdout and sys.stderr; both
-    end up where a reader of this program's output sees them."""
+    the remote one's output is written to them here."""
     observed = []
     for sp in (subprocess, remote):
         sp.run(["sh", "-c", "echo out; echo err >&2"])
