@@ -290,11 +290,13 @@ class Popen(_stdlib.Popen[typing.AnyStr]):
         self.pid = self._child.pid
         self._child_created = True
 
-    def _internal_poll(self, _deadstate=None, **_):
+    def _internal_poll(self, _deadstate=None, _failures=(_errors.RemoteError, OSError)):
+        # Called by __del__, maybe as the interpreter shuts down: what it
+        # needs is bound here.
         if self.returncode is None:
             try:
                 self.returncode = self._child.poll()
-            except (_errors.RemoteError, OSError):
+            except _failures:
                 # From __del__ (and the module's _cleanup), which must not
                 # raise: the call is over, and its child with it.
                 if _deadstate is None:
@@ -312,7 +314,10 @@ class Popen(_stdlib.Popen[typing.AnyStr]):
 
     def send_signal(self, sig: int) -> None:
         """Send a signal to the process (to its process group)."""
-        self.poll()
+        try:
+            self.poll()
+        except (_errors.RemoteError, OSError):
+            return  # the call broke off, and the server stopped the child
         if self.returncode is not None or sig == 0:  # 0 sends nothing, as kill(2)
             return
         name = _exit_status.signal_name(sig)

@@ -16,6 +16,7 @@ import conftest
 import rexec
 import rexec.remote_child
 from rexec import subprocess as rsp
+from rexecd_server import Rexecd
 
 
 def test_server_by_argument(server):
@@ -55,6 +56,27 @@ def test_a_refused_start_is_a_remote_error(server):
         rsp.run(["true"], user="no-such-user-of-rexec", server=server)
     assert caught.value.code == grpc.StatusCode.NOT_FOUND
     assert "no-such-user-of-rexec" in caught.value.details
+
+
+def test_a_call_that_breaks_off_raises_once():
+    """The server dies under running children (one of them kills it):
+    wait() and poll() raise the call's RemoteError, run() raises it, and
+    kill() has nothing left to signal."""
+    doomed = Rexecd()
+    try:
+        p = rsp.Popen(["sleep", "3"], server=doomed.address)
+        with pytest.raises(rexec.RemoteError):
+            rsp.run(["sh", "-c", "kill -KILL $PPID; sleep 3"], server=doomed.address,
+                    timeout=30)
+        with pytest.raises(rexec.RemoteError) as caught:
+            p.wait(timeout=30)
+        assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+        with pytest.raises(rexec.RemoteError):
+            p.poll()
+        p.kill()  # nothing left to signal: no error
+        assert p.returncode is None
+    finally:
+        doomed.process.wait(timeout=30)
 
 
 def test_start_errors_carry_the_status(server):
