@@ -25,7 +25,18 @@ DEFAULT_CALLS_PER_CONNECTION = 100
 
 # What a default client is made of, so a change of any makes another one.
 _ENVIRONMENT = ("REXEC_SERVER", "REXEC_TLS_CA", "REXEC_TLS_CERT", "REXEC_TLS_KEY",
-                "REXEC_TLS_SERVER_NAME", "REXEC_TOKEN_FILE")
+                "REXEC_TLS_SERVER_NAME", "REXEC_TOKEN_FILE", "REXEC_CHILD_ENV")
+
+# What a child's environment is when the call gives none (env=None).
+CHILD_ENV_CHOICES = ("server", "caller")
+
+
+def child_env_from_environment(environ: "os._Environ[str] | dict[str, str]") -> str:
+    """REXEC_CHILD_ENV, checked; "server" when unset or empty."""
+    value = environ.get("REXEC_CHILD_ENV") or "server"
+    if value not in CHILD_ENV_CHOICES:
+        raise ValueError(f"REXEC_CHILD_ENV={value!r}: it must be 'server' or 'caller'")
+    return value
 
 
 class Client:
@@ -44,6 +55,12 @@ class Client:
       --max-streams-per-connection (default 100) calls on a connection and
       would hold any more back, unannounced, until one ends: a server with
       a lower setting needs it here too.
+    child_env: what a child started with env=None gets: "server" (rexecd's
+      environment, or under a policy its rule's) or "caller" (this
+      process's os.environ, as a local child inherits it; the server
+      leaves out what the rule's client_env does not allow). Default
+      $REXEC_CHILD_ENV, else "server": our HOME, PATH and secrets describe
+      this machine, and go to the server only when asked.
 
     Pass it as `server=` to any function of rexec.subprocess.
     """
@@ -51,9 +68,15 @@ class Client:
     def __init__(self, server: str | None = None, *,
                  credentials: grpc.ChannelCredentials | None = None,
                  token: str | None = None, server_name: str | None = None,
-                 calls_per_connection: int = DEFAULT_CALLS_PER_CONNECTION) -> None:
+                 calls_per_connection: int = DEFAULT_CALLS_PER_CONNECTION,
+                 child_env: str | None = None) -> None:
         environ = os.environ
         self.server = server or environ.get("REXEC_SERVER") or DEFAULT_SERVER
+        if child_env is None:
+            child_env = child_env_from_environment(environ)
+        elif child_env not in CHILD_ENV_CHOICES:
+            raise ValueError(f"child_env={child_env!r}: it must be 'server' or 'caller'")
+        self.child_env = child_env
         if isinstance(calls_per_connection, bool) or not isinstance(calls_per_connection, int):
             raise TypeError("calls_per_connection must be an integer")
         if calls_per_connection < 1:

@@ -16,7 +16,8 @@ rexec.Client).
 
 What differs, because the child runs elsewhere:
 - The child sees the server's filesystem, users and environment: env=None
-  gives it rexecd's environment (not ours), env={...} exactly that
+  gives it rexecd's environment (not ours; ours with the client's
+  child_env="caller" or REXEC_CHILD_ENV=caller), env={...} exactly that
   environment; cwd=None is rexecd's working directory. `pid` is its pid on
   that machine. user, group and extra_groups are names or ids there.
 - stdin=None gives it an empty stdin (at EOF at once): it cannot share ours,
@@ -29,8 +30,8 @@ What differs, because the child runs elsewhere:
   differ from a shared descriptor's (rexecd reads the two separately).
 - Options that act on this process or its fds are refused with ValueError,
   never ignored: preexec_fn, pass_fds, restore_signals=False,
-  start_new_session=True, process_group other than 0 (the child leads a
-  process group of its own already), umask. close_fds=False is taken, and
+  process_group other than 0 (the child leads a process group of its own
+  already; 0 asks just that). close_fds=False is taken, and
   the child still has only its standard three fds.
 - Signals go to the child's process group, by name (a real-time one as
   "SIG34", as rexecd names it). A returncode of -N uses this machine's
@@ -52,6 +53,8 @@ reads its stdin when that is a pipe or a file.
 import errno
 import os
 import subprocess as _stdlib
+import sys
+import types
 import typing
 
 from rexec import client as _client
@@ -86,6 +89,10 @@ list2cmdline = _stdlib.list2cmdline
 # lets go of those that have ended, as for a local child.
 _active = _stdlib._active  # type: ignore[attr-defined]
 _cleanup = _stdlib._cleanup  # type: ignore[attr-defined]
+
+# The selector the standard communicate() waits with (which our Popen
+# runs): set here, it is set there (see _Module).
+_PopenSelector = _stdlib._PopenSelector  # type: ignore[attr-defined]
 
 
 # uid_t and gid_t are 32 bits.
@@ -168,25 +175,58 @@ def _identity_options(user, group, extra_groups):
     return options
 
 
-def _process_options(cwd, env, identity):
+def _put_environment(env, options):
+    """env (str or bytes names and values, as the standard Popen takes them)
+    into options: as text where it is UTF-8, else as bytes (an environment
+    is bytes; os.environb may hold any)."""
+    for name, value in env.items():
+        name, value = os.fsencode(name), os.fsencode(value)
+        if b"=" in name:
+            raise ValueError("illegal environment variable name")
+        if b"\0" in name or b"\0" in value:
+            raise ValueError("embedded null byte")
+        try:
+            options.env[name.decode("utf-8")] = value.decode("utf-8")
+        except UnicodeDecodeError:
+            options.env_bytes.add(name=name, value=value)
+
+
+def _process_options(cwd, env, child_env, session):
+    """ProcessOptions for Popen's cwd and env, over `session` (the options
+    made before the standard Popen ran: ids, umask, new session)."""
     options = pb.ProcessOptions()
-    options.MergeFrom(identity)
+    options.MergeFrom(session)
     if cwd is not None:
         options.cwd = _text(cwd, "cwd")
         if not options.cwd:  # rexecd would take "" for its own directory
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), "")
     if env is not None:
         options.clear_env = True
-        for name, value in env.items():
-            name = _text(name, "environment variable")
-            if "=" in name:
-                raise ValueError("illegal environment variable name")
-            options.env[name] = _text(value, "environment variable")
+        _put_environment(env, options)
+    elif child_env == "caller":
+        # What a local child would inherit; the server leaves out what the
+        # policy does not let a client set.
+        options.clear_env = True
+        for name, value in os.environb.items():
+            options.caller_env.add(name=name, value=value)
     return options
 
 
-def _refuse_local_only(preexec_fn, pass_fds, restore_signals,
-                       start_new_session, umask, process_group):
+def _session_options(start_new_session, umask, process_group):
+    """start_new_session, umask and process_group as the server takes them."""
+    options = pb.ProcessOptions()
+    options.new_session = bool(start_new_session)
+    # The child leads a process group of its own already: 0 asks just that.
+    if process_group not in (None, 0):
+        _refuse("process_group", process_group,
+                "rexecd starts a child leading a process group of its own, and "
+                "cannot put it in another")
+    if umask >= 0:  # as the standard Popen: a negative one leaves ours
+        options.umask = umask & 0o777
+    return options
+
+
+def _refuse_local_only(preexec_fn, pass_fds, restore_signals):
     if preexec_fn is not None:
         _refuse("preexec_fn", preexec_fn, "it would run here, not in the remote child")
     if pass_fds:
@@ -194,14 +234,6 @@ def _refuse_local_only(preexec_fn, pass_fds, restore_signals,
     if not restore_signals:
         _refuse("restore_signals", restore_signals,
                 "rexecd always starts a child with default signal dispositions")
-    if start_new_session:
-        _refuse("start_new_session", start_new_session,
-                "rexecd starts a child in a process group of its own, not a session")
-    if process_group not in (None, 0):
-        _refuse("process_group", process_group,
-                "rexecd starts a child in a process group of its own")
-    if umask != -1:
-        _refuse("umask", umask, "rexecd has no option for it")
 
 
 def _output_sink(fd, devnull, inherited):
@@ -241,11 +273,11 @@ class Popen(_stdlib.Popen[typing.AnyStr]):
                  process_group: "int | None" = None, server: "_Server" = None) -> None:
         # close_fds is taken either way: no fd of ours can reach the server,
         # so the child has only stdin, stdout and stderr.
-        _refuse_local_only(preexec_fn, pass_fds, restore_signals,
-                           start_new_session, umask, process_group)
+        _refuse_local_only(preexec_fn, pass_fds, restore_signals)
         # Names or ids on the server: the standard Popen would look names
         # up here.
-        self._identity = _identity_options(user, group, extra_groups)
+        self._session = _identity_options(user, group, extra_groups)
+        self._session.MergeFrom(_session_options(start_new_session, umask, process_group))
         self._client = _client.client_for(server)
         standard: "dict[str, Any]" = dict(
             bufsize=bufsize, executable=executable, stdin=stdin, stdout=stdout,
@@ -265,7 +297,8 @@ class Popen(_stdlib.Popen[typing.AnyStr]):
         made = []  # what holds fds until the child owns it
         try:
             start, program = _spawn_start(args, executable, shell)
-            start.options.CopyFrom(_process_options(cwd, env, self._identity))
+            start.options.CopyFrom(
+                _process_options(cwd, env, self._client.child_env, self._session))
             devnull = getattr(self, "_devnull", None)
             if p2cread == -1 or p2cread == devnull:
                 stdin_source = _sources.ClosedStdin()
@@ -417,3 +450,17 @@ def getoutput(cmd: "_Command", *, encoding: "str | None" = None,
                errors: "str | None" = None, server: "_Server" = None) -> str:
     """Return output (stdout or stderr) of executing cmd in a shell."""
     return getstatusoutput(cmd, encoding=encoding, errors=errors, server=server)[1]
+
+
+class _Module(types.ModuleType):
+    """This module, whose _PopenSelector is the standard module's: Popen runs
+    the standard communicate(), which reads it there (a program or test
+    that swaps it, as for select() instead of poll(), swaps ours)."""
+
+    def __setattr__(self, name: str, value: "Any") -> None:
+        if name == "_PopenSelector":
+            setattr(_stdlib, name, value)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Module

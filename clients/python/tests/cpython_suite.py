@@ -15,7 +15,7 @@ failures, and exits 1 when fewer than 90 % passed.
 
 TEST_ID (e.g. ProcessTestCase.test_wait) runs only those tests, counted the
 same way; -v prints each test. It prints its five slowest tests too; the
-whole run takes about 20 s, most of it in the suite's own sleeps and
+whole run takes about 25 s, most of it in the suite's own sleeps and
 timeouts (test_check_output_timeout twice at 3 s, test_leaking_fds_on_error
 2 s, test_communicate_repeated_call_after_stdout_close 2 s).
 """

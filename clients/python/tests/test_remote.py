@@ -88,11 +88,37 @@ def test_start_errors_carry_the_status(server):
 
 @pytest.mark.parametrize("option, value", [
     ("preexec_fn", os.getpid), ("pass_fds", (3,)),
-    ("restore_signals", False), ("start_new_session", True),
-    ("process_group", 5), ("umask", 0o22)])
+    ("restore_signals", False), ("process_group", 5)])
 def test_local_only_options_are_refused_by_name(server, option, value):
     with pytest.raises(ValueError, match=f"{option}="):
         rsp.Popen(["true"], server=server, **{option: value})
+
+
+MARK = "REXEC_TEST_CALLERS_OWN"
+
+
+@pytest.mark.parametrize("child_env, seen", [("server", b"unset"), ("caller", b"ours")])
+def test_env_none_is_the_servers_environment_or_ours_by_one_switch(
+        monkeypatch, server, child_env, seen):
+    # The session's rexecd started before this variable was set here.
+    monkeypatch.setenv(MARK, "ours")
+    script = f"import os; print(os.environ.get({MARK!r}, 'unset'))"
+    with rexec.Client(server, child_env=child_env) as client:
+        assert rsp.check_output([sys.executable, "-c", script], server=client).strip() == seen
+    # The default clients read REXEC_CHILD_ENV.
+    monkeypatch.setenv("REXEC_CHILD_ENV", child_env)
+    monkeypatch.setenv("REXEC_SERVER", server)
+    assert rsp.check_output([sys.executable, "-c", script]).strip() == seen
+    # env={...} is the whole environment either way.
+    assert rsp.check_output(["env"], env={"ONLY": "1"}) == b"ONLY=1\n"
+
+
+def test_a_wrong_child_env_is_refused_naming_it(monkeypatch, server):
+    with pytest.raises(ValueError, match="child_env='ours'"):
+        rexec.Client(server, child_env="ours")
+    monkeypatch.setenv("REXEC_CHILD_ENV", "local")
+    with pytest.raises(ValueError, match="REXEC_CHILD_ENV='local'"):
+        rsp.run(["true"], server=server)
 
 
 def test_close_fds_false_still_gives_only_the_standard_three(server, tmp_path):

@@ -170,6 +170,25 @@ def program_found_in_the_path_of_env(sp, tmp):
 
 
 @case
+def bytes_and_undecodable_environment(sp, tmp):
+    env = {b"A\xff": b"v\xfe", "B": "x\udcff", b"C": "plain", "D": b"\x80"}
+    result = sp.run(["env"], env=env, capture_output=True)
+    return (result.returncode, sorted(result.stdout.splitlines()),
+            outcome(sp.run, ["true"], env={b"A=B": b"1"}),
+            outcome(sp.run, ["true"], env={"A": "a\0b"}))
+
+
+@case
+def start_new_session_process_group_and_umask(sp, tmp):
+    script = ("import os; print(os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid(),"
+              " oct(os.umask(0)))")
+    return [sp.run([sys.executable, "-c", script], capture_output=True, text=True, **options).stdout
+            for options in ({"start_new_session": True, "umask": 0o027},
+                            {"process_group": 0, "umask": 0o1077},
+                            {"process_group": 0, "umask": 0})]
+
+
+@case
 def cwd(sp, tmp):
     return completed(sp.run(["pwd"], cwd=tmp, capture_output=True))
 
