@@ -2,17 +2,16 @@ package rexec
 
 import (
 	"context"
-	"math"
 
-	"github.com/rexec/rexec/clients/go/rexecpb"
 	"google.golang.org/grpc"
 )
 
-// Client is a connection to one rexecd, shared by the commands made from
-// it. Safe for concurrent use; Close it when no command of it runs.
+// Client is a server to run commands on, with its credentials: one gRPC
+// connection first, and as many more as the commands running at once need
+// (see connection_pool.go). Safe for concurrent use; Close it when no command
+// of it runs.
 type Client struct {
-	conn *grpc.ClientConn
-	stub rexecpb.ChildProcessClient
+	pool connectionPool
 }
 
 // Dial makes a Client for target: "host:port" or "unix:/path" (also
@@ -25,41 +24,44 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&config)
 	}
-	dialOptions, err := config.grpcOptions(target)
+	transport, err := config.transport(target)
 	if err != nil {
 		return nil, err
 	}
-	// Exec results hold up to twice max_buffer in one message, more than
-	// gRPC's default limit of 4 MiB: raw calls through Conn need the room.
-	dialOptions = append(dialOptions,
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
-	dialOptions = append(dialOptions, config.extra...)
-	conn, err := grpc.Dial(target, dialOptions...)
-	if err != nil {
+	c := &Client{pool: connectionPool{target: target, transport: transport}}
+	if err := c.pool.dialFirst(); err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, stub: rexecpb.NewChildProcessClient(conn)}, nil
+	return c, nil
 }
 
-// Close closes the connection; commands still running on it fail.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close closes the connections; commands still running on them fail.
+func (c *Client) Close() error { return c.pool.close() }
 
-// Conn is the client's connection, with its credentials, for the calls
-// this package does not wrap (Exec, Fork, sessions):
-// rexecpb.NewChildProcessClient(c.Conn()).
-func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+// Conn is the client's first connection, with its credentials, for the
+// calls this package does not wrap (Exec, Fork, sessions):
+// rexecpb.NewChildProcessClient(c.Conn()). Commands run on it too, and on
+// more connections when it has as many calls open as the server takes on
+// one; calls made through Conn are not counted.
+func (c *Client) Conn() *grpc.ClientConn { return c.pool.first() }
 
 // Command returns the Cmd to run the named program with the given
-// arguments on this client's server, as exec.CommandContext does locally:
-// when ctx is done before the command ends, the child is killed.
-func (c *Client) Command(ctx context.Context, name string, arg ...string) *Cmd {
+// arguments on this client's server, as exec.Command does locally. name
+// is not looked up here: Path is name, and the server looks it up in the
+// PATH of the child's environment when the command starts.
+func (c *Client) Command(name string, arg ...string) *Cmd {
+	return &Cmd{Path: name, Args: append([]string{name}, arg...), client: c}
+}
+
+// CommandContext is Command with a context, as exec.CommandContext: when
+// ctx is done before the command ends, Cancel is called, which kills the
+// child unless set otherwise.
+func (c *Client) CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 	if ctx == nil {
 		panic("nil Context")
 	}
-	return &Cmd{
-		Path:   name,
-		Args:   append([]string{name}, arg...),
-		client: c,
-		ctx:    ctx,
-	}
+	cmd := c.Command(name, arg...)
+	cmd.ctx = ctx
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	return cmd
 }

@@ -5,24 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"reflect"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rexec/rexec/clients/go/rexecpb"
 )
 
 // Cmd is a program to run on a rexecd's machine, as exec.Cmd is one to run
-// on this one: the fields and methods are exec.Cmd's and mean the same for
-// the child on the server. Make one with Command or Client.Command; a Cmd
-// literal runs on DefaultClient, without a context. A Cmd cannot be reused
-// after Run, Output or CombinedOutput.
+// on this one: the fields and methods are Go 1.20's exec.Cmd's and mean the
+// same for the child on the server. Make one with Command, CommandContext
+// or a Client's; a Cmd literal runs on DefaultClient. A Cmd cannot be
+// reused after Run, Output or CombinedOutput.
 //
 // Not safe for concurrent use, but for its Process's Signal and Kill while
 // Wait runs.
 type Cmd struct {
 	// Path is the program: without a slash, it is looked up in the PATH of
-	// the child's environment, on the server.
+	// the child's environment, on the server, when the command starts.
 	Path string
 
 	// Args holds the arguments, what the child sees as its argv[0] first
@@ -38,8 +41,8 @@ type Cmd struct {
 	// server's.
 	Dir string
 
-	// Stdin is read and sent to the child until EOF; nil gives the child
-	// an empty stdin (EOF at once), as /dev/null.
+	// Stdin is read here and sent to the child until EOF; nil gives the
+	// child an empty stdin (EOF at once), as /dev/null.
 	Stdin io.Reader
 
 	// Stdout and Stderr receive the child's output as it arrives, from one
@@ -48,12 +51,13 @@ type Cmd struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	// WaitDelay bounds the wait for the exit after a done context killed
-	// the child; then Wait gives the call up, and rexecd stops the child of
-	// a cancelled call on its own. Zero means 10 seconds (for Go 1.20's
-	// exec.Cmd it means no bound, but a remote exit can be lost with its
-	// connection).
-	WaitDelay time.Duration
+	// ExtraFiles and SysProcAttr are os/exec's, so that a program that
+	// names them builds; but a file or an attribute of this machine means
+	// nothing to a child on another, and Start refuses them, saying which.
+	// The one attribute it takes is Setpgid with Pgid 0, which every
+	// remote child has anyway: it leads its own process group.
+	ExtraFiles  []*os.File
+	SysProcAttr *syscall.SysProcAttr
 
 	// Process is the started child; set by Start.
 	Process *Process
@@ -62,6 +66,26 @@ type Cmd struct {
 	// arrived.
 	ProcessState *ProcessState
 
+	// Err is Start's error before anything is tried, as Go 1.20's field:
+	// Command leaves it nil, since the server looks the program up.
+	Err error
+
+	// Cancel is called when the context of CommandContext is done before
+	// the command ends; CommandContext sets it to kill the child. When the
+	// child then exits with 0, Wait returns the context's error, or
+	// Cancel's wrapped ("exec: canceling Cmd: ...") unless that is
+	// os.ErrProcessDone. Nil: nothing happens then but WaitDelay.
+	Cancel func() error
+
+	// WaitDelay, when not zero, bounds two waits of Wait, as Go 1.20's:
+	// for the exit, from the time the context is done (then the child is
+	// killed), and for the copying of Stdin, from then or from the exit
+	// (then Wait returns ErrWaitDelay if the child succeeded). It also
+	// bounds the wait for the exit after a kill, which must reach the
+	// server (10 seconds when zero): then Wait gives the call up with an
+	// *Error, and rexecd stops the child of a call given up.
+	WaitDelay time.Duration
+
 	client *Client
 	ctx    context.Context
 	call   *spawnCall
@@ -69,13 +93,17 @@ type Cmd struct {
 	stdinPipe   *io.PipeReader
 	stdoutPipe  *outputPipe
 	stderrPipe  *outputPipe
-	stdinCopied chan error          // the stdin copier's result; nil without Stdin
-	ctxOutcome  chan contextOutcome // the context watcher's; nil without one
+	stdinCopied chan error        // the stdin copier's result; nil without Stdin
+	watched     chan watchOutcome // the watcher's, once the call ended
 	waited      bool
 }
 
-// String is the command line: Path and the arguments after Args[0].
+// String is the command line: Path and the arguments after Args[0], or
+// Args when Err is set.
 func (c *Cmd) String() string {
+	if c.Err != nil {
+		return strings.Join(c.Args, " ")
+	}
 	b := new(strings.Builder)
 	b.WriteString(c.Path)
 	for i, arg := range c.Args {
@@ -85,6 +113,20 @@ func (c *Cmd) String() string {
 		}
 	}
 	return b.String()
+}
+
+// Environ is the environment Start sends: a copy of Env, or with Env nil
+// only the PWD of an absolute Dir. The server's own environment, which a
+// child with Env nil gets, is not known here; and this process's, which
+// exec.Cmd.Environ returns then, is not the child's.
+func (c *Cmd) Environ() []string {
+	if c.Env != nil {
+		return append([]string(nil), c.Env...)
+	}
+	if path.IsAbs(c.Dir) {
+		return []string{"PWD=" + c.Dir}
+	}
+	return nil
 }
 
 // Run starts the command and waits for it to end; see Start and Wait.
@@ -97,42 +139,53 @@ func (c *Cmd) Run() error {
 
 // Start starts the command on the server and returns once the server said
 // the child started (Process.Pid is set) or why it could not: an *Error,
-// with exec.ErrNotFound for a program not found in PATH. Wait must follow
-// a successful Start.
+// whose Err is ErrNotFound for a program not found in PATH. Wait must
+// follow a successful Start.
 func (c *Cmd) Start() error {
-	if c.Path == "" {
-		c.closePipes()
-		return errors.New("exec: no command")
-	}
 	if c.Process != nil {
 		return errors.New("exec: already started")
+	}
+	started := false
+	defer func() {
+		if !started {
+			c.closePipes()
+		}
+	}()
+	if c.Path == "" && c.Err == nil {
+		c.Err = errors.New("exec: no command")
+	}
+	if c.Err != nil {
+		return c.Err
+	}
+	if c.Cancel != nil && c.ctx == nil {
+		return errors.New("exec: command with a non-nil Cancel was not created with CommandContext")
 	}
 	ctx := c.ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		c.closePipes()
+		return err
+	}
+	if err := c.refuseLocalOnly(); err != nil {
 		return err
 	}
 	client := c.client
 	if client == nil {
 		var err error
 		if client, err = DefaultClient(); err != nil {
-			c.closePipes()
 			return err
 		}
 	}
 	start, err := c.spawnStart()
 	if err != nil {
-		c.closePipes()
 		return err
 	}
 	call, pid, err := startSpawn(ctx, client, start, c.Stdin == nil)
 	if err != nil {
-		c.closePipes()
 		return err
 	}
+	started = true
 	c.call = call
 	c.Process = &Process{Pid: pid, call: call}
 
@@ -140,8 +193,32 @@ func (c *Cmd) Start() error {
 	return nil
 }
 
+// refuseLocalOnly is Start's error for what only a local child could
+// have, naming the fields set.
+func (c *Cmd) refuseLocalOnly() error {
+	if len(c.ExtraFiles) > 0 {
+		return errors.New("rexec: ExtraFiles: a remote child cannot inherit this machine's files")
+	}
+	if c.SysProcAttr == nil {
+		return nil
+	}
+	var set []string
+	attr := reflect.ValueOf(c.SysProcAttr).Elem()
+	for i := 0; i < attr.NumField(); i++ {
+		name := attr.Type().Field(i).Name
+		if !attr.Field(i).IsZero() && name != "Setpgid" {
+			set = append(set, "SysProcAttr."+name)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return fmt.Errorf("rexec: %s: a remote child takes no process attribute of this machine's "+
+		"(but Setpgid, which it has anyway)", strings.Join(set, ", "))
+}
+
 // startCopying starts the goroutines of a started call: the receiver of
-// the output, the copier of Stdin, the watcher of ctx.
+// the output, the copier of Stdin, the watcher.
 func (c *Cmd) startCopying(ctx context.Context) {
 	call := c.call
 	stdout, stderr := c.Stdout, c.Stderr
@@ -166,10 +243,8 @@ func (c *Cmd) startCopying(ctx context.Context) {
 		c.stdinCopied = make(chan error, 1)
 		go func() { c.stdinCopied <- c.copyStdin() }()
 	}
-	if ctx.Done() != nil {
-		c.ctxOutcome = make(chan contextOutcome, 1)
-		go c.watchContext(ctx)
-	}
+	c.watched = make(chan watchOutcome, 1)
+	go c.watch(ctx)
 }
 
 func (c *Cmd) spawnStart() (*rexecpb.SpawnStart, error) {

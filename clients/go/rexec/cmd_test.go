@@ -23,7 +23,7 @@ import (
 
 func TestRunReportsTheExitCode(t *testing.T) {
 	ctx := testContext(t)
-	cmd := client.Command(ctx, "true")
+	cmd := client.CommandContext(ctx, "true")
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("true: %v", err)
 	}
@@ -31,7 +31,7 @@ func TestRunReportsTheExitCode(t *testing.T) {
 		t.Errorf("true: state %v, pid %d (started as %d)", cmd.ProcessState, cmd.ProcessState.Pid(), cmd.Process.Pid)
 	}
 
-	cmd = client.Command(ctx, "sh", "-c", "exit 3")
+	cmd = client.CommandContext(ctx, "sh", "-c", "exit 3")
 	err := cmd.Run()
 	var exitErr *rexec.ExitError
 	if !errors.As(err, &exitErr) {
@@ -50,7 +50,7 @@ func TestRunReportsTheExitCode(t *testing.T) {
 
 func TestOutputKeepsStderrInTheExitError(t *testing.T) {
 	ctx := testContext(t)
-	out, err := client.Command(ctx, "sh", "-c", "echo out; echo err >&2; exit 2").Output()
+	out, err := client.CommandContext(ctx, "sh", "-c", "echo out; echo err >&2; exit 2").Output()
 	var exitErr *rexec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
 		t.Fatalf("Output: %v, want exit status 2", err)
@@ -61,7 +61,7 @@ func TestOutputKeepsStderrInTheExitError(t *testing.T) {
 
 	// A Stderr of the caller's own is not collected.
 	var stderr bytes.Buffer
-	cmd := client.Command(ctx, "sh", "-c", "echo err >&2; exit 1")
+	cmd := client.CommandContext(ctx, "sh", "-c", "echo err >&2; exit 1")
 	cmd.Stderr = &stderr
 	_, err = cmd.Output()
 	if !errors.As(err, &exitErr) || exitErr.Stderr != nil || stderr.String() != "err\n" {
@@ -72,7 +72,7 @@ func TestOutputKeepsStderrInTheExitError(t *testing.T) {
 func TestCombinedOutputInterleavesInArrivalOrder(t *testing.T) {
 	ctx := testContext(t)
 	// The pauses make the order the server reads them in certain.
-	out, err := client.Command(ctx, "sh", "-c",
+	out, err := client.CommandContext(ctx, "sh", "-c",
 		"echo 1; sleep 0.2; echo 2 >&2; sleep 0.2; echo 3; sleep 0.2; echo 4 >&2").CombinedOutput()
 	if err != nil || string(out) != "1\n2\n3\n4\n" {
 		t.Errorf("CombinedOutput: %q, %v", out, err)
@@ -80,7 +80,7 @@ func TestCombinedOutputInterleavesInArrivalOrder(t *testing.T) {
 }
 
 func TestStdinFromAReader(t *testing.T) {
-	cmd := client.Command(testContext(t), "tr", "a-z", "A-Z")
+	cmd := client.CommandContext(testContext(t), "tr", "a-z", "A-Z")
 	cmd.Stdin = strings.NewReader("hello, world\n")
 	out, err := cmd.Output()
 	if err != nil || string(out) != "HELLO, WORLD\n" {
@@ -92,7 +92,7 @@ func TestNoStdinIsAnEmptyOne(t *testing.T) {
 	// Without the EOF, cat would wait for the context to end.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	out, err := client.Command(ctx, "cat").Output()
+	out, err := client.CommandContext(ctx, "cat").Output()
 	if err != nil || len(out) != 0 {
 		t.Errorf("cat without Stdin: %q, %v", out, err)
 	}
@@ -107,7 +107,7 @@ func randomBytes(n int) []byte {
 
 func TestLargeDataBothWays(t *testing.T) {
 	input := randomBytes(12 << 20)
-	cmd := client.Command(testContext(t), "cat")
+	cmd := client.CommandContext(testContext(t), "cat")
 	cmd.Stdin = bytes.NewReader(input)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -121,7 +121,7 @@ func TestLargeDataBothWays(t *testing.T) {
 	t.Logf("12 MiB there and back in %v", time.Since(start))
 
 	// And the other way alone, with a reader that takes its time.
-	out, err := client.Command(testContext(t), "head", "-c", "8388608", "/dev/zero").Output()
+	out, err := client.CommandContext(testContext(t), "head", "-c", "8388608", "/dev/zero").Output()
 	if err != nil || len(out) != 8<<20 || bytes.Count(out, []byte{0}) != len(out) {
 		t.Errorf("8 MiB of zeros: %d bytes, %v", len(out), err)
 	}
@@ -130,7 +130,7 @@ func TestLargeDataBothWays(t *testing.T) {
 func TestStdinAChildNoLongerReadsIsDropped(t *testing.T) {
 	// As for a local child: the rest of stdin has nowhere to go, and that
 	// is no error.
-	cmd := client.Command(testContext(t), "head", "-c", "3")
+	cmd := client.CommandContext(testContext(t), "head", "-c", "3")
 	cmd.Stdin = endless{}
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -143,7 +143,7 @@ func TestStdinAChildNoLongerReadsIsDropped(t *testing.T) {
 }
 
 func TestPipesTalkToARunningChild(t *testing.T) {
-	cmd := client.Command(testContext(t), "cat")
+	cmd := client.CommandContext(testContext(t), "cat")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestPipesTalkToARunningChild(t *testing.T) {
 }
 
 func TestUnreadStdoutPipeDoesNotHoldUpWait(t *testing.T) {
-	cmd := client.Command(testContext(t), "sh", "-c", "echo one; echo two >&2")
+	cmd := client.CommandContext(testContext(t), "sh", "-c", "echo one; echo two >&2")
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -196,7 +196,7 @@ func TestUnreadStdoutPipeDoesNotHoldUpWait(t *testing.T) {
 }
 
 func TestStdinPipeNeverClosedDoesNotHoldUpWait(t *testing.T) {
-	cmd := client.Command(testContext(t), "true")
+	cmd := client.CommandContext(testContext(t), "true")
 	if _, err := cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestStdinPipeNeverClosedDoesNotHoldUpWait(t *testing.T) {
 }
 
 func TestEnvIsTheWholeEnvironment(t *testing.T) {
-	cmd := client.Command(testContext(t), "env")
+	cmd := client.CommandContext(testContext(t), "env")
 	cmd.Env = []string{"A=1", "PATH=/usr/bin:/bin", "A=2", "EMPTY="}
 	out, err := cmd.Output()
 	if err != nil {
@@ -221,7 +221,7 @@ func TestEnvIsTheWholeEnvironment(t *testing.T) {
 		t.Errorf("env: %q, want %q", lines, want)
 	}
 
-	cmd = client.Command(testContext(t), "env")
+	cmd = client.CommandContext(testContext(t), "env")
 	cmd.Env = []string{"NOEQUALS"}
 	if err := cmd.Run(); err == nil || cmd.Process != nil {
 		t.Errorf("an Env entry without '=' started: %v", err)
@@ -233,7 +233,7 @@ func TestNilEnvIsTheServersAndDirSetsPWD(t *testing.T) {
 	// The server started before the mark: its children must not see it.
 	os.Setenv("REXEC_GO_TEST_MARK", "here")
 	defer os.Unsetenv("REXEC_GO_TEST_MARK")
-	out, err := client.Command(ctx, "printenv", "REXEC_GO_TEST_MARK").Output()
+	out, err := client.CommandContext(ctx, "printenv", "REXEC_GO_TEST_MARK").Output()
 	var exitErr *rexec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 || len(out) != 0 {
 		t.Errorf("printenv of a variable the server lacks: %q, %v", out, err)
@@ -241,7 +241,7 @@ func TestNilEnvIsTheServersAndDirSetsPWD(t *testing.T) {
 
 	dir := t.TempDir()
 	for _, args := range [][]string{{"pwd"}, {"printenv", "PWD"}} {
-		cmd := client.Command(ctx, args[0], args[1:]...)
+		cmd := client.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Dir = dir
 		if out, err := cmd.Output(); err != nil || string(out) != dir+"\n" {
 			t.Errorf("%v in %s: %q, %v", args, dir, out, err)
@@ -250,7 +250,7 @@ func TestNilEnvIsTheServersAndDirSetsPWD(t *testing.T) {
 }
 
 func TestArgsZeroIsWhatTheChildSees(t *testing.T) {
-	cmd := client.Command(testContext(t), "sh", "-c", `tr '\0' ' ' < /proc/$$/cmdline`)
+	cmd := client.CommandContext(testContext(t), "sh", "-c", `tr '\0' ' ' < /proc/$$/cmdline`)
 	cmd.Args[0] = "not-sh"
 	out, err := cmd.Output()
 	if err != nil || !strings.HasPrefix(string(out), "not-sh -c ") {
@@ -271,14 +271,14 @@ func TestACmdLiteralRunsOnTheDefaultClient(t *testing.T) {
 
 func TestWriteErrorsAndReadErrorsAreWaitsWhenTheChildSucceeded(t *testing.T) {
 	broken := errors.New("broken writer")
-	cmd := client.Command(testContext(t), "echo", "hi")
+	cmd := client.CommandContext(testContext(t), "echo", "hi")
 	cmd.Stdout = failingWriter{broken}
 	if err := cmd.Run(); err != broken {
 		t.Errorf("Run with a failing Stdout: %v, want %v", err, broken)
 	}
 
 	unreadable := errors.New("unreadable")
-	cmd = client.Command(testContext(t), "cat")
+	cmd = client.CommandContext(testContext(t), "cat")
 	cmd.Stdin = io.MultiReader(strings.NewReader("some"), failingReader{unreadable})
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -304,7 +304,7 @@ func TestManyCommandsAtOnceShareAClient(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			want := strings.Repeat("x", i) + "\n"
-			cmd := client.Command(ctx, "cat")
+			cmd := client.CommandContext(ctx, "cat")
 			cmd.Stdin = strings.NewReader(want)
 			out, err := cmd.Output()
 			if err != nil || string(out) != want {
@@ -335,7 +335,7 @@ func TestAChildThatEndsBeforeItsStdinEOFIsSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer late.Close()
-	err = late.Command(testContext(t), "sh", "-c", "exit 3", "late-eof").Run()
+	err = late.CommandContext(testContext(t), "sh", "-c", "exit 3", "late-eof").Run()
 	var exitErr *rexec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 {
 		t.Fatalf("Run: %v, want exit status 3", err)

@@ -18,7 +18,7 @@ func TestADoneContextKillsTheChild(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(testContext(t), 300*time.Millisecond)
 			defer cancel()
-			cmd := client.Command(ctx, "sleep", "30")
+			cmd := client.CommandContext(ctx, "sleep", "30")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +45,7 @@ func TestADoneContextKillsTheChild(t *testing.T) {
 func TestAContextDoneBeforeStartStartsNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	cmd := client.Command(ctx, "true")
+	cmd := client.CommandContext(ctx, "true")
 	if err := cmd.Start(); err != context.Canceled || cmd.Process != nil {
 		t.Errorf("Start with a cancelled context: %v, process %v", err, cmd.Process)
 	}
@@ -57,7 +57,7 @@ func TestAContextDoneBeforeStartStartsNothing(t *testing.T) {
 func TestAKillStuckBehindStdinGivesTheCallUpAfterWaitDelay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), 500*time.Millisecond)
 	defer cancel()
-	cmd := client.Command(ctx, "sleep", "30")
+	cmd := client.CommandContext(ctx, "sleep", "30")
 	cmd.Stdin = endless{}
 	cmd.WaitDelay = 700 * time.Millisecond
 	if err := cmd.Start(); err != nil {

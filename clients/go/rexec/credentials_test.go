@@ -47,7 +47,7 @@ func writeToken(t *testing.T, token string) string {
 
 // echo runs echo through c and says what went wrong, if anything.
 func echo(t *testing.T, c *rexec.Client) error {
-	out, err := c.Command(testContext(t), "echo", "ok").Output()
+	out, err := c.CommandContext(testContext(t), "echo", "ok").Output()
 	if err == nil && string(out) != "ok\n" {
 		return fmt.Errorf("echo said %q", out)
 	}

@@ -51,12 +51,23 @@ func DialEnv() (*Client, error) {
 }
 
 // Command returns the Cmd to run the named program with the given
-// arguments on DefaultClient's server, as exec.CommandContext does
-// locally: when ctx is done before the command ends, the child is killed.
-// A DefaultClient that cannot be made is the error of Start.
-func Command(ctx context.Context, name string, arg ...string) *Cmd {
+// arguments on DefaultClient's server, as exec.Command does locally. name
+// is not looked up here: Path is name, and the server looks it up in the
+// PATH of the child's environment when the command starts. A DefaultClient
+// that cannot be made is the error of Start.
+func Command(name string, arg ...string) *Cmd {
+	return &Cmd{Path: name, Args: append([]string{name}, arg...)}
+}
+
+// CommandContext is Command with a context, as exec.CommandContext: when
+// ctx is done before the command ends, Cancel is called, which kills the
+// child unless set otherwise.
+func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
 	if ctx == nil {
 		panic("nil Context")
 	}
-	return &Cmd{Path: name, Args: append([]string{name}, arg...), ctx: ctx}
+	cmd := Command(name, arg...)
+	cmd.ctx = ctx
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	return cmd
 }

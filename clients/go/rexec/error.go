@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -13,63 +14,89 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Error is a call that failed, as opposed to a child that exited unhappily
-// (that is an *ExitError): the server refused the start (the program not
-// found, not allowed, a bad argument), the credentials were refused, the
-// connection was lost. It carries the gRPC status, which status.Code and
+// ErrNotFound is exec.ErrNotFound, the error of a program that a search of
+// PATH did not find, and ErrDot exec.ErrDot: the same values, so that
+// errors.Is answers alike for either package's.
+var (
+	ErrNotFound = exec.ErrNotFound
+	ErrDot      = exec.ErrDot
+)
+
+// Error is exec.Error for a command that did not run on the server, or
+// whose call failed (a child that ran and exited unhappily is an
+// *ExitError): the server refused the start (the program not found, not
+// allowed, a bad argument), the credentials were refused, the connection
+// was lost. It carries the call's gRPC status, which status.Code and
 // status.Convert read through GRPCStatus (grpc-go 1.33's status.FromError
 // does not unwrap, so it must be this value, not one wrapping it).
-//
-// What Unwrap returns makes errors.Is answer as for a local start: a
-// search of PATH that found nothing to run is exec.ErrNotFound, as
-// exec.LookPath's; otherwise the errno the server named ("... (ENOENT)")
-// makes fs.ErrNotExist or fs.ErrPermission hold.
-// Immutable; safe for concurrent use.
+// Immutable once returned; safe for concurrent use.
 type Error struct {
+	// Name is the program the command was to run.
+	Name string
+	// Err is why. For a program the server found nowhere in PATH it is
+	// ErrNotFound, as exec.LookPath's Err is, and Error says what
+	// os/exec's says. Otherwise it is the call's failure, which unwraps to
+	// the errno the server named ("... (ENOENT)"), so that errors.Is holds
+	// for fs.ErrNotExist or fs.ErrPermission as for a local start, or to
+	// the context's error of a call given up.
+	Err error
+
 	status *status.Status
-	// exec.ErrNotFound, the syscall.Errno the message ends with, the
-	// context's error of a call given up, or nil.
-	cause error
 }
 
-func newCallError(err error) *Error {
+func newCallError(name string, err error) *Error {
 	st := status.Convert(err)
-	e := &Error{status: st}
+	e := &Error{Name: name, status: st}
 	message := st.Message()
 	if (st.Code() == codes.NotFound && strings.HasSuffix(message, ": not found in PATH (ENOENT)")) ||
 		(st.Code() == codes.PermissionDenied && strings.HasSuffix(message, " is not executable (EACCES)")) {
-		e.cause = exec.ErrNotFound
-	} else if errno, ok := errnoAtEnd(message); ok {
-		e.cause = errno
+		e.Err = ErrNotFound
+	} else {
+		failure := &callFailure{status: st}
+		if errno, ok := errnoAtEnd(message); ok {
+			failure.cause = errno
+		}
+		e.Err = failure
 	}
 	return e
 }
 
-// abandonedCallError is Wait's error when ctx ended the command and no exit
-// came within WaitDelay of the kill.
-func abandonedCallError(ctxErr error, delay time.Duration) *Error {
-	code := codes.Canceled
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		code = codes.DeadlineExceeded
+// abandonedCallError is Wait's error when the exit did not come within
+// delay of a kill, and the call was given up; ctxErr is the context's
+// error when the context was done.
+func abandonedCallError(name string, ctxErr error, delay time.Duration) *Error {
+	code := codes.DeadlineExceeded
+	text := fmt.Sprintf("no exit came within %v of the kill", delay)
+	if ctxErr != nil {
+		text = ctxErr.Error() + ", and " + text
+		if errors.Is(ctxErr, context.Canceled) {
+			code = codes.Canceled
+		}
 	}
-	return &Error{
-		status: status.New(code, fmt.Sprintf(
-			"%v, and no exit came within %v of the kill: the call was given up (rexecd stops the child of a cancelled call)",
-			ctxErr, delay)),
-		cause: ctxErr,
-	}
+	st := status.New(code, text+": the call was given up (rexecd stops the child of a cancelled call)")
+	return &Error{Name: name, Err: &callFailure{status: st, cause: ctxErr}, status: st}
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("rexec: %v: %s", e.status.Code(), e.status.Message())
-}
+func (e *Error) Error() string { return "exec: " + strconv.Quote(e.Name) + ": " + e.Err.Error() }
+
+// Unwrap is Err.
+func (e *Error) Unwrap() error { return e.Err }
 
 // GRPCStatus is the call's status, for status.Code and status.Convert.
 func (e *Error) GRPCStatus() *status.Status { return e.status }
 
-// Unwrap is exec.ErrNotFound, the errno the server named, or the
-// context's error.
-func (e *Error) Unwrap() error { return e.cause }
+// callFailure is the Err of an Error other than ErrNotFound: the call's
+// status, and the errno or context error behind it. Immutable.
+type callFailure struct {
+	status *status.Status
+	cause  error
+}
+
+func (f *callFailure) Error() string {
+	return fmt.Sprintf("rexec: %v: %s", f.status.Code(), f.status.Message())
+}
+
+func (f *callFailure) Unwrap() error { return f.cause }
 
 // The errnos rexecd names at the end of a start's error that mean
 // something to errors.Is (fs.ErrNotExist, fs.ErrPermission...) or to a

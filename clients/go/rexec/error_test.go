@@ -2,6 +2,7 @@ package rexec_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -33,9 +34,10 @@ func TestStartErrorsReadAsLocalOnes(t *testing.T) {
 	}{
 		{name: "not in PATH", path: "rexec-no-such-program",
 			code: codes.NotFound, is: []error{exec.ErrNotFound}, isNot: []error{fs.ErrNotExist},
-			contains: "rexec-no-such-program: not found in PATH (ENOENT)"},
+			contains: "executable file not found in $PATH"},
 		{name: "in PATH but not executable", path: "plain", env: []string{"PATH=" + dir},
-			code: codes.PermissionDenied, is: []error{exec.ErrNotFound}, isNot: []error{fs.ErrPermission}},
+			code: codes.PermissionDenied, is: []error{exec.ErrNotFound}, isNot: []error{fs.ErrPermission},
+			contains: "executable file not found in $PATH"},
 		{name: "no such file", path: filepath.Join(dir, "missing"),
 			code: codes.NotFound, is: []error{fs.ErrNotExist, syscall.ENOENT}, isNot: []error{exec.ErrNotFound}},
 		{name: "a file not executable", path: notExecutable,
@@ -45,7 +47,7 @@ func TestStartErrorsReadAsLocalOnes(t *testing.T) {
 			contains: "cwd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := client.Command(testContext(t), tc.path)
+			cmd := client.CommandContext(testContext(t), tc.path)
 			cmd.Env, cmd.Dir = tc.env, tc.dir
 			err := cmd.Run()
 			var callErr *rexec.Error
@@ -65,8 +67,17 @@ func TestStartErrorsReadAsLocalOnes(t *testing.T) {
 					t.Errorf("errors.Is(%v, %v) is true", err, target)
 				}
 			}
-			if !strings.Contains(err.Error(), tc.contains) || !strings.HasPrefix(err.Error(), "rexec: ") {
-				t.Errorf("message %q, want it to contain %q", err, tc.contains)
+			// exec.Error's shape: the name, then why.
+			prefix := fmt.Sprintf("exec: %q: ", tc.path)
+			if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("message %q, want %q then %q", err, prefix, tc.contains)
+			}
+			// A search of PATH that found nothing is exec.LookPath's error,
+			// to the message; anything else has the server's reason.
+			notFound := errors.Is(err, exec.ErrNotFound)
+			if callErr.Name != tc.path || (callErr.Err == exec.ErrNotFound) != notFound ||
+				notFound != (err.Error() == prefix+"executable file not found in $PATH") {
+				t.Errorf("Name %q, Err %v", callErr.Name, callErr.Err)
 			}
 			if cmd.Process != nil {
 				t.Errorf("Process %v after a failed start", cmd.Process)
@@ -76,7 +87,7 @@ func TestStartErrorsReadAsLocalOnes(t *testing.T) {
 }
 
 func TestAnArgumentTheServerRefusesIsInvalidArgument(t *testing.T) {
-	err := client.Command(testContext(t), "echo", "a\x00b").Run()
+	err := client.CommandContext(testContext(t), "echo", "a\x00b").Run()
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("NUL in an argument: %v, want InvalidArgument", err)
 	}
@@ -88,7 +99,7 @@ func TestAServerThatCannotBeReachedIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unreachable.Close()
-	err = unreachable.Command(testContext(t), "true").Run()
+	err = unreachable.CommandContext(testContext(t), "true").Run()
 	var callErr *rexec.Error
 	if !errors.As(err, &callErr) || status.Code(err) != codes.Unavailable {
 		t.Errorf("Run: %v (%T), want an *Error with Unavailable", err, err)
@@ -130,7 +141,7 @@ func TestMisuseFailsAsWithOsExec(t *testing.T) {
 			return le, re
 		}},
 	}
-	local, remote := exec.CommandContext(ctx, "true"), client.Command(ctx, "true")
+	local, remote := exec.CommandContext(ctx, "true"), client.CommandContext(ctx, "true")
 	for _, s := range steps {
 		le, re := s.step(local, remote)
 		if errorText(le) != errorText(re) {
@@ -175,7 +186,7 @@ func TestMisuseFailsAsWithOsExec(t *testing.T) {
 			func(l *exec.Cmd, r *rexec.Cmd) { l.Path, r.Path = "", "" },
 			func(l *exec.Cmd, r *rexec.Cmd) (error, error) { return l.Run(), r.Run() }},
 	} {
-		local, remote := exec.CommandContext(ctx, "true"), client.Command(ctx, "true")
+		local, remote := exec.CommandContext(ctx, "true"), client.CommandContext(ctx, "true")
 		setup.set(local, remote)
 		le, re := setup.run(local, remote)
 		if le == nil || errorText(le) != errorText(re) {

@@ -16,11 +16,8 @@ import (
 // The READMEs' Go example is this function's body: TestReadmeExampleIsExampleCommand
 // holds them together.
 func ExampleCommand() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
 	// Runs on the server that $REXEC_SERVER names, as os/exec would run it here.
-	cmd := rexec.Command(ctx, "tr", "a-z", "A-Z")
+	cmd := rexec.Command("tr", "a-z", "A-Z")
 	cmd.Stdin = strings.NewReader("hello from afar\n")
 	out, err := cmd.Output()
 	if err != nil {
@@ -28,7 +25,9 @@ func ExampleCommand() {
 	}
 	fmt.Print(string(out))
 
-	err = rexec.Command(ctx, "sh", "-c", "echo oops >&2; exit 3").Run()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = rexec.CommandContext(ctx, "sh", "-c", "echo oops >&2; exit 3").Run()
 	var exitErr *rexec.ExitError
 	if errors.As(err, &exitErr) {
 		fmt.Println("exit code", exitErr.ExitCode())

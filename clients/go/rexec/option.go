@@ -1,10 +1,13 @@
 package rexec
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
+	"net"
 	"os"
 	"strings"
 
@@ -77,36 +80,73 @@ func (c *dialConfig) usesTLS() bool {
 	return c.tlsConfig != nil || c.caFile != "" || c.certFile != ""
 }
 
-// grpcOptions are the transport and call credentials for target.
-func (c *dialConfig) grpcOptions(target string) ([]grpc.DialOption, error) {
+// transport is what every connection of a Client is dialed with.
+// Immutable once made.
+type transport struct {
+	tls    credentials.TransportCredentials                // nil: plaintext
+	dialer func(context.Context, string) (net.Conn, error) // nil: grpc-go's own
+	// The call credentials, the message size, then the caller's options.
+	options []grpc.DialOption
+}
+
+// transport is the credentials and the dialer for target.
+func (c *dialConfig) transport(target string) (transport, error) {
 	if (c.certFile == "") != (c.keyFile == "") {
-		return nil, errors.New("rexec: a TLS client certificate and its key go together")
+		return transport{}, errors.New("rexec: a TLS client certificate and its key go together")
 	}
-	var opts []grpc.DialOption
+	var t transport
 	if c.usesTLS() {
 		config, err := c.buildTLS(target)
 		if err != nil {
-			return nil, err
+			return transport{}, err
 		}
-		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(config)))
-	} else {
-		opts = append(opts, grpc.WithInsecure())
+		t.tls = credentials.NewTLS(config)
 	}
 	if isUnixTarget(target) {
-		opts = append(opts, grpc.WithContextDialer(dialUnix))
+		t.dialer = dialUnix
 	}
 	token, err := c.readToken()
 	if err != nil {
-		return nil, err
+		return transport{}, err
 	}
 	if token != "" {
 		if !c.usesTLS() && !isUnixTarget(target) && !isLoopbackTarget(target) {
-			return nil, fmt.Errorf("rexec: not sending a bearer token in plaintext to %s: "+
+			return transport{}, fmt.Errorf("rexec: not sending a bearer token in plaintext to %s: "+
 				"use TLS (WithTLSCA), a unix socket or a loopback address", target)
 		}
-		opts = append(opts, grpc.WithPerRPCCredentials(bearerToken{token: token, tls: c.usesTLS()}))
+		t.options = append(t.options, grpc.WithPerRPCCredentials(bearerToken{token: token, tls: c.usesTLS()}))
 	}
-	return opts, nil
+	// Exec results hold up to twice max_buffer in one message, more than
+	// gRPC's default limit of 4 MiB: raw calls through Conn need the room.
+	t.options = append(t.options, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
+	t.options = append(t.options, c.extra...)
+	return t, nil
+}
+
+// dialOptions are the options of one connection, whose server's SETTINGS
+// go to limit: through the TLS credentials, or the dialer in plaintext.
+func (t transport) dialOptions(limit *streamLimit) []grpc.DialOption {
+	var opts []grpc.DialOption
+	if t.tls != nil {
+		opts = append(opts, grpc.WithTransportCredentials(watchedCredentials{t.tls, limit}))
+		if t.dialer != nil {
+			opts = append(opts, grpc.WithContextDialer(t.dialer))
+		}
+	} else {
+		dialer := t.dialer
+		if dialer == nil {
+			dialer = dialTCP
+		}
+		opts = append(opts, grpc.WithInsecure(), grpc.WithContextDialer(
+			func(ctx context.Context, addr string) (net.Conn, error) {
+				conn, err := dialer(ctx, addr)
+				if err != nil {
+					return nil, err
+				}
+				return limit.watch(conn), nil
+			}))
+	}
+	return append(opts, t.options...)
 }
 
 func (c *dialConfig) buildTLS(target string) (*tls.Config, error) {

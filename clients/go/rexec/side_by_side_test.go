@@ -166,7 +166,7 @@ func runLocally(t *testing.T, s setup) observed {
 }
 
 func runRemotely(t *testing.T, s setup) observed {
-	cmd := client.Command(commandContext(t, s), s.args[0], s.args[1:]...)
+	cmd := client.CommandContext(commandContext(t, s), s.args[0], s.args[1:]...)
 	o, err := observe(s, cmdParts{
 		args: &cmd.Args, env: &cmd.Env, dir: &cmd.Dir, stdin: &cmd.Stdin,
 		stdout: &cmd.Stdout, stderr: &cmd.Stderr,

@@ -11,7 +11,7 @@ import (
 )
 
 func TestASignalEndsTheChild(t *testing.T) {
-	cmd := client.Command(testContext(t), "sleep", "30")
+	cmd := client.CommandContext(testContext(t), "sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestInterruptAndKill(t *testing.T) {
 		{func(p *rexec.Process) error { return p.Signal(os.Interrupt) }, syscall.SIGINT},
 		{(*rexec.Process).Kill, syscall.SIGKILL},
 	} {
-		cmd := client.Command(testContext(t), "sleep", "30")
+		cmd := client.CommandContext(testContext(t), "sleep", "30")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestInterruptAndKill(t *testing.T) {
 }
 
 func TestARealtimeSignalGoesByNumberAndOtherNumbersAreRefused(t *testing.T) {
-	cmd := client.Command(testContext(t), "sleep", "30")
+	cmd := client.CommandContext(testContext(t), "sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,37 +17,59 @@ import (
 const stdinChunkSize = 32 << 10
 
 // spawnCall is one Spawn stream, from the start to the exit. Its send side
-// is shared by the stdin copier, Process.Signal and the kill of a done
-// context, under sendMu, since a grpc-go stream takes one Send at a time.
-// Its receive side belongs to the receive goroutine, which publishes exit,
-// err and writeErr before it closes done; exited may be read at any time.
+// is shared by the stdin copier, Process.Signal and the watcher, under
+// sendMu, since a grpc-go stream takes one Send at a time. Its receive side
+// belongs to the receive goroutine, which publishes exit, err and writeErr
+// before it closes done; exited may be read at any time, and killed is
+// closed at the first kill asked for.
 type spawnCall struct {
-	stream rexecpb.ChildProcess_SpawnClient
-	cancel context.CancelFunc
-	sendMu sync.Mutex
+	name    string // the program, for errors
+	stream  rexecpb.ChildProcess_SpawnClient
+	cancel  context.CancelFunc // gives the call up: rexecd then stops the child
+	release func()             // the pool's count of the stream, once it is over
+	sendMu  sync.Mutex
 	exited atomic.Bool
 	done   chan struct{}
+	kill   sync.Once
+	killed chan struct{}
 
 	exit     *rexecpb.ExitStatus
 	err      error // the call's failure, an *Error; nil once exit arrived
 	writeErr error // the first failed write to Stdout or Stderr
 }
 
-// startSpawn opens the stream, sends the start and waits for the server's
-// `started`, so that a start the server refuses is Start's error, as a
-// local exec's is. A ctx done meanwhile gives the call up: the error is
-// ctx's, and rexecd stops a child that had started.
+// startSpawn opens the stream on a connection of client's that takes it,
+// sends the start and waits for the server's `started`, so that a start
+// the server refuses is Start's error, as a local exec's is. A ctx done
+// meanwhile gives the call up: the error is ctx's, and rexecd stops a child
+// that had started.
 func startSpawn(ctx context.Context, client *Client, start *rexecpb.SpawnStart,
 	noStdin bool) (*spawnCall, int, error) {
+	name := start.Argv[0]
+	conn, err := client.pool.acquire(ctx)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, 0, ctxErr
+		}
+		return nil, 0, newCallError(name, err)
+	}
 	// The call keeps ctx's values (metadata) but not its cancellation: when
 	// ctx ends a running command, the kill and the exit travel over it.
 	callCtx, cancel := context.WithCancel(valuesOnly{ctx})
-	stream, err := client.stub.Spawn(callCtx)
+	stream, err := conn.stub.Spawn(callCtx)
 	if err != nil {
 		cancel()
-		return nil, 0, newCallError(err)
+		client.pool.release(conn)
+		return nil, 0, newCallError(name, err)
 	}
-	s := &spawnCall{stream: stream, cancel: cancel, done: make(chan struct{})}
+	s := &spawnCall{
+		name:    name,
+		stream:  stream,
+		cancel:  cancel,
+		release: func() { client.pool.release(conn) },
+		done:    make(chan struct{}),
+		killed:  make(chan struct{}),
+	}
 
 	answered := make(chan struct{})
 	gaveUp := make(chan bool, 1)
@@ -63,10 +85,11 @@ func startSpawn(ctx context.Context, client *Client, start *rexecpb.SpawnStart,
 	pid, err := s.handshake(start, noStdin)
 	close(answered)
 	if <-gaveUp {
-		return nil, 0, ctx.Err()
+		err = ctx.Err()
 	}
 	if err != nil {
 		cancel()
+		s.release()
 		return nil, 0, err
 	}
 	return s, pid, nil
@@ -91,17 +114,18 @@ func (s *spawnCall) handshake(start *rexecpb.SpawnStart, noStdin bool) (int, err
 		err = status.Error(codes.Internal, "rexecd ended the call without starting the child")
 	}
 	if err != nil {
-		return 0, newCallError(err)
+		return 0, newCallError(s.name, err)
 	}
 	started := response.GetStarted()
 	if started == nil {
-		return 0, newCallError(status.Errorf(codes.Internal,
+		return 0, newCallError(s.name, status.Errorf(codes.Internal,
 			"rexecd answered the start with %T, not started", response.Event))
 	}
 	return int(started.Pid), nil
 }
 
-// receive hands the output to its writers until the call ends. A writer
+// receive hands the output to its writers until the call ends, then lets
+// the stream go (grpc-go counts it no more, nor must the pool). A writer
 // that fails is written no more (the child is not stopped for it, unlike a
 // local child whose pipe closes: the output is on its way anyway), and its
 // error is Wait's when the child otherwise succeeded, as for os/exec.
@@ -114,7 +138,7 @@ func (s *spawnCall) receive(stdout, stderr io.Writer) {
 				if err == io.EOF {
 					err = status.Error(codes.Internal, "rexecd ended the call without the child's exit")
 				}
-				s.err = newCallError(err)
+				s.err = newCallError(s.name, err)
 			}
 			break
 		}
@@ -128,6 +152,8 @@ func (s *spawnCall) receive(stdout, stderr io.Writer) {
 			s.exited.Store(true)
 		}
 	}
+	s.cancel()
+	s.release()
 	s.writeErr = stdoutErr
 	if s.writeErr == nil {
 		s.writeErr = stderrErr
@@ -172,6 +198,9 @@ func (s *spawnCall) copyStdin(r io.Reader) error {
 // failed call): that is os.ErrProcessDone, as for a local process waited
 // for.
 func (s *spawnCall) signal(name string) error {
+	if name == "SIGKILL" {
+		s.kill.Do(func() { close(s.killed) })
+	}
 	if s.exited.Load() {
 		return os.ErrProcessDone
 	}

@@ -1,0 +1,152 @@
+package rexec
+
+import (
+	"context"
+	"math"
+	"sync"
+
+	"github.com/rexec/rexec/clients/go/rexecpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+)
+
+// When a server's SETTINGS never reached the scanner (a dialer or
+// credentials of the caller's own replaced this package's), a connection
+// takes as many calls as grpc-go assumes then, rexecd's default.
+const assumedStreamLimit = 100
+
+// connectionPool is a Client's connections to its server, each with the
+// count of the Spawn calls open on it. A call goes to the first connection
+// whose server takes one more call now, else to a new connection, so that
+// a start never waits behind the server's limit of calls per connection.
+// A connection other than the first is closed when its last call ends.
+// Safe for concurrent use.
+type connectionPool struct {
+	target    string
+	transport transport
+
+	mu          sync.Mutex
+	connections []*connection // the first one stays until close
+	closed      bool
+}
+
+// connection is one gRPC connection and the server's limit on it.
+type connection struct {
+	conn  *grpc.ClientConn
+	stub  rexecpb.ChildProcessClient
+	limit streamLimit
+	calls int // guarded by connectionPool.mu
+}
+
+func (p *connectionPool) dialFirst() error {
+	c, err := p.dial()
+	if err == nil {
+		p.connections = []*connection{c}
+	}
+	return err
+}
+
+func (p *connectionPool) dial() (*connection, error) {
+	c := &connection{}
+	conn, err := grpc.Dial(p.target, p.transport.dialOptions(&c.limit)...)
+	if err != nil {
+		return nil, err
+	}
+	c.conn, c.stub = conn, rexecpb.NewChildProcessClient(conn)
+	return c, nil
+}
+
+func (p *connectionPool) first() *grpc.ClientConn { return p.connections[0].conn }
+
+// acquire counts one more call on the first connection that takes it, or
+// on a new one. A connection whose server has not yet said its limit is
+// waited for (ctx bounds the wait), rather than opened again: grpc-go
+// would wait for it too.
+func (p *connectionPool) acquire(ctx context.Context) (*connection, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, grpc.ErrClientConnClosing
+		}
+		var pending *connection
+		for _, c := range p.connections {
+			max, known := c.streamLimit()
+			if !known {
+				if pending == nil {
+					pending = c
+				}
+				continue
+			}
+			if c.calls < max {
+				c.calls++
+				p.mu.Unlock()
+				return c, nil
+			}
+		}
+		if pending == nil {
+			var err error
+			if pending, err = p.dial(); err != nil {
+				p.mu.Unlock()
+				return nil, err
+			}
+			p.connections = append(p.connections, pending)
+		}
+		p.mu.Unlock()
+		if state := pending.conn.GetState(); state == connectivity.Idle || state == connectivity.Connecting {
+			if !pending.conn.WaitForStateChange(ctx, state) {
+				return nil, ctx.Err()
+			}
+		}
+	}
+}
+
+// release ends a call counted by acquire.
+func (p *connectionPool) release(c *connection) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c.calls--
+	if c.calls > 0 || c == p.connections[0] || p.closed {
+		return
+	}
+	for i, other := range p.connections {
+		if other == c {
+			p.connections = append(p.connections[:i], p.connections[i+1:]...)
+			break
+		}
+	}
+	c.conn.Close()
+}
+
+func (p *connectionPool) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	var first error
+	for _, c := range p.connections {
+		if err := c.conn.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// streamLimit is how many calls the connection takes, once that is known:
+// what its server said, or, when its SETTINGS were not seen, the assumed
+// limit once it is ready and no limit once it failed (a call then fails at
+// once with Unavailable, as grpc-go fails it).
+func (c *connection) streamLimit() (int, bool) {
+	if max := c.limit.max.Load(); max > 0 {
+		if max > math.MaxInt32 {
+			max = math.MaxInt32
+		}
+		return int(max), true
+	}
+	switch c.conn.GetState() {
+	case connectivity.Ready:
+		return assumedStreamLimit, true
+	case connectivity.TransientFailure, connectivity.Shutdown:
+		return math.MaxInt32, true
+	}
+	return 0, false
+}
