@@ -161,24 +161,44 @@ func TestAKillThatDoesNotArriveGivesTheCallUp(t *testing.T) {
 		return &heldSignals{ClientStream: stream, ctx: ctx}, err
 	})
 	c := dial(t, server.addr, rexec.WithDialOptions(held))
-	cmd := c.Command("sleep", "30")
-	cmd.WaitDelay = 700 * time.Millisecond
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := make(chan error, 1)
-	go func() { killed <- cmd.Process.Kill() }()
-	err := waitWithin(t, cmd, 20*time.Second)
-	var callErr *rexec.Error
-	if !errors.As(err, &callErr) || status.Code(err) != codes.DeadlineExceeded ||
-		!strings.Contains(err.Error(), "no exit came within 700ms of the kill") {
-		t.Fatalf("Wait: %v (%T), want an *Error saying the call was given up", err, err)
-	}
-	if err := <-killed; err != os.ErrProcessDone {
-		t.Errorf("Kill: %v, want os.ErrProcessDone once the call was given up", err)
-	}
-	if !gone(cmd.Process.Pid) {
-		t.Errorf("pid %d still there: the server did not stop the child of a given-up call", cmd.Process.Pid)
+	for _, tc := range []struct {
+		name string
+		code codes.Code
+		is   error
+	}{
+		{"Process.Kill", codes.DeadlineExceeded, nil},
+		{"a cancelled context", codes.Canceled, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(testContext(t))
+			defer cancel()
+			cmd := c.CommandContext(ctx, "sleep", "30")
+			cmd.WaitDelay = 700 * time.Millisecond
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			killed := make(chan error, 1)
+			if tc.is == nil {
+				go func() { killed <- cmd.Process.Kill() }()
+			} else {
+				cancel()
+			}
+			err := waitWithin(t, cmd, 20*time.Second)
+			var callErr *rexec.Error
+			if !errors.As(err, &callErr) || status.Code(err) != tc.code ||
+				!strings.Contains(err.Error(), "no exit came within 700ms of the kill") ||
+				(tc.is != nil && !errors.Is(err, tc.is)) {
+				t.Fatalf("Wait: %v (%T), want an *Error with %v saying the call was given up", err, err, tc.code)
+			}
+			if tc.is == nil {
+				if err := <-killed; err != os.ErrProcessDone {
+					t.Errorf("Kill: %v, want os.ErrProcessDone once the call was given up", err)
+				}
+			}
+			if !gone(cmd.Process.Pid) {
+				t.Errorf("pid %d still there: the server did not stop the child of a given-up call", cmd.Process.Pid)
+			}
+		})
 	}
 }
 

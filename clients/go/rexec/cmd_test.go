@@ -271,10 +271,13 @@ func TestACmdLiteralRunsOnTheDefaultClient(t *testing.T) {
 
 func TestWriteErrorsAndReadErrorsAreWaitsWhenTheChildSucceeded(t *testing.T) {
 	broken := errors.New("broken writer")
-	cmd := client.CommandContext(testContext(t), "echo", "hi")
+	// The child is not stopped for it: it goes on to its end.
+	cmd := client.CommandContext(testContext(t), "sh", "-c", "echo hi; sleep 0.1; echo more; echo end >&2")
 	cmd.Stdout = failingWriter{broken}
-	if err := cmd.Run(); err != broken {
-		t.Errorf("Run with a failing Stdout: %v, want %v", err, broken)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != broken || stderr.String() != "end\n" {
+		t.Errorf("Run with a failing Stdout: %v, stderr %q; want %v, end", err, stderr.String(), broken)
 	}
 
 	unreadable := errors.New("unreadable")

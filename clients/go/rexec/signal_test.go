@@ -1,10 +1,16 @@
 package rexec_test
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"os"
+	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rexec/rexec/clients/go/rexec"
 	"github.com/rexec/rexec/clients/go/rexecpb"
@@ -88,3 +94,58 @@ type notASignal struct{}
 
 func (notASignal) String() string { return "not a signal" }
 func (notASignal) Signal()        {}
+
+// A signal goes to the child's process group, so its descendants get it
+// too (os/exec's goes to the child alone).
+func TestASignalReachesTheChildsDescendants(t *testing.T) {
+	cmd := client.CommandContext(testContext(t), "sh", "-c", `
+trap 'echo child got TERM' TERM
+sh -c 'trap "echo grandchild got TERM; exit" TERM; echo ready; while sleep 0.1; do :; done' &
+wait; wait`)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewReader(stdout)
+	if line, err := lines.ReadString('\n'); line != "ready\n" {
+		t.Fatalf("%q, %v", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(lines)
+	got := strings.Split(strings.TrimSpace(string(rest)), "\n")
+	sort.Strings(got)
+	if strings.Join(got, ", ") != "child got TERM, grandchild got TERM" {
+		t.Errorf("after SIGTERM: %q", rest)
+	}
+	if err := waitWithin(t, cmd, 20*time.Second); err != nil {
+		t.Errorf("Wait: %v", err)
+	}
+}
+
+// Descendants do not outlive the call: rexecd reads their output for its
+// --drain-timeout after the child's exit, then stops them (os/exec reads
+// until they close it, and leaves them running).
+func TestDescendantsDoNotOutliveTheCall(t *testing.T) {
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() {
+		defer close(done)
+		out, err = client.Command("sh", "-c", "sleep 600 & echo $!").Output()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Output still waits after 20 s")
+	}
+	pid, convErr := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || convErr != nil {
+		t.Fatalf("Output: %q, %v", out, err)
+	}
+	if !gone(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the background sleep %d outlived its call", pid)
+	}
+}

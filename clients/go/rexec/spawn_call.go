@@ -23,15 +23,15 @@ const stdinChunkSize = 32 << 10
 // before it closes done; exited may be read at any time, and killed is
 // closed at the first kill asked for.
 type spawnCall struct {
-	name    string // the program, for errors
-	stream  rexecpb.ChildProcess_SpawnClient
-	cancel  context.CancelFunc // gives the call up: rexecd then stops the child
-	release func()             // the pool's count of the stream, once it is over
-	sendMu  sync.Mutex
-	exited atomic.Bool
-	done   chan struct{}
-	kill   sync.Once
-	killed chan struct{}
+	name     string // the program, for errors
+	stream   rexecpb.ChildProcess_SpawnClient
+	cancel   context.CancelFunc // gives the call up: rexecd then stops the child
+	release  func()             // the pool's count of the stream, once it is over
+	sendMu   sync.Mutex
+	exited   atomic.Bool
+	done     chan struct{}
+	killOnce sync.Once
+	killed   chan struct{}
 
 	exit     *rexecpb.ExitStatus
 	err      error // the call's failure, an *Error; nil once exit arrived
@@ -56,21 +56,13 @@ func startSpawn(ctx context.Context, client *Client, start *rexecpb.SpawnStart,
 	// The call keeps ctx's values (metadata) but not its cancellation: when
 	// ctx ends a running command, the kill and the exit travel over it.
 	callCtx, cancel := context.WithCancel(valuesOnly{ctx})
-	stream, err := conn.stub.Spawn(callCtx)
-	if err != nil {
-		cancel()
-		client.pool.release(conn)
-		return nil, 0, newCallError(name, err)
-	}
 	s := &spawnCall{
 		name:    name,
-		stream:  stream,
 		cancel:  cancel,
 		release: func() { client.pool.release(conn) },
 		done:    make(chan struct{}),
 		killed:  make(chan struct{}),
 	}
-
 	answered := make(chan struct{})
 	gaveUp := make(chan bool, 1)
 	go func() {
@@ -82,7 +74,13 @@ func startSpawn(ctx context.Context, client *Client, start *rexecpb.SpawnStart,
 			gaveUp <- false
 		}
 	}()
-	pid, err := s.handshake(start, noStdin)
+	var pid int
+	s.stream, err = conn.stub.Spawn(callCtx)
+	if err != nil {
+		err = newCallError(name, err)
+	} else {
+		pid, err = s.handshake(start, noStdin)
+	}
 	close(answered)
 	if <-gaveUp {
 		err = ctx.Err()
@@ -199,7 +197,7 @@ func (s *spawnCall) copyStdin(r io.Reader) error {
 // for.
 func (s *spawnCall) signal(name string) error {
 	if name == "SIGKILL" {
-		s.kill.Do(func() { close(s.killed) })
+		s.killOnce.Do(func() { close(s.killed) })
 	}
 	if s.exited.Load() {
 		return os.ErrProcessDone
