@@ -30,30 +30,35 @@ type connectionPool struct {
 	closed      bool
 }
 
-// connection is one gRPC connection and the server's limit on it.
+// connection is one gRPC connection and the server's limit on it. conn
+// and stub are set, or the connection left the pool, before dialed is
+// closed: grpc.Dial may block (grpc.WithBlock among the caller's options),
+// and the pool must not be held meanwhile.
 type connection struct {
-	conn  *grpc.ClientConn
-	stub  rexecpb.ChildProcessClient
-	limit streamLimit
-	calls int // guarded by connectionPool.mu
+	dialed chan struct{}
+	conn   *grpc.ClientConn
+	stub   rexecpb.ChildProcessClient
+	limit  streamLimit
+	calls  int // guarded by connectionPool.mu
 }
 
 func (p *connectionPool) dialFirst() error {
-	c, err := p.dial()
-	if err == nil {
-		p.connections = []*connection{c}
+	c := &connection{dialed: make(chan struct{})}
+	if err := p.dial(c); err != nil {
+		return err
 	}
-	return err
+	close(c.dialed)
+	p.connections = []*connection{c}
+	return nil
 }
 
-func (p *connectionPool) dial() (*connection, error) {
-	c := &connection{}
+func (p *connectionPool) dial(c *connection) error {
 	conn, err := grpc.Dial(p.target, p.transport.dialOptions(&c.limit)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.conn, c.stub = conn, rexecpb.NewChildProcessClient(conn)
-	return c, nil
+	return nil
 }
 
 func (p *connectionPool) first() *grpc.ClientConn { return p.connections[0].conn }
@@ -85,18 +90,28 @@ func (p *connectionPool) acquire(ctx context.Context) (*connection, error) {
 			}
 		}
 		if pending == nil {
-			var err error
-			if pending, err = p.dial(); err != nil {
-				p.mu.Unlock()
+			c := &connection{dialed: make(chan struct{})}
+			p.connections = append(p.connections, c)
+			p.mu.Unlock()
+			err := p.dial(c)
+			p.mu.Lock()
+			if err != nil || p.closed {
+				p.remove(c)
+				if err == nil {
+					c.conn.Close()
+					err = grpc.ErrClientConnClosing
+				}
+			}
+			p.mu.Unlock()
+			close(c.dialed)
+			if err != nil {
 				return nil, err
 			}
-			p.connections = append(p.connections, pending)
+			continue
 		}
 		p.mu.Unlock()
-		if state := pending.conn.GetState(); state == connectivity.Idle || state == connectivity.Connecting {
-			if !pending.conn.WaitForStateChange(ctx, state) {
-				return nil, ctx.Err()
-			}
+		if !pending.settle(ctx) {
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -109,21 +124,30 @@ func (p *connectionPool) release(c *connection) {
 	if c.calls > 0 || c == p.connections[0] || p.closed {
 		return
 	}
-	for i, other := range p.connections {
-		if other == c {
-			p.connections = append(p.connections[:i], p.connections[i+1:]...)
-			break
-		}
-	}
+	p.remove(c)
 	c.conn.Close()
 }
 
+func (p *connectionPool) remove(c *connection) {
+	for i, other := range p.connections {
+		if other == c {
+			p.connections = append(p.connections[:i], p.connections[i+1:]...)
+			return
+		}
+	}
+}
+
+// close closes the connections, and makes those still being dialed close
+// once they are.
 func (p *connectionPool) close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
 	var first error
 	for _, c := range p.connections {
+		if !c.isDialed() {
+			continue
+		}
 		if err := c.conn.Close(); err != nil && first == nil {
 			first = err
 		}
@@ -131,11 +155,23 @@ func (p *connectionPool) close() error {
 	return first
 }
 
+func (c *connection) isDialed() bool {
+	select {
+	case <-c.dialed:
+		return true
+	default:
+		return false
+	}
+}
+
 // streamLimit is how many calls the connection takes, once that is known:
 // what its server said, or, when its SETTINGS were not seen, the assumed
 // limit once it is ready and no limit once it failed (a call then fails at
 // once with Unavailable, as grpc-go fails it).
 func (c *connection) streamLimit() (int, bool) {
+	if !c.isDialed() {
+		return 0, false
+	}
 	if max := c.limit.max.Load(); max > 0 {
 		if max > math.MaxInt32 {
 			max = math.MaxInt32
@@ -149,4 +185,25 @@ func (c *connection) streamLimit() (int, bool) {
 		return math.MaxInt32, true
 	}
 	return 0, false
+}
+
+// settle waits until the connection is dialed and, unless its limit is
+// known by then, for its state to change. False: ctx ended first.
+func (c *connection) settle(ctx context.Context) bool {
+	select {
+	case <-c.dialed:
+	case <-ctx.Done():
+		return false
+	}
+	if c.conn == nil {
+		return true // it failed, and left the pool
+	}
+	if _, known := c.streamLimit(); known {
+		return true
+	}
+	state := c.conn.GetState()
+	if state != connectivity.Idle && state != connectivity.Connecting {
+		return true
+	}
+	return c.conn.WaitForStateChange(ctx, state)
 }
