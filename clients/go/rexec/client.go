@@ -11,7 +11,8 @@ import (
 // (see connection_pool.go). Safe for concurrent use; Close it when no command
 // of it runs.
 type Client struct {
-	pool connectionPool
+	pool     connectionPool
+	childEnv string // ChildEnvServer or ChildEnvCaller
 }
 
 // Dial makes a Client for target: "host:port" or "unix:/path" (also
@@ -28,7 +29,11 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{pool: connectionPool{target: target, transport: transport}}
+	childEnv, err := config.childEnvChoice()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{pool: connectionPool{target: target, transport: transport}, childEnv: childEnv}
 	if err := c.pool.dialFirst(); err != nil {
 		return nil, err
 	}

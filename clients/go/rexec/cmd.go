@@ -33,8 +33,10 @@ type Cmd struct {
 	Args []string
 
 	// Env is the child's environment, each entry "KEY=value" (a later one
-	// wins). Nil: the server's own environment (or its policy's), with PWD
-	// set to an absolute Dir, as os/exec sets it.
+	// wins). Nil: the server's own environment (or its policy's), or with
+	// the client's WithChildEnv(ChildEnvCaller) this process's, as a local
+	// child inherits it; with PWD set to an absolute Dir, as os/exec sets
+	// it.
 	Env []string
 
 	// Dir is the child's working directory on the server; empty: the
@@ -54,8 +56,9 @@ type Cmd struct {
 	// ExtraFiles and SysProcAttr are os/exec's, so that a program that
 	// names them builds; but a file or an attribute of this machine means
 	// nothing to a child on another, and Start refuses them, saying which.
-	// The one attribute it takes is Setpgid with Pgid 0, which every
-	// remote child has anyway: it leads its own process group.
+	// The attributes it takes are Setsid (the child leads a new session)
+	// and Setpgid with Pgid 0, which every remote child has anyway: it
+	// leads its own process group.
 	ExtraFiles  []*os.File
 	SysProcAttr *syscall.SysProcAttr
 
@@ -115,18 +118,46 @@ func (c *Cmd) String() string {
 	return b.String()
 }
 
-// Environ is the environment Start sends: a copy of Env, or with Env nil
-// only the PWD of an absolute Dir. The server's own environment, which a
-// child with Env nil gets, is not known here; and this process's, which
-// exec.Cmd.Environ returns then, is not the child's.
+// Environ is the environment Start sends: a copy of Env; with Env nil,
+// this process's (os.Environ()) when the client's child environment is
+// ChildEnvCaller, as exec.Cmd.Environ, else nothing (the server's own
+// environment, which the child gets then, is not known here); and PWD for
+// an absolute Dir.
 func (c *Cmd) Environ() []string {
 	if c.Env != nil {
 		return append([]string(nil), c.Env...)
 	}
-	if path.IsAbs(c.Dir) {
-		return []string{"PWD=" + c.Dir}
+	var env []string
+	if c.inheritsCallersEnv() {
+		env = os.Environ()
 	}
-	return nil
+	if path.IsAbs(c.Dir) {
+		env = append(withoutName(env, "PWD"), "PWD="+c.Dir)
+	}
+	return env
+}
+
+// inheritsCallersEnv: Env nil means this process's environment.
+func (c *Cmd) inheritsCallersEnv() bool {
+	client := c.client
+	if client == nil {
+		var err error
+		if client, err = DefaultClient(); err != nil {
+			return false // Start fails with that error
+		}
+	}
+	return client.childEnv == ChildEnvCaller
+}
+
+// withoutName is env less its entries for name.
+func withoutName(env []string, name string) []string {
+	kept := env[:0:0]
+	for _, entry := range env {
+		if !strings.HasPrefix(entry, name+"=") {
+			kept = append(kept, entry)
+		}
+	}
+	return kept
 }
 
 // Run starts the command and waits for it to end; see Start and Wait.
@@ -177,7 +208,7 @@ func (c *Cmd) Start() error {
 			return err
 		}
 	}
-	start, err := c.spawnStart()
+	start, err := c.spawnStart(client.childEnv)
 	if err != nil {
 		return err
 	}
@@ -206,7 +237,7 @@ func (c *Cmd) refuseLocalOnly() error {
 	attr := reflect.ValueOf(c.SysProcAttr).Elem()
 	for i := 0; i < attr.NumField(); i++ {
 		name := attr.Type().Field(i).Name
-		if !attr.Field(i).IsZero() && name != "Setpgid" {
+		if !attr.Field(i).IsZero() && name != "Setpgid" && name != "Setsid" {
 			set = append(set, "SysProcAttr."+name)
 		}
 	}
@@ -214,7 +245,7 @@ func (c *Cmd) refuseLocalOnly() error {
 		return nil
 	}
 	return fmt.Errorf("rexec: %s: a remote child takes no process attribute of this machine's "+
-		"(but Setpgid, which it has anyway)", strings.Join(set, ", "))
+		"(but Setsid, and Setpgid, which it has anyway)", strings.Join(set, ", "))
 }
 
 // startCopying starts the goroutines of a started call: the receiver of
@@ -247,7 +278,7 @@ func (c *Cmd) startCopying(ctx context.Context) {
 	go c.watch(ctx)
 }
 
-func (c *Cmd) spawnStart() (*rexecpb.SpawnStart, error) {
+func (c *Cmd) spawnStart(childEnv string) (*rexecpb.SpawnStart, error) {
 	start := &rexecpb.SpawnStart{
 		Argv:    []string{c.Path},
 		Options: &rexecpb.ProcessOptions{Cwd: c.Dir},
@@ -269,12 +300,31 @@ func (c *Cmd) spawnStart() (*rexecpb.SpawnStart, error) {
 			}
 			options.Env[entry[:i]] = entry[i+1:]
 		}
-	} else if path.IsAbs(c.Dir) {
-		// os/exec does this since Go 1.19 (go.dev/issue/50599); a relative
-		// Dir is the server's to resolve, so PWD stays its own.
-		options.Env = map[string]string{"PWD": c.Dir}
+	} else {
+		if childEnv == ChildEnvCaller {
+			options.ClearEnv = true
+			options.CallerEnv = callerEnv()
+		}
+		if path.IsAbs(c.Dir) {
+			// os/exec does this since Go 1.19 (go.dev/issue/50599); a
+			// relative Dir is the server's to resolve, so PWD stays its own.
+			options.Env = map[string]string{"PWD": c.Dir}
+		}
 	}
+	options.NewSession = c.SysProcAttr != nil && c.SysProcAttr.Setsid
 	return start, nil
+}
+
+// callerEnv is this process's environment as the API's caller_env: the
+// server leaves out what its policy does not let a client set.
+func callerEnv() []*rexecpb.EnvVar {
+	var env []*rexecpb.EnvVar
+	for _, entry := range os.Environ() {
+		if name, value, ok := strings.Cut(entry, "="); ok && name != "" {
+			env = append(env, &rexecpb.EnvVar{Name: []byte(name), Value: []byte(value)})
+		}
+	}
+	return env
 }
 
 func (c *Cmd) copyStdin() error {

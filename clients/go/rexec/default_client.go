@@ -2,6 +2,7 @@ package rexec
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 )
@@ -28,7 +29,7 @@ func DefaultClient() (*Client, error) {
 // DialEnv dials the server the rexec CLI would, from the same environment:
 // REXEC_SERVER (default DefaultServer), REXEC_TLS_CA, REXEC_TLS_CERT,
 // REXEC_TLS_KEY, REXEC_TLS_SERVER_NAME and REXEC_TOKEN_FILE (a file whose
-// first line is the bearer token).
+// first line is the bearer token); and REXEC_CHILD_ENV (WithChildEnv).
 func DialEnv() (*Client, error) {
 	target := os.Getenv("REXEC_SERVER")
 	if target == "" {
@@ -46,6 +47,13 @@ func DialEnv() (*Client, error) {
 	}
 	if file := os.Getenv("REXEC_TOKEN_FILE"); file != "" {
 		opts = append(opts, WithTokenFile(file))
+	}
+	if choice := os.Getenv("REXEC_CHILD_ENV"); choice != "" {
+		if choice != ChildEnvServer && choice != ChildEnvCaller {
+			return nil, fmt.Errorf("rexec: REXEC_CHILD_ENV=%q: it must be %q or %q",
+				choice, ChildEnvServer, ChildEnvCaller)
+		}
+		opts = append(opts, WithChildEnv(choice))
 	}
 	return Dial(target, opts...)
 }

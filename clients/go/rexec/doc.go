@@ -5,8 +5,8 @@
 //	exec "github.com/rexec/rexec/clients/go/rexec"
 //
 // Command, CommandContext, Cmd (with Go 1.20's fields and methods,
-// Cancel and WaitDelay among them), ExitError, Error, ErrNotFound and
-// ErrWaitDelay are os/exec's. Each command is one Spawn call of the
+// Cancel and WaitDelay among them), LookPath, ExitError, Error,
+// ErrNotFound, ErrDot and ErrWaitDelay are os/exec's. Each command is one Spawn call of the
 // rexec.v1.ChildProcess API (package rexecpb): stdin travels to the child
 // in chunks, its output comes back as it is written, and its exit arrives
 // as an *ExitError with the code or the signal, as os/exec reports one.
@@ -21,10 +21,12 @@
 //
 //   - Command does not look the program up: Path stays the name, and the
 //     server looks it up in the PATH of the child's environment at Start.
-//   - Env nil is the server's environment, not this process's; Environ
-//     then holds only the PWD of an absolute Dir.
-//   - ExtraFiles and SysProcAttr are refused at Start, but Setpgid, which
-//     every remote child has.
+//     LookPath asks the server.
+//   - Env nil is the server's environment, not this process's, unless the
+//     client has WithChildEnv(ChildEnvCaller) (REXEC_CHILD_ENV=caller);
+//     with the server's, Environ holds only the PWD of an absolute Dir.
+//   - ExtraFiles and SysProcAttr are refused at Start, but Setsid, and
+//     Setpgid, which every remote child has.
 //   - A signal (Process.Signal, and Cancel's kill) goes to the child's
 //     process group, and travels in order behind the stdin already sent.
 //   - A kill must reach the server: when no exit came within WaitDelay of

@@ -28,10 +28,11 @@ func TestExtraFilesAndSysProcAttrAreRefusedByName(t *testing.T) {
 		{"SysProcAttr", func(c *rexec.Cmd) {
 			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setpgid: true,
 				Credential: &syscall.Credential{Uid: 1}}
-		}, "rexec: SysProcAttr.Credential, SysProcAttr.Setsid: a remote child takes no process attribute " +
-			"of this machine's (but Setpgid, which it has anyway)"},
+		}, "rexec: SysProcAttr.Credential: a remote child takes no process attribute " +
+			"of this machine's (but Setsid, and Setpgid, which it has anyway)"},
 		{"a Pgid to join", func(c *rexec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: 1} },
-			"rexec: SysProcAttr.Pgid: a remote child takes no process attribute of this machine's (but Setpgid, which it has anyway)"},
+			"rexec: SysProcAttr.Pgid: a remote child takes no process attribute of this machine's " +
+				"(but Setsid, and Setpgid, which it has anyway)"},
 	} {
 		cmd := client.Command("true")
 		tc.set(cmd)
@@ -52,6 +53,20 @@ func TestSetpgidIsTakenAndHolds(t *testing.T) {
 	lo, lerr := local.Output()
 	ro, rerr := remote.Output()
 	if string(lo) != "leader\n" || string(ro) != string(lo) || lerr != nil || rerr != nil {
+		t.Errorf("os/exec: %q, %v; rexec: %q, %v", lo, lerr, ro, rerr)
+	}
+}
+
+// Setsid makes the child lead a new session there as here.
+func TestSetsidIsTakenAndHolds(t *testing.T) {
+	const script = `set -- $(cat /proc/$$/stat); [ "$6" = $$ ] && echo session leader`
+	local := exec.Command("sh", "-c", script)
+	local.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	remote := client.Command("sh", "-c", script)
+	remote.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	lo, lerr := local.Output()
+	ro, rerr := remote.Output()
+	if string(lo) != "session leader\n" || string(ro) != string(lo) || lerr != nil || rerr != nil {
 		t.Errorf("os/exec: %q, %v; rexec: %q, %v", lo, lerr, ro, rerr)
 	}
 }

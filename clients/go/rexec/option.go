@@ -30,6 +30,7 @@ type dialConfig struct {
 	serverName string
 	token      string
 	tokenFile  string
+	childEnv   string
 	extra      []grpc.DialOption
 }
 
@@ -68,6 +69,37 @@ func WithToken(token string) Option {
 // WithTokenFile is WithToken with the first line of this file.
 func WithTokenFile(file string) Option {
 	return func(c *dialConfig) { c.tokenFile = file }
+}
+
+// The values of WithChildEnv and REXEC_CHILD_ENV.
+const (
+	// ChildEnvServer: a Cmd with Env nil gets the server's environment
+	// (under a policy, its rule's). The default: this process's HOME, PATH
+	// and secrets describe this machine, and go to the server only when
+	// asked.
+	ChildEnvServer = "server"
+	// ChildEnvCaller: a Cmd with Env nil gets this process's environment,
+	// os.Environ(), as a local child inherits it; the server leaves out
+	// what its policy does not let a client set (the API's caller_env).
+	ChildEnvCaller = "caller"
+)
+
+// WithChildEnv chooses what a Cmd with Env nil gets: ChildEnvServer (the
+// default) or ChildEnvCaller. DialEnv reads it from REXEC_CHILD_ENV.
+func WithChildEnv(choice string) Option {
+	return func(c *dialConfig) { c.childEnv = choice }
+}
+
+// childEnvChoice is the choice of WithChildEnv, checked.
+func (c *dialConfig) childEnvChoice() (string, error) {
+	switch c.childEnv {
+	case "", ChildEnvServer:
+		return ChildEnvServer, nil
+	case ChildEnvCaller:
+		return ChildEnvCaller, nil
+	}
+	return "", fmt.Errorf("rexec: child environment %q: it must be %q or %q",
+		c.childEnv, ChildEnvServer, ChildEnvCaller)
 }
 
 // WithDialOptions adds gRPC dial options (interceptors, keepalive...),
