@@ -1,11 +1,12 @@
 // ChildProcess: Node's child_process.ChildProcess for a child that runs on a
-// rexecd server. One gRPC call (Spawn or Fork) is the child: the request
-// stream carries the start, stdin, signals and messages, the responses its
-// pid, output, messages and exit. Events come in Node's order: 'spawn' once
-// the server started it, 'exit' with (code, signal), 'disconnect' for a
-// fork's channel, and 'close' once the exit is known and every piped output
-// stream has closed; a start that fails emits 'error' then 'close', as a
-// local one does.
+// rexecd server. One gRPC call is the child: Spawn, or Fork when its stdio
+// has an 'ipc' channel. The request stream carries the start, stdin,
+// signals and messages, the responses its pid, output, messages and exit.
+// Events come in Node's order: 'spawn' once the server started it, 'exit'
+// with (code, signal), 'disconnect' for a channel, 'close' once the exit is
+// known and every piped output stream and the channel have closed; a start
+// that fails emits 'error' then 'close', as a local one does. The pid is
+// known from 'spawn' on (the server tells it), not when spawn() returns.
 //
 // Backpressure runs both ways. Output that is not read waits here, up to
 // OUTPUT_ALLOWANCE a stream (what a pipe and its stream hold locally, and
@@ -16,22 +17,514 @@
 // its exit. stdin's writes complete as the call sends them, in messages of
 // at most STDIN_MESSAGE_BYTES (the server takes 4 MiB).
 //
-// Like every Node object, it is used from the event loop only.
+// Like every Node object, it is used from its thread's event loop only.
 'use strict';
 
 const { EventEmitter } = require('node:events');
-const { Readable, Writable } = require('node:stream');
+const { Duplex } = require('node:stream');
+const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 const { encodeMessage, decodeMessage } = require('./ipc_value');
 const { requestBytes } = require('./proto');
-const { spawnErrnoError, nodeError } = require('./errors');
-const { signalName } = require('./signals');
+const { codes, nodeError, errnoError, errnoOfCall } = require('./node_errors');
+const {
+  validateObject, validateString, validateArray, validateOneOf, signalNumber, signalName,
+} = require('./validators');
+const { getValidStdio } = require('./stdio');
 
 const OUTPUT_ALLOWANCE = 1 << 20;
 const STOPPING_ALLOWANCE = 64 << 20;
 const STDIN_MESSAGE_BYTES = 1 << 20;
 // The largest request rexecd takes (gRPC's default), less its framing.
 const MAX_REQUEST_BYTES = (4 << 20) - 64;
+
+// What spawn(), fork() and exec hand ChildProcess#spawn besides Node's
+// options: the client whose connections the call goes on; fork's start
+// ({execPath, execArgv, modulePath, args}); the stop the server enforces
+// too ({timeout, killSignal}, see client.js).
+const kClient = Symbol('rexec.client');
+const kForkStart = Symbol('rexec.forkStart');
+const kServerStop = Symbol('rexec.serverStop');
+
+// Streams another child reads from or writes to: not flushed by ours.
+const usedAsStdio = new WeakSet();
+
+// Node's `${value}` of an argument or environment entry (a Symbol throws
+// TypeError, as Node's own spawn), as the system gets it: a lone surrogate
+// becomes U+FFFD (protobuf strings are UTF-8, which cannot hold one).
+function systemString(value) {
+  return `${value}`.toWellFormed();
+}
+
+// Our stream for one of our fds: the process's own for 0, 1 and 2.
+function ourReadable(fd) {
+  return fd === 0 ? process.stdin : fs.createReadStream(null, { fd, autoClose: false });
+}
+
+function ourWritable(fd) {
+  if (fd === 1) return process.stdout;
+  if (fd === 2) return process.stderr;
+  return fs.createWriteStream(null, { fd, autoClose: false });
+}
+
+// A duration for the API from milliseconds.
+function duration(ms) {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}
+
+// Node's `timeout` and `killSignal` are enforced here, and by the server
+// too, a second later: a signal sent from here waits behind the stdin the
+// server has not taken, a timeout of the server's own does not.
+const SERVER_STOP_MARGIN_MS = 1000;
+
+// ProcessOptions from ChildProcess#spawn's options.
+function processOptions(options, { fork }) {
+  const out = {};
+  const stop = options[kServerStop] || { timeout: options.timeout, killSignal: options.killSignal };
+  if (stop.timeout > 0) {
+    out.timeout = duration(stop.timeout + SERVER_STOP_MARGIN_MS);
+    if (stop.killSignal != null) out.kill_signal = signalName(signalNumber(stop.killSignal));
+  }
+  if (options.cwd != null && options.cwd !== '') {
+    const cwd = options.cwd instanceof Uint8Array ? Buffer.from(options.cwd).toString() : options.cwd;
+    validateString(cwd, 'options.cwd');
+    out.cwd = systemString(cwd);
+  }
+  if (options.envPairs !== undefined) {
+    validateArray(options.envPairs, 'options.envPairs');
+    out.clear_env = true;
+    out.env = {};
+    for (const pair of options.envPairs) {
+      const text = systemString(pair);
+      const equals = text.indexOf('=');
+      if (equals > 0) out.env[text.slice(0, equals)] = text.slice(equals + 1);
+    }
+  }
+  // Ids on the server's machine.
+  if (options.uid != null) out.user = String(options.uid);
+  if (options.gid != null) out.group = String(options.gid);
+  if (options.detached) {
+    if (fork) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.detached', true,
+        'cannot be given with an ipc channel: rexecd\'s channel ends with its call');
+    }
+    out.detach = true;
+  }
+  return out;
+}
+
+// Fork's start for a child with a channel. rexecd runs EXEC_PATH
+// EXEC_ARGV... MODULE ARGS..., all of them as given, so a spawn() argv
+// splits at its first non-empty argument.
+function forkStart(options) {
+  if (options[kForkStart]) {
+    const { execPath, execArgv, modulePath, args } = options[kForkStart];
+    const start = { module: systemString(modulePath), args: args.map(systemString) };
+    if (execPath !== null) start.exec_path = systemString(execPath);
+    if (execArgv.length) start.exec_argv = execArgv.map(systemString);
+    return start;
+  }
+  const args = (options.args || []).slice(1).map(systemString);
+  if (options.args && options.args.length && systemString(options.args[0]) !== systemString(options.file)) {
+    throw codes.ERR_INVALID_ARG_VALUE('options.argv0', options.args[0],
+      'cannot be given with an ipc channel: rexecd\'s Fork runs the file as argv[0]');
+  }
+  const at = args.findIndex((arg) => arg !== '');
+  if (at < 0) {
+    throw codes.ERR_INVALID_ARG_VALUE('args', options.args && options.args.slice(1),
+      'must name the module with an ipc channel: rexecd\'s Fork runs FILE ARGS..., with one argument at least');
+  }
+  return {
+    exec_path: systemString(options.file),
+    exec_argv: args.slice(0, at),
+    module: args[at],
+    args: args.slice(at + 1),
+  };
+}
+
+// Spawn's start from ChildProcess#spawn's options (also spawnSync's).
+function spawnStart(options) {
+  const args = options.args || [];
+  const start = {
+    argv: [options.file, ...args.slice(1)].map(systemString),
+    options: processOptions(options, { fork: false }),
+  };
+  if (args.length && systemString(args[0]) !== start.argv[0]) start.argv0 = systemString(args[0]);
+  return start;
+}
+
+// The client of a ChildProcess made with `new ChildProcess()`, not spawn().
+function defaultClient() {
+  const { clientFor } = require('./default_clients');
+  const { kPool } = require('./client');
+  return clientFor(undefined)[kPool];
+}
+
+class ChildProcess extends EventEmitter {
+  #client = null;
+  #call = null;
+  #fork = false;
+  #exited = false; // the exit (or the call's failure) is known
+  #channelOpen = false; // the channel counts toward 'close' until it ends
+  #pendingMessages = []; // messages that came before any 'message' listener
+  #pausedBy = new Set(); // output targets over their allowance
+  #outputs = [null, null, null]; // where stdout (1) and stderr (2) go
+  #stdinSource = null; // {unpipe} when stdin is copied from a stream of ours
+  #detached = false;
+  #signalled = false;
+  #pipes = []; // this child's piped output streams
+
+  constructor() {
+    super();
+    this._closesNeeded = 1;
+    this._closesGot = 0;
+    this.connected = false;
+    this.signalCode = null;
+    this.exitCode = null;
+    this.killed = false;
+    this.spawnfile = null;
+  }
+
+  // Starts the child: Node's ChildProcess#spawn, whose options spawn()
+  // and fork() build (file, args with argv[0] first, cwd, envPairs,
+  // stdio, detached, uid, gid, serialization) and programs seldom do.
+  spawn(options) {
+    validateObject(options, 'options');
+    const { entries, ipc } = getValidStdio(options.stdio || 'pipe', false);
+    options.stdio = entries;
+    validateOneOf(options.serialization, 'options.serialization', [undefined, 'json', 'advanced']);
+    if (ipc !== undefined && options.envPairs !== undefined) validateArray(options.envPairs, 'options.envPairs');
+    validateString(options.file, 'options.file');
+    this.spawnfile = options.file;
+    if (options.args === undefined) {
+      this.spawnargs = [];
+    } else {
+      validateArray(options.args, 'options.args');
+      this.spawnargs = options.args;
+    }
+    if (this.#call !== null) throw new Error('rexec: this ChildProcess was already spawned');
+
+    this.#fork = ipc !== undefined;
+    if (this.#fork && options.serialization === 'advanced') {
+      throw codes.ERR_INVALID_ARG_VALUE('options.serialization', 'advanced',
+        "is not carried by rexecd, whose channel is Node's 'json' one");
+    }
+    const start = this.#fork
+      ? { ...forkStart(options), options: processOptions(options, { fork: true }) }
+      : spawnStart(options);
+    this.#detached = Boolean(start.options.detach);
+    this.#client = options[kClient] || defaultClient();
+
+    const call = this.#client.call(this.#fork ? 'Fork' : 'Spawn');
+    this.#call = call;
+    this.pid = undefined;
+    this.stdio = entries.map(() => null);
+    this.#setUpStdin(entries[0]);
+    for (const fd of [1, 2]) this.#setUpOutput(fd, entries[fd]);
+    this.stdin = this.stdio[0];
+    this.stdout = this.stdio[1];
+    this.stderr = this.stdio[2];
+    if (this.#fork) {
+      this.send = (...args) => this.#send(...args);
+      this.disconnect = () => this.#disconnect();
+      this.connected = true;
+      this.#channelOpen = true;
+      this._closesNeeded++;
+      this.on('newListener', (event) => {
+        if (event === 'message') process.nextTick(() => this.#flushMessages());
+      });
+    }
+
+    call.on('data', (response) => this.#onResponse(response));
+    call.on('error', (err) => this.#onCallError(err));
+    call.on('end', () => this.#onCallEnd());
+    call.write({ start });
+    if (entries[0].type === 'ignore' || entries[0].type === 'ipc') call.write({ close_stdin: {} });
+  }
+
+  // Sends `sig` (default SIGTERM, a name or number) to the child's process
+  // group: true, and `killed`, while it runs, as Node's kill. Signal 0
+  // only tells whether it still runs.
+  kill(sig) {
+    const number = sig === 0 ? 0 : signalNumber(sig === undefined ? 'SIGTERM' : sig);
+    if (this.#call === null || this.#exited) return false;
+    if (number !== 0) {
+      this.#call.write({ signal: { name: signalName(number) } });
+      this.#signalled = true;
+      // What waits behind unread output now includes the exit.
+      if (this.#pausedBy.size > 0) {
+        this.#pausedBy.clear();
+        this.#call.resume();
+      }
+    }
+    this.killed = true;
+    return true;
+  }
+
+  [Symbol.dispose]() {
+    if (!this.killed) this.kill();
+  }
+
+  // The channel's send(message[, handle][, options][, callback]), a
+  // method of a child with a channel only, as Node's: sends a JSON value
+  // to the child's process.on('message'). Returns false when the channel
+  // is closed (the callback, or else an 'error' event, gets
+  // ERR_IPC_CHANNEL_CLOSED).
+  #send(message, handle, options, callback) {
+    if (typeof handle === 'function') {
+      callback = handle;
+      handle = undefined;
+      options = undefined;
+    } else if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    } else if (options !== undefined) {
+      validateObject(options, 'options');
+    }
+    if (!this.connected) {
+      const err = codes.ERR_IPC_CHANNEL_CLOSED();
+      if (typeof callback === 'function') process.nextTick(callback, err);
+      else process.nextTick(() => this.emit('error', err));
+      return false;
+    }
+    if (message === undefined) throw codes.ERR_MISSING_ARGS('message');
+    if (!['string', 'object', 'number', 'boolean'].includes(typeof message)) {
+      throw codes.ERR_INVALID_ARG_TYPE('message', ['string', 'object', 'number', 'boolean'], message);
+    }
+    if (handle) {
+      throw nodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE',
+        'rexec: a handle (socket, server) cannot be sent to a remote child');
+    }
+    const request = { message: encodeMessage(message) };
+    // As a Value a message takes more than as JSON (an array of small
+    // numbers, up to 5 times): past the server's 4 MiB the call would fail.
+    const bytes = requestBytes('Fork', request);
+    if (bytes > MAX_REQUEST_BYTES) {
+      throw new RangeError(`rexec: a message may take ${MAX_REQUEST_BYTES} bytes as a google.protobuf.Value; this one takes ${bytes}`);
+    }
+    return this.#call.write(request, () => {
+      if (typeof callback === 'function') callback(null);
+    });
+  }
+
+  // The channel's disconnect(): the child sees 'disconnect', and so do we.
+  #disconnect() {
+    if (!this.connected) {
+      this.emit('error', codes.ERR_IPC_DISCONNECTED());
+      return;
+    }
+    this.connected = false;
+    this.#call.write({ disconnect: {} });
+    process.nextTick(() => this.emit('disconnect'));
+  }
+
+  // A detached child's session outlives us: unref stops watching it (the
+  // call ends, the remote process runs on, no 'exit' or 'close' comes), so
+  // that our event loop may end. Another child's life is its call's, so
+  // there is nothing to unref.
+  unref() {
+    if (!this.#detached || this.#call === null || this.#exited) return;
+    this.#exited = true;
+    this.#stopStdin();
+    this.#call.cancel();
+  }
+
+  ref() {}
+
+  #setUpStdin(entry) {
+    if (entry.type === 'pipe') {
+      const call = this.#call;
+      this.stdio[0] = new Duplex({
+        readable: false,
+        write(chunk, _encoding, callback) { writeStdin(call, chunk, callback); },
+        final(callback) { call.write({ close_stdin: {} }, () => callback()); },
+      });
+    } else if (entry.type === 'stream' || entry.type === 'fd') {
+      // Our stream (or fd) is copied to the child's stdin while it runs;
+      // then left paused, so that it holds our event loop no more.
+      const source = entry.type === 'stream' ? entry.stream : ourReadable(entry.fd);
+      usedAsStdio.add(source);
+      const call = this.#call;
+      const sink = new Duplex({
+        readable: false,
+        write: (chunk, _encoding, callback) => writeStdin(call, chunk, callback),
+        final: (callback) => call.write({ close_stdin: {} }, () => callback()),
+      });
+      source.pipe(sink);
+      this.#stdinSource = {
+        unpipe() {
+          source.unpipe(sink);
+          if (typeof source.pause === 'function') source.pause();
+        },
+      };
+    }
+  }
+
+  #setUpOutput(fd, entry) {
+    if (entry.type === 'pipe') {
+      const stream = new Duplex({ writable: false, read: () => this.#resumeFor(stream) });
+      this.#outputs[fd] = {
+        push: (chunk) => {
+          // A stream destroyed unread (exec past maxBuffer) drops the rest.
+          if (stream.destroyed || stream.push(chunk)) return;
+          const allowance = this.#signalled ? STOPPING_ALLOWANCE : OUTPUT_ALLOWANCE;
+          if (stream.readableLength > allowance) this.#pauseFor(stream);
+        },
+      };
+      this.stdio[fd] = stream;
+      this.#pipes.push(stream);
+      this._closesNeeded++;
+      stream.on('close', () => {
+        this.#resumeFor(stream);
+        this.#maybeClose();
+      });
+    } else if (entry.type === 'stream' || entry.type === 'fd') {
+      const target = entry.type === 'stream' ? entry.stream : ourWritable(entry.fd);
+      usedAsStdio.add(target);
+      this.#outputs[fd] = {
+        push: (chunk) => {
+          if (!target.write(chunk)) {
+            this.#pauseFor(target);
+            target.once('drain', () => this.#resumeFor(target));
+          }
+        },
+      };
+    }
+  }
+
+  #pauseFor(stream) {
+    if (this.#pausedBy.size === 0) this.#call.pause();
+    this.#pausedBy.add(stream);
+  }
+
+  #resumeFor(stream) {
+    if (!this.#pausedBy.delete(stream)) return;
+    if (this.#pausedBy.size === 0) this.#call.resume();
+  }
+
+  #onResponse(response) {
+    switch (response.event) {
+      case 'started':
+        this.pid = response.started.pid;
+        if (response.started.session) this.session = response.started.session;
+        this.emit('spawn');
+        break;
+      case 'stdout':
+      case 'stderr': {
+        const output = this.#outputs[response.event === 'stdout' ? 1 : 2];
+        if (output !== null) output.push(response[response.event]);
+        break;
+      }
+      case 'message':
+        this.#onMessage(decodeMessage(response.message));
+        break;
+      case 'disconnected':
+        this.#onChannelEnd();
+        break;
+      case 'exit':
+        this.#onExit(response.exit);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // As Node's channel: 'message' on the next tick, once someone listens.
+  // (Node's own messages, whose `cmd` starts NODE_, rexecd keeps.)
+  #onMessage(message) {
+    if (!this.#channelOpen) return;
+    this.#pendingMessages.push(message);
+    process.nextTick(() => this.#flushMessages());
+  }
+
+  #flushMessages() {
+    while (this.#pendingMessages.length > 0 && this.listenerCount('message') > 0) {
+      this.emit('message', this.#pendingMessages.shift());
+    }
+  }
+
+  // The child closed its channel, or the server says it is closed.
+  #onChannelEnd() {
+    if (!this.#channelOpen) return;
+    this.#channelOpen = false;
+    if (this.connected) {
+      this.connected = false;
+      process.nextTick(() => {
+        this.emit('disconnect');
+        this.#maybeClose();
+      });
+    } else {
+      process.nextTick(() => this.#maybeClose());
+    }
+  }
+
+  #onExit(exit) {
+    if (exit.status === 'signal') this.signalCode = exit.signal;
+    else this.exitCode = exit.code || 0;
+    this.#ended();
+    this.emit('exit', this.exitCode, this.signalCode);
+    this.#finishOutputs();
+    // Nothing more to say to the server: it ends the call with OK.
+    this.#call.end();
+  }
+
+  #onCallError(err) {
+    if (this.#exited) return; // unref's cancel, or a failure after the exit
+    const name = this.pid === undefined ? errnoOfCall(err) : null;
+    let error = err;
+    if (name !== null) {
+      const syscall = `spawn ${this.spawnfile}`;
+      error = errnoError(name, syscall, this.spawnfile, this.spawnargs.slice(1), err);
+      this.exitCode = error.errno;
+    }
+    this.#ended();
+    this.emit('error', error);
+    this.#finishOutputs();
+  }
+
+  #onCallEnd() {
+    // An OK status without an exit: a server that broke the protocol.
+    if (this.#exited) return;
+    this.#onCallError(Object.assign(
+      new Error('rexec: the call ended without the child\'s exit'),
+      { code: grpc.status.INTERNAL, details: 'no exit event' }));
+  }
+
+  // The exit, or the call's failure: what Node's onexit does first.
+  #ended() {
+    this.#exited = true;
+    this.#stopStdin();
+    this.#onChannelEnd();
+  }
+
+  #stopStdin() {
+    if (this.stdin) this.stdin.destroy();
+    if (this.#stdinSource !== null) {
+      this.#stdinSource.unpipe();
+      this.#stdinSource = null;
+    }
+  }
+
+  // Piped outputs end; one nobody reads from is drained on the next tick,
+  // as Node's flushStdio does, so that 'close' comes.
+  #finishOutputs() {
+    this.#pausedBy.clear();
+    for (const stream of this.#pipes) stream.push(null);
+    process.nextTick(() => {
+      for (const stream of this.#pipes) {
+        if (stream.readable && !usedAsStdio.has(stream)) stream.resume();
+      }
+    });
+    this.#maybeClose();
+  }
+
+  #maybeClose() {
+    this._closesGot++;
+    if (this._closesGot === this._closesNeeded) {
+      this.emit('close', this.exitCode, this.signalCode);
+    }
+  }
+}
 
 // Writes `chunk` to the call as stdin messages of bounded size; `done`
 // once the call has taken the last.
@@ -43,302 +536,4 @@ function writeStdin(call, chunk, done) {
   call.write({ stdin: chunk.subarray(Math.max(last, 0)) }, () => done());
 }
 
-class ChildProcess extends EventEmitter {
-  constructor() {
-    super();
-    this.pid = undefined;
-    this.exitCode = null;
-    this.signalCode = null;
-    this.killed = false;
-    this.connected = false;
-    this.spawnfile = undefined;
-    this.spawnargs = [];
-    this.stdin = null;
-    this.stdout = null;
-    this.stderr = null;
-    this.stdio = [null, null, null];
-    // A detached child's session id (options.detached), once started.
-    this.session = undefined;
-
-    this._call = null;
-    this._exited = false; // the exit (or the call's failure) is known
-    this._closesNeeded = 1; // the exit, then each piped output and the channel
-    this._closesGot = 0;
-    this._pausedBy = new Set(); // output streams over their highWaterMark
-    this._outputs = [null, null, null]; // where stdout (1) and stderr (2) go
-    this._unpipeStdin = null;
-    this._detached = false;
-    this._signalled = false;
-  }
-
-  // Starts the child. `options`: {stub, rpc ('Spawn' or 'Fork'), file,
-  // args (argv, args[0] what the child sees), start (the rpc's start
-  // message without argv), stdio (normalizeStdio's)}. Called by spawn()
-  // and fork(); not by programs.
-  spawn(options) {
-    if (this._call !== null) throw nodeError('ERR_INTERNAL_ASSERTION', 'rexec: the child was already spawned');
-    this.spawnfile = options.file;
-    this.spawnargs = options.args;
-    this._detached = Boolean(options.start.options && options.start.options.detach);
-    const call = options.stub[options.rpc]();
-    this._call = call;
-
-    this._setUpStdin(options.stdio.fds[0]);
-    for (const fd of [1, 2]) this._setUpOutput(fd, options.stdio.fds[fd]);
-    if (options.stdio.ipc) {
-      this.connected = true;
-      this._closesNeeded++;
-      this.stdio.push(null);
-    }
-
-    call.on('data', (response) => this._onResponse(response));
-    call.on('error', (err) => this._onCallError(err));
-    call.on('end', () => this._onCallEnd());
-    call.write({ start: options.start });
-    if (this.stdin === null && !this._unpipeStdin) call.write({ close_stdin: {} });
-  }
-
-  // Sends `signal` (default SIGTERM) to the child's process group. true if
-  // it was sent (the child had not exited), as Node's kill; `killed` then
-  // becomes true. Signal 0 only tells whether the child still runs.
-  kill(signal = 'SIGTERM') {
-    const name = signalName(signal);
-    if (this._call === null || this._exited) return false;
-    if (name !== 0) {
-      this._call.write({ signal: { name } });
-      this._signalled = true;
-      // What waits behind unread output now includes the exit.
-      if (this._pausedBy.size > 0) {
-        this._pausedBy.clear();
-        this._call.resume();
-      }
-    }
-    this.killed = true;
-    return true;
-  }
-
-  // Fork's channel: sends a JSON value to the child's process.on('message').
-  // Returns false when the channel is closed (the callback, or else an
-  // 'error' event, gets ERR_IPC_CHANNEL_CLOSED).
-  send(message, handle, options, callback) {
-    if (typeof handle === 'function') {
-      callback = handle;
-      handle = undefined;
-    } else if (typeof options === 'function') {
-      callback = options;
-    }
-    if (message === undefined) {
-      throw nodeError('ERR_MISSING_ARGS', 'The "message" argument must be specified', TypeError);
-    }
-    if (handle !== undefined && handle !== null) {
-      throw nodeError('ERR_INVALID_HANDLE_TYPE',
-        'rexec: a handle (socket, server) cannot be sent to a remote child', TypeError);
-    }
-    if (!this.connected) {
-      const err = nodeError('ERR_IPC_CHANNEL_CLOSED', 'Channel closed');
-      if (typeof callback === 'function') process.nextTick(callback, err);
-      else process.nextTick(() => this.emit('error', err));
-      return false;
-    }
-    const request = { message: encodeMessage(message) };
-    // As a Value a message takes more than as JSON (an array of small
-    // numbers, up to 5 times): past the server's 4 MiB the call would fail.
-    const bytes = requestBytes('Fork', request);
-    if (bytes > MAX_REQUEST_BYTES) {
-      throw new RangeError(`rexec: a message may take ${MAX_REQUEST_BYTES} bytes as a google.protobuf.Value; this one takes ${bytes}`);
-    }
-    return this._call.write(request, () => {
-      if (typeof callback === 'function') callback(null);
-    });
-  }
-
-  // Closes fork's channel: the child sees 'disconnect', and so do we.
-  disconnect() {
-    if (!this.connected) {
-      this.emit('error', nodeError('ERR_IPC_DISCONNECTED', 'IPC channel is already disconnected'));
-      return;
-    }
-    this._call.write({ disconnect: {} });
-    this._channelClosed();
-  }
-
-  // A detached child's session outlives us: unref stops watching it (the
-  // call ends, the remote process runs on, no 'exit' or 'close' comes), so
-  // that our event loop may end. Another child's life is its call's, so
-  // there is nothing to unref.
-  unref() {
-    if (!this._detached || this._call === null || this._exited) return;
-    this._exited = true;
-    this._stopStdin();
-    this._call.cancel();
-  }
-
-  ref() {}
-
-  _setUpStdin(fd) {
-    if (fd.kind === 'pipe') {
-      const call = () => this._call;
-      this.stdin = new Writable({
-        write(chunk, _encoding, callback) { writeStdin(call(), chunk, callback); },
-        final(callback) { call().write({ close_stdin: {} }, () => callback()); },
-      });
-      this.stdio[0] = this.stdin;
-    } else if (fd.kind === 'inherit') {
-      // Our stdin (or the stream given) is copied to the child's while it
-      // runs; then left paused, so that it holds our event loop no more.
-      const source = fd.stream;
-      const sink = new Writable({
-        write: (chunk, _encoding, callback) => writeStdin(this._call, chunk, callback),
-        final: (callback) => this._call.write({ close_stdin: {} }, () => callback()),
-      });
-      source.pipe(sink);
-      this._unpipeStdin = () => {
-        source.unpipe(sink);
-        if (typeof source.pause === 'function') source.pause();
-      };
-    }
-  }
-
-  _setUpOutput(fd, spec) {
-    if (spec.kind === 'pipe') {
-      const stream = new Readable({ read: () => this._resumeFor(stream) });
-      this._outputs[fd] = {
-        push: (chunk) => {
-          // A stream destroyed unread (exec past maxBuffer) drops the rest.
-          if (stream.destroyed || stream.push(chunk)) return;
-          const allowance = this._signalled ? STOPPING_ALLOWANCE : OUTPUT_ALLOWANCE;
-          if (stream.readableLength > allowance) this._pauseFor(stream);
-        },
-      };
-      this.stdio[fd] = stream;
-      if (fd === 1) this.stdout = stream;
-      else this.stderr = stream;
-      this._closesNeeded++;
-      stream.on('close', () => {
-        this._resumeFor(stream);
-        this._maybeClose();
-      });
-    } else if (spec.kind === 'inherit') {
-      const target = spec.stream;
-      this._outputs[fd] = {
-        push: (chunk) => {
-          if (!target.write(chunk)) {
-            this._pauseFor(target);
-            target.once('drain', () => this._resumeFor(target));
-          }
-        },
-      };
-    }
-  }
-
-  _pauseFor(stream) {
-    if (this._pausedBy.size === 0) this._call.pause();
-    this._pausedBy.add(stream);
-  }
-
-  _resumeFor(stream) {
-    if (!this._pausedBy.delete(stream)) return;
-    if (this._pausedBy.size === 0) this._call.resume();
-  }
-
-  _onResponse(response) {
-    switch (response.event) {
-      case 'started':
-        this.pid = response.started.pid;
-        if (response.started.session) this.session = response.started.session;
-        this.emit('spawn');
-        break;
-      case 'stdout':
-      case 'stderr': {
-        const output = this._outputs[response.event === 'stdout' ? 1 : 2];
-        if (output !== null) output.push(response[response.event]);
-        break;
-      }
-      case 'message':
-        this.emit('message', decodeMessage(response.message));
-        break;
-      case 'disconnected':
-        if (this.connected) this._channelClosed();
-        break;
-      case 'exit':
-        this._onExit(response.exit);
-        break;
-      default:
-        break;
-    }
-  }
-
-  _onExit(exit) {
-    if (exit.status === 'signal') this.signalCode = exit.signal;
-    else this.exitCode = exit.code || 0;
-    this._ended();
-    this.emit('exit', this.exitCode, this.signalCode);
-    this._finishOutputs();
-    // Nothing more to say to the server: it ends the call with OK.
-    this._call.end();
-  }
-
-  _onCallError(err) {
-    if (this._exited) return; // unref's cancel, or a failure after the exit
-    const errno = this.pid === undefined
-      ? spawnErrnoError(err, this.spawnfile, this.spawnargs.slice(1)) : null;
-    if (errno !== null) this.exitCode = errno.errno;
-    this._ended();
-    this.emit('error', errno || err);
-    this._finishOutputs();
-  }
-
-  _onCallEnd() {
-    // An OK status without an exit: a server that broke the protocol.
-    if (this._exited) return;
-    this._onCallError(Object.assign(
-      new Error('rexec: the call ended without the child\'s exit'),
-      { code: grpc.status.INTERNAL, details: 'no exit event' }));
-  }
-
-  // The exit, or the call's failure: what Node's onexit does first.
-  _ended() {
-    this._exited = true;
-    this._stopStdin();
-    if (this.connected) this._channelClosed();
-  }
-
-  _stopStdin() {
-    if (this.stdin !== null) this.stdin.destroy();
-    if (this._unpipeStdin !== null) {
-      this._unpipeStdin();
-      this._unpipeStdin = null;
-    }
-  }
-
-  // Piped outputs end; one nobody reads from is drained, as Node's
-  // flushStdio does, so that 'close' comes.
-  _finishOutputs() {
-    this._pausedBy.clear();
-    for (const stream of [this.stdout, this.stderr]) {
-      if (stream === null) continue;
-      stream.push(null);
-      process.nextTick(() => {
-        if (stream.readableFlowing === null) stream.resume();
-      });
-    }
-    this._maybeClose();
-  }
-
-  _channelClosed() {
-    this.connected = false;
-    process.nextTick(() => {
-      this.emit('disconnect');
-      this._maybeClose();
-    });
-  }
-
-  _maybeClose() {
-    this._closesGot++;
-    if (this._closesGot === this._closesNeeded) {
-      this.emit('close', this.exitCode, this.signalCode);
-    }
-  }
-}
-
-module.exports = { ChildProcess };
+module.exports = { ChildProcess, kClient, kForkStart, kServerStop, spawnStart };

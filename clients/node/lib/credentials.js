@@ -7,6 +7,9 @@ const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 
 const DEFAULT_SERVER = '127.0.0.1:50051';
+// The environment a connection is made from.
+const CONNECTION_ENV = ['REXEC_SERVER', 'REXEC_TLS_CA', 'REXEC_TLS_CERT', 'REXEC_TLS_KEY',
+  'REXEC_TLS_SERVER_NAME', 'REXEC_TOKEN_FILE'];
 
 function readFile(name, file) {
   try {
@@ -77,4 +80,4 @@ function resolveConnection(options = {}, env = process.env) {
   return { server, credentials, channelOptions: { ...channelOptions, ...options.channelOptions } };
 }
 
-module.exports = { resolveConnection, tokenCredentials, DEFAULT_SERVER };
+module.exports = { resolveConnection, tokenCredentials, DEFAULT_SERVER, CONNECTION_ENV };

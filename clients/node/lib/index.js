@@ -1,59 +1,51 @@
 // @rexec/child_process: Node's child_process with the children on a rexecd
 // server. Change `require('node:child_process')` to
-// `require('@rexec/child_process')` and spawn, exec, execFile and fork run
-// there: on REXEC_SERVER (default 127.0.0.1:50051, with the TLS and token
-// settings the rexec CLI reads from the environment), on options.server for
-// one call, or on the server of a createClient({server, credentials, token}).
+// `require('@rexec/child_process')` (or preload register.js) and spawn,
+// exec, execFile, fork and their Sync forms run there: on REXEC_SERVER
+// (default 127.0.0.1:50051, with the TLS and token settings the rexec CLI
+// reads from the environment), on options.server for one call, or on the
+// server of a createClient({server, credentials, token}).
 'use strict';
 
+const { promisify } = require('node:util');
 const { createClient, grpcStatus } = require('./client');
 const { ChildProcess } = require('./child_process');
 const { tokenCredentials } = require('./credentials');
-const { nodeError } = require('./errors');
+const { clientFor } = require('./default_clients');
 
-// One client per server a call names (options.server), made on first use.
-const clients = new Map();
-
-function clientFor(options) {
-  const server = options && typeof options === 'object' ? options.server : undefined;
-  const key = server === undefined ? '' : String(server);
-  if (!clients.has(key)) clients.set(key, createClient(server === undefined ? {} : { server: key }));
-  return clients.get(key);
+// The client for a call's arguments: the options object among them (Node's
+// optional forms put it second or third) may name a server of its own.
+function clientOf(args) {
+  const options = args.find((arg, i) => i > 0 && arg !== null && typeof arg === 'object' && !Array.isArray(arg));
+  return clientFor(options && Object.hasOwn(options, 'server') ? options.server : undefined);
 }
 
-// The options object among a function's arguments (Node's optional forms).
-function optionsOf(args) {
-  return args.find((arg, i) => i > 0 && arg !== null && typeof arg === 'object' && !Array.isArray(arg));
-}
+function spawn(file, args, options) { return clientOf([...arguments])[spawn.name](...arguments); }
+function spawnSync(file, args, options) { return clientOf([...arguments])[spawnSync.name](...arguments); }
+function exec(command, options, callback) { return clientOf([...arguments])[exec.name](...arguments); }
+function execSync(command, options) { return clientOf([...arguments])[execSync.name](...arguments); }
+function execFile(file, args, options, callback) { return clientOf([...arguments])[execFile.name](...arguments); }
+function execFileSync(file, args, options) { return clientOf([...arguments])[execFileSync.name](...arguments); }
+function fork(modulePath, args, options) { return clientOf([...arguments])[fork.name](...arguments); }
 
-function spawn(...args) { return clientFor(optionsOf(args)).spawn(...args); }
-function fork(...args) { return clientFor(optionsOf(args)).fork(...args); }
-function exec(...args) { return clientFor(optionsOf(args)).exec(...args); }
-function execFile(...args) { return clientFor(optionsOf(args)).execFile(...args); }
-for (const name of ['exec', 'execFile']) {
-  const { custom } = require('node:util').promisify;
-  const fn = { exec, execFile }[name];
-  Object.defineProperty(fn, custom, {
+for (const fn of [exec, execFile]) {
+  Object.defineProperty(fn, promisify.custom, {
     enumerable: false,
-    value: (...args) => clientFor(optionsOf(args))[name][custom](...args),
+    value: (...args) => clientOf(args)[fn.name][promisify.custom](...args),
   });
 }
 
-// The synchronous forms would block the event loop on the network: a
-// program that calls one learns so at once, not from `undefined`.
-function synchronous(name) {
-  return () => {
-    throw nodeError('ERR_REXEC_SYNC_UNSUPPORTED',
-      `rexec: ${name}() is not provided: it would block the event loop on the network; ` +
-      `use ${name.replace('Sync', '')}() (util.promisify gives a promise)`);
-  };
-}
-
 module.exports = {
-  spawn, exec, execFile, fork, ChildProcess, createClient, tokenCredentials,
-  spawnSync: synchronous('spawnSync'),
-  execSync: synchronous('execSync'),
-  execFileSync: synchronous('execFileSync'),
+  ChildProcess,
+  exec,
+  execFile,
+  execFileSync,
+  execSync,
+  fork,
+  spawn,
+  spawnSync,
+  createClient,
+  tokenCredentials,
   // grpc.status, to compare an error's cause.code with.
   status: grpcStatus,
 };

@@ -1,12 +1,29 @@
 // The rexec.v1.ChildProcess service, loaded from the package's protos/ (the
-// repository's own protos, not a copy) once per process.
+// repository's own protos, not a copy) once per thread.
+//
+// Its messages are read and made with null prototypes: protobufjs reads a
+// request's fields as `object.field`, so a property another module set on
+// Object.prototype (`cwd`, `signal`...) would otherwise go to the server
+// as if the caller had set it, and an absent field of a response (proto3
+// sends no zeros) would read as that property.
 'use strict';
 
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
+const SERVICE = 'rexec.v1.ChildProcess';
 let service;
+
+// `value` with its objects (not arrays, not bytes) copied without a
+// prototype, own enumerable properties only.
+function withoutPrototypes(value) {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(withoutPrototypes);
+  const out = Object.create(null);
+  for (const key of Object.keys(value)) out[key] = withoutPrototypes(value[key]);
+  return out;
+}
 
 // The generated client constructor of rexec.v1.ChildProcess.
 function childProcessService() {
@@ -20,6 +37,12 @@ function childProcessService() {
       defaults: false,
       oneofs: true, // `event` names which field a response carries
     });
+    for (const method of Object.values(definition[SERVICE])) {
+      const serialize = method.requestSerialize;
+      const deserialize = method.responseDeserialize;
+      method.requestSerialize = (value) => serialize(withoutPrototypes(value));
+      method.responseDeserialize = (bytes) => withoutPrototypes(deserialize(bytes));
+    }
     service = grpc.loadPackageDefinition(definition).rexec.v1.ChildProcess;
   }
   return service;

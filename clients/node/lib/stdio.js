@@ -1,75 +1,62 @@
-// The `stdio` option of spawn and fork, as Node reads it, for a child whose
-// fds are on another machine: each of 0, 1 and 2 is a pipe (a stream of the
-// call), ignored (stdin closed at once, output dropped), or inherited (our
-// own process.stdin/stdout/stderr, or a stream given in its place, copied
-// to and from the call). 'ipc' is fork's channel. Anything else cannot
-// cross the network and is refused, naming what was asked.
+// The `stdio` option as Node reads it, for a child whose fds are on another
+// machine. Each of the child's 0, 1 and 2 is one of:
+//   pipe    a stream of the call (child.stdin, child.stdout, child.stderr);
+//   ignore  stdin closed at once, output dropped here;
+//   fd      a descriptor of ours ('inherit' is ours of the same number, a
+//           number or an object with a numeric `fd` names one), copied to
+//           the child's stdin or from its output while it runs;
+//   stream  a Node stream of ours given in its place, likewise.
+// One 'ipc' entry is the channel (rexecd's Fork: on the server it is the
+// child's fd 3, whatever its index here). What cannot cross the network
+// (a handle, another fd for the child) is refused, naming the entry.
+// Stateless.
 'use strict';
 
 const { Stream } = require('node:stream');
-const { nodeError } = require('./errors');
+const { codes } = require('./node_errors');
+const { stdioStringToArray } = require('./spawn_arguments');
 
-function invalid(index, value, why) {
-  return nodeError('ERR_INVALID_ARG_VALUE',
-    `The argument 'stdio[${index}]' is invalid. Received ${String(value)}: ${why}`,
-    TypeError);
+const CANNOT_CROSS = 'cannot cross to a remote child (rexec carries its stdin, stdout, stderr and one ipc channel)';
+
+function refused(index, value) {
+  return codes.ERR_INVALID_ARG_VALUE(`options.stdio[${index}]`, value, CANNOT_CROSS);
 }
 
-// [{kind: 'pipe'|'ignore'|'inherit', stream?}, x3] and whether 'ipc' is asked.
-function normalizeStdio(stdio, { fork = false } = {}) {
-  let entries;
-  if (stdio === undefined || stdio === null) {
-    entries = ['pipe', 'pipe', 'pipe'];
-  } else if (typeof stdio === 'string') {
-    if (!['pipe', 'overlapped', 'ignore', 'inherit'].includes(stdio)) {
-      throw nodeError('ERR_INVALID_ARG_VALUE',
-        `The argument 'stdio' is invalid. Received '${stdio}'`, TypeError);
-    }
-    entries = [stdio, stdio, stdio];
-  } else if (Array.isArray(stdio)) {
-    entries = stdio.slice();
-  } else {
-    throw nodeError('ERR_INVALID_ARG_VALUE',
-      `The argument 'stdio' is invalid. Received ${typeof stdio}`, TypeError);
-  }
-  while (entries.length < 3) entries.push(undefined);
+// {entries, ipc}: `entries` one per stdio entry (at least 3), each
+// {type: 'pipe'|'ignore'|'fd'|'stream'|'ipc', fd?, stream?}; `ipc` the
+// index of the channel or undefined. `sync`: spawnSync's rules (no
+// channel; a stream only by its fd).
+function getValidStdio(stdio, sync) {
+  if (typeof stdio === 'string') stdio = stdioStringToArray(stdio);
+  else if (!Array.isArray(stdio)) throw codes.ERR_INVALID_ARG_VALUE('stdio', stdio);
+  while (stdio.length < 3) stdio.push(undefined);
 
-  let ipc = false;
-  const fds = entries.map((entry, index) => {
+  let ipc;
+  const entries = stdio.map((entry, i) => {
+    if (entry == null) entry = i < 3 ? 'pipe' : 'ignore';
+    if (entry === 'ignore') return { type: 'ignore' };
+    if (entry === 'pipe' || entry === 'overlapped' || (typeof entry === 'number' && entry < 0)) {
+      if (i > 2) throw refused(i, entry);
+      return { type: 'pipe' };
+    }
     if (entry === 'ipc') {
-      if (!fork) throw invalid(index, entry, "rexec carries an 'ipc' channel for fork() only");
-      if (ipc) throw invalid(index, entry, "only one 'ipc' entry");
-      ipc = true;
-      return null;
+      if (sync) throw codes.ERR_IPC_SYNC_FORK();
+      if (ipc !== undefined) throw codes.ERR_IPC_ONE_PIPE();
+      ipc = i;
+      return { type: 'ipc' };
     }
-    if (index > 2) {
-      if (entry === undefined || entry === null || entry === 'ignore') return null;
-      throw invalid(index, entry, 'rexec carries stdin, stdout and stderr only (no extra fds)');
+    if (entry === 'inherit') entry = i;
+    if (i > 2) throw refused(i, entry);
+    if (!sync && entry instanceof Stream) return { type: 'stream', stream: entry };
+    if (typeof entry === 'number') return { type: 'fd', fd: entry };
+    if (typeof entry === 'object' && typeof entry.fd === 'number') return { type: 'fd', fd: entry.fd };
+    if (!sync && (ArrayBuffer.isView(entry) || typeof entry === 'string')) {
+      throw codes.ERR_INVALID_SYNC_FORK_INPUT(entry);
     }
-    if (entry === undefined || entry === null || entry === 'pipe' || entry === 'overlapped') {
-      return { kind: 'pipe' };
-    }
-    if (entry === 'ignore') return { kind: 'ignore' };
-    if (entry === 'inherit' || entry === index) return { kind: 'inherit', stream: ourStream(index) };
-    if (typeof entry === 'number' && entry >= 0 && entry <= 2 && index > 0 && entry > 0) {
-      return { kind: 'inherit', stream: ourStream(entry) };
-    }
-    if (entry instanceof Stream) {
-      const fits = index === 0 ? typeof entry.read === 'function' : typeof entry.write === 'function';
-      if (!fits) throw invalid(index, entry, index === 0 ? 'stdin needs a readable stream' : 'output needs a writable stream');
-      return { kind: 'inherit', stream: entry };
-    }
-    throw invalid(index, entry, 'rexec cannot pass a file descriptor or handle to a remote child');
+    if (typeof entry === 'object' && (entry._handle || entry.handle)) throw refused(i, entry);
+    throw codes.ERR_INVALID_ARG_VALUE('stdio', entry);
   });
-  if (fork && !ipc) {
-    throw nodeError('ERR_CHILD_PROCESS_IPC_REQUIRED',
-      "Forked processes must have an IPC channel, missing value 'ipc' in options.stdio");
-  }
-  return { fds: fds.slice(0, 3), ipc };
+  return { entries, ipc };
 }
 
-function ourStream(fd) {
-  return [process.stdin, process.stdout, process.stderr][fd];
-}
-
-module.exports = { normalizeStdio };
+module.exports = { getValidStdio };
