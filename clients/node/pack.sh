@@ -9,5 +9,5 @@ out=$(cd "${1:-.}" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -rL "$here/package.json" "$here/package-lock.json" "$here/README.md" \
-  "$here/lib" "$here/register.js" "$here/protos" "$stage/"
+  "$here/index.d.ts" "$here/lib" "$here/register.js" "$here/protos" "$stage/"
 (cd "$stage" && npm pack --silent --pack-destination "$out")

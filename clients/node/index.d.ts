@@ -1,0 +1,31 @@
+// Types of @rexec/child_process: Node's child_process functions and classes
+// are @types/node's own (the same signatures, the same ChildProcess), and
+// then what this library adds: createClient, tokenCredentials and status.
+import type * as local from 'node:child_process';
+import type { CallCredentials, ChannelCredentials, ChannelOptions, status as grpcStatus } from '@grpc/grpc-js';
+
+export * from 'node:child_process';
+
+export interface ClientOptions {
+  /** `host:port` or `unix:/path`; default REXEC_SERVER, else 127.0.0.1:50051. */
+  server?: string;
+  /** Default: TLS when REXEC_TLS_CA is set, else insecure. */
+  credentials?: ChannelCredentials;
+  /** A bearer token, sent as `authorization: Bearer TOKEN` (over TLS only). */
+  token?: string;
+  channelOptions?: ChannelOptions;
+  /** Calls one connection carries before another is opened; default 100 (rexecd's --max-streams-per-connection). */
+  maxCallsPerConnection?: number;
+}
+
+/** Node's child_process functions, with the children on one server. */
+export interface Client extends Pick<typeof local,
+  'spawn' | 'exec' | 'execFile' | 'fork' | 'spawnSync' | 'execSync' | 'execFileSync' | 'ChildProcess'> {
+  /** Ends the client's connections; calls still running fail UNAVAILABLE. */
+  close(): void;
+}
+
+export function createClient(options?: ClientOptions): Client;
+export function tokenCredentials(token: string): CallCredentials;
+/** grpc.status, to compare an error's cause.code with. */
+export const status: typeof grpcStatus;
