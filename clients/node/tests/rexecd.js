@@ -1,6 +1,7 @@
 // Starts the rexecd named by $REXECD for one test file, on 127.0.0.1 port 0,
 // and points REXEC_SERVER at it; stops it (SIGTERM, which must exit 0)
-// when the file's tests are done.
+// when the file's tests are done. Returns a promise of its address, which
+// also carries its `pid`.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -27,6 +28,7 @@ function startRexecd(extraArgs = [], { setEnv = true } = {}) {
     });
     server.on('exit', (code) => reject(new Error(`rexecd exited ${code}:\n${log}`)));
   });
+  address.pid = server.pid;
   after(() => new Promise((resolve, reject) => {
     if (server.exitCode !== null) return resolve();
     server.on('exit', (code, signal) => (code === 0 ? resolve()

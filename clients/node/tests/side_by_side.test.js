@@ -8,63 +8,13 @@ const assert = require('node:assert');
 const path = require('node:path');
 const util = require('node:util');
 const local = require('node:child_process');
-const remote = require('..');
 const { startRexecd } = require('./rexecd');
+const { remote, observe, errorFields, sameAsNode } = require('./compare');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 const started = startRexecd();
 before(() => started);
-
-const ERROR_FIELDS = ['name', 'message', 'code', 'errno', 'syscall', 'path', 'spawnargs',
-  'killed', 'signal', 'cmd', 'stdout', 'stderr'];
-
-function errorFields(err) {
-  const fields = {};
-  for (const key of ERROR_FIELDS) if (err[key] !== undefined) fields[key] = err[key];
-  return fields;
-}
-
-// Everything a program sees of a child until its 'close': events in order
-// (output aside, whose timing against 'exit' is the scheduler's), output,
-// and the child's properties then.
-function observe(child, { onSpawn } = {}) {
-  const events = [];
-  const output = { stdout: '', stderr: '' };
-  child.on('spawn', () => {
-    events.push('spawn');
-    if (onSpawn) onSpawn(child);
-  });
-  child.on('exit', (code, signal) => events.push(['exit', code, signal]));
-  child.on('error', (err) => events.push(['error', errorFields(err)]));
-  child.on('disconnect', () => events.push('disconnect'));
-  child.on('message', (message) => events.push(['message', message]));
-  for (const name of ['stdout', 'stderr']) {
-    if (child[name]) child[name].on('data', (chunk) => { output[name] += chunk; });
-  }
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      events.push(['close', code, signal]);
-      resolve({
-        events,
-        ...output,
-        killed: child.killed,
-        exitCode: child.exitCode,
-        signalCode: child.signalCode,
-        pid: typeof child.pid,
-        connected: child.connected,
-        stdio: child.stdio.map((stream) => stream === null),
-      });
-    });
-  });
-}
-
-// Runs `scenario` with each module; they must observe the same.
-async function sameAsNode(scenario) {
-  const [mine, theirs] = await Promise.all([scenario(remote), scenario(local)]);
-  assert.deepStrictEqual(mine, theirs);
-  return mine;
-}
 
 test('spawn: spawn, exit and close in order, with the code and both outputs', async () => {
   const seen = await sameAsNode((cp) => observe(
