@@ -60,6 +60,7 @@ function watchChild(child, options, killSignal) {
 }
 
 function createClient(clientOptions = {}) {
+  clientOptions = { __proto__: null, ...clientOptions }; // own options only
   const pool = new ConnectionPool(resolveConnection(clientOptions), clientOptions.maxCallsPerConnection);
 
   function spawn(file, args, options) {

@@ -45,6 +45,7 @@ function readTokenFile(file) {
 // is combined with it. Without credentials: TLS when REXEC_TLS_CA is set,
 // else insecure (loopback or a unix socket).
 function resolveConnection(options = {}, env = process.env) {
+  options = { __proto__: null, ...options }; // own options only
   const server = options.server || env.REXEC_SERVER || DEFAULT_SERVER;
   let credentials = options.credentials;
   const channelOptions = {};

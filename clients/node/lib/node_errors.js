@@ -56,17 +56,25 @@ function described(value) {
 }
 
 const TYPE_NAMES = new Set(['string', 'function', 'number', 'object', 'boolean', 'bigint', 'symbol']);
+const CLASS_NAME = /^[A-Z][a-zA-Z0-9]*$/;
 
 // ERR_INVALID_ARG_TYPE: `expected` lists type names ('string'), classes
-// ('Array', 'AbortSignal') or both.
+// ('Array', 'AbortSignal') or other words ('int32').
 function invalidArgType(name, expected, actual) {
   const all = Array.isArray(expected) ? expected : [expected];
   const types = all.filter((e) => TYPE_NAMES.has(e.toLowerCase())).map((e) => e.toLowerCase());
-  const instances = all.filter((e) => !TYPE_NAMES.has(e.toLowerCase()));
+  const instances = all.filter((e) => !TYPE_NAMES.has(e.toLowerCase()) && CLASS_NAME.test(e));
+  const other = all.filter((e) => !TYPE_NAMES.has(e.toLowerCase()) && !CLASS_NAME.test(e));
+  if (instances.length > 0 && types.includes('object')) {
+    types.splice(types.indexOf('object'), 1);
+    instances.push('Object');
+  }
   const what = name.endsWith(' argument') ? name : `"${name}" ${name.includes('.') ? 'property' : 'argument'}`;
   const parts = [];
   if (types.length) parts.push(`${types.length > 1 ? 'one of type' : 'of type'} ${formatList(types)}`);
   if (instances.length) parts.push(`an instance of ${formatList(instances)}`);
+  if (other.length > 1) parts.push(`one of ${formatList(other)}`);
+  else if (other.length) parts.push(`${other[0].toLowerCase() !== other[0] ? 'an ' : ''}${other[0]}`);
   return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
     `The ${what} must be ${parts.join(' or ')}. Received ${described(actual)}`);
 }

@@ -4,6 +4,7 @@
 'use strict';
 
 const assert = require('node:assert');
+const nodeTest = require('node:test');
 const local = require('node:child_process');
 const remote = require('..');
 
@@ -68,4 +69,9 @@ function thrownBy(fn) {
   return null;
 }
 
-module.exports = { local, remote, errorFields, observe, sameAsNode, thrownBy };
+// node:test's test(), bounded in time: a case that hangs fails alone.
+function test(name, fn) {
+  return nodeTest.test(name, { timeout: 60000 }, fn);
+}
+
+module.exports = { test, local, remote, errorFields, observe, sameAsNode, thrownBy };

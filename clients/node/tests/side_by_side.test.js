@@ -3,13 +3,13 @@
 // in order, exit code and signal, output, error fields) must be the same.
 'use strict';
 
-const { test, before } = require('node:test');
+const { before } = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
 const util = require('node:util');
 const local = require('node:child_process');
 const { startRexecd } = require('./rexecd');
-const { remote, observe, errorFields, sameAsNode } = require('./compare');
+const { test, remote, observe, errorFields, sameAsNode } = require('./compare');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 

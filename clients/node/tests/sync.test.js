@@ -3,11 +3,11 @@
 // errors, and output to our own fds while the caller is blocked.
 'use strict';
 
-const { test, before } = require('node:test');
+const { before } = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
 const { startRexecd } = require('./rexecd');
-const { local, remote, errorFields, thrownBy } = require('./compare');
+const { test, local, remote, errorFields, thrownBy } = require('./compare');
 
 const started = startRexecd();
 before(() => started);
