@@ -98,3 +98,23 @@ test('a token must be one line', () => {
   assert.throws(() => remote.tokenCredentials('a\nb'), TypeError);
   assert.throws(() => remote.tokenCredentials(''), TypeError);
 });
+
+test('an unmodified program under register.js reads REXEC_SERVER, REXEC_TLS_* and REXEC_TOKEN_FILE', async () => {
+  fs.writeFileSync(file('token'), 'good-token\n');
+  const result = require('node:child_process').spawnSync(process.execPath, [
+    '-r', path.join(__dirname, '..', 'register.js'), path.join(__dirname, 'fixtures', 'unmodified.js'),
+  ], {
+    env: {
+      ...process.env,
+      REXEC_SERVER: (await started).replace('127.0.0.1', 'localhost'),
+      REXEC_TLS_CA: file('ca.pem'),
+      REXEC_TLS_SERVER_NAME: 'localhost',
+      REXEC_TOKEN_FILE: file('token'),
+    },
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  assert.strictEqual(result.stderr, '');
+  const rexecd = String(started.pid);
+  assert.strictEqual(result.stdout, `execSync ${rexecd}\nexecFile ${rexecd}\nspawn ${rexecd}\nfork ${rexecd}\n`);
+});
