@@ -171,6 +171,7 @@ class ChildProcess extends EventEmitter {
   #outputs = [null, null, null]; // where stdout (1) and stderr (2) go
   #stdinSource = null; // {unpipe} when stdin is copied from a stream of ours
   #detached = false;
+  #unrefWhenStarted = false;
   #signalled = false;
   #pipes = []; // this child's piped output streams
 
@@ -320,16 +321,22 @@ class ChildProcess extends EventEmitter {
 
   // A detached child's session outlives us: unref stops watching it (the
   // call ends, the remote process runs on, no 'exit' or 'close' comes), so
-  // that our event loop may end. Another child's life is its call's, so
-  // there is nothing to unref.
+  // that our event loop may end; before the server started it, once it
+  // has. Another child's life is its call's, so there is nothing to unref.
   unref() {
     if (!this.#detached || this.#call === null || this.#exited) return;
+    if (this.pid === undefined) {
+      this.#unrefWhenStarted = true;
+      return;
+    }
     this.#exited = true;
     this.#stopStdin();
     this.#call.cancel();
   }
 
-  ref() {}
+  ref() {
+    this.#unrefWhenStarted = false;
+  }
 
   #setUpStdin(entry) {
     if (entry.type === 'pipe') {
@@ -408,6 +415,7 @@ class ChildProcess extends EventEmitter {
         this.pid = response.started.pid;
         if (response.started.session) this.session = response.started.session;
         this.emit('spawn');
+        if (this.#unrefWhenStarted) this.unref();
         break;
       case 'stdout':
       case 'stderr': {

@@ -205,6 +205,19 @@ test('detached: a session that outlives the call; unref lets us go and it runs o
   assert.strictEqual(session.state, 'SESSION_STATE_RUNNING');
 });
 
+test('300 long-running children at once from one client all start', async () => {
+  // rexecd takes 100 calls on one connection (--max-streams-per-connection)
+  // and holds the next back: the client opens more connections.
+  const children = Array.from({ length: 300 }, () => remote.spawn('sleep', ['30']));
+  const all = Promise.all(children.map(spawned));
+  try {
+    await within(30000, 'all 300 started', all);
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await within(30000, 'all 300 ended', Promise.all(children.map(exited)));
+  }
+});
+
 test('what cannot cross the network is refused, naming it', () => {
   assert.throws(() => remote.spawn('ls', { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /options\.stdio\[3\]' cannot cross to a remote child/ });

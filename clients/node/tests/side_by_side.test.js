@@ -277,3 +277,31 @@ test('fork: stdio must have ipc; an unknown serialization is refused', () => {
       { code: 'ERR_CHILD_PROCESS_IPC_REQUIRED' });
   }
 });
+
+test("detached with stdio 'ignore', then unref(): our process leaves and the child goes on", async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const leaveEarly = async (module) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-node-detached-'));
+    try {
+      const program = `const child = require(${JSON.stringify(module)}).spawn('sh',
+        ['-c', 'while [ ! -e GO ]; do sleep 0.05; done; echo outlived > OUT'],
+        { detached: true, stdio: 'ignore', cwd: ${JSON.stringify(dir)} });
+        child.unref();
+        console.log('parent leaves');`;
+      const parent = local.spawnSync(process.execPath, ['-e', program], {
+        env: process.env, timeout: 20000, encoding: 'utf8',
+      });
+      // The parent has gone; the child waits for GO, which only now is.
+      fs.writeFileSync(path.join(dir, 'GO'), '');
+      const out = path.join(dir, 'OUT');
+      for (let i = 0; i < 200 && !fs.existsSync(out); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      return { status: parent.status, stdout: parent.stdout, out: fs.existsSync(out) && fs.readFileSync(out, 'utf8') };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const seen = await leaveEarly(path.join(__dirname, '..'));
+  assert.deepStrictEqual(seen, await leaveEarly('node:child_process'));
+  assert.deepStrictEqual(seen, { status: 0, stdout: 'parent leaves\n', out: 'outlived\n' });
+});
