@@ -56,15 +56,17 @@ function systemString(value) {
   return `${value}`.toWellFormed();
 }
 
-// Our stream for one of our fds: the process's own for 0, 1 and 2.
+// Our stream for one of our fds: the process's own for 0, 1 and 2, else a
+// file stream that leaves the fd open (an output's is this child's own,
+// `owned`, ended once the child is).
 function ourReadable(fd) {
   return fd === 0 ? process.stdin : fs.createReadStream(null, { fd, autoClose: false });
 }
 
 function ourWritable(fd) {
-  if (fd === 1) return process.stdout;
-  if (fd === 2) return process.stderr;
-  return fs.createWriteStream(null, { fd, autoClose: false });
+  if (fd === 1) return { stream: process.stdout, owned: false };
+  if (fd === 2) return { stream: process.stderr, owned: false };
+  return { stream: fs.createWriteStream(null, { fd, autoClose: false }), owned: true };
 }
 
 // A duration for the API from milliseconds.
@@ -174,6 +176,7 @@ class ChildProcess extends EventEmitter {
   #unrefWhenStarted = false;
   #signalled = false;
   #pipes = []; // this child's piped output streams
+  #ownedTargets = []; // file streams of our own its output goes to
 
   constructor() {
     super();
@@ -386,8 +389,16 @@ class ChildProcess extends EventEmitter {
         this.#maybeClose();
       });
     } else if (entry.type === 'stream' || entry.type === 'fd') {
-      const target = entry.type === 'stream' ? entry.stream : ourWritable(entry.fd);
+      const { stream: target, owned } = entry.type === 'stream'
+        ? { stream: entry.stream, owned: false } : ourWritable(entry.fd);
       usedAsStdio.add(target);
+      // What went to a file stream of our own is written before 'close',
+      // as a local child's writes are done by its exit.
+      if (owned) {
+        this.#ownedTargets.push(target);
+        this._closesNeeded++;
+        target.on('finish', () => this.#maybeClose());
+      }
       this.#outputs[fd] = {
         push: (chunk) => {
           if (!target.write(chunk)) {
@@ -518,6 +529,7 @@ class ChildProcess extends EventEmitter {
   #finishOutputs() {
     this.#pausedBy.clear();
     for (const stream of this.#pipes) stream.push(null);
+    for (const target of this.#ownedTargets) target.end();
     process.nextTick(() => {
       for (const stream of this.#pipes) {
         if (stream.readable && !usedAsStdio.has(stream)) stream.resume();

@@ -305,3 +305,24 @@ test("detached with stdio 'ignore', then unref(): our process leaves and the chi
   assert.deepStrictEqual(seen, await leaveEarly('node:child_process'));
   assert.deepStrictEqual(seen, { status: 0, stdout: 'parent leaves\n', out: 'outlived\n' });
 });
+
+test('stdio: a number is an fd of ours, written to or read from', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const seen = await sameAsNode(async (cp) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-node-fd-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'in'), 'from a file\n');
+      const input = fs.openSync(path.join(dir, 'in'), 'r');
+      const out = fs.openSync(path.join(dir, 'out'), 'w');
+      const seen = await observe(cp.spawn('sh', ['-c', 'tr a-z A-Z; echo err >&2'], { stdio: [input, out, 'pipe'] }));
+      fs.closeSync(input);
+      fs.closeSync(out);
+      return { ...seen, written: fs.readFileSync(path.join(dir, 'out'), 'utf8') };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  assert.strictEqual(seen.written, 'FROM A FILE\n');
+  assert.strictEqual(seen.stderr, 'err\n');
+});
