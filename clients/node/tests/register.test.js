@@ -74,3 +74,7 @@ test('process.getBuiltinModule and a worker thread get ours too', async () => {
   const seen = run(['-r', path.join(PACKAGE, 'register.js'), '-e', program]);
   assert.deepStrictEqual(seen, { builtin: rexecd, worker: rexecd });
 });
+
+test("Node's own internals keep the local module: cluster's workers are ours", () => {
+  assert.deepStrictEqual(run(['-r', path.join(PACKAGE, 'register.js'), 'cluster_app.js']), { cluster: 'local' });
+});
