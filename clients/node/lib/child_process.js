@@ -23,6 +23,7 @@
 const { EventEmitter } = require('node:events');
 const { Duplex } = require('node:stream');
 const fs = require('node:fs');
+const os = require('node:os');
 const grpc = require('@grpc/grpc-js');
 const { encodeMessage, decodeMessage } = require('./ipc_value');
 const { requestBytes } = require('./proto');
@@ -30,7 +31,7 @@ const { codes, nodeError, errnoError, errnoOfCall } = require('./node_errors');
 const {
   validateObject, validateString, validateArray, validateOneOf, signalNumber, signalName,
 } = require('./validators');
-const { getValidStdio } = require('./stdio');
+const { getValidStdio, closedFdError } = require('./stdio');
 
 const OUTPUT_ALLOWANCE = 1 << 20;
 const STOPPING_ALLOWANCE = 64 << 20;
@@ -216,6 +217,12 @@ class ChildProcess extends EventEmitter {
     const start = this.#fork
       ? { ...forkStart(options), options: processOptions(options, { fork: true }) }
       : spawnStart(options);
+    const closed = closedFdError(entries);
+    if (closed !== null) {
+      const err = new Error(`spawn ${closed}`);
+      Object.assign(err, { errno: -os.constants.errno[closed], code: closed, syscall: 'spawn' });
+      throw err;
+    }
     this.#detached = Boolean(start.options.detach);
     this.#client = options[kClient] || defaultClient();
 
@@ -398,6 +405,7 @@ class ChildProcess extends EventEmitter {
         this.#ownedTargets.push(target);
         this._closesNeeded++;
         target.on('finish', () => this.#maybeClose());
+        target.on('error', (err) => this.emit('error', err));
       }
       this.#outputs[fd] = {
         push: (chunk) => {

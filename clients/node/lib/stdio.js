@@ -12,6 +12,7 @@
 // Stateless.
 'use strict';
 
+const fs = require('node:fs');
 const { Stream } = require('node:stream');
 const { codes } = require('./node_errors');
 const { stdioStringToArray } = require('./spawn_arguments');
@@ -59,4 +60,18 @@ function getValidStdio(stdio, sync) {
   return { entries, ipc };
 }
 
-module.exports = { getValidStdio };
+// The errno name (EBADF) if an fd entry names no open fd of ours, else
+// null: Node's spawn fails so before anything runs.
+function closedFdError(entries) {
+  for (const entry of entries) {
+    if (entry.type !== 'fd') continue;
+    try {
+      fs.fstatSync(entry.fd);
+    } catch (err) {
+      return err.code;
+    }
+  }
+  return null;
+}
+
+module.exports = { getValidStdio, closedFdError };

@@ -21,7 +21,7 @@ const { spawnStart, kServerStop } = require('./child_process');
 const { codes, nodeError, errnoError } = require('./node_errors');
 const { MAX_BUFFER } = require('./exec_file');
 const { normalizeSpawnArguments, normalizeExecFileArgs, normalizeExecArgs } = require('./spawn_arguments');
-const { getValidStdio } = require('./stdio');
+const { getValidStdio, closedFdError } = require('./stdio');
 const { CONNECTION_ENV } = require('./credentials');
 const {
   validateTimeout, validateMaxBuffer, sanitizeKillSignal, signalName,
@@ -92,6 +92,9 @@ function makeSyncFunctions(clientOptions) {
         'object given to createClient() cannot go; use REXEC_TLS_* and REXEC_TOKEN_FILE, or spawn()');
     }
 
+    const closed = closedFdError(entries.slice(0, 3));
+    if (closed !== null) return resultOf({ pid: 0, failure: { errno: closed } }, options);
+
     const killSignal = signalName(options.killSignal === undefined ? 15 : options.killSignal);
     options[kServerStop] = { timeout: options.timeout, killSignal };
     const stdio = entries.slice(0, 3).map((entry) => (entry.type === 'fd' ? { type: 'fd', fd: entry.fd } : { type: entry.type }));
@@ -153,7 +156,8 @@ function resultOf(reply, options) {
     const { errno, message, code, details } = reply.failure;
     let error;
     if (errno) {
-      error = errnoError(errno, syscall, options.file, spawnargs, Object.assign(new Error(message), { code, details }));
+      const cause = message === undefined ? undefined : Object.assign(new Error(message), { code, details });
+      error = errnoError(errno, syscall, options.file, spawnargs, cause);
     } else {
       error = Object.assign(new Error(message), { code, details });
     }

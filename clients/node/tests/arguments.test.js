@@ -106,6 +106,7 @@ test('bad arguments throw the same errors: code, class, message and String(err)'
     thrownBy(() => cp.spawn('ls', { stdio: ['pipe', { nothing: true }] })),
     thrownBy(() => cp.spawn('ls', { stdio: ['pipe', 'pipe', 'pipe', 'ipc', 'ipc'] })),
     thrownBy(() => cp.spawn('ls', { stdio: [Buffer.from('input')] })),
+    thrownBy(() => cp.spawn('ls', { stdio: ['pipe', 99, 'pipe'] })),
     thrownBy(() => cp.spawn('ls', { serialization: 'xml' })),
     thrownBy(() => cp.exec(42)),
     thrownBy(() => cp.exec('ls', { maxBuffer: -1 })),

@@ -90,6 +90,8 @@ test('spawnSync: timeout is ETIMEDOUT with killSignal; maxBuffer is ENOBUFS', ()
 });
 
 test('spawnSync: a program not found is an ENOENT error in the result, with nothing else', () => {
+  const closedFd = sameAsNodeSync((cp) => shape(cp.spawnSync('ls', { stdio: ['pipe', 99, 'pipe'] })));
+  assert.strictEqual(closedFd.error.code, 'EBADF');
   const seen = sameAsNodeSync((cp) => shape(cp.spawnSync('rexec-no-such-program', ['a'])));
   assert.deepStrictEqual(seen.error, {
     name: 'Error', message: 'spawnSync rexec-no-such-program ENOENT', code: 'ENOENT', errno: -2,
