@@ -1,6 +1,6 @@
-// The README's "Where remote differs": one case per entry, each showing
-// what a remote child does (and where it helps, what a local one does
-// instead).
+// The README's "Differences from the local module": one case per entry,
+// showing what a remote child does (and where it helps, what a local one
+// does instead).
 'use strict';
 
 const { before } = require('node:test');
