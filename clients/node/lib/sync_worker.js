@@ -43,6 +43,8 @@ function writeAll(fd, chunk) {
 }
 
 function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
+  // As Node's spawnSync: a maxBuffer of 0 is none.
+  if (maxBuffer === 0) maxBuffer = Infinity;
   return new Promise((resolve) => {
     const call = poolFor(connection).call('Spawn');
     const kept = [null, [], []];

@@ -77,6 +77,7 @@ test('spawnSync: timeout is ETIMEDOUT with killSignal; maxBuffer is ENOBUFS', ()
       number: shape(cp.spawnSync('sleep', ['30'], { timeout: 200, killSignal: 2 })),
       overflow: { ...shape(overflow), output: null, stdout: overflow.stdout.length > 10, stderr: overflow.stderr },
       infinity: cp.spawnSync('head', ['-c', String(8 << 20), '/dev/zero'], { maxBuffer: Infinity }).stdout.length,
+      zero: shape(cp.spawnSync('echo', ['no limit'], { maxBuffer: 0 })),
     };
   });
   assert.strictEqual(seen.timeout.error.code, 'ETIMEDOUT');
@@ -87,6 +88,7 @@ test('spawnSync: timeout is ETIMEDOUT with killSignal; maxBuffer is ENOBUFS', ()
   assert.strictEqual(seen.overflow.error.code, 'ENOBUFS');
   assert.strictEqual(seen.overflow.signal, 'SIGTERM');
   assert.strictEqual(seen.infinity, 8 << 20);
+  assert.strictEqual(seen.zero.error, undefined);
 });
 
 test('spawnSync: a program not found is an ENOENT error in the result, with nothing else', () => {
