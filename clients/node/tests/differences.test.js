@@ -131,6 +131,16 @@ test("stdin 'inherit': what was read for the child and not taken by it is not gi
   assert.strictEqual(runProgram('node:child_process', asynchronous, { input: 'abcdef' }).stdout, 'abc|def');
 });
 
+test("stdio 'inherit' gives the child pipes to ours, not our terminal", () => {
+  // `script` runs the program on a terminal of its own.
+  const isatty = (module) => local.spawnSync('script', ['-qec', `${process.execPath} -e "require('${module}')
+    .spawn('sh', ['-c', '[ -t 1 ] && echo terminal || echo pipe'], { stdio: 'inherit' })"`, '/dev/null'], {
+    env: process.env, timeout: 30000, encoding: 'utf8',
+  }).stdout.trim();
+  assert.strictEqual(isatty(MINE), 'pipe');
+  assert.strictEqual(isatty('node:child_process'), 'terminal');
+});
+
 test('stdin, stdout and stderr are stream.Duplex objects, not net.Socket', () => {
   const child = remote.spawn('true');
   assert.ok(child.stdout instanceof require('node:stream').Duplex);
