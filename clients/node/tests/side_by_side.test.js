@@ -326,3 +326,67 @@ test('stdio: a number is an fd of ours, written to or read from', async () => {
   assert.strictEqual(seen.written, 'FROM A FILE\n');
   assert.strictEqual(seen.stderr, 'err\n');
 });
+
+test('stdio streams: stdin writable, not readable; stdout and stderr readable', async () => {
+  await sameAsNode(async (cp) => {
+    const child = cp.spawn('cat');
+    const flags = [child.stdin.writable, child.stdin.readable, child.stdout.readable, child.stderr.readable];
+    child.stdin.end();
+    await new Promise((resolve) => child.on('close', resolve));
+    return flags;
+  });
+});
+
+test("a child's stdout as another's stdin: a megabyte through cat, grep and wc", async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-node-dataflow-'));
+  try {
+    const file = path.join(dir, 'data');
+    const lines = Buffer.alloc(1 << 20, 'x');
+    for (let i = 1; i < 1024; i++) lines.write('\n', i * 1024);
+    fs.writeFileSync(file, lines);
+    const seen = await sameAsNode(async (cp) => {
+      const cat = cp.spawn('cat', [file]);
+      const grep = cp.spawn('grep', ['x'], { stdio: [cat.stdout, 'pipe', 'pipe'] });
+      const wc = cp.spawn('wc', ['-c'], { stdio: [grep.stdout, 'pipe', 'pipe'] });
+      const codes = Promise.all([cat, grep, wc].map((child) => new Promise((resolve) => child.on('exit', resolve))));
+      const counted = await observe(wc);
+      return { codes: await codes, counted: counted.stdout.trim() };
+    });
+    assert.deepStrictEqual(seen, { codes: [0, 0, 0], counted: String((1 << 20) + 1) });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('options.signal: the abort listener is there while the child runs, gone after its exit', async () => {
+  const { getEventListeners } = require('node:events');
+  const seen = await sameAsNode(async (cp) => {
+    const controller = new AbortController();
+    const child = cp.spawn('true', { signal: controller.signal });
+    const during = getEventListeners(controller.signal, 'abort').length;
+    await new Promise((resolve) => child.on('exit', resolve));
+    return { during, after: getEventListeners(controller.signal, 'abort').length };
+  });
+  assert.deepStrictEqual(seen, { during: 1, after: 0 });
+});
+
+test("util.promisify(exec): bad arguments throw at once; a 'close' with an errno code names it", async () => {
+  const seen = await sameAsNode(async (cp) => {
+    let thrown = null;
+    try {
+      util.promisify(cp.exec)('true', { signal: 'not a signal' });
+    } catch (err) {
+      thrown = err.code;
+    }
+    const closed = await new Promise((resolve) => {
+      const child = cp.execFile('sleep', ['30'], (err) => resolve(errorFields(err)));
+      child.kill();
+      child.emit('close', -1, null);
+    });
+    return { thrown, closed };
+  });
+  assert.strictEqual(seen.thrown, 'ERR_INVALID_ARG_TYPE');
+  assert.strictEqual(seen.closed.code, 'EPERM');
+});
