@@ -86,6 +86,14 @@ function createClient(clientOptions = {}) {
     });
   }
 
+  // `new client.ChildProcess()`, spawned by hand, is this client's too.
+  class ClientChildProcess extends ChildProcess {
+    spawn(options) {
+      if (options !== null && typeof options === 'object' && options[kClient] === undefined) options[kClient] = pool;
+      return super.spawn(options);
+    }
+  }
+
   const { exec, execFile } = makeExecFunctions(spawn);
   const { spawnSync, execSync, execFileSync } = makeSyncFunctions(clientOptions);
   return {
@@ -96,7 +104,7 @@ function createClient(clientOptions = {}) {
     spawnSync,
     execSync,
     execFileSync,
-    ChildProcess,
+    ChildProcess: ClientChildProcess,
     // Ends the client's connections; calls still running fail UNAVAILABLE.
     close() { pool.close(); },
     [kPool]: pool,

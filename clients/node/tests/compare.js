@@ -69,9 +69,11 @@ function thrownBy(fn) {
   return null;
 }
 
-// node:test's test(), bounded in time: a case that hangs fails alone.
-function test(name, fn) {
-  return nodeTest.test(name, { timeout: 60000 }, fn);
+// node:test's test([options,] fn), bounded in time: a case that hangs
+// fails alone.
+function test(name, options, fn) {
+  if (fn === undefined) [options, fn] = [{}, options];
+  return nodeTest.test(name, { timeout: 60000, ...options }, fn);
 }
 
 module.exports = { test, local, remote, errorFields, observe, sameAsNode, thrownBy };

@@ -2,7 +2,8 @@
 // createClient or read from the environment the rexec CLI reads.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { before, after } = require('node:test');
+const { test } = require('./compare');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
 const fs = require('node:fs');

@@ -2,7 +2,8 @@
 // it by its name, running the README's example against a real rexecd.
 'use strict';
 
-const { test, before } = require('node:test');
+const { before } = require('node:test');
+const { test } = require('./compare');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');

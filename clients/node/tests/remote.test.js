@@ -4,7 +4,8 @@
 // cannot cross it refused clearly.
 'use strict';
 
-const { test, before } = require('node:test');
+const { before } = require('node:test');
+const { test } = require('./compare');
 const assert = require('node:assert');
 const path = require('node:path');
 const local = require('node:child_process');
@@ -163,6 +164,15 @@ test('the server: REXEC_SERVER, options.server, or createClient({server})', asyn
     const { stdout } = await require('node:util').promisify(client.exec)('echo made');
     assert.strictEqual(stdout, 'made\n');
     client.close();
+
+    // A ChildProcess of a client's, spawned by hand, is that client's.
+    const elsewhere = remote.createClient({ server: '127.0.0.1:1' });
+    const byHand = new elsewhere.ChildProcess();
+    assert.ok(byHand instanceof remote.ChildProcess);
+    byHand.spawn({ file: 'true', args: ['true'] });
+    const unreachable = await new Promise((resolve) => byHand.on('error', resolve));
+    assert.strictEqual(unreachable.code, remote.status.UNAVAILABLE);
+    elsewhere.close();
   } finally {
     process.env.REXEC_SERVER = saved;
   }

@@ -4,7 +4,7 @@
 // the module exports.
 'use strict';
 
-const { test } = require('node:test');
+const { test } = require('./compare');
 const assert = require('node:assert');
 const path = require('node:path');
 const ts = require('typescript');
