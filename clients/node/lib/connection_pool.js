@@ -53,4 +53,4 @@ class ConnectionPool {
   }
 }
 
-module.exports = { ConnectionPool, DEFAULT_MAX_CALLS_PER_CONNECTION };
+module.exports = { ConnectionPool };
