@@ -16,6 +16,8 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** Calls one connection carries before another is opened; default 100 (rexecd's --max-streams-per-connection). */
   maxCallsPerConnection?: number;
+  /** What a child started without `env` gets: the server's environment, or ours (process.env); default REXEC_CHILD_ENV, else 'server'. */
+  childEnv?: 'server' | 'caller';
 }
 
 /** Node's child_process functions, with the children on one server. */

@@ -46,6 +46,8 @@ const MAX_REQUEST_BYTES = (4 << 20) - 64;
 const kClient = Symbol('rexec.client');
 const kForkStart = Symbol('rexec.forkStart');
 const kServerStop = Symbol('rexec.serverStop');
+// Set with envPairs that are the caller's process.env (child_env.js).
+const kCallerEnv = Symbol('rexec.callerEnv');
 
 // Streams another child reads from or writes to: not flushed by ours.
 const usedAsStdio = new WeakSet();
@@ -96,11 +98,18 @@ function processOptions(options, { fork }) {
   if (options.envPairs !== undefined) {
     validateArray(options.envPairs, 'options.envPairs');
     out.clear_env = true;
-    out.env = {};
+    // The caller's own environment (the client's childEnv 'caller') goes
+    // as caller_env, which the server filters by its policy.
+    const inherited = options[kCallerEnv] === true;
+    if (inherited) out.caller_env = [];
+    else out.env = {};
     for (const pair of options.envPairs) {
       const text = systemString(pair);
       const equals = text.indexOf('=');
-      if (equals > 0) out.env[text.slice(0, equals)] = text.slice(equals + 1);
+      if (equals <= 0) continue;
+      const [name, value] = [text.slice(0, equals), text.slice(equals + 1)];
+      if (inherited) out.caller_env.push({ name: Buffer.from(name), value: Buffer.from(value) });
+      else out.env[name] = value;
     }
   }
   // Ids on the server's machine.
@@ -564,4 +573,4 @@ function writeStdin(call, chunk, done) {
   call.write({ stdin: chunk.subarray(Math.max(last, 0)) }, () => done());
 }
 
-module.exports = { ChildProcess, kClient, kForkStart, kServerStop, spawnStart };
+module.exports = { ChildProcess, kClient, kForkStart, kServerStop, kCallerEnv, spawnStart };

@@ -1,4 +1,5 @@
-// createClient({server, credentials, token, maxCallsPerConnection}): Node's
+// createClient({server, credentials, token, maxCallsPerConnection,
+// childEnv}): Node's
 // child_process functions (spawn, exec, execFile, fork and their Sync
 // forms) running each child on one rexecd. They read Node's arguments as
 // Node does (spawn_arguments.js); what Node does on its own side (timeout,
@@ -8,6 +9,7 @@
 
 const grpc = require('@grpc/grpc-js');
 const { ChildProcess, kClient, kForkStart } = require('./child_process');
+const { resolveChildEnv, inheritEnv } = require('./child_env');
 const { resolveConnection } = require('./credentials');
 const { ConnectionPool } = require('./connection_pool');
 const { makeExecFunctions } = require('./exec_file');
@@ -62,9 +64,10 @@ function watchChild(child, options, killSignal) {
 function createClient(clientOptions = {}) {
   clientOptions = { __proto__: null, ...clientOptions }; // own options only
   const pool = new ConnectionPool(resolveConnection(clientOptions), clientOptions.maxCallsPerConnection);
+  const childEnv = resolveChildEnv(clientOptions.childEnv);
 
   function spawn(file, args, options) {
-    options = normalizeSpawnArguments(file, args, options);
+    options = inheritEnv(normalizeSpawnArguments(file, args, options), childEnv);
     validateTimeout(options.timeout);
     validateAbortSignal(options.signal, 'options.signal');
     const killSignal = sanitizeKillSignal(options.killSignal);
@@ -95,7 +98,7 @@ function createClient(clientOptions = {}) {
   }
 
   const { exec, execFile } = makeExecFunctions(spawn);
-  const { spawnSync, execSync, execFileSync } = makeSyncFunctions(clientOptions);
+  const { spawnSync, execSync, execFileSync } = makeSyncFunctions(clientOptions, childEnv);
   return {
     spawn,
     exec,

@@ -23,6 +23,7 @@ const { MAX_BUFFER } = require('./exec_file');
 const { normalizeSpawnArguments, normalizeExecFileArgs, normalizeExecArgs } = require('./spawn_arguments');
 const { getValidStdio, closedFdError } = require('./stdio');
 const { CONNECTION_ENV } = require('./credentials');
+const { inheritEnv } = require('./child_env');
 const {
   validateTimeout, validateMaxBuffer, sanitizeKillSignal, signalName,
 } = require('./validators');
@@ -70,11 +71,12 @@ function connectionOf(clientOptions) {
   return { options: { server, token, channelOptions, maxCallsPerConnection }, env };
 }
 
-function makeSyncFunctions(clientOptions) {
+function makeSyncFunctions(clientOptions, childEnv) {
   const connection = clientOptions.credentials === undefined ? connectionOf(clientOptions) : null;
 
   function spawnSync(file, args, options) {
     options = { __proto__: null, maxBuffer: MAX_BUFFER, ...normalizeSpawnArguments(file, args, options) };
+    options = inheritEnv(options, childEnv);
     validateTimeout(options.timeout);
     validateMaxBuffer(options.maxBuffer);
     options.killSignal = sanitizeKillSignal(options.killSignal);

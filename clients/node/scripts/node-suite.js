@@ -11,7 +11,8 @@
 // `// Flags:` line asks for, as Node's test runner gives them, for at most
 // 60 s, from the directory above NODE_TEST_DIR, as Node's runner does;
 // rexecd runs there too, so that a child's default cwd (the server's) is
-// the test's. node-suite-skips.json names the files that cannot mean
+// the test's, and the children get the tests' environment
+// (REXEC_CHILD_ENV=caller, unless set). node-suite-skips.json names the files that cannot mean
 // anything against a remote module, each with its reason; a file that
 // skips itself (common.skip: another platform, a binary not built) is not
 // counted either.
@@ -88,7 +89,10 @@ async function main() {
 
   const cwd = path.dirname(path.resolve(options.testDir));
   const { server, address } = await startRexecd(options.rexecd, cwd);
-  const env = { ...process.env, REXEC_SERVER: address };
+  // Node's tests are written for children that inherit process.env: the
+  // library's switch for that (REXEC_CHILD_ENV=caller), unless the caller
+  // of this script chose otherwise.
+  const env = { REXEC_CHILD_ENV: 'caller', ...process.env, REXEC_SERVER: address };
   const counts = { PASS: 0, FAIL: 0, SKIP: 0 };
   for (const name of files) {
     if (skips[name]) {
