@@ -4,10 +4,13 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -64,6 +67,16 @@ bool ValidEnvName(absl::string_view name) {
          name.find('\0') == absl::string_view::npos;
 }
 
+// A name of the shell's kind ([A-Za-z_][A-Za-z0-9_]*): the only ones a
+// client_env glob can let a client set. A glob's '*' matches any byte, and
+// a name holding a newline or '=' could read as two entries to whatever
+// parses an environment by lines.
+bool PortableEnvName(absl::string_view name) {
+  if (name.empty() || absl::ascii_isdigit(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_isalnum(c) || c == '_'; });
+}
+
 }  // namespace
 
 absl::string_view RpcName(Rpc rpc) {
@@ -114,13 +127,16 @@ bool PolicyRule::MayAllowAnyOf(
 }
 
 bool PolicyRule::AllowsClientEnv(absl::string_view name) const {
-  return Matches(client_env_, name);
+  return PortableEnvName(name) && Matches(client_env_, name);
 }
 
 absl::Status PolicyRule::CheckClientEnv(absl::string_view identity,
                                         absl::string_view name) const {
   if (AllowsClientEnv(name)) return absl::OkStatus();
-  return Refuse(identity, absl::StrCat("setting ", name), "client_env");
+  // Any bytes of any length: escaped and cut to a short line of text.
+  return Refuse(identity,
+                absl::StrCat("setting ", absl::CHexEscape(name.substr(0, 80))),
+                "client_env");
 }
 
 absl::Status PolicyRule::CheckCwd(absl::string_view identity,
@@ -319,7 +335,24 @@ PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
                    "the default timeout is over max_timeout");
   }
   max_processes_ = in.max_processes();
+  if (!in.umask().empty()) {
+    const std::string& text = in.umask();
+    if (text.size() > 4 ||
+        text.find_first_not_of("01234567") != std::string::npos ||
+        std::stoul(text, nullptr, 8) > 0777) {
+      return Refused(absl::StrCat(at, ".umask"),
+                     absl::StrCat("\"", absl::CHexEscape(text.substr(0, 40)),
+                                  "\" is not a umask: octal digits, 0 to 0777, "
+                                  "e.g. \"022\""));
+    }
+    umask_ = static_cast<mode_t>(std::stoul(text, nullptr, 8));
+  }
   return std::nullopt;
+}
+
+std::optional<mode_t> PolicyRule::Umask(std::optional<mode_t> asked) const {
+  if (!umask_) return asked;
+  return asked.value_or(0) | *umask_;
 }
 
 absl::StatusOr<std::shared_ptr<const Policy>> Policy::Compile(

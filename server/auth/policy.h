@@ -12,6 +12,8 @@
 #ifndef REXEC_SERVER_AUTH_POLICY_H_
 #define REXEC_SERVER_AUTH_POLICY_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,8 +70,9 @@ class PolicyRule {
                                 absl::string_view asked) const;
   absl::Status CheckClientEnv(absl::string_view identity,
                               absl::string_view name) const;
-  // Whether client_env allows setting `name` (CheckClientEnv without the
-  // refusal: for the caller's environment, which is filtered, not refused).
+  // Whether client_env allows setting `name`: a name of the shell's kind
+  // ([A-Za-z_][A-Za-z0-9_]*) that a glob matches (CheckClientEnv without
+  // the refusal: for the caller's environment, which is filtered).
   bool AllowsClientEnv(absl::string_view name) const;
   // `cwd`: canonical; `asked`: as the call gave it, what a refusal says.
   // With no cwd_roots, any cwd is refused.
@@ -91,6 +94,9 @@ class PolicyRule {
   absl::Duration DefaultKillGrace(absl::Duration fallback) const;
   // 0: no limit of the rule's own.
   uint32_t max_processes() const { return max_processes_; }
+  // The umask of a child whose call asked `asked`: OR-ed with the rule's
+  // `umask`, which is what a call that asked none gets.
+  std::optional<mode_t> Umask(std::optional<mode_t> asked) const;
 
   // Run-as (policy_containment.cc). `asked`: as the call wrote it, for the
   // refusal; `name` and `id`: what it resolved to, which the rule's entries
@@ -148,6 +154,7 @@ class PolicyRule {
   absl::Duration default_timeout_ = absl::ZeroDuration();
   absl::Duration max_kill_grace_ = absl::ZeroDuration();
   uint32_t max_processes_ = 0;
+  std::optional<mode_t> umask_;
   std::vector<std::string> users_;
   std::string default_user_;
   std::vector<std::string> groups_;

@@ -135,15 +135,17 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
     }
   }
   for (const auto& [name, value] : options.env) {
-    // Names may be any bytes (env_bytes): escaped, so a message stays text.
+    // Names may be any bytes of any length (env_bytes): escaped and cut,
+    // so that a message stays a short line of text.
     if (!ValidEnvName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "env name \"", absl::CHexEscape(name),
+          "env name \"", absl::CHexEscape(name.substr(0, 80)),
           "\" is invalid: it must be non-empty without '=' or NUL"));
     }
     if (value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "env ", absl::CHexEscape(name), " value contains a NUL byte"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("env ", absl::CHexEscape(name.substr(0, 80)),
+                       " value contains a NUL byte"));
     }
   }
   if (options.umask && *options.umask > 0777) {
@@ -153,6 +155,12 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
   if (options.cwd.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError("cwd contains a NUL byte");
   }
+  // argv[0] names the file unless `executable` does (then it is only what
+  // the child sees, any string).
+  if (options.executable.empty()) {
+    REXEC_RETURN_IF_ERROR(CheckPathLength(options.argv[0], "argv[0]"));
+  }
+  REXEC_RETURN_IF_ERROR(CheckPathLength(options.cwd, "cwd"));
   bool seen[kStdioTargets] = {};
   bool pty = false;
   for (const StdioFd& fd : options.stdio) {

@@ -14,6 +14,22 @@
 
 namespace rexec::process {
 
+absl::Status CheckPathLength(absl::string_view path, absl::string_view what) {
+  if (path.size() >= PATH_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is ", path.size(),
+                                                   " bytes: a path is under ",
+                                                   PATH_MAX, " (PATH_MAX)"));
+  }
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.size() > NAME_MAX) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has a name of ", part.size(),
+                       " bytes: a name is at most ", NAME_MAX, " (NAME_MAX)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> ExecutableCandidates(
     absl::string_view program, std::optional<absl::string_view> path,
     absl::string_view cwd) {
@@ -37,11 +53,12 @@ absl::StatusOr<std::vector<std::string>> ExecutableCandidates(
   std::vector<std::string> candidates;
   for (absl::string_view dir : absl::StrSplit(*path, ':')) {
     if (dir.empty()) dir = ".";
-    if (dir.front() != '/' && !cwd.empty()) {
-      candidates.push_back(absl::StrCat(cwd, "/", dir, "/", program));
-    } else {
-      candidates.push_back(absl::StrCat(dir, "/", program));
-    }
+    const bool from_cwd = dir.front() != '/' && !cwd.empty();
+    const size_t size =
+        (from_cwd ? cwd.size() + 1 : 0) + dir.size() + 1 + program.size();
+    if (size >= PATH_MAX) continue;  // no file has it: ENAMETOOLONG
+    candidates.push_back(from_cwd ? absl::StrCat(cwd, "/", dir, "/", program)
+                                  : absl::StrCat(dir, "/", program));
   }
   return candidates;
 }
@@ -53,8 +70,16 @@ absl::StatusOr<std::string> FindExecutable(
   absl::StatusOr<std::vector<std::string>> candidates =
       ExecutableCandidates(program, path, cwd);
   if (!candidates.ok()) return candidates.status();
+  return FirstExecutable(program, *candidates);
+}
+
+absl::StatusOr<std::string> FirstExecutable(
+    absl::string_view program, const std::vector<std::string>& candidates) {
+  if (program.find('/') != absl::string_view::npos && !candidates.empty()) {
+    return candidates.front();
+  }
   std::string not_executable;
-  for (const std::string& candidate : *candidates) {
+  for (const std::string& candidate : candidates) {
     struct stat st;
     if (stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;

@@ -40,17 +40,21 @@ std::string LexicalPath(absl::string_view path, absl::string_view cwd) {
   return absl::StrCat("/", absl::StrJoin(parts, "/"));
 }
 
-// The files a program name could mean, for a lookup that failed, as paths
-// without "." and "..": they may not exist, so realpath cannot say.
-std::vector<std::string> Candidates(const process::SpawnOptions& spawn) {
-  absl::StatusOr<std::vector<std::string>> candidates =
-      process::CandidateExecutables(spawn);
-  std::vector<std::string> paths;
-  if (!candidates.ok()) return paths;
-  for (const std::string& candidate : *candidates) {
-    paths.push_back(LexicalPath(candidate, spawn.cwd));
+// The files a program name could mean, in lookup order, as written: with
+// "." and ".." taken away without asking the filesystem. Under a policy
+// the lookup goes through these, not through the names as given:
+// resolving "/root/x/../../usr/bin/env" (as rexecd, maybe through a
+// directory the child could not search) would tell whether /root/x
+// exists, and to the rule it means /usr/bin/env. INVALID_ARGUMENT for a
+// huge PATH.
+absl::StatusOr<std::vector<std::string>> WrittenCandidates(
+    const process::SpawnOptions& spawn) {
+  REXEC_ASSIGN_OR_RETURN(std::vector<std::string> candidates,
+                         process::CandidateExecutables(spawn));
+  for (std::string& candidate : candidates) {
+    candidate = LexicalPath(candidate, spawn.cwd);
   }
-  return paths;
+  return candidates;
 }
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
@@ -108,11 +112,13 @@ absl::Status ApplyRule(const LaunchContext& context,
   if (spawn.cwd.empty()) {
     spawn.cwd = rule.DefaultCwd();
   } else {
-    absl::StatusOr<std::string> cwd = process::CanonicalPath(spawn.cwd, "");
+    // As written (see WrittenCandidates); a relative one from the rule's
+    // default, rexecd's own cwd being nothing to a client.
+    const std::string written = LexicalPath(spawn.cwd, rule.DefaultCwd());
+    absl::StatusOr<std::string> cwd = process::CanonicalPath(written, "");
     if (!cwd.ok()) {
       // Whether a directory exists is only told to who may use it.
-      REXEC_RETURN_IF_ERROR(
-          rule.CheckCwd(who, LexicalPath(spawn.cwd, ""), spawn.cwd));
+      REXEC_RETURN_IF_ERROR(rule.CheckCwd(who, written, spawn.cwd));
       return absl::Status(
           cwd.status().code(),
           absl::StrCat("spawn ", spawn.argv[0], ": cwd ", spawn.cwd, ": ",
@@ -122,14 +128,14 @@ absl::Status ApplyRule(const LaunchContext& context,
     spawn.cwd = *std::move(cwd);
   }
 
-  absl::StatusOr<std::string> found = process::ResolveExecutable(spawn);
+  REXEC_ASSIGN_OR_RETURN(std::vector<std::string> candidates,
+                         WrittenCandidates(spawn));
+  absl::StatusOr<std::string> found =
+      process::FirstExecutable(spawn.argv[0], candidates);
   absl::StatusOr<std::string> canonical =
       found.ok() ? process::CanonicalPath(*found, spawn.cwd) : found.status();
   if (!canonical.ok()) {
-    if (canonical.status().code() == absl::StatusCode::kInvalidArgument) {
-      return canonical.status();  // a malformed request (a huge PATH)
-    }
-    if (!rule.MayAllowAnyOf(context.rpc, Candidates(spawn))) {
+    if (!rule.MayAllowAnyOf(context.rpc, candidates)) {
       return rule.RefuseExecutable(who, context.rpc, spawn.argv[0]);
     }
     return canonical.status();
@@ -139,7 +145,9 @@ absl::Status ApplyRule(const LaunchContext& context,
       rule.CheckExecutable(who, context.rpc, *canonical, spawn.argv[0]));
   if (!name.empty()) spawn.argv[0] = std::move(name);
   spawn.executable = *std::move(canonical);
+  plan->found = *std::move(found);
 
+  spawn.umask = rule.Umask(spawn.umask);
   REXEC_ASSIGN_OR_RETURN(plan->stop.timeout,
                          rule.Timeout(who, plan->stop.timeout));
   const bool asked_grace =
@@ -209,9 +217,9 @@ absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> LookPath(const LaunchContext& context,
-                                     const std::string& file,
-                                     const v1::ProcessOptions& options) {
+absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,
+                                      const std::string& file,
+                                      const v1::ProcessOptions& options) {
   if (file.empty()) {
     return absl::InvalidArgumentError(
         "file is empty: name the program to look up");
@@ -231,15 +239,18 @@ absl::StatusOr<std::string> LookPath(const LaunchContext& context,
   REXEC_ASSIGN_OR_RETURN(LaunchPlan plan, PlanLaunch(as_spawn, {file}, lookup));
   process::SpawnOptions& spawn = plan.spawn;
   // The path as the lookup found it, not the canonical one the rule
-  // checked: /usr/bin/python3, not what it links to.
-  spawn.executable.clear();
-  spawn.argv[0] = file;
-  absl::StatusOr<std::string> found = process::ResolveExecutable(spawn);
+  // checked: /usr/bin/python3, not what it links to. Under a policy, the
+  // lookup the rule checked (the names as written).
+  absl::StatusOr<std::string> found = plan.found;
+  if (plan.rule == nullptr) {
+    spawn.argv[0] = file;
+    found = process::ResolveExecutable(spawn);
+  }
   if (found.ok() && file.find('/') != std::string::npos) {
     // execvp's rule takes a name with a slash as it is; LookPath checks it.
-    const std::string full = file.front() == '/' || spawn.cwd.empty()
-                                 ? file
-                                 : absl::StrCat(spawn.cwd, "/", file);
+    const std::string full = found->front() == '/' || spawn.cwd.empty()
+                                 ? *found
+                                 : absl::StrCat(spawn.cwd, "/", *found);
     struct stat st;
     if (stat(full.c_str(), &st) != 0) {
       found = ErrnoStatus(errno, absl::StrCat("spawn ", file));
@@ -258,7 +269,7 @@ absl::StatusOr<std::string> LookPath(const LaunchContext& context,
     return absl::Status(found.status().code(),
                         absl::StrCat("LookPath ", message));
   }
-  return found;
+  return FoundProgram{*std::move(found), plan.rule};
 }
 
 }  // namespace rexec::rpc

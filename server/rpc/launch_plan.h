@@ -38,6 +38,9 @@ struct LaunchPlan {
   process::StopPolicy stop;
   // The rule that allowed it; null without a policy.
   const auth::PolicyRule* rule = nullptr;
+  // Under a policy, the file as the lookup found it before symlinks were
+  // resolved (spawn.executable is the canonical one): /usr/bin/python3.
+  std::string found;
   // options.detach: a session of the process table, named (or "").
   bool detach = false;
   std::string session_name;
@@ -65,9 +68,14 @@ absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
 // Errors: INVALID_ARGUMENT (an empty file, a malformed environment),
 // NOT_FOUND, PERMISSION_DENIED (not executable, a directory; under a
 // policy, what a Spawn of it would be refused, as for Spawn).
-absl::StatusOr<std::string> LookPath(const LaunchContext& context,
-                                     const std::string& file,
-                                     const v1::ProcessOptions& options);
+struct FoundProgram {
+  std::string path;
+  // The rule that allowed it; null without a policy.
+  const auth::PolicyRule* rule = nullptr;
+};
+absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,
+                                      const std::string& file,
+                                      const v1::ProcessOptions& options);
 
 }  // namespace rexec::rpc
 

@@ -103,11 +103,12 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::LookPath(
   context.policy = policy;
   context.max_kill_grace = state_->config().max_kill_grace;
   context.cgroup_root = state_->config().cgroup_root;
-  absl::StatusOr<std::string> found =
+  absl::StatusOr<FoundProgram> found =
       rpc::LookPath(context, request.file(), request.options());
   if (!found.ok()) return found.status();
+  if (found->rule != nullptr) audit_.rule = found->rule->name();
   v1::LookPathResponse response;
-  response.set_path(*std::move(found));
+  response.set_path(std::move(found->path));
   grpc::ByteBuffer reply;
   if (absl::Status status = SerializeResponse(response, &reply); !status.ok()) {
     return status;

@@ -297,6 +297,26 @@ TEST(PolicyContainment, BadFieldsAreNamed) {
               HasSubstr("isolation"));
 }
 
+TEST(PolicyContainment, AUmaskIsKeptWhateverTheCallAsks) {
+  std::shared_ptr<const Policy> policy = MustParse(
+      R"({"rules": [{"identities": ["a"], "umask": "022"},
+                    {"identities": ["b"]}]})");
+  const PolicyRule* a = *policy->RuleFor("a");
+  EXPECT_EQ(a->Umask(std::nullopt), 022);
+  EXPECT_EQ(a->Umask(0), 022);
+  EXPECT_EQ(a->Umask(0700), 0722);
+  const PolicyRule* b = *policy->RuleFor("b");
+  EXPECT_EQ(b->Umask(std::nullopt), std::nullopt);
+  EXPECT_EQ(b->Umask(0), 0);
+  const std::string head = R"({"rules": [{"identities": ["a"], )";
+  for (const char* bad :
+       {"\"0o22\"", "\"1000\"", "\"-1\"", "\"99\"", "\"00777\""}) {
+    EXPECT_THAT(ParseError(head + R"("umask": )" + bad + "}]}"),
+                HasSubstr("rules[0].umask: "))
+        << bad;
+  }
+}
+
 TEST(PolicyContainment, YamlTakesEnumsAnd64BitNumbers) {
   absl::StatusOr<std::shared_ptr<const Policy>> policy = Policy::Parse(
       "rules:\n"

@@ -191,9 +191,10 @@ TEST_F(LaunchPlanTest, LookPathAnswersForTheRuleAsSpawnWould) {
   context.identity = "A";
   context.policy = policy_.get();
   // The rule's PATH, and the path as found, not as canonical.
-  absl::StatusOr<std::string> found = LookPath(context, "echo", {});
+  absl::StatusOr<FoundProgram> found = LookPath(context, "echo", {});
   ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_EQ(*found, "/usr/bin/echo");
+  EXPECT_EQ(found->path, "/usr/bin/echo");
+  EXPECT_EQ(found->rule->name(), "echo-for-a");
   EXPECT_EQ(LookPath(context, "cat", {}).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(LookPath(context, "no-such-program", {}).status().code(),
@@ -201,6 +202,63 @@ TEST_F(LaunchPlanTest, LookPathAnswersForTheRuleAsSpawnWould) {
   context.identity = "B";
   EXPECT_EQ(LookPath(context, "echo", {}).status().code(),
             absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(LaunchPlanTest, DotDotIsTakenAwayAsWrittenNotThroughTheFilesystem) {
+  // Resolving ".." as rexecd would tell whether the directory it passes
+  // through exists, whoever may search it: the answer is the same for a
+  // directory that exists and one that does not.
+  char work[PATH_MAX];
+  ASSERT_NE(realpath((dir_ + "/work").c_str(), work), nullptr);
+  for (const std::string& through :
+       {dir_ + "/fake/echo", dir_ + "/no-such/dir"}) {
+    const std::string up = through + "/../../../../../../../";
+    absl::StatusOr<LaunchPlan> plan = Plan("A", {up + "usr/bin/echo"});
+    ASSERT_TRUE(plan.ok()) << through << ": " << plan.status();
+    EXPECT_EQ(plan->found, "/usr/bin/echo");
+    v1::ProcessOptions options;
+    options.set_cwd(through + "/../../work");
+    plan = Plan("A", {"echo"}, options);
+    ASSERT_TRUE(plan.ok()) << through << ": " << plan.status();
+    EXPECT_EQ(plan->spawn.cwd, work);
+    // Through the PATH the client may set.
+    v1::ProcessOptions path;
+    (*path.mutable_env())["PATH"] = up + "usr/bin";
+    plan = Plan("A", {"echo"}, path);
+    ASSERT_TRUE(plan.ok()) << through << ": " << plan.status();
+    EXPECT_EQ(plan->found, "/usr/bin/echo");
+    // And where the name as written is not allowed, the refusal is the
+    // same whether what lies behind exists.
+    plan = Plan("A", {through + "/../../../../../../../etc/passwd"});
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+  // A name too long for any file is a malformed request, whatever exists.
+  for (const std::string& parent : {dir_ + "/fake", dir_ + "/no-such-dir"}) {
+    absl::StatusOr<LaunchPlan> plan =
+        Plan("A", {parent + "/" + std::string(300, 'a')});
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(plan.status().message()),
+                HasSubstr("argv[0] has a name of 300 bytes"));
+  }
+}
+
+TEST_F(LaunchPlanTest, OnlyPortableNamesMatchClientEnvAndRefusalsAreEscaped) {
+  v1::ProcessOptions options;
+  v1::EnvVar* odd = options.add_env_bytes();
+  odd->set_name("GREETING\n\x1b[31m");
+  odd->set_value("x");
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(plan.status().message()),
+              HasSubstr("setting GREETING\\n\\x1b[31m (client_env)"));
+  options.clear_env_bytes();
+  v1::EnvVar* caller = options.add_caller_env();
+  caller->set_name("GREETING\nLD_PRELOAD");
+  caller->set_value("/tmp/evil.so");
+  plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::ElementsAre("PATH=/usr/bin:/bin"));
 }
 
 TEST_F(LaunchPlanTest, TheCwdMustBeInsideARootAfterSymlinks) {
@@ -360,9 +418,10 @@ TEST(LaunchPlan, LookPathFindsWhatSpawnWouldRunAndChecksANameWithASlash) {
   LaunchContext context;
   v1::ProcessOptions options;
   (*options.mutable_env())["PATH"] = "/nonexistent:" + bin;
-  absl::StatusOr<std::string> found = LookPath(context, "tool", options);
+  absl::StatusOr<FoundProgram> found = LookPath(context, "tool", options);
   ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_EQ(*found, bin + "/tool");
+  EXPECT_EQ(found->path, bin + "/tool");
+  EXPECT_EQ(found->rule, nullptr);
   EXPECT_EQ(LookPath(context, "data", options).status().code(),
             absl::StatusCode::kPermissionDenied);
   absl::Status missing = LookPath(context, "nosuch", options).status();
@@ -372,7 +431,7 @@ TEST(LaunchPlan, LookPathFindsWhatSpawnWouldRunAndChecksANameWithASlash) {
   options.set_cwd(dir);
   found = LookPath(context, "bin/tool", options);
   ASSERT_TRUE(found.ok()) << found.status();
-  EXPECT_EQ(*found, "bin/tool");
+  EXPECT_EQ(found->path, "bin/tool");
   EXPECT_EQ(LookPath(context, "bin/data", options).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(LookPath(context, "bin", options).status().code(),
@@ -387,6 +446,37 @@ TEST(LaunchPlan, LookPathFindsWhatSpawnWouldRunAndChecksANameWithASlash) {
   options.set_user("no-such-user-here");
   EXPECT_TRUE(LookPath(context, "bin/tool", options).ok());
   ASSERT_EQ(system((std::string("rm -rf ") + dir).c_str()), 0);
+}
+
+TEST(LaunchPlan, NamesNoFileCanHaveAreRefusedBeforeAnyLookup) {
+  // Each PATH entry makes a candidate of cwd, entry and program: the
+  // request's size, not a thousand times it, bounds what a lookup holds.
+  LaunchContext context;
+  v1::ProcessOptions options;
+  (*options.mutable_env())["PATH"] = std::string(1023, ':');
+  for (const auto& [argv0, why] :
+       {std::pair{std::string(256, 'a'), "argv[0] has a name of 256 bytes"},
+        std::pair{"/x/" + std::string(300, 'a'),
+                  "argv[0] has a name of 300 bytes"},
+        std::pair{std::string(5000, '/'), "argv[0] is 5000 bytes"}}) {
+    absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {argv0}, options);
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(plan.status().message()), HasSubstr(why));
+  }
+  options.set_cwd("/" + std::string(4000, 'd'));
+  EXPECT_THAT(
+      std::string(PlanLaunch(context, {"true"}, options).status().message()),
+      HasSubstr("cwd has a name of 4000 bytes"));
+  // Candidates no file can have are left out, not made.
+  process::SpawnOptions spawn;
+  spawn.argv = {std::string(255, 'p')};
+  spawn.cwd = "/" + std::string(250, 'd') + "/" + std::string(250, 'd') + "/" +
+              std::string(250, 'd');
+  spawn.env = {{"PATH", std::string(20, ':') + std::string(3500, 'e')}};
+  absl::StatusOr<std::vector<std::string>> candidates =
+      process::CandidateExecutables(spawn);
+  ASSERT_TRUE(candidates.ok()) << candidates.status();
+  EXPECT_EQ(candidates->size(), 20u);  // the 21st would be over PATH_MAX
 }
 
 TEST(LaunchPlan, ABadRequestIsInvalidBeforeThePolicyIsAsked) {

@@ -308,7 +308,11 @@ func (c *Cmd) spawnStart(childEnv string) (*rexecpb.SpawnStart, error) {
 		if path.IsAbs(c.Dir) {
 			// os/exec does this since Go 1.19 (go.dev/issue/50599); a
 			// relative Dir is the server's to resolve, so PWD stays its own.
-			options.Env = map[string]string{"PWD": c.Dir}
+			// It goes as ours (caller_env, last of it, so it wins): a
+			// policy that does not let a client set PWD leaves it out
+			// rather than refusing the command.
+			options.CallerEnv = append(options.CallerEnv,
+				&rexecpb.EnvVar{Name: []byte("PWD"), Value: []byte(c.Dir)})
 		}
 	}
 	options.NewSession = c.SysProcAttr != nil && c.SysProcAttr.Setsid

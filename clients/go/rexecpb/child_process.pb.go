@@ -2921,7 +2921,9 @@ type LookPathResponse struct {
 	unknownFields protoimpl.UnknownFields
 
 	// As found: `file` itself when it has a slash, else a PATH entry joined
-	// with it (relative when that entry is; "" or "." in PATH is the cwd).
+	// with it. A relative entry ("" or "." is the cwd) is taken from the
+	// cwd: the path starts with options.cwd (under a policy, the rule's
+	// default cwd when the call names none), else it is relative.
 	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
 }
 
