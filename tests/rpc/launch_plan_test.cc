@@ -448,6 +448,30 @@ TEST(LaunchPlan, LookPathFindsWhatSpawnWouldRunAndChecksANameWithASlash) {
   ASSERT_EQ(system((std::string("rm -rf ") + dir).c_str()), 0);
 }
 
+TEST(LaunchPlan, TheRulesUmaskIsKeptWhateverTheCallAsks) {
+  absl::StatusOr<std::shared_ptr<const auth::Policy>> policy =
+      auth::Policy::Parse(R"({"rules": [{"identities": ["A"], "rpcs": ["Spawn"],
+                                         "programs": ["/usr/bin/true"],
+                                         "umask": "027"}]})",
+                          "policy.json");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  LaunchContext context;
+  context.identity = "A";
+  context.policy = policy->get();
+  v1::ProcessOptions options;
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->spawn.umask, 027);
+  options.set_umask(0);
+  plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->spawn.umask, 027);
+  options.set_umask(0700);
+  plan = PlanLaunch(context, {"true"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->spawn.umask, 0727);
+}
+
 TEST(LaunchPlan, NamesNoFileCanHaveAreRefusedBeforeAnyLookup) {
   // Each PATH entry makes a candidate of cwd, entry and program: the
   // request's size, not a thousand times it, bounds what a lookup holds.
