@@ -44,7 +44,6 @@ void CloseRangeExcept(unsigned first, int keep) {
 // descendants cannot stop it, and a stop from outside reaches the program.
 [[noreturn]] void RunInit(pid_t program, int status_fd) {
   prctl(PR_SET_DUMPABLE, 0);
-  prctl(PR_SET_NAME, "rexec-init");
   CloseRangeExcept(0, status_fd);
   for (;;) {
     siginfo_t info{};
@@ -246,6 +245,9 @@ void RunLaunchSteps(PreparedLaunch& launch) {
               nullptr) != 0) {
       Fail(first_report, LaunchStep::kMounts, errno);
     }
+    // Named before the fork: the program, which may run first, must not
+    // see PID 1 under the launcher's name (its own exec renames it).
+    prctl(PR_SET_NAME, "rexec-init");
     const pid_t program = fork();
     if (program < 0) Fail(first_report, LaunchStep::kInit, errno);
     if (program > 0) RunInit(program, launch.fds.status);
