@@ -45,11 +45,6 @@ absl::Duration FromTimeval(const timeval& tv) {
   return absl::Seconds(tv.tv_sec) + absl::Microseconds(tv.tv_usec);
 }
 
-bool ValidEnvName(const std::string& name) {
-  return !name.empty() && name.find('=') == std::string::npos &&
-         name.find('\0') == std::string::npos;
-}
-
 std::optional<absl::string_view> FindPath(const std::vector<std::string>& env) {
   for (const std::string& entry : env) {
     if (entry.rfind("PATH=", 0) == 0) return absl::string_view(entry).substr(5);
@@ -75,6 +70,11 @@ absl::Status SpawnError(int error_number, absl::string_view program) {
 }
 
 }  // namespace
+
+bool ValidEnvName(absl::string_view name) {
+  return !name.empty() && name.find('=') == absl::string_view::npos &&
+         name.find('\0') == absl::string_view::npos;
+}
 
 std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
   std::vector<std::string> env;

@@ -93,6 +93,9 @@ struct SpawnOptions {
 // The stdio for a terminal: fds 0, 1 and 2 all on its slave.
 std::vector<StdioFd> TerminalStdio();
 
+// A name an environment entry may have: non-empty, without '=' or NUL.
+bool ValidEnvName(absl::string_view name);
+
 // INVALID_ARGUMENT naming the offending argument, variable or fd.
 absl::Status ValidateSpawnOptions(const SpawnOptions& options);
 

@@ -65,8 +65,7 @@ absl::StatusOr<EnvList> CallerEnvironment(const v1::ProcessOptions& options) {
   for (int i = 0; i < options.caller_env_size(); ++i) {
     const v1::EnvVar& entry = options.caller_env(i);
     const std::string& name = entry.name();
-    if (name.empty() ||
-        name.find_first_of(std::string("=\0", 2)) != std::string::npos ||
+    if (!process::ValidEnvName(name) ||
         entry.value().find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
           "options.caller_env[", i, "] \"",
@@ -246,28 +245,29 @@ absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,
     spawn.argv[0] = file;
     found = process::ResolveExecutable(spawn);
   }
-  if (found.ok() && file.find('/') != std::string::npos) {
-    // execvp's rule takes a name with a slash as it is; LookPath checks it.
-    const std::string full = found->front() == '/' || spawn.cwd.empty()
-                                 ? *found
-                                 : absl::StrCat(spawn.cwd, "/", *found);
-    struct stat st;
-    if (stat(full.c_str(), &st) != 0) {
-      found = ErrnoStatus(errno, absl::StrCat("spawn ", file));
-    } else if (S_ISDIR(st.st_mode)) {
-      found = absl::PermissionDeniedError(
-          absl::StrCat("spawn ", file, ": is a directory (EISDIR)"));
-    } else if (!S_ISREG(st.st_mode) || access(full.c_str(), X_OK) != 0) {
-      found = absl::PermissionDeniedError(
-          absl::StrCat("spawn ", file, ": is not executable (EACCES)"));
-    }
-  }
   if (!found.ok()) {
     // The lookup's own words say "spawn FILE: ..."; this call did not.
     absl::string_view message = found.status().message();
     absl::ConsumePrefix(&message, "spawn ");
     return absl::Status(found.status().code(),
                         absl::StrCat("LookPath ", message));
+  }
+  if (file.find('/') != std::string::npos) {
+    // execvp's rule takes a name with a slash as it is; LookPath checks it.
+    const std::string full = found->front() == '/' || spawn.cwd.empty()
+                                 ? *found
+                                 : absl::StrCat(spawn.cwd, "/", *found);
+    const std::string what = absl::StrCat("LookPath ", file);
+    struct stat st;
+    if (stat(full.c_str(), &st) != 0) return ErrnoStatus(errno, what);
+    if (S_ISDIR(st.st_mode)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(what, ": is a directory (EISDIR)"));
+    }
+    if (!S_ISREG(st.st_mode) || access(full.c_str(), X_OK) != 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(what, ": is not executable (EACCES)"));
+    }
   }
   return FoundProgram{*std::move(found), plan.rule};
 }
