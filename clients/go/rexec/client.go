@@ -2,6 +2,7 @@ package rexec
 
 import (
 	"context"
+	"os"
 
 	"google.golang.org/grpc"
 )
@@ -50,23 +51,21 @@ func (c *Client) Close() error { return c.pool.close() }
 // one; calls made through Conn are not counted.
 func (c *Client) Conn() *grpc.ClientConn { return c.pool.first() }
 
-// Command returns the Cmd to run the named program with the given
-// arguments on this client's server, as exec.Command does locally. name
-// is not looked up here: Path is name, and the server looks it up in the
-// PATH of the child's environment when the command starts.
+// Command is the package's Command on this client's server.
 func (c *Client) Command(name string, arg ...string) *Cmd {
-	return &Cmd{Path: name, Args: append([]string{name}, arg...), client: c}
+	return newCmd(c, name, arg)
 }
 
-// CommandContext is Command with a context, as exec.CommandContext: when
-// ctx is done before the command ends, Cancel is called, which kills the
-// child unless set otherwise.
+// CommandContext is the package's CommandContext on this client's server.
 func (c *Client) CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
-	if ctx == nil {
-		panic("nil Context")
+	return withContext(ctx, newCmd(c, name, arg))
+}
+
+// inheritedEnv is what a Cmd with Env nil inherits from this process:
+// os.Environ() with ChildEnvCaller, else nothing (the server's own).
+func (c *Client) inheritedEnv() []string {
+	if c.childEnv == ChildEnvCaller {
+		return os.Environ()
 	}
-	cmd := c.Command(name, arg...)
-	cmd.ctx = ctx
-	cmd.Cancel = func() error { return cmd.Process.Kill() }
-	return cmd
+	return nil
 }

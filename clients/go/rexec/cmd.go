@@ -127,9 +127,23 @@ func (c *Cmd) Environ() []string {
 	if c.Env != nil {
 		return append([]string(nil), c.Env...)
 	}
+	client, err := c.clientOrDefault()
+	if err != nil {
+		client = nil // Start fails with that error; nothing is inherited
+	}
+	return c.inherited(client)
+}
+
+// inherited is the environment of a Cmd with Env nil that Start sends as
+// the caller's (caller_env): the client's inherited one, and PWD for an
+// absolute Dir, as os/exec sets it since Go 1.19 (go.dev/issue/50599; a
+// relative Dir is the server's to resolve, so PWD stays its own). PWD goes
+// as the caller's, last so that it wins: a policy that does not let a
+// client set PWD leaves it out rather than refusing the command.
+func (c *Cmd) inherited(client *Client) []string {
 	var env []string
-	if c.inheritsCallersEnv() {
-		env = os.Environ()
+	if client != nil {
+		env = client.inheritedEnv()
 	}
 	if path.IsAbs(c.Dir) {
 		env = append(withoutName(env, "PWD"), "PWD="+c.Dir)
@@ -137,16 +151,12 @@ func (c *Cmd) Environ() []string {
 	return env
 }
 
-// inheritsCallersEnv: Env nil means this process's environment.
-func (c *Cmd) inheritsCallersEnv() bool {
-	client := c.client
-	if client == nil {
-		var err error
-		if client, err = DefaultClient(); err != nil {
-			return false // Start fails with that error
-		}
+// clientOrDefault is the Cmd's client, else DefaultClient.
+func (c *Cmd) clientOrDefault() (*Client, error) {
+	if c.client != nil {
+		return c.client, nil
 	}
-	return client.childEnv == ChildEnvCaller
+	return DefaultClient()
 }
 
 // withoutName is env less its entries for name.
@@ -201,14 +211,11 @@ func (c *Cmd) Start() error {
 	if err := c.refuseLocalOnly(); err != nil {
 		return err
 	}
-	client := c.client
-	if client == nil {
-		var err error
-		if client, err = DefaultClient(); err != nil {
-			return err
-		}
+	client, err := c.clientOrDefault()
+	if err != nil {
+		return err
 	}
-	start, err := c.spawnStart(client.childEnv)
+	start, err := c.spawnStart(client)
 	if err != nil {
 		return err
 	}
@@ -278,7 +285,7 @@ func (c *Cmd) startCopying(ctx context.Context) {
 	go c.watch(ctx)
 }
 
-func (c *Cmd) spawnStart(childEnv string) (*rexecpb.SpawnStart, error) {
+func (c *Cmd) spawnStart(client *Client) (*rexecpb.SpawnStart, error) {
 	start := &rexecpb.SpawnStart{
 		Argv:    []string{c.Path},
 		Options: &rexecpb.ProcessOptions{Cwd: c.Dir},
@@ -301,29 +308,18 @@ func (c *Cmd) spawnStart(childEnv string) (*rexecpb.SpawnStart, error) {
 			options.Env[entry[:i]] = entry[i+1:]
 		}
 	} else {
-		if childEnv == ChildEnvCaller {
-			options.ClearEnv = true
-			options.CallerEnv = callerEnv()
-		}
-		if path.IsAbs(c.Dir) {
-			// os/exec does this since Go 1.19 (go.dev/issue/50599); a
-			// relative Dir is the server's to resolve, so PWD stays its own.
-			// It goes as ours (caller_env, last of it, so it wins): a
-			// policy that does not let a client set PWD leaves it out
-			// rather than refusing the command.
-			options.CallerEnv = append(options.CallerEnv,
-				&rexecpb.EnvVar{Name: []byte("PWD"), Value: []byte(c.Dir)})
-		}
+		options.ClearEnv = client.childEnv == ChildEnvCaller
+		options.CallerEnv = envVars(c.inherited(client))
 	}
 	options.NewSession = c.SysProcAttr != nil && c.SysProcAttr.Setsid
 	return start, nil
 }
 
-// callerEnv is this process's environment as the API's caller_env: the
-// server leaves out what its policy does not let a client set.
-func callerEnv() []*rexecpb.EnvVar {
+// envVars are "KEY=value" entries as the API's caller_env, which the
+// server filters by its policy (an entry without a name is left out).
+func envVars(entries []string) []*rexecpb.EnvVar {
 	var env []*rexecpb.EnvVar
-	for _, entry := range os.Environ() {
+	for _, entry := range entries {
 		if name, value, ok := strings.Cut(entry, "="); ok && name != "" {
 			env = append(env, &rexecpb.EnvVar{Name: []byte(name), Value: []byte(value)})
 		}
@@ -355,4 +351,20 @@ func (c *Cmd) closePipes() {
 			p.Close()
 		}
 	}
+}
+
+// newCmd is Command's Cmd, to run on client (nil: DefaultClient, at Start).
+func newCmd(client *Client, name string, arg []string) *Cmd {
+	return &Cmd{Path: name, Args: append([]string{name}, arg...), client: client}
+}
+
+// withContext is what CommandContext adds to a Cmd: ctx, and a Cancel
+// that kills the child.
+func withContext(ctx context.Context, cmd *Cmd) *Cmd {
+	if ctx == nil {
+		panic("nil Context")
+	}
+	cmd.ctx = ctx
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	return cmd
 }

@@ -273,11 +273,16 @@ func TestWriteErrorsAndReadErrorsAreWaitsWhenTheChildSucceeded(t *testing.T) {
 	broken := errors.New("broken writer")
 	// The child is not stopped for it: it goes on to its end.
 	cmd := client.CommandContext(testContext(t), "sh", "-c", "echo hi; sleep 0.1; echo more; echo end >&2")
-	cmd.Stdout = failingWriter{broken}
+	writer := &failingWriter{err: broken}
+	cmd.Stdout = writer
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != broken || stderr.String() != "end\n" {
 		t.Errorf("Run with a failing Stdout: %v, stderr %q; want %v, end", err, stderr.String(), broken)
+	}
+	// Written no more once it failed, though more output came.
+	if writer.writes != 1 {
+		t.Errorf("the failing Stdout was written %d times, want 1", writer.writes)
 	}
 
 	unreadable := errors.New("unreadable")
@@ -290,9 +295,17 @@ func TestWriteErrorsAndReadErrorsAreWaitsWhenTheChildSucceeded(t *testing.T) {
 	}
 }
 
-type failingWriter struct{ err error }
+// failingWriter fails every write, counting them. Written from one
+// goroutine at a time (Cmd's receiver).
+type failingWriter struct {
+	err    error
+	writes int
+}
 
-func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+func (w *failingWriter) Write([]byte) (int, error) {
+	w.writes++
+	return 0, w.err
+}
 
 type failingReader struct{ err error }
 

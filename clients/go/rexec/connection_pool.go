@@ -24,9 +24,12 @@ const assumedStreamLimit = 100
 type connectionPool struct {
 	target    string
 	transport transport
+	// The connection dialed with the Client, which stays until close: set
+	// before the pool is shared, never changed.
+	firstConn *connection
 
 	mu          sync.Mutex
-	connections []*connection // the first one stays until close
+	connections []*connection // firstConn first
 	closed      bool
 }
 
@@ -48,6 +51,7 @@ func (p *connectionPool) dialFirst() error {
 		return err
 	}
 	close(c.dialed)
+	p.firstConn = c
 	p.connections = []*connection{c}
 	return nil
 }
@@ -61,7 +65,7 @@ func (p *connectionPool) dial(c *connection) error {
 	return nil
 }
 
-func (p *connectionPool) first() *grpc.ClientConn { return p.connections[0].conn }
+func (p *connectionPool) first() *grpc.ClientConn { return p.firstConn.conn }
 
 // acquire counts one more call on the first connection that takes it, or
 // on a new one. A connection whose server has not yet said its limit is
@@ -90,7 +94,9 @@ func (p *connectionPool) acquire(ctx context.Context) (*connection, error) {
 			}
 		}
 		if pending == nil {
-			c := &connection{dialed: make(chan struct{})}
+			// The dialer's own call is counted from the start: any limit
+			// takes one, and a start that gives up later releases it.
+			c := &connection{dialed: make(chan struct{}), calls: 1}
 			p.connections = append(p.connections, c)
 			p.mu.Unlock()
 			err := p.dial(c)
@@ -102,12 +108,14 @@ func (p *connectionPool) acquire(ctx context.Context) (*connection, error) {
 					err = grpc.ErrClientConnClosing
 				}
 			}
-			p.mu.Unlock()
+			// Before unlocking: a close() in between would skip it as
+			// not dialed, after the check above found the pool open.
 			close(c.dialed)
+			p.mu.Unlock()
 			if err != nil {
 				return nil, err
 			}
-			continue
+			return c, nil
 		}
 		p.mu.Unlock()
 		if !pending.settle(ctx) {
@@ -119,13 +127,15 @@ func (p *connectionPool) acquire(ctx context.Context) (*connection, error) {
 // release ends a call counted by acquire.
 func (p *connectionPool) release(c *connection) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	c.calls--
-	if c.calls > 0 || c == p.connections[0] || p.closed {
-		return
+	idle := c.calls == 0 && c != p.firstConn && !p.closed
+	if idle {
+		p.remove(c)
 	}
-	p.remove(c)
-	c.conn.Close()
+	p.mu.Unlock()
+	if idle {
+		c.conn.Close() // not under the lock: it may wait for the connection's goroutines
+	}
 }
 
 func (p *connectionPool) remove(c *connection) {

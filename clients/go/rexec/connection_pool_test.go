@@ -14,7 +14,7 @@ import (
 // more connections rather than have a start wait behind the limit.
 
 func TestThreeHundredLongRunningChildrenOnOneClientAllStart(t *testing.T) {
-	startAllThenKill(t, dial(t, server.addr), 300)
+	startAllThenKill(t, dial(t, server.addr), 300, 100)
 }
 
 // The limit is what the server says, through every kind of transport.
@@ -30,13 +30,15 @@ func TestTheServersOwnLimitIsRespected(t *testing.T) {
 		"unix":      dial(t, "unix:"+socket),
 		"TLS":       dial(t, tlsServer.addr, rexec.WithTLSCA(filepath.Join(dir, "ca.pem"))),
 	} {
-		t.Run(name, func(t *testing.T) { startAllThenKill(t, c, 10) })
+		t.Run(name, func(t *testing.T) { startAllThenKill(t, c, 10, 3) })
 	}
 }
 
 // startAllThenKill starts n children that run until killed, all at once,
-// and fails unless every start returned within 30 s, then kills them.
-func startAllThenKill(t *testing.T, c *rexec.Client, n int) {
+// and fails unless every start returned within 30 s, on as many
+// connections as the server's limit of calls on one needs; then kills
+// them, and only the first connection is left.
+func startAllThenKill(t *testing.T, c *rexec.Client, n, limit int) {
 	ctx, cancel := context.WithCancel(testContext(t))
 	defer cancel()
 	cmds := make([]*rexec.Cmd, n)
@@ -71,6 +73,9 @@ func startAllThenKill(t *testing.T, c *rexec.Client, n int) {
 	if len(pids) != n-failed {
 		t.Errorf("%d distinct pids for %d children started", len(pids), n-failed)
 	}
+	if got, want := rexec.Connections(c), (n+limit-1)/limit; got != want {
+		t.Errorf("%d children on %d connections, want %d (the server takes %d on one)", n, got, want, limit)
+	}
 
 	cancel()
 	for _, cmd := range cmds {
@@ -80,5 +85,8 @@ func startAllThenKill(t *testing.T, c *rexec.Client, n int) {
 		if err := waitWithin(t, cmd, 30*time.Second); err == nil || err.Error() != "signal: killed" {
 			t.Errorf("Wait after the cancel: %v", err)
 		}
+	}
+	if got := rexec.Connections(c); got != 1 {
+		t.Errorf("%d connections once every call ended, want the first alone", got)
 	}
 }

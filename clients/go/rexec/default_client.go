@@ -2,7 +2,6 @@ package rexec
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 )
@@ -49,9 +48,8 @@ func DialEnv() (*Client, error) {
 		opts = append(opts, WithTokenFile(file))
 	}
 	if choice := os.Getenv("REXEC_CHILD_ENV"); choice != "" {
-		if choice != ChildEnvServer && choice != ChildEnvCaller {
-			return nil, fmt.Errorf("rexec: REXEC_CHILD_ENV=%q: it must be %q or %q",
-				choice, ChildEnvServer, ChildEnvCaller)
+		if err := checkChildEnv(choice, "REXEC_CHILD_ENV="); err != nil {
+			return nil, err
 		}
 		opts = append(opts, WithChildEnv(choice))
 	}
@@ -64,18 +62,12 @@ func DialEnv() (*Client, error) {
 // PATH of the child's environment when the command starts. A DefaultClient
 // that cannot be made is the error of Start.
 func Command(name string, arg ...string) *Cmd {
-	return &Cmd{Path: name, Args: append([]string{name}, arg...)}
+	return newCmd(nil, name, arg)
 }
 
 // CommandContext is Command with a context, as exec.CommandContext: when
 // ctx is done before the command ends, Cancel is called, which kills the
 // child unless set otherwise.
 func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
-	if ctx == nil {
-		panic("nil Context")
-	}
-	cmd := Command(name, arg...)
-	cmd.ctx = ctx
-	cmd.Cancel = func() error { return cmd.Process.Kill() }
-	return cmd
+	return withContext(ctx, newCmd(nil, name, arg))
 }

@@ -82,8 +82,15 @@ func (e *Error) Error() string { return "exec: " + strconv.Quote(e.Name) + ": " 
 // Unwrap is Err.
 func (e *Error) Unwrap() error { return e.Err }
 
-// GRPCStatus is the call's status, for status.Code and status.Convert.
-func (e *Error) GRPCStatus() *status.Status { return e.status }
+// GRPCStatus is the call's status, for status.Code and status.Convert;
+// Unknown for an Error that no call made (the client could not be made,
+// or a literal): grpc-go reads a nil status as OK.
+func (e *Error) GRPCStatus() *status.Status {
+	if e.status == nil {
+		return status.New(codes.Unknown, e.Error())
+	}
+	return e.status
+}
 
 // callFailure is the Err of an Error other than ErrNotFound: the call's
 // status, and the errno or context error behind it. Immutable.

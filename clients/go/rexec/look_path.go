@@ -34,10 +34,9 @@ func (c *Client) LookPath(file string) (string, error) {
 		return "", newCallError(file, err)
 	}
 	defer c.pool.release(conn)
-	options := &rexecpb.ProcessOptions{}
-	if c.childEnv == ChildEnvCaller {
-		options.ClearEnv = true
-		options.CallerEnv = callerEnv()
+	options := &rexecpb.ProcessOptions{
+		ClearEnv:  c.childEnv == ChildEnvCaller,
+		CallerEnv: envVars(c.inheritedEnv()),
 	}
 	response, err := conn.stub.LookPath(ctx, &rexecpb.LookPathRequest{File: file, Options: options})
 	if err != nil {

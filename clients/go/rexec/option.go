@@ -92,14 +92,19 @@ func WithChildEnv(choice string) Option {
 
 // childEnvChoice is the choice of WithChildEnv, checked.
 func (c *dialConfig) childEnvChoice() (string, error) {
-	switch c.childEnv {
-	case "", ChildEnvServer:
+	if c.childEnv == "" {
 		return ChildEnvServer, nil
-	case ChildEnvCaller:
-		return ChildEnvCaller, nil
 	}
-	return "", fmt.Errorf("rexec: child environment %q: it must be %q or %q",
-		c.childEnv, ChildEnvServer, ChildEnvCaller)
+	return c.childEnv, checkChildEnv(c.childEnv, "child environment ")
+}
+
+// checkChildEnv says what is wrong with a choice of child environment,
+// named as where it came from said it.
+func checkChildEnv(choice, where string) error {
+	if choice == ChildEnvServer || choice == ChildEnvCaller {
+		return nil
+	}
+	return fmt.Errorf("rexec: %s%q: it must be %q or %q", where, choice, ChildEnvServer, ChildEnvCaller)
 }
 
 // WithDialOptions adds gRPC dial options (interceptors, keepalive...),
