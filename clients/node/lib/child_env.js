@@ -32,8 +32,7 @@ function resolveChildEnv(choice, env = process.env) {
 // 'caller'.
 function inheritEnv(options, childEnv) {
   if (childEnv === 'caller' && options.envPairs === undefined) {
-    options.envPairs = Object.keys(process.env).map((key) => `${key}=${process.env[key]}`);
-    options[kCallerEnv] = true;
+    options[kCallerEnv] = Object.entries(process.env);
   }
   return options;
 }

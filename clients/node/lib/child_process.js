@@ -24,7 +24,6 @@ const { EventEmitter } = require('node:events');
 const { Duplex } = require('node:stream');
 const fs = require('node:fs');
 const os = require('node:os');
-const grpc = require('@grpc/grpc-js');
 const { encodeMessage, decodeMessage } = require('./ipc_value');
 const { requestBytes } = require('./proto');
 const { codes, nodeError, errnoError, errnoOfCall } = require('./node_errors');
@@ -32,10 +31,10 @@ const {
   validateObject, validateString, validateArray, validateOneOf, signalNumber, signalName,
 } = require('./validators');
 const { getValidStdio, closedFdError } = require('./stdio');
+const { writeStdin, exitOf, noExitError } = require('./spawn_protocol');
 
 const OUTPUT_ALLOWANCE = 1 << 20;
 const STOPPING_ALLOWANCE = 64 << 20;
-const STDIN_MESSAGE_BYTES = 1 << 20;
 // The largest request rexecd takes (gRPC's default), less its framing.
 const MAX_REQUEST_BYTES = (4 << 20) - 64;
 
@@ -46,7 +45,8 @@ const MAX_REQUEST_BYTES = (4 << 20) - 64;
 const kClient = Symbol('rexec.client');
 const kForkStart = Symbol('rexec.forkStart');
 const kServerStop = Symbol('rexec.serverStop');
-// Set with envPairs that are the caller's process.env (child_env.js).
+// Our process.env's [name, value] entries, for a child without envPairs
+// that inherits them (child_env.js).
 const kCallerEnv = Symbol('rexec.callerEnv');
 
 // Streams another child reads from or writes to: not flushed by ours.
@@ -98,19 +98,18 @@ function processOptions(options, { fork }) {
   if (options.envPairs !== undefined) {
     validateArray(options.envPairs, 'options.envPairs');
     out.clear_env = true;
-    // The caller's own environment (the client's childEnv 'caller') goes
-    // as caller_env, which the server filters by its policy.
-    const inherited = options[kCallerEnv] === true;
-    if (inherited) out.caller_env = [];
-    else out.env = {};
+    out.env = {};
     for (const pair of options.envPairs) {
       const text = systemString(pair);
       const equals = text.indexOf('=');
-      if (equals <= 0) continue;
-      const [name, value] = [text.slice(0, equals), text.slice(equals + 1)];
-      if (inherited) out.caller_env.push({ name: Buffer.from(name), value: Buffer.from(value) });
-      else out.env[name] = value;
+      if (equals > 0) out.env[text.slice(0, equals)] = text.slice(equals + 1);
     }
+  } else if (options[kCallerEnv] !== undefined) {
+    // Our own environment (the client's childEnv 'caller') goes as
+    // caller_env, which the server filters by its policy.
+    out.clear_env = true;
+    out.caller_env = options[kCallerEnv].map(([name, value]) => (
+      { name: Buffer.from(systemString(name)), value: Buffer.from(systemString(value)) }));
   }
   // Ids on the server's machine.
   if (options.uid != null) out.user = String(options.uid);
@@ -129,6 +128,12 @@ function processOptions(options, { fork }) {
 // EXEC_ARGV... MODULE ARGS..., all of them as given, so a spawn() argv
 // splits at its first non-empty argument.
 function forkStart(options) {
+  // rexecd's Fork runs the runtime as argv[0]: another name cannot be
+  // given, for fork() as for spawn() with 'ipc'.
+  if (options.args && options.args.length && systemString(options.args[0]) !== systemString(options.file)) {
+    throw codes.ERR_INVALID_ARG_VALUE('options.argv0', options.args[0],
+      'cannot be given with an ipc channel: rexecd\'s Fork runs the file as argv[0]');
+  }
   if (options[kForkStart]) {
     const { execPath, execArgv, modulePath, args } = options[kForkStart];
     const start = { module: systemString(modulePath), args: args.map(systemString) };
@@ -137,10 +142,6 @@ function forkStart(options) {
     return start;
   }
   const args = (options.args || []).slice(1).map(systemString);
-  if (options.args && options.args.length && systemString(options.args[0]) !== systemString(options.file)) {
-    throw codes.ERR_INVALID_ARG_VALUE('options.argv0', options.args[0],
-      'cannot be given with an ipc channel: rexecd\'s Fork runs the file as argv[0]');
-  }
   const at = args.findIndex((arg) => arg !== '');
   if (at < 0) {
     throw codes.ERR_INVALID_ARG_VALUE('args', options.args && options.args.slice(1),
@@ -359,23 +360,13 @@ class ChildProcess extends EventEmitter {
 
   #setUpStdin(entry) {
     if (entry.type === 'pipe') {
-      const call = this.#call;
-      this.stdio[0] = new Duplex({
-        readable: false,
-        write(chunk, _encoding, callback) { writeStdin(call, chunk, callback); },
-        final(callback) { call.write({ close_stdin: {} }, () => callback()); },
-      });
+      this.stdio[0] = stdinSink(this.#call);
     } else if (entry.type === 'stream' || entry.type === 'fd') {
       // Our stream (or fd) is copied to the child's stdin while it runs;
       // then left paused, so that it holds our event loop no more.
       const source = entry.type === 'stream' ? entry.stream : ourReadable(entry.fd);
       usedAsStdio.add(source);
-      const call = this.#call;
-      const sink = new Duplex({
-        readable: false,
-        write: (chunk, _encoding, callback) => writeStdin(call, chunk, callback),
-        final: (callback) => call.write({ close_stdin: {} }, () => callback()),
-      });
+      const sink = stdinSink(this.#call);
       source.pipe(sink);
       this.#stdinSource = {
         unpipe() {
@@ -407,7 +398,6 @@ class ChildProcess extends EventEmitter {
     } else if (entry.type === 'stream' || entry.type === 'fd') {
       const { stream: target, owned } = entry.type === 'stream'
         ? { stream: entry.stream, owned: false } : ourWritable(entry.fd);
-      usedAsStdio.add(target);
       // What went to a file stream of our own is written before 'close',
       // as a local child's writes are done by its exit.
       if (owned) {
@@ -495,8 +485,9 @@ class ChildProcess extends EventEmitter {
   }
 
   #onExit(exit) {
-    if (exit.status === 'signal') this.signalCode = exit.signal;
-    else this.exitCode = exit.code || 0;
+    const { code, signal } = exitOf(exit);
+    this.exitCode = code;
+    this.signalCode = signal;
     this.#ended();
     this.emit('exit', this.exitCode, this.signalCode);
     this.#finishOutputs();
@@ -521,9 +512,7 @@ class ChildProcess extends EventEmitter {
   #onCallEnd() {
     // An OK status without an exit: a server that broke the protocol.
     if (this.#exited) return;
-    this.#onCallError(Object.assign(
-      new Error('rexec: the call ended without the child\'s exit'),
-      { code: grpc.status.INTERNAL, details: 'no exit event' }));
+    this.#onCallError(noExitError());
   }
 
   // The exit, or the call's failure: what Node's onexit does first.
@@ -563,14 +552,14 @@ class ChildProcess extends EventEmitter {
   }
 }
 
-// Writes `chunk` to the call as stdin messages of bounded size; `done`
-// once the call has taken the last.
-function writeStdin(call, chunk, done) {
-  for (let offset = STDIN_MESSAGE_BYTES; offset < chunk.length; offset += STDIN_MESSAGE_BYTES) {
-    call.write({ stdin: chunk.subarray(offset - STDIN_MESSAGE_BYTES, offset) });
-  }
-  const last = Math.floor((chunk.length - 1) / STDIN_MESSAGE_BYTES) * STDIN_MESSAGE_BYTES;
-  call.write({ stdin: chunk.subarray(Math.max(last, 0)) }, () => done());
+// The child's stdin as a stream: writes go to the call as stdin, the end
+// as close_stdin.
+function stdinSink(call) {
+  return new Duplex({
+    readable: false,
+    write(chunk, _encoding, callback) { writeStdin(call, chunk, callback); },
+    final(callback) { call.write({ close_stdin: {} }, () => callback()); },
+  });
 }
 
 module.exports = { ChildProcess, kClient, kForkStart, kServerStop, kCallerEnv, spawnStart };

@@ -74,7 +74,6 @@ function makeExecFunctions(spawn) {
       windowsVerbatimArguments: !!options.windowsVerbatimArguments,
       [kServerStop]: { timeout: options.timeout, killSignal: options.killSignal },
     };
-    if (options.server !== undefined) spawnOptions.server = options.server;
     const child = spawn(file, args, spawnOptions);
 
     const encoding = options.encoding !== 'buffer' && Buffer.isEncoding(options.encoding)
@@ -178,7 +177,7 @@ function makeExecFunctions(spawn) {
     return execFile(normalized.file, normalized.options, normalized.callback);
   }
 
-  return { exec: withPromiseForm(exec), execFile: withPromiseForm(execFile), MAX_BUFFER };
+  return { exec: withPromiseForm(exec), execFile: withPromiseForm(execFile) };
 }
 
 module.exports = { makeExecFunctions, MAX_BUFFER };

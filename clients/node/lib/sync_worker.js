@@ -13,10 +13,10 @@ const { workerData, parentPort } = require('node:worker_threads');
 const { resolveConnection } = require('./credentials');
 const { ConnectionPool } = require('./connection_pool');
 const { errnoOfCall } = require('./node_errors');
+const { writeStdin, exitOf, noExitError } = require('./spawn_protocol');
 
 const { port, done } = workerData;
 const pools = new Map();
-const STDIN_MESSAGE_BYTES = 1 << 20;
 const READ_BYTES = 64 << 10;
 
 function poolFor(connection) {
@@ -28,10 +28,12 @@ function poolFor(connection) {
   return pools.get(key);
 }
 
+// What writeAll waits on for a millisecond.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 // All of `chunk` to `fd`, which may be non-blocking (a pipe or terminal
 // that this process's own stdio made so): EAGAIN waits a millisecond.
 function writeAll(fd, chunk) {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let offset = 0; offset < chunk.length;) {
     try {
       offset += fs.writeSync(fd, chunk, offset);
@@ -85,15 +87,9 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
           break;
         }
         case 'exit': {
-          const { exit } = response;
+          const { code, signal } = exitOf(response.exit);
           const output = kept.map((chunks, fd) => (fd > 0 && stdio[fd].type === 'pipe' ? Buffer.concat(chunks) : null));
-          finish({
-            pid,
-            status: exit.status === 'signal' ? null : exit.code || 0,
-            signal: exit.status === 'signal' ? exit.signal : null,
-            output,
-            errno,
-          });
+          finish({ pid, status: code, signal, output, errno });
           call.end();
           break;
         }
@@ -101,23 +97,17 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
           break;
       }
     });
-    call.on('error', (err) => finish({
+    const failed = (err) => finish({
       pid,
       failure: {
         errno: pid === 0 ? errnoOfCall(err) : null, message: err.message, code: err.code, details: err.details,
       },
-    }));
-    call.on('end', () => finish({
-      pid, failure: { message: 'rexec: the call ended without the child\'s exit', code: 13, details: 'no exit event' },
-    }));
+    });
+    call.on('error', failed);
+    call.on('end', () => failed(noExitError()));
 
     call.write({ start });
-    if (stdio[0].type === 'pipe' && stdio[0].input) {
-      const input = stdio[0].input;
-      for (let offset = 0; offset < input.length; offset += STDIN_MESSAGE_BYTES) {
-        call.write({ stdin: input.subarray(offset, offset + STDIN_MESSAGE_BYTES) });
-      }
-    }
+    if (stdio[0].type === 'pipe' && stdio[0].input) writeStdin(call, stdio[0].input);
     if (stdio[0].type === 'fd') copyIn(stdio[0].fd, call, () => ended);
     else call.write({ close_stdin: {} });
   });

@@ -107,8 +107,8 @@ async function main() {
   }
   server.kill('SIGTERM');
   const counted = counts.PASS + counts.FAIL;
-  console.log(`counted ${counted}, passed ${counts.PASS} (${(100 * counts.PASS / counted).toFixed(1)} %), ` +
-    `skipped ${counts.SKIP}`);
+  const share = counted ? `${(100 * counts.PASS / counted).toFixed(1)} %` : 'nothing counted';
+  console.log(`counted ${counted}, passed ${counts.PASS} (${share}), skipped ${counts.SKIP}`);
 }
 
 main().catch((err) => {

@@ -102,6 +102,28 @@ test('a timeout holds even when its signal waits behind stdin the child does not
   assert.strictEqual(child.killed, true);
 });
 
+test("exec's and spawnSync's timeouts hold too when their signal waits behind unread stdin", async () => {
+  // Only the server's own timeout can stop these: the SIGTERM sent from
+  // here waits behind the 4 MiB the child never reads.
+  const input = Buffer.alloc(4 << 20);
+  const execd = remote.exec('sleep 30', { timeout: 300 });
+  execd.stdin.write(input);
+  assert.deepStrictEqual(await within(15000, 'exec exit', exited(execd)), { code: null, signal: 'SIGTERM' });
+  const sync = remote.spawnSync('sleep', ['30'], { timeout: 300, input });
+  assert.strictEqual(sync.signal, 'SIGTERM');
+  assert.strictEqual(sync.error.code, 'ETIMEDOUT');
+});
+
+test('a failure no errno explains is the gRPC error, from the Sync forms too', () => {
+  const unreachable = remote.createClient({ server: '127.0.0.1:1' });
+  const { error, status, pid } = unreachable.spawnSync('true');
+  assert.strictEqual(error.code, remote.status.UNAVAILABLE);
+  assert.strictEqual(status, null);
+  assert.strictEqual(pid, 0);
+  assert.throws(() => unreachable.execSync('true'), { code: remote.status.UNAVAILABLE });
+  unreachable.close();
+});
+
 test('a large stdin goes through whole', async () => {
   const child = remote.spawn('wc', ['-c']);
   let out = '';
@@ -237,6 +259,8 @@ test('what cannot cross the network is refused, naming it', () => {
   assert.throws(() => remote.fork('x.js', { serialization: 'advanced' }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /'options.serialization' is not carried by rexecd/ });
   assert.throws(() => remote.spawn('node', ['x.js'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], argv0: 'n' }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /'options.argv0' cannot be given with an ipc channel/ });
+  assert.throws(() => remote.fork('x.js', { argv0: 'n' }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /'options.argv0' cannot be given with an ipc channel/ });
   assert.throws(() => remote.spawn('node', { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /must name the module/ });

@@ -1,18 +1,19 @@
 // Starts the rexecd named by $REXECD for one test file, on 127.0.0.1 port 0,
 // and points REXEC_SERVER at it; stops it (SIGTERM, which must exit 0)
 // when the file's tests are done. Returns a promise of its address, which
-// also carries its `pid`.
+// also carries its `pid`. `env` is added to the server's environment.
 'use strict';
 
 const { spawn } = require('node:child_process');
 const { after } = require('node:test');
 const assert = require('node:assert');
 
-function startRexecd(extraArgs = [], { setEnv = true } = {}) {
+function startRexecd(extraArgs = [], { setEnv = true, env = {} } = {}) {
   const binary = process.env.REXECD;
   assert.ok(binary, 'REXECD must name the rexecd binary to test against');
   const server = spawn(binary, ['--listen', '127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let log = '';
   const address = new Promise((resolve, reject) => {

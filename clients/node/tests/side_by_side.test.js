@@ -9,7 +9,7 @@ const path = require('node:path');
 const util = require('node:util');
 const local = require('node:child_process');
 const { startRexecd } = require('./rexecd');
-const { test, remote, observe, errorFields, sameAsNode } = require('./compare');
+const { test, remote, observe, errorFields, sameAsNode, thrownBy } = require('./compare');
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 
@@ -276,6 +276,9 @@ test('fork: stdio must have ipc; an unknown serialization is refused', () => {
     assert.throws(() => cp.fork('x.js', { stdio: ['pipe', 'pipe', 'pipe'] }),
       { code: 'ERR_CHILD_PROCESS_IPC_REQUIRED' });
   }
+  const xml = (cp) => thrownBy(() => cp.fork('x.js', { serialization: 'xml' }));
+  assert.deepStrictEqual(xml(remote), xml(local));
+  assert.strictEqual(xml(local).code, 'ERR_INVALID_ARG_VALUE');
 });
 
 test("detached with stdio 'ignore', then unref(): our process leaves and the child goes on", async () => {
