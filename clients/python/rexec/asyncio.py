@@ -99,6 +99,16 @@ def _abandon(popen):
     threading.Thread(target=popen.wait, daemon=True, name="rexec abandoned").start()
 
 
+def _tell_loop(loop, callback):
+    """Runs callback on the loop, from another thread: unless the loop has
+    closed meanwhile (a child that outlived its loop), as asyncio's own
+    child watchers then only forget it."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:
+        pass
+
+
 async def _create(args, shell, stdin, stdout, stderr, limit, kwargs):
     loop = asyncio.get_running_loop()
     popen = await _start_popen(loop, args, dict(kwargs, shell=shell, stdin=stdin,
@@ -107,8 +117,7 @@ async def _create(args, shell, stdin, stdout, stderr, limit, kwargs):
     waiter = loop.create_future()
     transport = _RemoteSubprocessTransport(loop, protocol, args, shell, stdin, stdout,
                                            stderr, 0, waiter=waiter, popen=popen)
-    popen._child.add_done_callback(
-        lambda: loop.call_soon_threadsafe(transport._child_done))
+    popen._child.add_done_callback(lambda: _tell_loop(loop, transport._child_done))
     try:
         await waiter
     except (SystemExit, KeyboardInterrupt):

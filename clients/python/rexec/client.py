@@ -142,10 +142,12 @@ class Client:
             connection.calls -= 1
             # One connection stays for the next call; another that empties
             # is closed, so a burst of children leaves none behind.
-            if (connection.calls == 0 and connection in self._connections
-                    and connection is not self._connections[0]):
+            idle = (connection.calls == 0 and connection in self._connections
+                    and connection is not self._connections[0])
+            if idle:
                 self._connections.remove(connection)
-                connection.channel.close()
+        if idle:
+            connection.channel.close()  # not under the lock: it waits for its threads
 
     def close(self) -> None:
         """Closes the connections: calls still running end with CANCELLED,

@@ -4,10 +4,9 @@ send.
 
 gRPC's own thread iterates an Outbox (it is the call's request iterator) and
 sends one message at a time, as flow control lets it; the client's threads
-put into it. Stdin waits in the outbox as views of the caller's bytes and is
-cut into messages only as gRPC takes them. Writers that may block (a pipe's
-write) wait while `limit` bytes are queued, which is what bounds memory when
-the child does not read; communicate()'s input, already in memory, does not.
+put into it. Stdin comes in chunks of at most CHUNK_BYTES (a read of the
+source), each one message; a writer waits while a chunk's worth is queued,
+which is what bounds memory when the child does not read.
 
 Thread-safe.
 """
@@ -25,9 +24,8 @@ CHUNK_BYTES = 256 * 1024
 class Outbox:
     """Iterates SpawnRequests: `start`, then what is put, until end()."""
 
-    def __init__(self, start, limit):
+    def __init__(self, start):
         self._cond = threading.Condition()
-        self._limit = limit
         # Signals go before queued stdin: a local kill() does not wait for
         # the pipe to drain either.
         self._signals = collections.deque()
@@ -40,19 +38,18 @@ class Outbox:
         self._waiting = False
         self._took_stdin = False
 
-    def put_stdin(self, data, block=True):
-        """Queues bytes for the child's stdin; with `block`, first waits while
-        the queue is full. False once the call has ended (nothing was
-        queued)."""
-        view = memoryview(data).cast("B")
+    def put_stdin(self, data):
+        """Queues bytes (at most CHUNK_BYTES) for the child's stdin, first
+        waiting while the queue is full. False once the call has ended
+        (nothing was queued)."""
         with self._cond:
-            while block and self._queued_bytes >= self._limit and not self._ended:
+            while self._queued_bytes >= CHUNK_BYTES and not self._ended:
                 self._cond.wait()
             if self._ended:
                 return False
-            if len(view):
-                self._queue.append(view)
-                self._queued_bytes += len(view)
+            if data:
+                self._queue.append(bytes(data))
+                self._queued_bytes += len(data)
                 self._cond.notify_all()
             return True
 
@@ -74,7 +71,7 @@ class Outbox:
         with self._cond:
             stuck = self._queued_bytes > 0 or (self._took_stdin and not self._waiting)
             self._queue = collections.deque(
-                item for item in self._queue if not isinstance(item, memoryview))
+                item for item in self._queue if not isinstance(item, bytes))
             self._queued_bytes = 0
             self._cond.notify_all()
             return stuck
@@ -109,15 +106,10 @@ class Outbox:
             self._took_stdin = False
             if self._signals:
                 return self._signals.popleft()
-            item = self._queue[0]
-            if not isinstance(item, memoryview):
-                return self._queue.popleft()
+            item = self._queue.popleft()
+            if not isinstance(item, bytes):
+                return item
             self._took_stdin = True
-            chunk = item[:CHUNK_BYTES]
-            if len(item) > CHUNK_BYTES:
-                self._queue[0] = item[CHUNK_BYTES:]
-            else:
-                self._queue.popleft()
-            self._queued_bytes -= len(chunk)
+            self._queued_bytes -= len(item)
             self._cond.notify_all()
-            return pb.SpawnRequest(stdin=bytes(chunk))
+            return pb.SpawnRequest(stdin=item)

@@ -39,14 +39,22 @@ class FdSink:
 
     def __init__(self, fd):
         self._fd = os.dup(fd)
-        # A regular file takes every write at once; anything else (a pipe,
-        # a terminal, a socket) is written no more than it has room for, so
-        # that a wait for room can be ended.
-        self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
-        self._wake_read, self._wake_write = os.pipe()
+        try:
+            # A regular file takes every write at once; anything else (a
+            # pipe, a terminal, a socket) is written no more than it has
+            # room for, so that a wait for room can be ended.
+            self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
+            self._wake_read, self._wake_write = os.pipe()
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLOUT)
+        self._poller.register(self._wake_read, select.POLLIN)
         self._dropping = False
         self._lock = threading.Lock()  # finish() against drop_the_rest()
         self._finished = False
+        self._woken = False
 
     def write(self, data):
         view = memoryview(data)
@@ -71,15 +79,15 @@ class FdSink:
     def _wait_for_room(self):
         """True once the fd can take PIPE_BUF bytes without blocking (or has
         no reader, which the write then says); False when told to drop the
-        rest instead."""
-        poller = select.poll()
-        poller.register(self._fd, select.POLLOUT)
-        poller.register(self._wake_read, select.POLLIN)
-        return self._wake_read not in dict(poller.poll())
+        rest instead and the fd has no room: output that fits is still
+        written, as a local child's writes before its kill are."""
+        ready = dict(self._poller.poll())
+        return self._fd in ready or self._wake_read not in ready
 
     def drop_the_rest(self):
         with self._lock:
-            if not self._finished:
+            if not self._finished and not self._woken:
+                self._woken = True  # once: nobody drains the wake pipe
                 os.write(self._wake_write, b"\0")
 
     def finish(self):

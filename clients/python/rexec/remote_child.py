@@ -18,7 +18,7 @@ import grpc
 
 from rexec import errors as _errors
 from rexec import exit_status as _exit_status
-from rexec.outbox import CHUNK_BYTES, Outbox
+from rexec.outbox import Outbox
 
 # How long kill() lets SIGKILL take before it cancels the call instead. The
 # server takes a call's requests in order and holds one stdin message until
@@ -38,9 +38,9 @@ class RemoteChild:
         or `cwd` as the caller gave them."""
         self.cond = threading.Condition()
         self.pid = None
-        # Two chunks in flight: the stdin source's own fd (a pipe, a file)
+        # A chunk queued, one in flight: the stdin source's own fd (a pipe, a file)
         # is where what the child has not read waits.
-        self.outbox = Outbox(start, CHUNK_BYTES)
+        self.outbox = Outbox(start)
         self._program = program
         self._cwd = cwd
         self._sinks = {"stdout": stdout, "stderr": stderr}
@@ -185,12 +185,12 @@ class RemoteChild:
         it not end the child within KILL_GRACE_SECONDS, the call is
         cancelled, and the child counts as killed."""
         with self.cond:
-            if self._returncode is not None or self._error is not None:
+            # Once: a second kill() would only queue another SIGKILL.
+            if self._returncode is not None or self._error is not None or self._kill_timer:
                 return
-            if self._kill_timer is None:
-                self._kill_timer = threading.Timer(KILL_GRACE_SECONDS, self._cancel)
-                self._kill_timer.daemon = True
-                self._kill_timer.start()
+            self._kill_timer = threading.Timer(KILL_GRACE_SECONDS, self._cancel)
+            self._kill_timer.daemon = True
+            self._kill_timer.start()
         # Output it has not written into a full pipe here it never will: what
         # arrives past that must not keep its exit from being seen.
         for sink in self._sinks.values():

@@ -35,9 +35,14 @@ class FdStdin:
 
     def __init__(self, fd):
         self._fd = os.dup(fd)
-        self._wake_read, self._wake_write = os.pipe()
+        try:
+            self._wake_read, self._wake_write = os.pipe()
+        except BaseException:
+            os.close(self._fd)
+            raise
         self._lock = threading.Lock()
         self._closed = False
+        self._woken = False
         self._thread = None
 
     def start(self, outbox):
@@ -74,7 +79,8 @@ class FdStdin:
         """Ends the copy (the outbox must have ended already, so a put that
         waits returns) and closes the fd, then returns."""
         with self._lock:
-            if not self._closed:
+            if not self._closed and not self._woken:
+                self._woken = True  # once: nobody drains the wake pipe
                 os.write(self._wake_write, b"\0")
             thread = self._thread
         if thread is None:

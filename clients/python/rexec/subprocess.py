@@ -84,15 +84,19 @@ RemoteError = _errors.RemoteError
 Client = _client.Client
 list2cmdline = _stdlib.list2cmdline
 
-# Popen.__del__ (the standard one) keeps here a Popen whose child still runs
-# when the object is collected, and _cleanup() (which each new Popen calls)
-# lets go of those that have ended, as for a local child.
-_active = _stdlib._active  # type: ignore[attr-defined]
-_cleanup = _stdlib._cleanup  # type: ignore[attr-defined]
 
-# The selector the standard communicate() waits with (which our Popen
-# runs): set here, it is set there (see _Module).
-_PopenSelector = _stdlib._PopenSelector  # type: ignore[attr-defined]
+
+def __getattr__(name: str) -> "Any":
+    """The standard module's private names (_active, _cleanup,
+    _PopenSelector, _args_from_interpreter_flags, _USE_VFORK...): Popen runs
+    the standard one's machinery, and the standard library's own modules
+    (multiprocessing, distutils) import them from `subprocess`."""
+    if name.startswith("_") and not name.startswith("__"):
+        try:
+            return getattr(_stdlib, name)
+        except AttributeError:
+            pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # uid_t and gid_t are 32 bits.
@@ -455,7 +459,8 @@ def getoutput(cmd: "_Command", *, encoding: "str | None" = None,
 class _Module(types.ModuleType):
     """This module, whose _PopenSelector is the standard module's: Popen runs
     the standard communicate(), which reads it there (a program or test
-    that swaps it, as for select() instead of poll(), swaps ours)."""
+    that swaps it, as for select() instead of poll(), swaps ours). Read, it
+    is the standard one's through __getattr__ until set."""
 
     def __setattr__(self, name: str, value: "Any") -> None:
         if name == "_PopenSelector":

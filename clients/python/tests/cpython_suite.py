@@ -11,7 +11,8 @@ named in cpython_skips.txt (a class or one method per line, each with why
 it cannot mean anything for a remote child) are left out; the tests the
 suite skips on its own (Windows only, not root...) are listed and not
 counted. Everything else counts: it prints "N passed, M failed", the
-failures, and exits 1 when fewer than 90 % passed.
+failures, and exits 1 when fewer than 90 % passed, or when the run was not
+whole (a test left unrun, rexecd ended, no child started on it).
 
 TEST_ID (e.g. ProcessTestCase.test_wait) runs only those tests, counted the
 same way; -v prints each test. It prints its five slowest tests too; the
@@ -98,10 +99,22 @@ def main(argv):
 
     server = Result.server = Rexecd()
     os.environ["REXEC_SERVER"] = server.address
+    # Every child the suite starts through us: a run that started none ran
+    # nothing remotely, whatever it says.
+    import rexec.client
+    spawns = [0]
+    spawn = rexec.client.Client.spawn
+
+    def counted_spawn(self, requests):
+        spawns[0] += 1
+        return spawn(self, requests)
+    rexec.client.Client.spawn = counted_spawn
     try:
         import rexec.subprocess
         sys.modules["subprocess"] = rexec.subprocess
         from test import test_subprocess
+        if test_subprocess.subprocess is not rexec.subprocess:
+            raise SystemExit("test_subprocess did not take rexec.subprocess as subprocess")
 
         tests = list(tests_of(unittest.defaultTestLoader.loadTestsFromModule(test_subprocess)))
         known = {short_id(t) for t in tests} | {short_id(t).split(".")[0] for t in tests}
@@ -122,6 +135,7 @@ def main(argv):
                                          resultclass=Result)
         result = runner.run(unittest.TestSuite(selected))
     finally:
+        server_ended = server.process.poll() is not None
         server.stop()
 
     # A method counts once, however many of its subtests failed.
@@ -144,6 +158,12 @@ def main(argv):
     share = passed / counted if counted else 0.0
     print(f"{share:.1%} of the {counted} counted tests passed (target {TARGET:.0%}):")
     print(f"{passed} passed, {len(failed)} failed")
+    # A run cut short counts nothing it did not run.
+    if result.testsRun != len(selected) or server_ended or spawns[0] == 0:
+        print(f"the run is not whole: {result.testsRun} of {len(selected)} tests ran, "
+              f"rexecd {'ended' if server_ended else 'ran'} to the end, "
+              f"{spawns[0]} children were started on it")
+        return 1
     return 0 if share >= TARGET else 1
 
 

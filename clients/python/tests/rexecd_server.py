@@ -17,7 +17,7 @@ class Rexecd:
     along (a server blocked on a full stderr pipe would stall every call),
     and its last lines kept for failures."""
 
-    def __init__(self, *flags, listen=("127.0.0.1:0",)):
+    def __init__(self, *flags, listen=("127.0.0.1:0",), cwd=None):
         binary = os.environ.get("REXECD")
         if not binary:
             raise RuntimeError("set REXECD to the rexecd binary to test against")
@@ -28,7 +28,7 @@ class Rexecd:
         listen_flags = [flag for address in listen for flag in ("--listen", address)]
         self.process = subprocess.Popen(
             [binary, *listen_flags, *flags], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
         threading.Thread(target=self._drain, daemon=True).start()
         if not self._ready.wait(20) or len(self.addresses) < self._expected:
             self.stop()

@@ -132,8 +132,14 @@ def test_close_fds_false_still_gives_only_the_standard_three(server, tmp_path):
 
 
 def test_stdin_none_is_empty(server):
-    result = rsp.run(["cat"], capture_output=True, timeout=10, server=server)
-    assert (result.returncode, result.stdout) == (0, b"")
+    """Not ours: a program whose own stdin has data gives its remote child
+    none of it (a local child would read it)."""
+    program = ("import sys; sys.path.insert(0, sys.argv[1]); from rexec import subprocess; "
+               "r = subprocess.run(['cat'], capture_output=True, timeout=10, server=sys.argv[2]); "
+               "print(r.returncode, r.stdout)")
+    result = subprocess.run([sys.executable, "-c", program, str(conftest.PACKAGE_ROOT), server],
+                            input=b"ours\n", capture_output=True, timeout=60)
+    assert (result.stdout, result.stderr) == (b"0 b''\n", b"")
 
 
 def test_the_environment_is_the_servers_without_env(server, monkeypatch):
@@ -143,9 +149,14 @@ def test_the_environment_is_the_servers_without_env(server, monkeypatch):
     assert b"PATH=" in remote_env
 
 
-def test_cwd_none_is_the_servers_directory(rexecd):
-    server_cwd = os.readlink(f"/proc/{rexecd.process.pid}/cwd")
-    assert rsp.check_output(["pwd"], text=True, server=rexecd.address) == server_cwd + "\n"
+def test_cwd_none_is_the_servers_directory(tmp_path):
+    """A rexecd of its own in another directory than ours."""
+    server = Rexecd(cwd=tmp_path)
+    try:
+        assert os.getcwd() != str(tmp_path)
+        assert rsp.check_output(["pwd"], text=True, server=server.address) == f"{tmp_path}\n"
+    finally:
+        assert server.stop() == 0
 
 
 def test_signals_reach_the_process_group(server):

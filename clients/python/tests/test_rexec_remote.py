@@ -10,6 +10,7 @@ PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # child it starts, the ways programs start them.
 PROGRAM = '''\
 import asyncio
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -17,15 +18,8 @@ from subprocess import check_output
 
 import helper_next_to_it
 
-print("argv", *sys.argv[1:])
-print("run", subprocess.run(["sh", "-c", "echo $PPID"], capture_output=True,
-                            text=True).stdout.strip())
-print("check_output", check_output("echo $PPID", shell=True, text=True).strip())
-with os.popen("echo $PPID") as pipe:
-    print("os.popen", pipe.read().strip())
 
-
-async def main():
+async def children_of_asyncio():
     proc = await asyncio.create_subprocess_exec(
         "sh", "-c", "echo $PPID", stdout=asyncio.subprocess.PIPE)
     print("asyncio", (await proc.communicate())[0].decode().strip())
@@ -33,9 +27,25 @@ async def main():
         "echo $PPID", stdout=asyncio.subprocess.PIPE)
     print("asyncio shell", (await proc.communicate())[0].decode().strip())
 
-asyncio.run(main())
-print("this process", os.getpid())
-sys.exit(helper_next_to_it.CODE)
+
+def main():
+    print("argv", *sys.argv[1:])
+    print("run", subprocess.run(["sh", "-c", "echo $PPID"], capture_output=True,
+                                text=True).stdout.strip())
+    print("check_output", check_output("echo $PPID", shell=True, text=True).strip())
+    with os.popen("echo $PPID") as pipe:
+        print("os.popen", pipe.read().strip())
+    asyncio.run(children_of_asyncio())
+    # multiprocessing takes private names of subprocess's for its own
+    # workers, which stay local (a spawned one imports this file again).
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print("multiprocessing", pool.apply(abs, (-3,)))
+    print("this process", os.getpid())
+    sys.exit(helper_next_to_it.CODE)
+
+
+if __name__ == "__main__":
+    main()
 '''
 
 
@@ -59,6 +69,7 @@ def test_the_programs_children_run_on_the_server(rexecd, tmp_path):
     assert code == 7
     assert seen.pop("argv") == "a b c"
     assert seen.pop("this process") != str(rexecd.process.pid)
+    assert seen.pop("multiprocessing") == "3"
     assert seen == dict.fromkeys(("run", "check_output", "os.popen", "asyncio",
                                   "asyncio shell"), str(rexecd.process.pid))
 
@@ -68,6 +79,7 @@ def test_without_it_they_are_local(tmp_path):
     assert code == 7
     parent = seen.pop("this process")
     seen.pop("argv")
+    assert seen.pop("multiprocessing") == "3"
     assert set(seen.values()) == {parent}
 
 
