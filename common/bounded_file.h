@@ -15,6 +15,15 @@ namespace rexec {
 absl::StatusOr<std::string> ReadBoundedFile(const std::string& path,
                                             size_t max_bytes);
 
+// The same, for a file that is replaced while the server runs (a policy):
+// only a whole version of it. UNAVAILABLE, naming the path, while another
+// process has it open for writing (as far as the kernel's read leases can
+// tell: for the file's owner or root) or when it changed during the read.
+// A writer closing the file or renaming a new one into place is seen by
+// FileWatcher, and the file is read again then.
+absl::StatusOr<std::string> ReadFinishedFile(const std::string& path,
+                                             size_t max_bytes);
+
 }  // namespace rexec
 
 #endif  // REXEC_COMMON_BOUNDED_FILE_H_

@@ -148,7 +148,7 @@ absl::Status PolicyRule::CheckCwd(absl::string_view identity,
   return Refuse(identity, absl::StrCat("cwd ", asked), "cwd_roots");
 }
 
-std::vector<std::pair<std::string, std::string>> PolicyRule::BaseEnvironment(
+std::vector<std::pair<std::string, std::string>> PolicyRule::PassedEnvironment(
     char** environ) const {
   std::vector<std::pair<std::string, std::string>> env;
   if (!pass_env_.empty()) {
@@ -159,7 +159,6 @@ std::vector<std::pair<std::string, std::string>> PolicyRule::BaseEnvironment(
       if (Matches(pass_env_, name)) env.emplace_back(std::move(name), eq + 1);
     }
   }
-  env.insert(env.end(), env_.begin(), env_.end());
   return env;
 }
 

@@ -79,10 +79,15 @@ class PolicyRule {
   absl::Status CheckCwd(absl::string_view identity, absl::string_view cwd,
                         absl::string_view asked) const;
 
-  // The environment a child starts from: `env`, over the variables of
-  // `environ` that `pass_env` names.
-  std::vector<std::pair<std::string, std::string>> BaseEnvironment(
+  // The variables of `environ` that `pass_env` names: what a child starts
+  // from, and what a client's clear_env clears.
+  std::vector<std::pair<std::string, std::string>> PassedEnvironment(
       char** environ) const;
+  // The rule's `env`, which applies whatever the client asks (clear_env
+  // included): only client_env lets a client override one of them.
+  const std::vector<std::pair<std::string, std::string>>& Environment() const {
+    return env_;
+  }
   // The cwd of a call that names none: the first root, or "" (rexecd's).
   std::string DefaultCwd() const;
   // The timeout a call gets when it asks for `asked` (zero: none).

@@ -93,6 +93,19 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
     }
   }
   default_user_ = in.default_user();
+  if (default_user_.empty() && !users_.empty()) {
+    // A rule that names users never falls back to rexecd's own (root, as
+    // a rule's author may not have meant): its first user is the default,
+    // when that names one user.
+    if (users_[0].find_first_of("*?[") != std::string::npos) {
+      return Refused(
+          absl::StrCat(at, ".users[0]"),
+          absl::StrCat("\"", users_[0],
+                       "\" is a glob, and the rule has no default_user: "
+                       "name the user a call runs as when it names none"));
+    }
+    default_user_ = users_[0];
+  }
   uint64_t default_id = 0;
   const bool default_is_id =
       IsId(default_user_) && absl::SimpleAtoi(default_user_, &default_id);

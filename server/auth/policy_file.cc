@@ -241,7 +241,15 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
   SchemaWalk walk(source);
   Json json;
   try {
-    YAML::Node root = YAML::Load(std::string(text));
+    // Every document, so that what follows a "---" or "..." is not left
+    // unread: a policy is one whole document.
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    if (documents.size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": the file holds ", documents.size(),
+          " YAML documents; a policy is exactly one"));
+    }
+    const YAML::Node& root = documents[0];
     absl::Status status =
         walk.Message(root, v1::Policy::descriptor(), "", &json);
     if (!status.ok()) return status;

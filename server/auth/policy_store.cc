@@ -27,7 +27,7 @@ std::shared_ptr<const Policy> PolicyStore::Current() const {
 }
 
 absl::StatusOr<bool> PolicyStore::Reload() {
-  absl::StatusOr<std::string> text = ReadBoundedFile(path_, Policy::kMaxBytes);
+  absl::StatusOr<std::string> text = ReadFinishedFile(path_, Policy::kMaxBytes);
   if (!text.ok()) return text.status();
   {
     absl::MutexLock lock(&mu_);

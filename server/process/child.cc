@@ -98,8 +98,10 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
       put(std::string(*e, eq - *e), *e);
     }
   }
-  for (const auto& [name, value] : options.env) {
-    put(name, absl::StrCat(name, "=", value));
+  for (const auto* list : {&options.fixed_env, &options.env}) {
+    for (const auto& [name, value] : *list) {
+      put(name, absl::StrCat(name, "=", value));
+    }
   }
   // What the terminal is, whatever the environment said (sshd does so).
   if (options.terminal)

@@ -68,7 +68,11 @@ struct SpawnOptions {
   std::string executable;
   // The base environment; nullopt means this process's own.
   std::optional<std::vector<std::pair<std::string, std::string>>> base_env;
-  // Added to, or overriding, the base environment.
+  // Over the base environment, and kept when clear_env clears it: a
+  // policy rule's own variables (PATH, NODE_OPTIONS...), which a client may
+  // override only where the rule lets it set them.
+  std::vector<std::pair<std::string, std::string>> fixed_env;
+  // Added to, or overriding, the base environment and fixed_env.
   std::vector<std::pair<std::string, std::string>> env;
   // Base environment is empty instead of base_env.
   bool clear_env = false;

@@ -94,7 +94,8 @@ absl::Status ApplyRule(const LaunchContext& context,
   REXEC_RETURN_IF_ERROR(rule.CheckRpc(who, context.rpc));
 
   // rexecd's own environment stays out: only what the rule gives.
-  spawn.base_env = rule.BaseEnvironment(environ);
+  spawn.base_env = rule.PassedEnvironment(environ);
+  spawn.fixed_env = rule.Environment();
   for (const auto& [name, value] : spawn.env) {
     REXEC_RETURN_IF_ERROR(rule.CheckClientEnv(who, name));
   }

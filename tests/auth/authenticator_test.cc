@@ -69,6 +69,35 @@ TEST(Authenticator, TokenGivesItsName) {
   EXPECT_EQ(a->Authenticate(facts)->name, "alice");
 }
 
+// As documented: the certificate names the caller even when a valid token
+// comes too (the token is still checked, see BadCredentials...).
+TEST(Authenticator, ACertificateOutranksAValidToken) {
+  std::unique_ptr<Authenticator> a = WithTokens(Opts(true, true, true));
+  Facts facts = Loopback();
+  facts.tls = true;
+  facts.common_name = "the-cn";
+  facts.authorization = {"Bearer s3cret"};
+  absl::StatusOr<Identity> identity = a->Authenticate(facts);
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->name, "the-cn");
+  EXPECT_EQ(identity->source, Identity::Source::kCertificate);
+}
+
+// Each byte of the SHA-256 counts: a file whose hash differs from the
+// token's in the last byte only does not name it.
+TEST(Authenticator, AHashWrongInItsLastByteIsRefused) {
+  std::string hex = HexOf("s3cret");
+  hex.back() = hex.back() == '0' ? '1' : '0';
+  Authenticator a(Opts(false, true, true));
+  a.SetTokens(std::make_shared<TokenFile>(
+      *TokenFile::Parse("alice " + hex + "\n", "tokens")));
+  Facts facts = Loopback();
+  facts.authorization = {"Bearer s3cret"};
+  absl::StatusOr<Identity> identity = a.Authenticate(facts);
+  EXPECT_EQ(identity.status().code(), absl::StatusCode::kUnauthenticated)
+      << (identity.ok() ? identity->name : "");
+}
+
 TEST(Authenticator, TokenOnlyOverTlsUnixOrLoopback) {
   std::unique_ptr<Authenticator> a = WithTokens(Opts(false, true, true));
   Facts facts;
@@ -145,6 +174,11 @@ TEST(Authenticator, ATokenToAServerWithoutTokensIsRefused) {
 TEST(Peer, Classification) {
   EXPECT_EQ(ClassifyPeer("ipv4:127.0.0.1:5"), PeerKind::kLoopback);
   EXPECT_EQ(ClassifyPeer("ipv6:[::1]:5"), PeerKind::kLoopback);
+  // As gRPC 1.51 reports a peer on [::1].
+  EXPECT_EQ(ClassifyPeer("ipv6:%5B::1%5D:5"), PeerKind::kLoopback);
+  EXPECT_EQ(ClassifyPeer("ipv6:%5b::ffff:127.0.0.1%5d:5"), PeerKind::kLoopback);
+  EXPECT_EQ(ClassifyPeer("ipv6:%5B2001:db8::1%5D:5"), PeerKind::kNetwork);
+  EXPECT_EQ(ClassifyPeer("ipv6:%5B%3A%3A1%5D:5"), PeerKind::kNetwork);
   EXPECT_EQ(ClassifyPeer("unix:/x"), PeerKind::kUnix);
   EXPECT_EQ(ClassifyPeer("unix-abstract:x"), PeerKind::kUnix);
   EXPECT_EQ(ClassifyPeer("ipv4:192.168.1.1:5"), PeerKind::kNetwork);

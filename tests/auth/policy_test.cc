@@ -114,11 +114,15 @@ TEST(Policy, TheBaseEnvironmentIsTheRulesNotTheServers) {
   setenv("AWS_SECRET_ACCESS_KEY", "hunter2", 1);
   auto policy = MustParse(kEchoForAlice);
   ASSERT_NE(policy, nullptr);
-  auto env = (*policy->RuleFor("alice"))->BaseEnvironment(environ);
+  const PolicyRule* rule = *policy->RuleFor("alice");
   EXPECT_THAT(
-      env, ::testing::UnorderedElementsAre(
-               std::pair<std::string, std::string>("LANG", "C.UTF-8"),
-               std::pair<std::string, std::string>("PATH", "/usr/bin:/bin"),
+      rule->Environment(),
+      ::testing::UnorderedElementsAre(
+          std::pair<std::string, std::string>("LANG", "C.UTF-8"),
+          std::pair<std::string, std::string>("PATH", "/usr/bin:/bin")));
+  EXPECT_THAT(
+      rule->PassedEnvironment(environ),
+      ::testing::UnorderedElementsAre(
                std::pair<std::string, std::string>("REXEC_POLICY_TEST_PASSED",
                                                    "yes"),
                std::pair<std::string, std::string>(
@@ -346,7 +350,8 @@ TEST(PolicyContainment, NumbersMatchIdsAndGlobsMatchNamesNeverCrossed) {
   auto policy = MustParse(R"({"rules": [
       {"name": "not-r", "identities": ["a"], "users": ["[!r]*", "1001"],
        "default_user": "nobody"},
-      {"name": "any", "identities": ["b"], "users": ["*"]}]})");
+      {"name": "any", "identities": ["b"], "users": ["*"],
+       "default_user": "nobody"}]})");
   ASSERT_NE(policy, nullptr);
   const PolicyRule& rule = **policy->RuleFor("a");
   // "0" is root: the glob meant to keep root out must not let it in.
@@ -358,6 +363,24 @@ TEST(PolicyContainment, NumbersMatchIdsAndGlobsMatchNamesNeverCrossed) {
       policy->RuleFor("b").value()->CheckUser("b", "4242", "", 4242).ok());
   // A name nobody has is judged by what the call wrote, as a name.
   EXPECT_TRUE(rule.CheckUser("a", "ghost", "ghost", -1).ok());
+}
+
+// A rule that names users never runs a child as rexecd's own user (root)
+// for want of a default_user: its first user is the default, and a glob
+// there is refused at load, with the line.
+TEST(PolicyContainment, UsersWithoutADefaultRunAsTheFirstOrAreRefused) {
+  auto policy = MustParse(R"({"rules": [
+      {"identities": ["a"], "users": ["alice", "b*"]}]})");
+  ASSERT_NE(policy, nullptr);
+  EXPECT_EQ(policy->RuleFor("a").value()->default_user(), "alice");
+  EXPECT_TRUE(policy->RulesRunningAsRoot(true).empty());
+  EXPECT_THAT(ParseError("rules:\n"
+                         "  - identities: [a]\n"
+                         "    rpcs: [Spawn]\n"
+                         "    users: [\"build-*\", alice]\n"),
+              AllOf(HasSubstr(":4:"),
+                    HasSubstr("rules[0].users[0]: \"build-*\" is a glob, "
+                              "and the rule has no default_user")));
 }
 
 TEST(PolicyContainment, RulesThatMayRunChildrenAsRootAreNamed) {

@@ -158,6 +158,38 @@ TEST_F(LaunchPlanTest, TheEnvironmentIsTheRulesPlusAllowedClientNames) {
               HasSubstr("does not allow setting LD_PRELOAD (client_env)"));
 }
 
+// clear_env clears what the rule passes from rexecd's environment, never
+// the rule's own variables: those only client_env lets a caller change.
+TEST_F(LaunchPlanTest, ClearEnvKeepsTheRulesOwnEnvironment) {
+  setenv("REXEC_PLAN_TEST_PASSED", "passed", 1);
+  absl::StatusOr<std::shared_ptr<const auth::Policy>> policy =
+      auth::Policy::Parse(R"({"rules": [{"identities": ["A"],
+          "rpcs": ["Spawn"], "programs": ["/usr/bin/echo"],
+          "env": {"PATH": "/usr/bin:/bin", "NODE_OPTIONS": "--max-old-space-size=64"},
+          "pass_env": ["REXEC_PLAN_TEST_PASSED"],
+          "client_env": ["GREETING"]}]})",
+                          "policy.json");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  policy_ = *policy;
+  v1::ProcessOptions options;
+  options.set_clear_env(true);
+  (*options.mutable_env())["GREETING"] = "hello";
+  absl::StatusOr<LaunchPlan> plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::UnorderedElementsAre(
+                  "PATH=/usr/bin:/bin", "NODE_OPTIONS=--max-old-space-size=64",
+                  "GREETING=hello"));
+  options.set_clear_env(false);
+  plan = Plan("A", {"echo"}, options);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(process::BuildEnvironment(plan->spawn),
+              ::testing::Contains("REXEC_PLAN_TEST_PASSED=passed"));
+  (*options.mutable_env())["NODE_OPTIONS"] = "";
+  plan = Plan("A", {"echo"}, options);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 TEST_F(LaunchPlanTest, TheCallersEnvironmentIsFilteredByTheRuleNotRefused) {
   v1::ProcessOptions options;
   for (const auto& [name, value] :
