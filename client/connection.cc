@@ -107,8 +107,11 @@ std::string ExplainConnectFailure(const grpc::Status& status, bool tls) {
     return "the server does not speak TLS on this address: leave out "
            "--tls-ca";
   }
+  // gRPC's own TLS closes the connection; HAProxy's (--front) sends an
+  // alert, which gRPC reports as a failed read.
   if (absl::StrContains(message, "Socket closed") ||
-      absl::StrContains(message, "Connection reset")) {
+      absl::StrContains(message, "Connection reset") ||
+      absl::StrContains(message, "Endpoint read failed")) {
     return tls ? "the server ended the TLS handshake: it wants a client "
                  "certificate (--tls-cert, --tls-key) or refused the one "
                  "given (not signed by a CA it trusts, or expired)"

@@ -39,6 +39,7 @@
 #include "server/auth/policy_store.h"
 #include "server/auth/tls_credentials.h"
 #include "server/auth/token_file.h"
+#include "server/front/front.h"
 #include "server/ops/logging.h"
 #include "server/ops/metrics_http.h"
 #include "server/process/cgroup.h"
@@ -65,6 +66,7 @@ struct Flags {
   std::string token_file, policy_file, socket_mode = "0600", socket_group;
   std::string cgroup_root;
   std::string metrics_listen;
+  std::string front;  // --front: the HAProxy to run; "": none
   absl::Duration shutdown_grace = absl::Seconds(10);
   bool insecure = false;
   std::string log_format = "text", log_level = "info";
@@ -113,6 +115,13 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
         absl::Status valid = rexec::ops::CheckMetricsAddress(address);
         return valid.ok() ? std::string() : std::string(valid.message());
       });
+  app.add_option(
+      "--front", f.front,
+      "stand HAProxy (this program: haproxy, or a path) before every "
+      "--listen and --health-listen address: it ends TLS, bounds what a "
+      "connection may send before it is authenticated (gRPC 1.51 keeps a "
+      "header block of any size: CVE-2023-33953), and forwards each call to "
+      "rexecd's private socket");
   durations.Add(app, "--shutdown-grace", &f.shutdown_grace,
                 "on SIGTERM, how long running calls may go on before they "
                 "are stopped (each when only its kill_grace is left); keep "
@@ -328,6 +337,34 @@ absl::StatusOr<gid_t> ParseSocketGroup(const std::string& text) {
       absl::StrCat("--socket-group \"", text, "\" is not a group"));
 }
 
+rexec::front::FrontOptions FrontOptions(const Flags& f) {
+  rexec::front::FrontOptions o;
+  o.haproxy = f.front;
+  o.listen = f.config.listen;
+  o.health_listen = f.config.health_listen;
+  o.tls_cert = f.tls.cert;
+  o.tls_key = f.tls.key;
+  o.tls_client_ca = f.tls.client_ca;
+  o.client_certificate_optional = !f.token_file.empty();
+  o.tls_refresh = f.tls.refresh;
+  // Parsed again by BuildSecurity, which says what is wrong with them.
+  if (absl::StatusOr<mode_t> mode = ParseSocketMode(f.socket_mode); mode.ok()) {
+    o.socket_mode = *mode;
+  }
+  if (!f.socket_group.empty()) {
+    if (absl::StatusOr<gid_t> gid = ParseSocketGroup(f.socket_group);
+        gid.ok()) {
+      o.socket_group = *gid;
+    }
+  }
+  o.limits.max_streams_per_connection = f.limits.max_streams_per_connection;
+  o.limits.handshake_timeout = f.limits.handshake_timeout;
+  o.limits.idle_timeout = f.limits.max_connection_idle;
+  o.limits.keepalive_time = f.limits.keepalive_time;
+  o.limits.keepalive_timeout = f.limits.keepalive_timeout;
+  return o;
+}
+
 // What the security flags make, owned here for the server's life.
 struct Security {
   std::unique_ptr<rexec::auth::Authenticator> authenticator;
@@ -352,23 +389,25 @@ absl::StatusOr<bool> LoadTokens(const std::string& path, Security& security) {
   return true;
 }
 
-absl::StatusOr<Security> BuildSecurity(const Flags& f) {
+// With --front, rexecd serves only its private socket (0600 in a 0700
+// directory): the socket mode, group and TLS are the front's.
+absl::StatusOr<Security> BuildSecurity(const Flags& f,
+                                       const rexec::front::Front* front) {
   Security s;
-  if (absl::Status exposure = CheckExposure(f); !exposure.ok()) {
-    return exposure;
-  }
   absl::StatusOr<mode_t> mode = ParseSocketMode(f.socket_mode);
   if (!mode.ok()) return mode.status();
-  s.server.socket_mode = *mode;
+  if (front == nullptr) s.server.socket_mode = *mode;
   if (!f.socket_group.empty()) {
     absl::StatusOr<gid_t> gid = ParseSocketGroup(f.socket_group);
     if (!gid.ok()) return gid.status();
-    s.server.socket_group = *gid;
+    if (front == nullptr) s.server.socket_group = *gid;
   }
   if (!f.tls.cert.empty()) {
     if (absl::Status files = rexec::auth::CheckTlsFiles(f.tls); !files.ok()) {
       return files;
     }
+  }
+  if (!f.tls.cert.empty() && front == nullptr) {
     rexec::auth::TlsFiles tls = f.tls;
     tls.tokens_too = !f.token_file.empty();
     s.server.network_credentials = rexec::auth::TlsServerCredentials(tls);
@@ -378,6 +417,7 @@ absl::StatusOr<Security> BuildSecurity(const Flags& f) {
   options.tokens = !f.token_file.empty();
   options.required =
       options.client_certificates || options.tokens || !f.policy_file.empty();
+  if (front != nullptr) options.front_listeners = front->ListenerPeers();
   s.authenticator = std::make_unique<rexec::auth::Authenticator>(options);
   s.server.authenticator = s.authenticator.get();
   if (options.tokens) {
@@ -580,18 +620,39 @@ int main(int argc, char** argv) {
   }
 
   absl::Status limit = RaiseFileLimit(flags.config.max_processes);
+  if (limit.ok()) limit = CheckExposure(flags);
+  std::unique_ptr<rexec::front::Front> front;
+  if (limit.ok() && !flags.front.empty()) {
+    absl::StatusOr<std::unique_ptr<rexec::front::Front>> bound =
+        rexec::front::Front::Bind(FrontOptions(flags));
+    if (bound.ok()) {
+      front = *std::move(bound);
+    } else {
+      limit = bound.status();
+    }
+  }
   absl::StatusOr<Security> security =
-      limit.ok() ? BuildSecurity(flags) : absl::StatusOr<Security>(limit);
+      limit.ok() ? BuildSecurity(flags, front.get())
+                 : absl::StatusOr<Security>(limit);
   if (!security.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
                  std::string(security.status().message()).c_str());
     return 1;
   }
-  auto server = rexec::rpc::RexecServer::Start(flags.config, security->server,
-                                               flags.limits);
-  if (!server.ok()) {
+  rexec::rpc::ServerConfig served = flags.config;
+  if (front != nullptr) {
+    served.listen = {front->api_address()};
+    served.health_listen = front->health_address();
+  }
+  auto server =
+      rexec::rpc::RexecServer::Start(served, security->server, flags.limits);
+  absl::Status front_started =
+      server.ok() && front != nullptr ? front->Start() : absl::OkStatus();
+  if (!server.ok() || !front_started.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
-                 std::string(server.status().message()).c_str());
+                 std::string(server.ok() ? front_started.message()
+                                         : server.status().message())
+                     .c_str());
     return 1;
   }
   std::unique_ptr<rexec::ops::MetricsHttpServer> metrics;
@@ -619,12 +680,20 @@ int main(int argc, char** argv) {
         "sets cgroup limits are refused");
   }
   spdlog::info("{}", rexec::VersionLine("rexecd"));
-  for (const std::string& address : (*server)->addresses()) {
+  for (const std::string& address :
+       front != nullptr ? front->addresses() : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
   }
-  if (!(*server)->health_address().empty()) {
-    spdlog::info("health service on {} (plaintext)",
-                 (*server)->health_address());
+  const std::string health = front != nullptr
+                                 ? front->bound_health_address()
+                                 : (*server)->health_address();
+  if (!health.empty()) {
+    spdlog::info("health service on {} (plaintext)", health);
+  }
+  if (front != nullptr) {
+    spdlog::info("--front: HAProxy ({}) stands before those addresses; "
+                 "rexecd serves {}",
+                 flags.front, front->api_address());
   }
   if (metrics != nullptr) {
     spdlog::info("metrics on http://{}/metrics", metrics->address());

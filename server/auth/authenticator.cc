@@ -6,6 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/front_headers.h"
+#include "server/auth/front_call.h"
 #include "server/auth/peer.h"
 
 namespace rexec::auth {
@@ -31,8 +33,26 @@ void Authenticator::SetTokens(std::shared_ptr<const TokenFile> tokens) {
   tokens_ = std::move(tokens);
 }
 
-absl::StatusOr<Identity> Authenticator::Authenticate(
+absl::StatusOr<Authenticator::CallFacts> Authenticator::ConnectionFacts(
     const grpc::ServerContext& context) const {
+  if (options_.front_listeners.has_value()) {
+    Headers headers;
+    for (const auto& [key, value] : context.client_metadata()) {
+      if (absl::StartsWith(absl::string_view(key.data(), key.size()),
+                           kFrontHeaderPrefix)) {
+        headers.emplace(std::string(key.data(), key.size()),
+                        std::string(value.data(), value.size()));
+      }
+    }
+    absl::StatusOr<CallFacts> facts =
+        FrontCallFacts(headers, *options_.front_listeners);
+    if (facts.ok() && !options_.client_certificates) {
+      facts->uri_sans.clear();
+      facts->dns_sans.clear();
+      facts->common_name.clear();
+    }
+    return facts;
+  }
   CallFacts facts;
   facts.peer = context.peer();
   if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context()) {
@@ -47,11 +67,24 @@ absl::StatusOr<Identity> Authenticator::Authenticate(
       if (!cn.empty()) facts.common_name = cn[0];
     }
   }
+  return facts;
+}
+
+std::string Authenticator::Peer(const grpc::ServerContext& context) const {
+  if (!options_.front_listeners.has_value()) return context.peer();
+  absl::StatusOr<CallFacts> facts = ConnectionFacts(context);
+  return facts.ok() ? facts->peer : context.peer();
+}
+
+absl::StatusOr<Identity> Authenticator::Authenticate(
+    const grpc::ServerContext& context) const {
+  absl::StatusOr<CallFacts> facts = ConnectionFacts(context);
+  if (!facts.ok()) return facts.status();
   auto [begin, end] = context.client_metadata().equal_range("authorization");
   for (auto it = begin; it != end; ++it) {
-    facts.authorization.emplace_back(it->second.data(), it->second.size());
+    facts->authorization.emplace_back(it->second.data(), it->second.size());
   }
-  return Authenticate(facts);
+  return Authenticate(*facts);
 }
 
 absl::StatusOr<Identity> Authenticator::Authenticate(

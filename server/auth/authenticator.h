@@ -17,7 +17,9 @@
 #include <grpcpp/server_context.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -43,6 +45,10 @@ class Authenticator {
     bool tokens = false;
     // Anonymous calls are refused.
     bool required = false;
+    // Set when every call comes through rexecd's front (--front): what it
+    // says of the call (FrontCallFacts) stands for the connection's own
+    // facts. Its Front::ListenerPeers().
+    std::optional<std::vector<std::string>> front_listeners;
   };
 
   explicit Authenticator(Options options) : options_(options) {}
@@ -52,6 +58,9 @@ class Authenticator {
   // UNAUTHENTICATED saying what was wrong or missing.
   absl::StatusOr<Identity> Authenticate(
       const grpc::ServerContext& context) const;
+  // Where the call came from, in gRPC's words ("ipv4:10.0.0.7:5000"): the
+  // front's account of it behind a front.
+  std::string Peer(const grpc::ServerContext& context) const;
   // The same from the pieces, for tests and fuzzing: the transport's
   // security type ("ssl" for TLS), the peer string, the certificate's
   // properties by name, and the authorization header values.
@@ -65,6 +74,9 @@ class Authenticator {
   absl::StatusOr<Identity> Authenticate(const CallFacts& facts) const;
 
  private:
+  // The facts of the connection, from gRPC or from the front.
+  absl::StatusOr<CallFacts> ConnectionFacts(
+      const grpc::ServerContext& context) const;
   absl::StatusOr<std::optional<std::string>> TokenIdentity(
       const CallFacts& facts) const;
 

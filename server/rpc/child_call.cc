@@ -70,7 +70,10 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
   ++in_flight_;  // done
   phase_ = Phase::kOpen;
   ListenAgain();
-  audit_.peer = ctx_.peer();  // also: the call was made, see MaybeDelete()
+  // Also: the call was made, see MaybeDelete().
+  audit_.peer = state_->authenticator() != nullptr
+                    ? state_->authenticator()->Peer(ctx_)
+                    : ctx_.peer();
   state_->CallStarted();
   state_->metrics().CallStarted(rpc_);
   if (RefusedForDrain()) return;

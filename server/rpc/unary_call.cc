@@ -44,7 +44,9 @@ void UnaryCall::OnRequest(bool ok) {
   (new UnaryCall(state_, service_, cq_, rpc_))->Begin();  // the next one
   state_->CallStarted();
   state_->metrics().CallStarted(rpc_);
-  audit_.peer = ctx_.peer();
+  audit_.peer = state_->authenticator() != nullptr
+                    ? state_->authenticator()->Peer(ctx_)
+                    : ctx_.peer();
   audit_.rpc = std::string(auth::RpcName(rpc_));
   absl::StatusOr<grpc::ByteBuffer> reply = [&]() -> decltype(reply) {
     auth::Identity identity;
