@@ -327,6 +327,53 @@ TEST_P(TlsTest, WithTokensTooACertificateIsCheckedButNotRequired) {
               HasSubstr("requires a client certificate or a bearer token"));
 }
 
+// The headers a front sets are believed only from the front: a client
+// that sends its own (a certificate it does not hold, a TLS it does not
+// speak) is named by what it really presented.
+TEST_P(TlsTest, FrontHeadersFromAClientAreNotBelieved) {
+  TempDir dir;
+  const std::string tokens =
+      dir.Write("tokens", TokenLine("deploy-bot", "tls-token-a"));
+  auto server = StartMutualTls({"--token-file", tokens});
+  ASSERT_NE(server, nullptr);
+  // client-uri's certificate, DER in base64, as the front would send it.
+  TempDir der;
+  const std::string command = "openssl x509 -in '" + Cert("client-uri.pem") +
+                              "' -outform DER | base64 -w0 > '" + der.path() +
+                              "/b64'";
+  ASSERT_EQ(system(command.c_str()), 0);
+  std::ifstream in(der.path() + "/b64");
+  std::string b64;
+  std::getline(in, b64);
+  ASSERT_FALSE(b64.empty());
+
+  client::ConnectOptions options = As(*server, "");
+  absl::StatusOr<client::Connection> connection = client::Connect(options);
+  ASSERT_TRUE(connection.ok());
+  auto stub = v1::ChildProcess::NewStub(connection->channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(30)));
+  ctx.AddMetadata("authorization", "Bearer tls-token-a");
+  ctx.AddMetadata("x-rexec-front-cert", b64);
+  ctx.AddMetadata("x-rexec-front-tls", "1");
+  ctx.AddMetadata("x-rexec-front-listener", "0");
+  ctx.AddMetadata("x-rexec-front-src", "10.9.9.9");
+  ctx.AddMetadata("x-rexec-front-port", "1");
+  auto stream = stub->Spawn(&ctx);
+  v1::SpawnRequest request;
+  request.mutable_start()->add_argv("true");
+  stream->Write(request);
+  stream->WritesDone();
+  v1::SpawnResponse response;
+  while (stream->Read(&response)) {
+  }
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  const std::string line = server->WaitForLogLine("rpc=Spawn");
+  EXPECT_THAT(line, HasSubstr("identity=\"deploy-bot\""));
+  EXPECT_THAT(line, HasSubstr("peer=\"ipv4:127.0.0.1:"));
+}
+
 TEST_P(TlsTest, BadTlsFilesStopTheServerWithTheirName) {
   struct Case {
     std::vector<std::string> flags;
