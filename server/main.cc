@@ -641,13 +641,18 @@ int main(int argc, char** argv) {
   }
   rexec::rpc::ServerConfig served = flags.config;
   if (front != nullptr) {
-    served.listen = {front->api_address()};
+    served.listen.clear();
+    served.connections_handed_over = true;
     served.health_listen = front->health_address();
   }
   auto server =
       rexec::rpc::RexecServer::Start(served, security->server, flags.limits);
-  absl::Status front_started =
-      server.ok() && front != nullptr ? front->Start() : absl::OkStatus();
+  absl::Status front_started = absl::OkStatus();
+  if (server.ok() && front != nullptr) {
+    rexec::rpc::RexecServer* serving = server->get();
+    front_started =
+        front->Start([serving](int fd) { serving->AddConnection(fd); });
+  }
   if (!server.ok() || !front_started.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
                  std::string(server.ok() ? front_started.message()
@@ -699,6 +704,8 @@ int main(int argc, char** argv) {
     spdlog::info("metrics on http://{}/metrics", metrics->address());
   }
   RunUntilStopped(flags, *security, **server, signals_fd);
+  // Before the server goes: the front hands it connections.
+  front.reset();
   metrics.reset();
   spdlog::info("stopped");
   return 0;

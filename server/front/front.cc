@@ -160,7 +160,7 @@ absl::StatusOr<int> BindUnix(const std::string& address, mode_t mode,
   name.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof name.sun_path) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--listen ", address, ": a unix socket's path is 1 to ",
+        address, ": a unix socket's path is 1 to ",
         sizeof name.sun_path - 1, " bytes"));
   }
   std::memcpy(name.sun_path, path.data(), path.size());
@@ -213,6 +213,9 @@ absl::StatusOr<std::unique_ptr<Front>> Front::Bind(FrontOptions options) {
   if (!dir.ok()) return dir.status();
   front->dir_ = *dir;
   if (absl::Status bound = front->BindAll(); !bound.ok()) return bound;
+  absl::StatusOr<int> api = BindUnix(front->api_address(), 0600, std::nullopt);
+  if (!api.ok()) return api.status();
+  front->api_fd_ = *api;
   return front;
 }
 
@@ -257,6 +260,7 @@ Front::~Front() {
     if (supervisor_.joinable()) supervisor_.join();
     close(stop_fd_);
   }
+  if (api_fd_ >= 0) close(api_fd_);
   for (Listener& l : listeners_) {
     if (l.fd >= 0) close(l.fd);
     if (l.unix_socket) unlink(UnixPath(l.address).c_str());
@@ -398,7 +402,8 @@ absl::StatusOr<pid_t> Front::Launch(bool check_only) {
   return pid;
 }
 
-absl::Status Front::Start() {
+absl::Status Front::Start(std::function<void(int fd)> on_connection) {
+  on_connection_ = std::move(on_connection);
   if (listeners_.size() > 60) {
     return absl::InvalidArgumentError("--front: at most 60 addresses");
   }
@@ -424,13 +429,40 @@ absl::Status Front::Start() {
   return absl::OkStatus();
 }
 
+void Front::Accept() {
+  const int fd = accept4(api_fd_, nullptr, nullptr,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return;
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  bool ours = false;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0) {
+    absl::MutexLock lock(&mu_);
+    ours = peer.pid == current_ ||
+           std::find(retiring_.begin(), retiring_.end(), peer.pid) !=
+               retiring_.end();
+  }
+  if (!ours) {
+    spdlog::warn(
+        "--front: refused a connection to rexecd's private socket from pid "
+        "{} (uid {}): only the HAProxy it started may connect there",
+        peer.pid, peer.uid);
+    close(fd);
+    return;
+  }
+  on_connection_(fd);
+}
+
 void Front::Supervise() {
   absl::Time next_tls_check = absl::Now() + options_.tls_refresh;
   absl::Time restart_not_before = absl::InfinitePast();
   for (;;) {
-    pollfd stop{stop_fd_, POLLIN, 0};
+    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {api_fd_, POLLIN, 0}};
     // Wakes at least each second: to reap, and to look at the TLS files.
-    if (poll(&stop, 1, 1000) > 0) break;
+    if (poll(fds, 2, 1000) > 0) {
+      if (fds[0].revents & POLLIN) break;
+      if (fds[1].revents & POLLIN) Accept();
+    }
     absl::MutexLock lock(&mu_);
     // An HAProxy that retired (finished its calls) is reaped.
     retiring_.erase(

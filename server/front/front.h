@@ -1,9 +1,13 @@
 // Front runs the HAProxy that stands before rexecd's listening addresses
 // (--front; see haproxy_config.h for why). rexecd binds every --listen and
 // --health-listen address itself (so port 0 works, unix sockets get their
-// mode and group, and a restarted HAProxy takes the same sockets), serves
-// gRPC only on unix sockets in a private directory (0700, for rexecd's
-// user), and keeps one HAProxy running with the sockets as fds:
+// mode and group, and a restarted HAProxy takes the same sockets), and
+// keeps one HAProxy running with the sockets as fds. HAProxy reaches rexecd
+// on a unix socket in a private directory (0700), where Front accepts only
+// connections whose peer (SO_PEERCRED) is an HAProxy it started: a child
+// that runs as rexecd's own user could otherwise connect there and send
+// the headers that name a caller. Each accepted connection is handed to
+// gRPC (RexecServer::AddConnection). HAProxy is:
 //   - started and checked before rexecd says it listens;
 //   - started again (at most once a second) if it dies;
 //   - replaced when the TLS files change (every --tls-reload-interval): a
@@ -17,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,8 +59,10 @@ class Front {
   // Stops every HAProxy (SIGTERM, then SIGKILL) and removes the directory.
   ~Front();
 
-  // Where rexecd serves: "unix:/run/rexec/front.XXXXXX/api.sock", and the
-  // health service's, when there is a --health-listen.
+  // Where HAProxy reaches rexecd: "unix:/run/rexec/rexecd-front.XXXXXX/
+  // api.sock" (Front accepts there), and the health service's socket, which
+  // gRPC serves itself (health tells nothing to believe), when there is a
+  // --health-listen.
   std::string api_address() const;
   std::string health_address() const;
   // The addresses as bound ("127.0.0.1:0" -> "127.0.0.1:41234").
@@ -67,8 +74,10 @@ class Front {
   std::vector<std::string> ListenerPeers() const;
 
   // Writes the configuration, has HAProxy check it, and starts it; then
-  // supervises it. The error is HAProxy's own message.
-  absl::Status Start();
+  // supervises it, and hands each connection an HAProxy of ours makes to
+  // rexecd's socket to `on_connection` (which takes the fd). The error is
+  // HAProxy's own message.
+  absl::Status Start(std::function<void(int fd)> on_connection);
 
  private:
   struct Listener {
@@ -85,6 +94,9 @@ class Front {
   absl::Status WriteFiles();
   absl::StatusOr<pid_t> Launch(bool check_only);
   void Supervise();
+  // Accepts a connection on the private socket: to on_connection_ when its
+  // peer is an HAProxy of ours, else closed with a warning.
+  void Accept();
   bool TlsFilesChanged();
 
   const FrontOptions options_;
@@ -95,6 +107,8 @@ class Front {
   std::string bound_health_;
   std::string tls_text_;  // cert, key and CA as last written
 
+  int api_fd_ = -1;   // the private socket HAProxy connects to
+  std::function<void(int)> on_connection_;
   int stop_fd_ = -1;  // eventfd: the supervisor ends
   std::thread supervisor_;
   absl::Mutex mu_;

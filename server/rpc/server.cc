@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/impl/server_builder_plugin.h>
+#include <grpcpp/server_posix.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,7 +142,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   if (config.workers <= 0) {
     config.workers = std::max(1u, std::thread::hardware_concurrency());
   }
-  if (config.listen.empty()) {
+  if (config.listen.empty() && !config.connections_handed_over) {
     return absl::InvalidArgumentError("no address to listen on (--listen)");
   }
   process::StartOrphanReaper();
@@ -226,6 +227,10 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     UnaryCall::ListenAll(state, service, cq.get());
   }
   return server;
+}
+
+void RexecServer::AddConnection(int fd) {
+  grpc::AddInsecureChannelFromFd(server_.get(), fd);
 }
 
 void RexecServer::SetServing(bool serving) {

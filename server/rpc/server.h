@@ -97,6 +97,9 @@ class RexecServer {
   int StopNow();
   // The Prometheus text of this server's metrics.
   std::string RenderMetrics();
+  // Serves a connection accepted elsewhere (--front's, see front/front.h),
+  // in plaintext; takes `fd`.
+  void AddConnection(int fd);
 
  private:
   RexecServer() = default;

@@ -33,6 +33,9 @@ class Supervisor;
 
 struct ServerConfig {
   std::vector<std::string> listen = {"127.0.0.1:50051"};
+  // Connections come from RexecServer::AddConnection (--front), and
+  // `listen` may be empty.
+  bool connections_handed_over = false;
   // A plaintext address that serves the health service alone (for the
   // kubelet's gRPC probes, which present no client certificate); "": none.
   std::string health_listen;

@@ -24,6 +24,8 @@ expect(rexecd, "no rexecd container");
 const args = rexecd?.args ?? [];
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 
+expect(flag("front") === "haproxy",
+       "rexecd has no HAProxy before it (--front=haproxy): a header-block flood reaches gRPC");
 const health = flag("health-listen");
 expect(health, "rexecd has no --health-listen for the kubelet's probes");
 const healthPort = Number(health?.split(":").pop());

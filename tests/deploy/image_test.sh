@@ -42,8 +42,8 @@ wait_healthy() {
 
 name=rexec-image-test-$$
 start "$name" -p 127.0.0.1::50051 -p 127.0.0.1::50052 localhost/rexecd:latest \
-  --listen 0.0.0.0:50051 --insecure --health-listen 0.0.0.0:50052 \
-  --shutdown-grace 5s
+  --front haproxy --listen 0.0.0.0:50051 --insecure \
+  --health-listen 0.0.0.0:50052 --shutdown-grace 5s
 api=$(port "$name" 50051)
 health=$(port "$name" 50052)
 wait_healthy "$api" "$name"
@@ -56,6 +56,8 @@ wait_healthy "$api" "$name"
   || fail "health on the probe port"
 [ "$("$rexec" --server "$api" spawn -- cat /proc/1/comm)" = rexecd ] \
   || fail "rexecd is not PID 1"
+"$rexec" --server "$api" exec -- 'grep -qx haproxy /proc/[0-9]*/comm' \
+  || fail "no haproxy before rexecd (--front)"
 "$rexec" --server "$api" --version | grep -q "^rexec 0\." || fail "rexec --version"
 
 # As PID 1, orphans come to rexecd, which reaps them: no zombie stays.
@@ -112,7 +114,8 @@ rm -rf "$run" && mkdir -p "$run"
 root=rexec-image-test-root-$$
 start "$root" --cap-drop all --cap-add SETUID,SETGID,KILL \
   -v "$etc:/etc/rexec:ro" -v "$run:/run/rexec" localhost/rexecd:root \
-  --listen unix:/run/rexec/rexecd.sock --token-file /etc/rexec/tokens \
+  --front haproxy --listen unix:/run/rexec/rexecd.sock \
+  --token-file /etc/rexec/tokens \
   --policy /etc/rexec/policy.yaml
 rootapi=unix:$run/rexecd.sock
 wait_healthy "$rootapi" "$root"

@@ -236,6 +236,31 @@ TEST(Front, HaproxyIsStartedAgainAndEndsWithRexecd) {
   EXPECT_NE(stat(socket.c_str(), &st), 0) << socket << " is left";
 }
 
+// rexecd believes the headers that name a caller only from its front: a
+// process of rexecd's own user (a child, when children run as rexecd's
+// user) that connects to the private socket is refused.
+TEST(Front, OnlyItsHaproxyReachesRexecdsPrivateSocket) {
+  auto server = RexecdProcess::Start({"--front", "haproxy"});
+  ASSERT_NE(server, nullptr);
+  const std::string served = server->LoggedAddress("rexecd serves ");
+  ASSERT_TRUE(absl::StartsWith(served, "unix:")) << served;
+  CliResult direct = RunRexec({"--server", served, "spawn", "--", "true"});
+  EXPECT_EQ(direct.code, 255);
+  EXPECT_THAT(direct.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(server->WaitForLogLine("refused a connection to rexecd's "
+                                     "private socket from pid"),
+              HasSubstr("only the HAProxy it started may connect there"));
+  // A child of rexecd's, as its user, fares no better.
+  CliResult child = RunRexec(
+      {"--server", server->address(), "spawn", "--", RexecPath(), "--server",
+       served, "spawn", "--", "echo", "inside"});
+  EXPECT_NE(child.code, 0);
+  EXPECT_THAT(child.out, ::testing::Not(HasSubstr("inside")));
+  CliResult through = RunRexec(
+      {"--server", server->address(), "spawn", "--", "echo", "front"});
+  EXPECT_EQ(through.out, "front\n") << through.err;
+}
+
 TEST(Front, AProgramThatIsNotThereOrAConfigurationItRefusesStopsRexecd) {
   struct Case {
     std::vector<std::string> flags;
