@@ -17,6 +17,8 @@ tests=(
   libgtest-dev libgmock-dev
   python3-grpcio python3-protobuf
   openssl iproute2 util-linux
+  # --front's tests (tests/e2e/front_test.cc, the TLS tests behind it)
+  haproxy
   clang libclang-rt-14-dev
   nodejs
   # clients/python: its tests, CPython's test_subprocess that
