@@ -13,7 +13,7 @@ COMMAND`, the words of COMMAND), Fork's module, Exec's command:
   flood           stdout in 1 MiB messages as fast as the client takes
                   them, up to 1 GiB, then exit 0; a signal from the client
                   stops it with that signal. "flood: sent N bytes" on
-                  stderr every 8 MiB, so a test sees how far it got
+                  stderr after each, so a test sees how far it got
   spill BYTES     BYTES of stdout in 1 MiB messages, then exit 0 at once,
                   whatever the client says (a maxBuffer ignored)
   exit CODE       exit with CODE, any int32 (300 is no exit code)
@@ -96,8 +96,7 @@ def output(kind, mode, argument, signals, context):
         while sent < FLOOD_BYTES and context.is_active() and not signals.arrived.is_set():
             yield kind(stdout=CHUNK)
             sent += MIB
-            if sent % (8 * MIB) == 0:
-                print(f"flood: sent {sent} bytes", file=sys.stderr, flush=True)
+            print(f"flood: sent {sent} bytes", file=sys.stderr, flush=True)
         if signals.arrived.is_set():
             yield kind(exit=pb.ExitStatus(signal=signals.received))
             return
