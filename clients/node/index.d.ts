@@ -7,7 +7,7 @@ import type { CallCredentials, ChannelCredentials, ChannelOptions, status as grp
 export * from 'node:child_process';
 
 export interface ClientOptions {
-  /** `host:port` or `unix:/path`; default REXEC_SERVER, else 127.0.0.1:50051. */
+  /** `host:port` or `unix:/path`; default REXEC_SERVER, else unix:/run/rexec/rexecd.sock. */
   server?: string;
   /** Default: TLS when REXEC_TLS_CA is set, else insecure. */
   credentials?: ChannelCredentials;
@@ -16,6 +16,8 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** Calls one connection carries before another is opened; default 100 (rexecd's --max-streams-per-connection). */
   maxCallsPerConnection?: number;
+  /** The largest message, in bytes, a call takes from the server (fork's calls at least 32 MiB); default 4 MiB. */
+  receiveLimit?: number;
   /** What a child started without `env` gets: the server's environment, or ours (process.env); default REXEC_CHILD_ENV, else 'server'. */
   childEnv?: 'server' | 'caller';
 }

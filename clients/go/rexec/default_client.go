@@ -7,8 +7,9 @@ import (
 )
 
 // DefaultServer is the server of DialEnv when $REXEC_SERVER is unset, as
-// for the rexec CLI.
-const DefaultServer = "127.0.0.1:50051"
+// for the rexec CLI: rexecd's default --listen, as docker's clients find
+// docker's socket.
+const DefaultServer = "unix:/run/rexec/rexecd.sock"
 
 var defaultClient struct {
 	once   sync.Once

@@ -71,6 +71,12 @@ func startRexecd(args ...string) (*rexecd, error) {
 	if binary == "" {
 		return nil, fmt.Errorf("REXECD must name the rexecd binary the tests run against")
 	}
+	return startBinary(binary, args...)
+}
+
+// startBinary is startRexecd with another server that logs as rexecd does
+// (../../hostile_server.py).
+func startBinary(binary string, args ...string) (*rexecd, error) {
 	hasListen := false
 	for _, arg := range args {
 		hasListen = hasListen || arg == "--listen"

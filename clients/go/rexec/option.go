@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"strings"
@@ -31,7 +30,9 @@ type dialConfig struct {
 	token      string
 	tokenFile  string
 	childEnv   string
-	extra      []grpc.DialOption
+	// 0: DefaultReceiveLimit.
+	receiveLimit int
+	extra        []grpc.DialOption
 }
 
 // WithTLSConfig turns TLS on with this configuration (the other TLS
@@ -107,6 +108,14 @@ func checkChildEnv(choice, where string) error {
 	return fmt.Errorf("rexec: %s%q: it must be %q or %q", where, choice, ChildEnvServer, ChildEnvCaller)
 }
 
+// WithReceiveLimit is the largest message, in bytes, that a call takes
+// from the server (default DefaultReceiveLimit, 4 MiB); a larger one fails
+// the call with codes.ResourceExhausted, naming the server and the limit,
+// before it is read. A raw Exec call sets its own with ExecReceiveLimit.
+func WithReceiveLimit(bytes int) Option {
+	return func(c *dialConfig) { c.receiveLimit = bytes }
+}
+
 // WithDialOptions adds gRPC dial options (interceptors, keepalive...),
 // applied after this package's own.
 func WithDialOptions(opts ...grpc.DialOption) Option {
@@ -122,7 +131,8 @@ func (c *dialConfig) usesTLS() bool {
 type transport struct {
 	tls    credentials.TransportCredentials                // nil: plaintext
 	dialer func(context.Context, string) (net.Conn, error) // nil: grpc-go's own
-	// The call credentials, the message size, then the caller's options.
+	// The call credentials, the receive limit and its guard, then the
+	// caller's options.
 	options []grpc.DialOption
 }
 
@@ -153,9 +163,16 @@ func (c *dialConfig) transport(target string) (transport, error) {
 		}
 		t.options = append(t.options, grpc.WithPerRPCCredentials(bearerToken{token: token, tls: c.usesTLS()}))
 	}
-	// Exec results hold up to twice max_buffer in one message, more than
-	// gRPC's default limit of 4 MiB: raw calls through Conn need the room.
-	t.options = append(t.options, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
+	limit := c.receiveLimit
+	if limit == 0 {
+		limit = DefaultReceiveLimit
+	}
+	if limit < 0 {
+		return transport{}, fmt.Errorf("rexec: a receive limit of %d bytes: it must be positive", limit)
+	}
+	guard := receiveGuard{target: target}
+	t.options = append(t.options, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit)),
+		grpc.WithChainUnaryInterceptor(guard.unary), grpc.WithChainStreamInterceptor(guard.stream))
 	t.options = append(t.options, c.extra...)
 	return t, nil
 }

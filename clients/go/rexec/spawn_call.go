@@ -146,8 +146,11 @@ func (s *spawnCall) receive(stdout, stderr io.Writer) {
 		case *rexecpb.SpawnResponse_Stderr:
 			stderrErr = writeUnlessFailed(stderr, event.Stderr, stderrErr)
 		case *rexecpb.SpawnResponse_Exit:
-			s.exit = event.Exit
-			s.exited.Store(true)
+			// The first counts (the receive guard checked that it is sane).
+			if s.exit == nil {
+				s.exit = event.Exit
+				s.exited.Store(true)
+			}
 		}
 	}
 	s.cancel()

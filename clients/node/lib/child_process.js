@@ -31,7 +31,10 @@ const {
   validateObject, validateString, validateArray, validateOneOf, signalNumber, signalName,
 } = require('./validators');
 const { getValidStdio, closedFdError } = require('./stdio');
-const { writeStdin, exitOf, noExitError } = require('./spawn_protocol');
+const {
+  writeStdin, exitOf, insaneExit, insaneExitError, noExitError,
+} = require('./spawn_protocol');
+const { explainCallError } = require('./receive_limit');
 
 const OUTPUT_ALLOWANCE = 1 << 20;
 const STOPPING_ALLOWANCE = 64 << 20;
@@ -428,6 +431,8 @@ class ChildProcess extends EventEmitter {
   }
 
   #onResponse(response) {
+    // Nothing comes after the exit: a server that sends more is not heard.
+    if (this.#exited) return;
     switch (response.event) {
       case 'started':
         this.pid = response.started.pid;
@@ -485,6 +490,13 @@ class ChildProcess extends EventEmitter {
   }
 
   #onExit(exit) {
+    const insane = insaneExit(exit);
+    if (insane !== null) {
+      // No 'exit' with a code or signal no process can have: the call fails.
+      this.#onCallError(insaneExitError(this.#client.server, insane));
+      this.#call.cancel();
+      return;
+    }
     const { code, signal } = exitOf(exit);
     this.exitCode = code;
     this.signalCode = signal;
@@ -498,7 +510,7 @@ class ChildProcess extends EventEmitter {
   #onCallError(err) {
     if (this.#exited) return; // unref's cancel, or a failure after the exit
     const name = this.pid === undefined ? errnoOfCall(err) : null;
-    let error = err;
+    let error = explainCallError(err, this.#client.server);
     if (name !== null) {
       const syscall = `spawn ${this.spawnfile}`;
       error = errnoError(name, syscall, this.spawnfile, this.spawnargs.slice(1), err);

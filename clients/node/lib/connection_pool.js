@@ -11,31 +11,43 @@
 'use strict';
 
 const { childProcessService } = require('./proto');
+const { limitOf } = require('./receive_limit');
 
 // rexecd's default --max-streams-per-connection.
 const DEFAULT_MAX_CALLS_PER_CONNECTION = 100;
 
 class ConnectionPool {
-  // `connection`: resolveConnection's {server, credentials, channelOptions}.
+  // `connection`: resolveConnection's {server, credentials, channelOptions,
+  // receiveLimit}.
   constructor(connection, maxCallsPerConnection = DEFAULT_MAX_CALLS_PER_CONNECTION) {
     if (!(Number.isInteger(maxCallsPerConnection) && maxCallsPerConnection > 0)) {
       throw new RangeError(`rexec: maxCallsPerConnection must be a positive integer, not ${maxCallsPerConnection}`);
     }
     this._connection = connection;
     this._max = maxCallsPerConnection;
-    this._members = []; // {stub, calls}
+    this._members = []; // {stub, limit, calls}
   }
 
-  // A new call of `rpc` ('Spawn', 'Fork') on a connection with room.
+  // The address the connections go to, for errors.
+  get server() { return this._connection.server; }
+
+  // A new call of `rpc` ('Spawn', 'Fork') on a connection with room, and
+  // with the receive limit of that rpc.
   call(rpc) {
-    let member = this._members.find((m) => m.calls < this._max);
+    const limit = limitOf(rpc, this._connection.receiveLimit);
+    let member = this._members.find((m) => m.limit === limit && m.calls < this._max);
     if (member === undefined) {
       const Service = childProcessService();
       const { server, credentials, channelOptions } = this._connection;
       // A channel of its own: gRPC would otherwise share one connection
       // among channels to the same server with the same options.
       member = {
-        stub: new Service(server, credentials, { ...channelOptions, 'grpc.use_local_subchannel_pool': 1 }),
+        stub: new Service(server, credentials, {
+          ...channelOptions,
+          'grpc.max_receive_message_length': limit,
+          'grpc.use_local_subchannel_pool': 1,
+        }),
+        limit,
         calls: 0,
       };
       this._members.push(member);

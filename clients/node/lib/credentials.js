@@ -5,8 +5,10 @@
 
 const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
+const { checkReceiveLimit } = require('./receive_limit');
 
-const DEFAULT_SERVER = '127.0.0.1:50051';
+// rexecd's default --listen, as docker's clients find docker's socket.
+const DEFAULT_SERVER = 'unix:/run/rexec/rexecd.sock';
 // The environment a connection is made from.
 const CONNECTION_ENV = ['REXEC_SERVER', 'REXEC_TLS_CA', 'REXEC_TLS_CERT', 'REXEC_TLS_KEY',
   'REXEC_TLS_SERVER_NAME', 'REXEC_TOKEN_FILE'];
@@ -40,7 +42,8 @@ function readTokenFile(file) {
   return token;
 }
 
-// {server, credentials, channelOptions} for createClient's options.
+// {server, credentials, channelOptions, receiveLimit} for createClient's
+// options.
 // `credentials` is a grpc.ChannelCredentials; `token` a bearer token that
 // is combined with it. Without credentials: TLS when REXEC_TLS_CA is set,
 // else insecure (loopback or a unix socket).
@@ -75,10 +78,12 @@ function resolveConnection(options = {}, env = process.env) {
     credentials = grpc.credentials.combineChannelCredentials(
       credentials, tokenCredentials(token));
   }
-  // A fork message of 4 MiB of JSON (the server's bound) can take five
-  // times that as a google.protobuf.Value.
-  channelOptions['grpc.max_receive_message_length'] = 32 << 20;
-  return { server, credentials, channelOptions: { ...channelOptions, ...options.channelOptions } };
+  return {
+    server,
+    credentials,
+    channelOptions: { ...channelOptions, ...options.channelOptions },
+    receiveLimit: checkReceiveLimit(options.receiveLimit),
+  };
 }
 
 module.exports = { resolveConnection, tokenCredentials, DEFAULT_SERVER, CONNECTION_ENV };

@@ -2,9 +2,9 @@
 // server. Change `require('node:child_process')` to
 // `require('@rexec/child_process')` (or preload register.js) and spawn,
 // exec, execFile, fork and their Sync forms run there: on REXEC_SERVER
-// (default 127.0.0.1:50051, with the TLS and token settings the rexec CLI
-// reads from the environment), on options.server for one call, or on the
-// server of a createClient({server, credentials, token}).
+// (default unix:/run/rexec/rexecd.sock, with the TLS and token settings
+// the rexec CLI reads from the environment), on options.server for one
+// call, or on the server of a createClient({server, credentials, token}).
 'use strict';
 
 const { promisify } = require('node:util');

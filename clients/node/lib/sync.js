@@ -65,10 +65,17 @@ function asBuffer(bytes) {
 // What the worker needs to reach the server: the client's options that
 // are plain data, and the environment the CLI reads, as they are now.
 function connectionOf(clientOptions) {
-  const { server, token, channelOptions, maxCallsPerConnection } = clientOptions;
+  const {
+    server, token, channelOptions, maxCallsPerConnection, receiveLimit,
+  } = clientOptions;
   const env = {};
   for (const name of CONNECTION_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  return { options: { server, token, channelOptions, maxCallsPerConnection }, env };
+  return {
+    options: {
+      server, token, channelOptions, maxCallsPerConnection, receiveLimit,
+    },
+    env,
+  };
 }
 
 function makeSyncFunctions(clientOptions, childEnv) {

@@ -13,7 +13,10 @@ const { workerData, parentPort } = require('node:worker_threads');
 const { resolveConnection } = require('./credentials');
 const { ConnectionPool } = require('./connection_pool');
 const { errnoOfCall } = require('./node_errors');
-const { writeStdin, exitOf, noExitError } = require('./spawn_protocol');
+const {
+  writeStdin, exitOf, insaneExit, insaneExitError, noExitError,
+} = require('./spawn_protocol');
+const { explainCallError } = require('./receive_limit');
 
 const { port, done } = workerData;
 const pools = new Map();
@@ -48,7 +51,8 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
   // As Node's spawnSync: a maxBuffer of 0 is none.
   if (maxBuffer === 0) maxBuffer = Infinity;
   return new Promise((resolve) => {
-    const call = poolFor(connection).call('Spawn');
+    const pool = poolFor(connection);
+    const call = pool.call('Spawn');
     const kept = [null, [], []];
     const sizes = [0, 0, 0];
     let pid = 0;
@@ -68,6 +72,7 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
     };
 
     call.on('data', (response) => {
+      if (ended) return; // nothing after the exit is kept
       switch (response.event) {
         case 'started':
           pid = response.started.pid;
@@ -87,6 +92,12 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
           break;
         }
         case 'exit': {
+          const insane = insaneExit(response.exit);
+          if (insane !== null) {
+            failed(insaneExitError(pool.server, insane));
+            call.cancel();
+            break;
+          }
           const { code, signal } = exitOf(response.exit);
           const output = kept.map((chunks, fd) => (fd > 0 && stdio[fd].type === 'pipe' ? Buffer.concat(chunks) : null));
           finish({ pid, status: code, signal, output, errno });
@@ -97,12 +108,15 @@ function run({ connection, start, stdio, timeout, killSignal, maxBuffer }) {
           break;
       }
     });
-    const failed = (err) => finish({
-      pid,
-      failure: {
-        errno: pid === 0 ? errnoOfCall(err) : null, message: err.message, code: err.code, details: err.details,
-      },
-    });
+    const failed = (cause) => {
+      const err = explainCallError(cause, pool.server);
+      finish({
+        pid,
+        failure: {
+          errno: pid === 0 ? errnoOfCall(err) : null, message: err.message, code: err.code, details: err.details,
+        },
+      });
+    };
     call.on('error', failed);
     call.on('end', () => failed(noExitError()));
 

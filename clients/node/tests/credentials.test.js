@@ -119,3 +119,8 @@ test('an unmodified program under register.js reads REXEC_SERVER, REXEC_TLS_* an
   const rexecd = String(started.pid);
   assert.strictEqual(result.stdout, `execSync ${rexecd}\nexecFile ${rexecd}\nspawn ${rexecd}\nfork ${rexecd}\n`);
 });
+
+test('without a server named, the client goes to rexecd\'s default socket', () => {
+  const { resolveConnection } = require('../lib/credentials');
+  assert.strictEqual(resolveConnection({}, {}).server, 'unix:/run/rexec/rexecd.sock');
+});

@@ -1,15 +1,16 @@
-// Starts the rexecd named by $REXECD for one test file, on 127.0.0.1 port 0,
+// Starts the rexecd named by $REXECD (or `binary`, another server that logs
+// as it does: ../hostile_server.py) for one test file, on 127.0.0.1 port 0,
 // and points REXEC_SERVER at it; stops it (SIGTERM, which must exit 0)
 // when the file's tests are done. Returns a promise of its address, which
-// also carries its `pid`. `env` is added to the server's environment.
+// also carries its `pid` and `log()`, what it said so far. `env` is added
+// to the server's environment.
 'use strict';
 
 const { spawn } = require('node:child_process');
 const { after } = require('node:test');
 const assert = require('node:assert');
 
-function startRexecd(extraArgs = [], { setEnv = true, env = {} } = {}) {
-  const binary = process.env.REXECD;
+function startRexecd(extraArgs = [], { setEnv = true, env = {}, binary = process.env.REXECD } = {}) {
   assert.ok(binary, 'REXECD must name the rexecd binary to test against');
   const server = spawn(binary, ['--listen', '127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -30,6 +31,7 @@ function startRexecd(extraArgs = [], { setEnv = true, env = {} } = {}) {
     server.on('exit', (code) => reject(new Error(`rexecd exited ${code}:\n${log}`)));
   });
   address.pid = server.pid;
+  address.log = () => log;
   after(() => new Promise((resolve, reject) => {
     if (server.exitCode !== null) return resolve();
     server.on('exit', (code, signal) => (code === 0 ? resolve()

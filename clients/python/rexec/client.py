@@ -19,7 +19,12 @@ import grpc
 from rexec import credentials as _credentials
 from rexec.v1 import child_process_pb2_grpc
 
-DEFAULT_SERVER = "127.0.0.1:50051"
+# rexecd's default --listen, as docker's clients find docker's socket.
+DEFAULT_SERVER = "unix:/run/rexec/rexecd.sock"
+# The largest message a call takes from its server: 4 times rexecd's
+# largest output chunk (1 MiB), so that a server sending more (a hostile
+# one) ends the call instead of growing this process.
+DEFAULT_RECEIVE_LIMIT = 4 << 20
 # rexecd's default --max-streams-per-connection.
 DEFAULT_CALLS_PER_CONNECTION = 100
 
@@ -41,7 +46,7 @@ def child_env_from_environment(environ: "os._Environ[str] | dict[str, str]") -> 
 
 class Client:
     """Runs processes on the rexecd at `server` ("host:port" or
-    "unix:/path"; default $REXEC_SERVER, else 127.0.0.1:50051).
+    "unix:/path"; default $REXEC_SERVER, else unix:/run/rexec/rexecd.sock).
 
     credentials: grpc.ChannelCredentials for TLS or mTLS (e.g.
       grpc.ssl_channel_credentials(ca, key, cert)); default from
@@ -61,6 +66,12 @@ class Client:
       leaves out what the rule's client_env does not allow). Default
       $REXEC_CHILD_ENV, else "server": our HOME, PATH and secrets describe
       this machine, and go to the server only when asked.
+    receive_limit: the largest message, in bytes, taken from the server
+      (default DEFAULT_RECEIVE_LIMIT, 4 MiB); a larger one fails the call
+      with a RemoteError (RESOURCE_EXHAUSTED) that names the server and
+      the limit. gRPC's C core reads a message whole before it checks its
+      size (grpc/grpc#43012), so one message over the limit still takes
+      its own size in memory, once, before the call fails.
 
     Pass it as `server=` to any function of rexec.subprocess.
     """
@@ -69,7 +80,8 @@ class Client:
                  credentials: grpc.ChannelCredentials | None = None,
                  token: str | None = None, server_name: str | None = None,
                  calls_per_connection: int = DEFAULT_CALLS_PER_CONNECTION,
-                 child_env: str | None = None) -> None:
+                 child_env: str | None = None,
+                 receive_limit: int = DEFAULT_RECEIVE_LIMIT) -> None:
         environ = os.environ
         self.server = server or environ.get("REXEC_SERVER") or DEFAULT_SERVER
         if child_env is None:
@@ -82,6 +94,11 @@ class Client:
         if calls_per_connection < 1:
             raise ValueError(f"calls_per_connection must be at least 1, got {calls_per_connection}")
         self._calls_per_connection = calls_per_connection
+        if isinstance(receive_limit, bool) or not isinstance(receive_limit, int):
+            raise TypeError("receive_limit must be an integer")
+        if not 0 < receive_limit < 1 << 31:
+            raise ValueError(f"receive_limit must be from 1 to 2**31 - 1 bytes, got {receive_limit}")
+        self.receive_limit = receive_limit
         if credentials is None:
             credentials = _credentials.tls_from_environment(environ)
         if token is None:
@@ -91,10 +108,9 @@ class Client:
         self._channel_credentials = _credentials.channel_credentials(
             self.server, credentials, token)
         self._options: list[tuple[str, Any]] = [
-            # Output comes in chunks of up to a pipe-full (1 MiB), below
-            # gRPC's 4 MiB default; no limit keeps that true of any server's
-            # choice.
-            ("grpc.max_receive_message_length", -1),
+            # One limit for every call: the library makes Spawn calls only,
+            # whose messages are output chunks of at most 1 MiB.
+            ("grpc.max_receive_message_length", receive_limit),
             # Each channel its own connection: gRPC would otherwise share one
             # among the channels to a server, and its stream limit with it.
             ("grpc.use_local_subchannel_pool", 1),

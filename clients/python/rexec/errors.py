@@ -19,6 +19,8 @@ import subprocess as _stdlib_subprocess
 import grpc
 
 _ERRNO_NAME = re.compile(r"\((E[A-Z0-9]+)\)$")
+# gRPC's words for a message over the channel's receive limit.
+_TOO_LARGE = re.compile(r"^Received message larger than max \((\d+) vs\. (\d+)\)$")
 
 
 class RemoteError(_stdlib_subprocess.SubprocessError):
@@ -51,13 +53,19 @@ def _start_error(code, details, program, cwd):
     return error
 
 
-def from_rpc_error(error, program=None, cwd=None):
-    """The exception for a failed call: an OSError subclass when it failed
-    to start `program` (in `cwd`, both as the caller gave them) for a reason
-    errno names, else RemoteError. Pass `program` only for an error of the
-    start."""
+def from_rpc_error(error, program=None, cwd=None, server=None):
+    """The exception for a failed call to `server`: an OSError subclass
+    when it failed to start `program` (in `cwd`, both as the caller gave
+    them) for a reason errno names, else RemoteError. Pass `program` only
+    for an error of the start."""
     code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
     details = (error.details() if isinstance(error, grpc.Call) else None) or str(error)
+    too_large = _TOO_LARGE.match(details) if code == grpc.StatusCode.RESOURCE_EXHAUSTED else None
+    if too_large is not None:
+        # gRPC's text names neither the server nor whose limit it is.
+        size, limit = too_large.groups()
+        return RemoteError(code, f"rexec: a message from {server} of {size} bytes exceeds "
+                                 f"the receive limit of {limit} bytes (Client's receive_limit)")
     if program is not None:
         start_error = _start_error(code, details, program, cwd)
         if start_error is not None:

@@ -42,6 +42,7 @@ class RemoteChild:
         # is where what the child has not read waits.
         self.outbox = Outbox(start)
         self._program = program
+        self._server = client.server
         self._cwd = cwd
         self._sinks = {"stdout": stdout, "stderr": stderr}
         self._stdin_source = stdin_source
@@ -89,17 +90,21 @@ class RemoteChild:
                     with self.cond:
                         self.pid = response.started.pid
                         self.cond.notify_all()
-                elif kind == "exit":
+                elif kind == "exit" and returncode is None:  # the first one counts
                     try:
                         returncode = _exit_status.returncode(response.exit)
                     except ValueError as e:
-                        failure = _errors.RemoteError(grpc.StatusCode.UNKNOWN, str(e))
+                        # Taken as no returncode, whatever follows: the call fails.
+                        failure = _errors.RemoteError(
+                            grpc.StatusCode.UNKNOWN, f"rexec: {self._server} sent {e}")
+                        break
         except grpc.RpcError as e:
             with self.cond:
                 started = self.pid is not None
                 cancelled_by_kill = self._cancelled_by_kill
             if not cancelled_by_kill:
-                failure = _errors.from_rpc_error(e, None if started else self._program, self._cwd)
+                failure = _errors.from_rpc_error(e, None if started else self._program, self._cwd,
+                                                 self._server)
         except Exception as e:
             # Ours, or a destination's that was not an OSError: the call
             # cannot go on without its receiver, and the caller learns why.

@@ -10,7 +10,7 @@ DEVNULL, STDOUT and list2cmdline are the standard library's own objects (so
 `except subprocess.CalledProcessError` catches ours too).
 
 Each function also takes `server=`: an address ("host:port", "unix:/path")
-or a rexec.Client; by default $REXEC_SERVER, else 127.0.0.1:50051, with TLS
+or a rexec.Client; by default $REXEC_SERVER, else unix:/run/rexec/rexecd.sock, with TLS
 and a token from the environment as the `rexec` CLI reads them (see
 rexec.Client).
 

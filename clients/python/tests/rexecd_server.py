@@ -1,5 +1,6 @@
-"""A rexecd child of the tests: the binary $REXECD, listening on 127.0.0.1:0
-(or what it is told), with the addresses it chose read from its log.
+"""A rexecd child of the tests: the binary $REXECD (or another server that
+logs as it does, clients/hostile_server.py), listening on 127.0.0.1:0 (or
+what it is told), with the addresses it chose read from its log.
 
 Used by conftest.py's fixtures and by cpython_suite.py. Not thread-safe: one
 owner starts and stops it.
@@ -17,8 +18,8 @@ class Rexecd:
     along (a server blocked on a full stderr pipe would stall every call),
     and its last lines kept for failures."""
 
-    def __init__(self, *flags, listen=("127.0.0.1:0",), cwd=None):
-        binary = os.environ.get("REXECD")
+    def __init__(self, *flags, listen=("127.0.0.1:0",), cwd=None, binary=None):
+        binary = binary or os.environ.get("REXECD")
         if not binary:
             raise RuntimeError("set REXECD to the rexecd binary to test against")
         self.addresses = []

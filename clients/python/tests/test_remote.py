@@ -37,9 +37,16 @@ def test_server_as_a_client(server):
 
 
 def test_the_default_server_is_the_clis(monkeypatch):
-    assert rexec.Client().server == "127.0.0.1:50051"
+    assert rexec.Client().server == "unix:/run/rexec/rexecd.sock"
     monkeypatch.setenv("REXEC_SERVER", "unix:/nowhere")
     assert rexec.Client().server == "unix:/nowhere"
+
+
+def test_check_call_raises_for_a_child_killed_by_a_signal(server):
+    """A signal's returncode is negative: not 0, so not a success."""
+    with pytest.raises(subprocess.CalledProcessError) as caught:
+        rsp.check_call(["sh", "-c", "kill -9 $$"], server=server)
+    assert caught.value.returncode == -signal.SIGKILL
 
 
 def test_an_unreachable_server_is_a_remote_error():
