@@ -4,6 +4,7 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -34,8 +35,13 @@ void OnProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
   }
 }
 
-// What a parse that failed ran into, for the client.
-std::string WhyUnparsable(grpc::ByteBuffer& frame, const std::string& log) {
+// How deep a second parse goes to tell depth from garbage: enough for any
+// plausible nesting, and little stack.
+constexpr int kDeepestTold = 1000;
+
+// What a parse of `request` that failed ran into, for the client.
+std::string WhyUnparsable(grpc::ByteBuffer& frame, const std::string& log,
+                          const google::protobuf::Message& request) {
   if (!log.empty()) {
     // "String field 'rexec.v1.SpawnStart.argv' contains invalid UTF-8 data
     // when parsing a protocol buffer. Use the 'bytes' type if..."
@@ -48,9 +54,19 @@ std::string WhyUnparsable(grpc::ByteBuffer& frame, const std::string& log) {
   if (!fields.ParseFromZeroCopyStream(&reader)) {
     return "the bytes are not protobuf wire format";
   }
-  // Valid wire format that a proto3 message still refuses: the only cause
-  // left is depth.
-  return "messages are nested deeper than protobuf's limit of 100 levels";
+  // Valid wire format at the top: either too deep, or a submessage's bytes
+  // are not wire format (they read as an opaque field above). Parsed again
+  // with a deeper, still bounded, limit to tell which.
+  std::unique_ptr<google::protobuf::Message> again(request.New());
+  grpc::ProtoBufferReader deeper_reader(&frame);
+  google::protobuf::io::CodedInputStream deeper(&deeper_reader);
+  deeper.SetRecursionLimit(kDeepestTold);
+  if (again->ParseFromCodedStream(&deeper)) {
+    return "messages are nested deeper than protobuf's limit of 100 levels";
+  }
+  return absl::StrCat("a submessage is not protobuf wire format (or is "
+                      "nested deeper than ",
+                      kDeepestTold, " levels)");
 }
 
 }  // namespace
@@ -71,7 +87,8 @@ absl::Status ParseRequest(grpc::ByteBuffer& frame, int index,
   if (parsed) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "request ", index, " is not a valid ",
-      request->GetDescriptor()->full_name(), ": ", WhyUnparsable(frame, log)));
+      request->GetDescriptor()->full_name(), ": ",
+      WhyUnparsable(frame, log, *request)));
 }
 
 absl::Status SerializeResponse(const google::protobuf::Message& response,

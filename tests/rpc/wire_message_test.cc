@@ -57,6 +57,16 @@ TEST(WireMessage, GarbageInvalidUtf8AndDepthAreNamed) {
   v1::ForkRequest fork;
   EXPECT_THAT(std::string(ParseRequest(nested, 4, &fork).message()),
               HasSubstr("nested deeper than protobuf's limit of 100 levels"));
+
+  // Field 1 (start) whose bytes are not wire format: said so, not called
+  // too deep.
+  const std::string not_wire = "\xff\xff\xff";
+  grpc::ByteBuffer bad_start =
+      Frame(std::string("\x0a") + static_cast<char>(not_wire.size()) + not_wire);
+  status = ParseRequest(bad_start, 5, &parsed);
+  EXPECT_EQ(status.message(),
+            "request 5 is not a valid rexec.v1.SpawnRequest: a submessage is "
+            "not protobuf wire format (or is nested deeper than 1000 levels)");
 }
 
 }  // namespace
