@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "rexec/v1/child_process.grpc.pb.h"
@@ -159,8 +160,10 @@ using ForkSession = ChildSession<v1::ForkRequest>;
 using AttachSession = ChildSession<v1::AttachRequest>;
 
 // The exit code a shell would give: the child's code, or 128 + N when it
-// died of signal N.
-int ShellExitCode(const v1::ExitStatus& exit);
+// died of signal N. OUT_OF_RANGE, saying what, for what a child cannot have
+// done (a code outside 0-255, a signal Linux does not have, neither): a
+// server's word is never wrapped into a code (256 would read as 0).
+absl::StatusOr<int> ShellExitCode(const v1::ExitStatus& exit);
 
 }  // namespace rexec::client
 

@@ -1,9 +1,11 @@
 #include "client/command_support.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/connection.h"
+#include "client/printable.h"
 
 namespace rexec::client {
 
@@ -35,11 +37,26 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls) {
                             : absl::StrCat(absl::StatusCodeToString(
                                                static_cast<absl::StatusCode>(
                                                    status.error_code())),
-                                           ": ", status.error_message()),
+                                           ": ", Printable(status.error_message())),
                         "\n"));
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+      (absl::StrContains(status.error_message(), "larger than max") ||
+       absl::StrContains(status.error_message(), "Buffers full"))) {
+    WriteAll(err_fd,
+             "rexec: the server sent a message over rexec's receive limit "
+             "(4 MiB; for exec, 2 x --max-buffer + 64 KiB): the call was "
+             "ended\n");
+  }
   if (std::string hint = ExplainConnectFailure(status, tls); !hint.empty()) {
     WriteAll(err_fd, absl::StrCat("rexec: ", hint, "\n"));
   }
+  return kRpcErrorExitCode;
+}
+
+int ExitCode(const v1::ExitStatus& exit, int err_fd) {
+  absl::StatusOr<int> code = ShellExitCode(exit);
+  if (code.ok()) return *code;
+  WriteAll(err_fd, absl::StrCat("rexec: ", code.status().message(), "\n"));
   return kRpcErrorExitCode;
 }
 

@@ -42,8 +42,13 @@ std::string TimeoutNote(const google::protobuf::Duration& timeout);
 
 // Writes "rexec: CODE: message" (or a note that the call ended without an
 // exit status), with what a connection failure most likely means, to
-// `err_fd` and returns kRpcErrorExitCode.
+// `err_fd` and returns kRpcErrorExitCode. The server's words are escaped
+// (Printable).
 int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
+
+// ShellExitCode, or kRpcErrorExitCode after saying on `err_fd` what was
+// wrong with the exit the server sent.
+int ExitCode(const v1::ExitStatus& exit, int err_fd);
 
 // Opens a session for `start` and starts detached threads that stream
 // `in_fd` to the child's stdin (EOF closes it; the stream stays open so
@@ -55,8 +60,9 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 // SIGINT and SIGTERM end rexec at once, with 128 + N, when the server has
 // not answered: before it said the child
 // started (opening the call may hang on a server that does not answer), or
-// when nothing came back since the last one was forwarded. Otherwise they
-// are forwarded, as every other signal is.
+// when nothing came back since the last one was forwarded; and the second
+// of them always does. Otherwise they are forwarded, as every other signal
+// is.
 //
 // With a terminal (start.options.pty), SIGWINCH sends in_fd's new window
 // size, and SIGTERM and SIGHUP end rexec at once, as they end ssh: the
@@ -92,6 +98,7 @@ Session* OpenSession(v1::ChildProcess::StubInterface& stub,
   }
   std::thread([opened, signals, err_fd, terminal, in_fd] {
     std::optional<uint64_t> unanswered_since;
+    int stops = 0;
     for (;;) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) return;
@@ -109,13 +116,18 @@ Session* OpenSession(v1::ChildProcess::StubInterface& stub,
       }
       const bool stop = sig == SIGINT || sig == SIGTERM;
       const bool hang_up = terminal && (sig == SIGTERM || sig == SIGHUP);
-      if (hang_up ||
+      // A second SIGINT or SIGTERM leaves whatever the server does: one
+      // that streams on regardless must not keep rexec.
+      const bool again = stop && ++stops >= 2;
+      if (hang_up || again ||
           (stop && (session == nullptr || session->responses() == 0 ||
                     unanswered_since == session->responses()))) {
         RestoreLocalTerminal();
         WriteAll(err_fd,
                  hang_up ? absl::StrCat("\r\nrexec: ", SignalName(sig),
                                         ": the remote terminal is hung up\n")
+                 : again ? absl::StrCat("rexec: ", SignalName(sig),
+                                        " again; leaving\n")
                          : absl::StrCat("rexec: the server has not answered; "
                                         "leaving on ",
                                         SignalName(sig), "\n"));

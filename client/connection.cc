@@ -1,10 +1,14 @@
 #include "client/connection.h"
 
+#include <algorithm>
+#include <climits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/address.h"
 #include "common/bounded_file.h"
+#include "common/exec_defaults.h"
 
 namespace rexec::client {
 namespace {
@@ -21,17 +25,33 @@ absl::StatusOr<std::string> ReadFlagFile(absl::string_view flag,
   return text;
 }
 
-grpc::ChannelArguments Arguments() {
+grpc::ChannelArguments Arguments(int receive_limit) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxReceiveMessageSize(receive_limit);
+  // gRPC 1.51 takes a message whole before it compares its size with the
+  // limit: what bounds the memory a server can fill is the quota, on all
+  // of the channel's buffers, past which the call fails ("Buffers full").
+  if (receive_limit > 0) {
+    grpc::ResourceQuota quota("rexec");
+    quota.Resize(2 * static_cast<size_t>(receive_limit) + (16 << 20));
+    args.SetResourceQuota(quota);
+  }
   return args;
 }
 
 }  // namespace
 
+int ExecReceiveLimit(uint64_t max_buffer) {
+  const uint64_t per_stream =
+      max_buffer != 0 ? max_buffer : kDefaultExecMaxBuffer;
+  return static_cast<int>(std::min<uint64_t>(
+      std::max<uint64_t>(2 * per_stream + (64 << 10), kDefaultReceiveLimit),
+      INT_MAX));
+}
+
 std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   Arguments());
+                                   Arguments(-1));
 }
 
 absl::StatusOr<Connection> Connect(const ConnectOptions& options) {
@@ -58,7 +78,7 @@ absl::StatusOr<Connection> Connect(const ConnectOptions& options) {
           ": use TLS (--tls-ca), a unix socket or a loopback address"));
     }
   }
-  grpc::ChannelArguments args = Arguments();
+  grpc::ChannelArguments args = Arguments(options.receive_limit);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (tls) {
     grpc::SslCredentialsOptions ssl;

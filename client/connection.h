@@ -13,6 +13,17 @@
 
 namespace rexec::client {
 
+// The largest message the CLI takes from a server: four times the largest
+// the server sends on a stream (an output chunk or a replay, 1 MiB), so
+// that a hostile server cannot make it hold more. An exec's result is one
+// message: ExecReceiveLimit. The channel's buffers together may hold twice
+// the limit and 16 MiB (a gRPC resource quota).
+inline constexpr int kDefaultReceiveLimit = 4 << 20;
+
+// For an exec whose output is held to `max_buffer` bytes per stream (0:
+// the default): both streams and the exit status.
+int ExecReceiveLimit(uint64_t max_buffer);
+
 struct ConnectOptions {
   std::string address;   // host:port or unix:/path
   std::string tls_ca;    // PEM CA bundle; TLS when this or tls_cert is set
@@ -20,6 +31,7 @@ struct ConnectOptions {
   std::string tls_key;   // ...and its key
   std::string tls_server_name;  // expected in the server's certificate
   std::string token_file;       // the bearer token, on the file's first line
+  int receive_limit = kDefaultReceiveLimit;  // bytes in one message
 };
 
 struct Connection {
@@ -34,7 +46,8 @@ struct Connection {
 absl::StatusOr<Connection> Connect(const ConnectOptions& options);
 
 // A plaintext channel to `address` (host:port or unix:/path) that accepts
-// messages of any size, since Exec results can be large.
+// messages of any size (Exec results of any max_buffer): for tests and
+// benchmarks of a server of their own, never for the CLI.
 std::shared_ptr<grpc::Channel> Connect(const std::string& address);
 
 // For a call that failed to connect: what it most likely means, as a line

@@ -18,6 +18,21 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
   while (session->Read(&response)) {
     if (!response.has_result()) continue;  // started
     const v1::ExecResult& result = response.result();
+    // A server that ignored max_buffer is not believed about the rest
+    // either: none of it is written.
+    const uint64_t max_buffer =
+        start.max_buffer() != 0 ? start.max_buffer() : kDefaultExecMaxBuffer;
+    for (const std::string* stream : {&result.stdout(), &result.stderr()}) {
+      if (stream->size() > max_buffer) {
+        WriteAll(err_fd,
+                 absl::StrCat("rexec: the server sent ", stream->size(),
+                              " bytes of ",
+                              stream == &result.stdout() ? "stdout" : "stderr",
+                              ", more than max_buffer (", max_buffer,
+                              "): nothing of the result was written\n"));
+        return kRpcErrorExitCode;
+      }
+    }
     if (!WriteAll(out_fd, result.stdout())) return 128 + SIGPIPE;
     WriteAll(err_fd, result.stderr());
     switch (result.exit().reason()) {
@@ -40,7 +55,7 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
       default:
         break;
     }
-    return ShellExitCode(result.exit());
+    return ExitCode(result.exit(), err_fd);
   }
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }

@@ -1,3 +1,4 @@
+#include "client/printable.h"
 #include "client/fan_out.h"
 
 // <netdb.h> declares a BSD function called rexec(3), which would clash with
@@ -88,6 +89,9 @@ struct HostResult {
 };
 
 std::string DescribeExit(const v1::ExitStatus& exit) {
+  if (absl::StatusOr<int> code = ShellExitCode(exit); !code.ok()) {
+    return std::string(code.status().message());
+  }
   std::string text = exit.has_code()
                          ? absl::StrCat("exit ", exit.code())
                          : absl::StrCat("killed by ", exit.signal());
@@ -102,7 +106,7 @@ std::string DescribeExit(const v1::ExitStatus& exit) {
 std::string DescribeError(const grpc::Status& status) {
   return absl::StrCat(absl::StatusCodeToString(
                           static_cast<absl::StatusCode>(status.error_code())),
-                      ": ", status.error_message());
+                      ": ", Printable(status.error_message()));
 }
 
 template <typename Session, typename Start>
@@ -123,7 +127,7 @@ HostResult RunOn(const std::string& host, const Connection& connection,
       if (response.has_stdout()) out.Write(host, pending, 0, response.stdout());
       if (response.has_stderr()) out.Write(host, pending, 1, response.stderr());
       if (response.has_exit()) {
-        result.ok = ShellExitCode(response.exit()) == 0;
+        result.ok = ShellExitCode(response.exit()).value_or(1) == 0;
         result.summary = DescribeExit(response.exit());
         ended = true;
       }
@@ -133,7 +137,7 @@ HostResult RunOn(const std::string& host, const Connection& connection,
       out.Write(host, pending, 0, r.stdout());
       out.Write(host, pending, 1, r.stderr());
       result.ok =
-          ShellExitCode(r.exit()) == 0 &&
+          ShellExitCode(r.exit()).value_or(1) == 0 &&
           r.exit().reason() != v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED;
       result.summary = DescribeExit(r.exit());
       if (r.exit().reason() == v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED) {

@@ -126,7 +126,7 @@ int RunForkCommand(v1::ChildProcess::StubInterface& stub,
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           WriteAll(io.err_fd, TimeoutNote(start.options().timeout()));
         }
-        return ShellExitCode(response.exit());
+        return ExitCode(response.exit(), io.err_fd);
       default:
         break;
     }

@@ -457,6 +457,7 @@ int main(int argc, char** argv) {
       exec_start.set_command(absl::StrJoin(exec_words, " "));
       exec_start.set_shell(shell);
       exec_start.set_max_buffer(max_buffer);
+      connect.receive_limit = rexec::client::ExecReceiveLimit(max_buffer);
     } else {
       *fork_start.mutable_options() = fork_flags.ToProto();
       fork_start.set_module(fork_words[0]);

@@ -1,3 +1,4 @@
+#include "client/printable.h"
 #include "client/session_commands.h"
 
 #include <unistd.h>
@@ -78,7 +79,8 @@ int RunDetachedSpawn(v1::ChildProcess::StubInterface& stub,
   SpawnSession session(stub, start, options);
   v1::SpawnResponse response;
   if (session.Read(&response) && response.has_started()) {
-    WriteAll(out_fd, absl::StrCat(response.started().session(), "\n"));
+    WriteAll(out_fd,
+             absl::StrCat(Printable(response.started().session()), "\n"));
     // Our call goes; the session does not.
     session.Cancel();
     return 0;
@@ -96,11 +98,14 @@ int RunPs(v1::ChildProcess::StubInterface& stub, int out_fd, int err_fd,
   std::vector<std::vector<std::string>> rows = {
       {"ID", "NAME", "PID", "STATE", "AGE", "TTY", "OUTPUT", "COMMAND"}};
   for (const v1::SessionInfo& info : response.sessions()) {
-    rows.push_back({info.id(), info.name().empty() ? "-" : info.name(),
-                    absl::StrCat(info.pid()), State(info), Age(info),
-                    info.terminal() ? "yes" : "no",
+    // Every word the server chose is escaped: a session's name and argv
+    // are whatever a caller gave.
+    rows.push_back({Printable(info.id()),
+                    info.name().empty() ? "-" : Printable(info.name()),
+                    absl::StrCat(info.pid()), Printable(State(info)),
+                    Age(info), info.terminal() ? "yes" : "no",
                     absl::StrCat(info.stdout_end() + info.stderr_end()),
-                    absl::StrJoin(info.argv(), " ")});
+                    Printable(absl::StrJoin(info.argv(), " "))});
   }
   WriteAll(out_fd, Table(rows));
   return 0;
@@ -173,7 +178,7 @@ int RunAttach(v1::ChildProcess::StubInterface& stub, const std::string& name,
         WriteLost(err_fd, response.lost());
         break;
       case v1::AttachResponse::kExit:
-        return ShellExitCode(response.exit());
+        return ExitCode(response.exit(), err_fd);
       default:
         break;
     }

@@ -41,7 +41,7 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
                    v1::TERMINATION_REASON_SERVER_SHUTDOWN) {
           WriteAll(err_fd, kServerShutdownNote);
         }
-        return ShellExitCode(response.exit());
+        return ExitCode(response.exit(), err_fd);
       default:
         break;
     }

@@ -19,9 +19,15 @@ COMMAND`, the words of COMMAND), Fork's module, Exec's command:
   exit CODE       exit with CODE, any int32 (300 is no exit code)
   signal NAME     killed by signal NAME ("SIG99" is no signal)
   no-status       an exit event with neither code nor signal
+  deaf            a line of stdout every 10 ms for 60 s, whatever the
+                  client sends (its signals ignored), then exit 0
+  error-escape    the call fails with a message full of terminal escapes
+  session-escape  `started` names a session with terminal escapes
 Exec's `overflow`: a result with 10 times the max_buffer the call asked
-for in stdout (a max_buffer ignored), exit 0; its big-message, exit,
-signal and no-status are as above, in the result.
+for in stdout (a max_buffer ignored), exit 0; `over-by-one`: max_buffer + 1
+bytes of it; its big-message, exit, signal and no-status are as above, in
+the result. List answers one session whose name and argv hold terminal
+escapes.
 
 Not for anything but tests: it runs nothing.
 """
@@ -29,6 +35,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
@@ -42,6 +49,8 @@ MIB = 1 << 20
 CHUNK = b"x" * MIB
 FLOOD_BYTES = 1 << 30
 PID = 4242
+# Moves the cursor home, clears the screen and retitles the window.
+ESCAPES = "\x1b[H\x1b[2J\x1b]0;pwned\x07"
 
 
 def words(argv):
@@ -86,6 +95,13 @@ def output(kind, mode, argument, signals, context):
     `kind` makes an output message."""
     if mode == "big-message":
         yield kind(stdout=b"x" * (64 * MIB))
+    elif mode == "deaf":
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and context.is_active():
+            yield kind(stdout=b"still here\n")
+            time.sleep(0.01)
+    elif mode == "error-escape":
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad " + ESCAPES)
     elif mode == "spill":
         left = int(argument)
         while left > 0:
@@ -108,7 +124,8 @@ class HostileChildProcess(pb_grpc.ChildProcessServicer):
         start = next(request_iterator).start
         program = words(start.argv) + [""]
         signals = Signals(request_iterator)
-        yield pb.SpawnResponse(started=pb.Started(pid=PID))
+        session = "s" + ESCAPES if program[0] == "session-escape" else ""
+        yield pb.SpawnResponse(started=pb.Started(pid=PID, session=session))
         yield from output(pb.SpawnResponse, program[0], program[1], signals, context)
 
     def Fork(self, request_iterator, context):
@@ -127,10 +144,17 @@ class HostileChildProcess(pb_grpc.ChildProcessServicer):
         stdout = b""
         if mode == "overflow":
             stdout = b"x" * (10 * max_buffer)
+        elif mode == "over-by-one":
+            stdout = b"x" * (max_buffer + 1)
         elif mode == "big-message":
             stdout = b"x" * (64 * MIB)
         yield pb.ExecResponse(result=pb.ExecResult(
             stdout=stdout, exit=exit_status(mode, argument)))
+
+    def List(self, request, context):
+        return pb.ListResponse(sessions=[pb.SessionInfo(
+            id="id" + ESCAPES, name="name" + ESCAPES, pid=PID,
+            argv=["argv" + ESCAPES])])
 
 
 def main():
