@@ -101,10 +101,12 @@ class Server {
     // rexecd refuses a --max-processes its fd limit cannot hold (six fds a
     // process), and 4,096 would want more than some hosts allow.
     // The scale row opens its 1,000 calls on one connection.
+    // --insecure: plaintext loopback with no credentials, which a root
+    // rexecd serves only when told.
     options.argv = {rexecd,        "--listen",
-                    "127.0.0.1:0", "--max-processes",
-                    "2048",        "--max-streams-per-connection",
-                    "2048"};
+                    "127.0.0.1:0", "--insecure",
+                    "--max-processes", "2048",
+                    "--max-streams-per-connection", "2048"};
     absl::StatusOr<process::Child> child = process::Child::Spawn(options);
     if (!child.ok()) {
       std::fprintf(stderr, "rexec_bench: %s\n",

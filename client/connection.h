@@ -24,6 +24,10 @@ inline constexpr int kDefaultReceiveLimit = 4 << 20;
 // the default): both streams and the exit status.
 int ExecReceiveLimit(uint64_t max_buffer);
 
+// Where rexecd listens when it is given no --listen, and so where rexec
+// goes when it is given no --server (as docker's CLI goes to its socket).
+inline constexpr char kDefaultServer[] = "unix:/run/rexec/rexecd.sock";
+
 struct ConnectOptions {
   std::string address;   // host:port or unix:/path
   std::string tls_ca;    // PEM CA bundle; TLS when this or tls_cert is set

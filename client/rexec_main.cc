@@ -181,7 +181,8 @@ void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c,
                         ServerFlags& s) {
   app.add_option("--server", s.servers,
                  "rexecd address, host:port or unix:/path (default "
-                 "127.0.0.1:50051); repeat it to run spawn or exec on each")
+                 "unix:/run/rexec/rexecd.sock, rexecd's own default); repeat "
+                 "it to run spawn or exec on each")
       ->envname("REXEC_SERVER")
       ->allow_extra_args(false);
   app.add_option("--hosts", s.hosts_file,
@@ -427,7 +428,7 @@ int main(int argc, char** argv) {
           "--detach", "a session lives on one server: not with several");
     }
     connect.address = server_flags.servers.empty()
-                          ? "127.0.0.1:50051"
+                          ? rexec::client::kDefaultServer
                           : server_flags.servers.front();
     if (health->parsed() || sessions.parsed()) {
       // Nothing more to parse.

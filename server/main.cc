@@ -13,10 +13,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -27,6 +31,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/address.h"
 #include "common/bounded_file.h"
@@ -103,7 +108,7 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
   ServerConfig& c = f.config;
   app.add_option("--listen", f.listen,
                  "address to serve, host:port or unix:/path (repeatable; "
-                 "default 127.0.0.1:50051)");
+                 "default unix:/run/rexec/rexecd.sock)");
   app.add_option("--health-listen", c.health_listen,
                  "also serve the gRPC health service alone, in plaintext, on "
                  "this host:port: for the kubelet's grpc probes, next to an "
@@ -258,6 +263,7 @@ absl::Status CheckExposure(const Flags& f) {
         "--policy needs a way to tell callers apart: --tls-client-ca or "
         "--token-file");
   }
+  const bool knows_callers = !f.token_file.empty() || !f.tls.client_ca.empty();
   for (const std::string& address : f.config.listen) {
     if (absl::StartsWith(address, "unix-abstract:") && !f.insecure) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -266,21 +272,47 @@ absl::Status CheckExposure(const Flags& f) {
           "process on this host (or in this network namespace) could connect; "
           "use unix:/path, or --insecure to serve it anyway"));
     }
-    if (rexec::IsUnixAddress(address) || tls ||
-        rexec::IsLoopbackAddress(address) || f.insecure) {
-      continue;
+    if (rexec::IsUnixAddress(address) || f.insecure) continue;
+    if (!tls && !rexec::IsLoopbackAddress(address)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen ", address,
+          " is not a loopback address, and anyone who reaches it could run "
+          "programs as this server's user: give --tls-cert and --tls-key "
+          "(with --tls-client-ca or --token-file to know who calls), or "
+          "--insecure to serve it in plaintext anyway"));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--listen ", address,
-        " is not a loopback address, and anyone who reaches it could run "
-        "programs as this server's user: give --tls-cert and --tls-key (with "
-        "--tls-client-ca or --token-file to know who calls), or --insecure "
-        "to serve it in plaintext anyway"));
+  }
+  // Loopback is no boundary between the users of one host, nor is TLS
+  // without client authentication: each of them could connect, and run
+  // programs as root.
+  for (const std::string& address : f.config.listen) {
+    if (rexec::IsUnixAddress(address) || f.insecure) continue;
+    if (geteuid() == 0 && !knows_callers) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--listen ", address,
+          ": rexecd runs as root, and on TCP without --token-file or "
+          "--tls-client-ca every local user could connect and run programs "
+          "as root; serve a unix socket (the default, "
+          "unix:/run/rexec/rexecd.sock, 0600), give --token-file or "
+          "--tls-client-ca, or --insecure to serve it anyway"));
+    }
   }
   return absl::OkStatus();
 }
 
-void WarnOfExposure(const Flags& f) {
+void WarnOfExposure(const Flags& f, mode_t socket_mode) {
+  // Wider than owner and group: every local user may connect.
+  if ((socket_mode & 0007) != 0 &&
+      std::any_of(f.config.listen.begin(), f.config.listen.end(),
+                  [](const std::string& a) {
+                    return absl::StartsWith(a, "unix:");
+                  })) {
+    spdlog::warn(
+        "--socket-mode {:04o} lets every user of this host connect to the "
+        "unix socket, and run programs as rexecd's user: 0600 or 0660 with "
+        "--socket-group keep it to who should",
+        socket_mode);
+  }
   if (!f.insecure) return;
   for (const std::string& address : f.config.listen) {
     if (absl::StartsWith(address, "unix-abstract:")) {
@@ -296,6 +328,25 @@ void WarnOfExposure(const Flags& f) {
           address);
     }
   }
+}
+
+// The directory of each unix socket, made (0755, one level) when it is not
+// there: /run/rexec of the default, on a fresh host or a tmpfs /run.
+absl::Status MakeSocketDirectories(const Flags& f) {
+  for (const std::string& address : f.config.listen) {
+    absl::string_view path = address;
+    if (!absl::ConsumePrefix(&path, "unix:")) continue;
+    if (absl::StartsWith(path, "//")) path.remove_prefix(2);
+    const size_t slash = path.rfind('/');
+    if (slash == absl::string_view::npos || slash == 0) continue;
+    const std::string dir(path.substr(0, slash));
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--listen ", address, ": cannot make ", dir, ": ",
+          std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Raises the soft limit on open files to the hard one: every child and
@@ -621,6 +672,7 @@ int main(int argc, char** argv) {
 
   absl::Status limit = RaiseFileLimit(flags.config.max_processes);
   if (limit.ok()) limit = CheckExposure(flags);
+  if (limit.ok()) limit = MakeSocketDirectories(flags);
   std::unique_ptr<rexec::front::Front> front;
   if (limit.ok() && !flags.front.empty()) {
     absl::StatusOr<std::unique_ptr<rexec::front::Front>> bound =
@@ -673,7 +725,7 @@ int main(int argc, char** argv) {
     }
     metrics = *std::move(started);
   }
-  WarnOfExposure(flags);
+  WarnOfExposure(flags, ParseSocketMode(flags.socket_mode).value_or(0600));
   if (security->policy != nullptr) WarnOfRootRules(*security->policy);
   if (cgroup_root != nullptr) {
     spdlog::info("children get cgroups in {} (controllers: {})",

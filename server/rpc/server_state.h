@@ -32,7 +32,7 @@ namespace rexec::rpc {
 class Supervisor;
 
 struct ServerConfig {
-  std::vector<std::string> listen = {"127.0.0.1:50051"};
+  std::vector<std::string> listen = {"unix:/run/rexec/rexecd.sock"};
   // Connections come from RexecServer::AddConnection (--front), and
   // `listen` may be empty.
   bool connections_handed_over = false;

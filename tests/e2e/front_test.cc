@@ -276,7 +276,8 @@ TEST(Front, AProgramThatIsNotThereOrAConfigurationItRefusesStopsRexecd) {
     options.argv = {RexecdPath()};
     if (std::find(c.flags.begin(), c.flags.end(), "--listen") ==
         c.flags.end()) {
-      options.argv.insert(options.argv.end(), {"--listen", "127.0.0.1:0"});
+      options.argv.insert(options.argv.end(),
+                          {"--listen", "127.0.0.1:0", "--insecure"});
     }
     options.argv.insert(options.argv.end(), c.flags.begin(), c.flags.end());
     absl::StatusOr<process::Child> child = process::Child::Spawn(options);

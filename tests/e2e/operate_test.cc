@@ -53,16 +53,6 @@ std::string HttpExchange(const std::string& address, const std::string& request,
   return answer;
 }
 
-// Runs a program of ours to its end.
-Result RunProgram(std::vector<std::string> argv) {
-  process::SpawnOptions options;
-  options.argv = std::move(argv);
-  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
-  EXPECT_TRUE(child.ok()) << child.status();
-  if (!child.ok()) return {};
-  return RunChild(*child);
-}
-
 std::string Get(const std::string& address, const std::string& path) {
   return HttpExchange(address, "GET " + path +
                                    " HTTP/1.1\r\nHost: x\r\nConnection: "
@@ -275,7 +265,8 @@ TEST(OperateTest, VersionOnBothBinaries) {
 TEST(OperateTest, AnAddressInUseIsOneClearLine) {
   auto first = RexecdProcess::Start();
   ASSERT_NE(first, nullptr);
-  Result out = RunProgram({RexecdPath(), "--listen", first->address()});
+  Result out = RunProgram(
+      {RexecdPath(), "--insecure", "--listen", first->address()});
   EXPECT_EQ(out.status.code(), 1);
   EXPECT_EQ(out.err, "rexecd: cannot listen on " + first->address() +
                          ": Address already in use\n");

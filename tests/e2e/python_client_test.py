@@ -23,7 +23,8 @@ class PythonClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = subprocess.Popen(
-            [REXECD, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+            [REXECD, "--listen", "127.0.0.1:0", "--insecure"], stderr=subprocess.PIPE,
+            text=True)
         for line in cls.server.stderr:
             m = re.search(r"listening on (\S+)", line)
             if m:

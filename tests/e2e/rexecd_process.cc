@@ -51,6 +51,15 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
       flags.end()) {
     options.argv.insert(options.argv.end(), {"--shutdown-grace", "1s"});
   }
+  // Tests run as root: rexecd serves TCP without a way to know its callers
+  // only with --insecure, which a test that is about that leaves out by
+  // giving a credential flag of its own.
+  const auto has = [&](const char* flag) {
+    return std::find(flags.begin(), flags.end(), flag) != flags.end();
+  };
+  if (!has("--token-file") && !has("--tls-client-ca") && !has("--insecure")) {
+    options.argv.push_back("--insecure");
+  }
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
   options.env = std::move(env);
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
@@ -216,6 +225,15 @@ CliResult RunRexec(const std::vector<std::string>& args,
   result.code =
       r.status.exited() ? r.status.code() : 128 + r.status.signal_number();
   return result;
+}
+
+Result RunProgram(std::vector<std::string> argv) {
+  process::SpawnOptions options;
+  options.argv = std::move(argv);
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  return RunChild(*child);
 }
 
 std::string Sha256Hex(const std::string& text) {

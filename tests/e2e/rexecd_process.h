@@ -23,8 +23,10 @@ namespace rexec::testing {
 class RexecdProcess {
  public:
   // Fails the test (and returns nullptr) if the server does not come up.
-  // Listens on 127.0.0.1:0 unless `flags` has a --listen of its own; `env`
-  // is added to the server's environment.
+  // Listens on 127.0.0.1:0 unless `flags` has a --listen of its own, with
+  // --insecure unless `flags` has --token-file, --tls-client-ca or
+  // --insecure (as root, rexecd refuses TCP without one); `env` is added to
+  // the server's environment.
   // `launcher` comes before rexecd on the command line (a shell that sets a
   // limit, then execs it).
   static std::unique_ptr<RexecdProcess> Start(
@@ -94,6 +96,9 @@ inline constexpr bool kSanitized = true;
 #else
 inline constexpr bool kSanitized = false;
 #endif
+
+// Runs `argv` to its end (RunChild).
+Result RunProgram(std::vector<std::string> argv);
 
 // The SHA-256 of `text` in hex, as sha256sum prints it: what a token file
 // holds for a token.

@@ -3,6 +3,7 @@
 // identity's process cap, reloads, and the refusals of a configuration that
 // would expose the server unawares.
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,15 +212,39 @@ TEST(PolicyNames, AShellAllowedByItsRestrictedNameStaysRestricted) {
   }
 }
 
+// What rexecd says when it refuses to start with `flags`. A rexecd that
+// starts instead fails the test as soon as it says it listens (and is
+// killed), and one that does neither within 20 s fails it then: the test
+// never waits on a server that serves.
 std::string StartError(std::vector<std::string> flags) {
   process::SpawnOptions options;
   options.argv = {RexecdPath()};
   options.argv.insert(options.argv.end(), flags.begin(), flags.end());
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   EXPECT_TRUE(child.ok());
-  Result r = RunChild(*child);
-  EXPECT_EQ(r.status.code(), 1) << r.err;
-  return r.err;
+  if (!child.ok()) return "";
+  child->stdin_fd().Reset();
+  const int fd = child->stderr_fd().Get();
+  std::string err;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  bool eof = false;
+  while (!eof && absl::Now() < deadline &&
+         err.find("listening on ") == std::string::npos) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) err.append(buf, n);
+    eof = n == 0;
+  }
+  if (!eof) {
+    kill(child->pid(), SIGKILL);
+    ADD_FAILURE() << "rexecd started (or hung) when it should have refused: "
+                  << err;
+  }
+  absl::StatusOr<process::ExitStatus> status = child->Wait();
+  EXPECT_TRUE(status.ok() && status->exited() && status->code() == 1) << err;
+  return err;
 }
 
 TEST(SecureByDefault, ABadPolicyStopsTheStartNamingFileLineAndField) {
@@ -255,6 +280,76 @@ TEST(SecureByDefault, ExposedAddressesNeedTlsOrInsecure) {
   ASSERT_NE(server, nullptr);
   EXPECT_THAT(server->Log(), HasSubstr("--insecure: 0.0.0.0:0 is served in "
                                        "plaintext"));
+}
+
+// As root, TCP without a way to know callers is a root shell for every
+// local user, loopback or TLS alike.
+TEST(SecureByDefault, ARootServerOnTcpNeedsToKnowItsCallers) {
+  ASSERT_EQ(geteuid(), 0u) << "this test is about a root rexecd";
+  const std::string why =
+      "rexecd runs as root, and on TCP without --token-file or "
+      "--tls-client-ca every local user could connect and run programs as "
+      "root";
+  EXPECT_THAT(StartError({"--listen", "127.0.0.1:0"}),
+              HasSubstr("rexecd: --listen 127.0.0.1:0: " + why));
+  EXPECT_THAT(StartError({"--listen", "unix:/tmp/rexec-never.sock", "--listen",
+                          "[::1]:0"}),
+              HasSubstr("--listen [::1]:0: " + why));
+  TempDir dir;
+  const std::string tokens = dir.Write("t", "a " + Sha256Hex("x") + "\n");
+  auto with_tokens = RexecdProcess::Start({"--token-file", tokens});
+  EXPECT_NE(with_tokens, nullptr);
+  auto insecure = RexecdProcess::Start({"--insecure"});
+  EXPECT_NE(insecure, nullptr);
+}
+
+// With no --listen, rexecd serves unix:/run/rexec/rexecd.sock (0600, its
+// directory made), and rexec with no --server goes there. Run in a mount
+// namespace of its own, with a tmpfs on /run, so that no real rexecd's
+// socket is touched.
+TEST(SecureByDefault, TheDefaultIsAnOwnersOnlyUnixSocket) {
+  const std::string script =
+      "set -e; mount -t tmpfs tmpfs /run; "
+      "\"$0\" --shutdown-grace 1s 2> /run/log & "
+      "for i in $(seq 100); do [ -S /run/rexec/rexecd.sock ] && break; "
+      "sleep 0.1; done; "
+      "stat -c '%a' /run/rexec/rexecd.sock /run/rexec; "
+      "\"$1\" spawn -- echo by-default; kill $!; wait $! || true; "
+      "grep -o 'listening on [^ ]*' /run/log";
+  Result r = RunProgram({"unshare", "--mount", "--propagation", "private",
+                         "sh", "-c", script, RexecdPath(), RexecPath()});
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_EQ(r.out,
+            "600\n755\nby-default\nlistening on unix:/run/rexec/rexecd.sock\n");
+}
+
+TEST(SecureByDefault, ASocketEveryUserMayConnectToIsWarnedOf) {
+  TempDir dir;
+  auto server = RexecdProcess::Start(
+      {"--listen", "unix:" + dir.path() + "/s.sock", "--socket-mode", "0666"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->WaitForLogLine("--socket-mode 0666"),
+              HasSubstr("lets every user of this host connect"));
+  auto narrow = RexecdProcess::Start(
+      {"--listen", "unix:" + dir.path() + "/n.sock", "--socket-mode", "0660"});
+  ASSERT_NE(narrow, nullptr);
+  EXPECT_THAT(narrow->Log(), Not(HasSubstr("lets every user")));
+}
+
+// gRPC 1.51 names a peer on [::1] "ipv6:%5B::1%5D:PORT": loopback, where a
+// token may travel in plaintext.
+TEST(SecureByDefault, ATokenOverIpv6LoopbackIsTaken) {
+  TempDir dir;
+  auto server = RexecdProcess::Start(
+      {"--listen", "[::1]:0", "--token-file",
+       dir.Write("tokens", "v6 " + Sha256Hex("t0k3n") + "\n")});
+  ASSERT_NE(server, nullptr);
+  CliResult r = RunRexec({"--server", server->address(), "--token-file",
+                          dir.Write("token", "t0k3n\n"), "spawn", "--",
+                          "echo", "ok"});
+  EXPECT_EQ(r.out, "ok\n") << r.err;
+  EXPECT_THAT(server->WaitForLogLine("identity=\"v6\""),
+              HasSubstr("status=OK"));
 }
 
 TEST(SecureByDefault, UnixSocketsAreOwnersOnlyUnlessShared) {

@@ -253,7 +253,7 @@ TEST(ServerLifecycle, BusyAddressFailsWithAClearMessage) {
   auto server = RexecdProcess::Start();
   ASSERT_NE(server, nullptr);
   process::SpawnOptions options;
-  options.argv = {RexecdPath(), "--listen", server->address()};
+  options.argv = {RexecdPath(), "--insecure", "--listen", server->address()};
   absl::StatusOr<process::Child> second = process::Child::Spawn(options);
   ASSERT_TRUE(second.ok());
   Result r = RunChild(*second);

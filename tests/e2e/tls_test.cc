@@ -395,7 +395,7 @@ TEST_P(TlsTest, BadTlsFilesStopTheServerWithTheirName) {
            {{"--tls-client-ca", Cert("ca.pem")},
             "--tls-client-ca needs --tls-cert and --tls-key"}}) {
     process::SpawnOptions options;
-    options.argv = {RexecdPath(), "--listen", "127.0.0.1:0"};
+    options.argv = {RexecdPath(), "--listen", "127.0.0.1:0", "--insecure"};
     options.argv.insert(options.argv.end(), c.flags.begin(), c.flags.end());
     absl::StatusOr<process::Child> child = process::Child::Spawn(options);
     ASSERT_TRUE(child.ok());

@@ -42,7 +42,8 @@ function parseArgs(argv) {
 }
 
 function startRexecd(binary, cwd) {
-  const server = spawn(binary, ['--listen', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  // --insecure: a root rexecd serves loopback TCP without credentials only so.
+  const server = spawn(binary, ['--listen', '127.0.0.1:0', '--insecure'], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   return new Promise((resolve, reject) => {
     server.stderr.on('data', (chunk) => {

@@ -12,7 +12,11 @@ const assert = require('node:assert');
 
 function startRexecd(extraArgs = [], { setEnv = true, env = {}, binary = process.env.REXECD } = {}) {
   assert.ok(binary, 'REXECD must name the rexecd binary to test against');
-  const server = spawn(binary, ['--listen', '127.0.0.1:0', ...extraArgs], {
+  // As root, rexecd serves TCP without a way to know its callers only with
+  // --insecure; a test that gives a credential flag means it.
+  const credentials = ['--token-file', '--tls-client-ca', '--insecure'];
+  const insecure = extraArgs.some((a) => credentials.includes(a)) ? [] : ['--insecure'];
+  const server = spawn(binary, ['--listen', '127.0.0.1:0', ...insecure, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });

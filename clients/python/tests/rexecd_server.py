@@ -27,6 +27,10 @@ class Rexecd:
         self._expected = len(listen)
         self._ready = threading.Event()
         listen_flags = [flag for address in listen for flag in ("--listen", address)]
+        # As root, rexecd serves TCP without a way to know its callers only
+        # with --insecure; a test that gives a credential flag means it.
+        if not {"--token-file", "--tls-client-ca", "--insecure"} & set(flags):
+            listen_flags.append("--insecure")
         self.process = subprocess.Popen(
             [binary, *listen_flags, *flags], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
