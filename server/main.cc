@@ -72,6 +72,7 @@ struct Flags {
   std::string cgroup_root;
   std::string metrics_listen;
   std::string front;  // --front: the HAProxy to run; "": none
+  std::string on_policy_revoke = "stop";
   absl::Duration shutdown_grace = absl::Seconds(10);
   bool insecure = false;
   std::string log_format = "text", log_level = "info";
@@ -194,6 +195,12 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
   app.add_option("--policy", f.policy_file,
                  "JSON or YAML policy: what each identity may run "
                  "(protos/rexec/v1/policy.proto)");
+  app.add_option("--on-policy-revoke", f.on_policy_revoke,
+                 "what a policy reload does to a session the new policy "
+                 "would not start: stop it (with its kill policy), or keep it "
+                 "running where no attachment may reach it")
+      ->check(CLI::IsMember({"stop", "keep"}))
+      ->capture_default_str();
   app.add_flag("--insecure", f.insecure,
                "serve a non-loopback TCP address without TLS, or an "
                "abstract unix socket");
@@ -505,7 +512,8 @@ void WarnOfRootRules(const rexec::auth::PolicyStore& store) {
 // SIGHUP, or a change in a watched directory: load the policy and the
 // tokens again. A file that does not load is logged and the old one stays;
 // one that changed is logged as such.
-void Reload(const Flags& f, Security& security) {
+void Reload(const Flags& f, Security& security,
+            rexec::rpc::RexecServer& server) {
   if (security.policy != nullptr) {
     absl::StatusOr<bool> changed = security.policy->Reload();
     if (!changed.ok()) {
@@ -515,6 +523,16 @@ void Reload(const Flags& f, Security& security) {
       spdlog::info("policy {} reloaded: {} rules", f.policy_file,
                    security.policy->Current()->rule_count());
       WarnOfRootRules(*security.policy);
+      const bool stop = f.on_policy_revoke == "stop";
+      if (int revoked = server.ReviewSessions(stop); revoked > 0) {
+        spdlog::warn(
+            "{} sessions would not be started under the reloaded policy: {} "
+            "(--on-policy-revoke {}; each has an audit record)",
+            revoked,
+            stop ? "they are stopped"
+                 : "they run on, and no attachment may reach them",
+            f.on_policy_revoke);
+      }
     }
   }
   if (!f.token_file.empty()) {
@@ -574,14 +592,14 @@ void RunUntilStopped(const Flags& f, Security& security,
       std::_Exit(1);
     }
     if (fds[2].revents & POLLIN && watcher->Drain()) {
-      Reload(f, security);
+      Reload(f, security, server);
     }
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo info;
     if (read(signals_fd, &info, sizeof info) != sizeof info) continue;
     const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGHUP) {
-      Reload(f, security);
+      Reload(f, security, server);
     } else if (!stopper.joinable()) {
       spdlog::info(
           "{}: draining: no new calls; running ones have {} to end before "

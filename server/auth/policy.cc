@@ -19,7 +19,10 @@
 namespace rexec::auth {
 namespace {
 
-constexpr absl::string_view kRpcNames[] = {"Spawn", "Exec", "Fork"};
+// What a rule's `rpcs` may name: every RPC but LookPath, which asks what a
+// Spawn would run and is governed by the rule's programs.
+constexpr absl::string_view kRpcNames[] = {"Spawn",  "Exec", "Fork", "List",
+                                           "Attach", "Kill"};
 constexpr absl::string_view kAllRpcNames[] = {
     "Spawn", "Exec", "Fork", "List", "Attach", "Kill", "LookPath"};
 constexpr absl::string_view kExecutableFields[] = {"programs", "shells",
@@ -92,7 +95,8 @@ absl::Status PolicyRule::Refuse(absl::string_view identity,
 }
 
 absl::Status PolicyRule::CheckRpc(absl::string_view identity, Rpc rpc) const {
-  if (rpcs_[static_cast<int>(rpc)]) return absl::OkStatus();
+  const size_t i = static_cast<size_t>(rpc);
+  if (i < std::size(rpcs_) && rpcs_[i]) return absl::OkStatus();
   return Refuse(identity, absl::StrCat(RpcName(rpc), " calls"), "rpcs");
 }
 
@@ -245,7 +249,8 @@ PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
     if (name == std::end(kRpcNames)) {
       return Refused(absl::StrCat(at, ".rpcs[", i, "]"),
                      absl::StrCat("unknown RPC \"", in.rpcs(i),
-                                  "\": expected Spawn, Exec or Fork"));
+                                  "\": expected Spawn, Exec, Fork, List, "
+                                  "Attach or Kill"));
     }
     rpcs_[name - std::begin(kRpcNames)] = true;
   }

@@ -145,7 +145,7 @@ class PolicyRule {
 
   std::string name_;
   std::vector<std::string> identities_;
-  bool rpcs_[3] = {false, false, false};
+  bool rpcs_[6] = {};  // by Rpc, but kLookPath
   struct Executable {
     std::string pattern;  // canonical (see CanonicalGlob)
     std::string name;     // as written, for a literal path through a symlink

@@ -1,6 +1,7 @@
 #include "server/rpc/attach_call.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/rpc/grpc_status.h"
 
 namespace rexec::rpc {
@@ -41,17 +42,32 @@ absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
         "start.no_follow is for an output_only attachment (rexec logs)");
   }
   audit().argv = {start.session()};
-  // No rule, no sessions: an identity the policy no longer names cannot
-  // reach the ones it started before.
-  if (const auth::Policy* policy = call_policy()) {
-    if (absl::Status ruled = policy->RuleFor(identity().name).status();
-        !ruled.ok()) {
-      return ruled;
-    }
+  // Checked against the rule as it is now: an identity whose rule no
+  // longer names Attach cannot reach the sessions it started before.
+  const auth::Policy* policy = call_policy();
+  if (policy != nullptr) {
+    absl::StatusOr<const auth::PolicyRule*> rule =
+        policy->RuleFor(identity().name);
+    if (!rule.ok()) return rule.status();
+    audit().rule = (*rule)->name();
+    REXEC_RETURN_IF_ERROR((*rule)->CheckRpc(identity().name, auth::Rpc::kAttach));
   }
   absl::StatusOr<Session> session =
       state()->sessions().Find(identity().name, start.session());
   if (!session.ok()) return session.status();
+  // Nor one the rule would no longer start (its program, user, group or
+  // cgroup taken away since).
+  if (policy != nullptr && session->launch != nullptr) {
+    absl::Status allowed =
+        CheckStillAllowed(state()->LaunchContextFor(identity().name, policy),
+                          *session->launch);
+    if (!allowed.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "session ", session->id,
+          " was started under a rule that would not start it now: ",
+          allowed.message()));
+    }
+  }
   audit().argv = session->argv;
   audit().session = session->id;
   Attachment::Options options;

@@ -240,14 +240,9 @@ absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
     std::vector<std::string> argv, const v1::ProcessOptions& options) {
   audit_.argv = argv;
   audit_.cwd = options.cwd();
-  LaunchContext context;
-  context.rpc = rpc_;
-  context.identity = identity_.name;
-  context.policy = policy_.get();
-  context.max_kill_grace = state_->config().max_kill_grace;
-  context.cgroup_root = state_->config().cgroup_root;
-  absl::StatusOr<LaunchPlan> plan =
-      PlanLaunch(context, std::move(argv), options);
+  absl::StatusOr<LaunchPlan> plan = PlanLaunch(
+      state_->LaunchContextFor(identity_.name, policy_.get(), rpc_),
+      std::move(argv), options);
   if (plan.ok()) {
     audit_.cwd = plan->spawn.cwd;
     if (plan->rule != nullptr) audit_.rule = plan->rule->name();

@@ -185,6 +185,10 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   }
   plan.detach = options.detach();
   plan.session_name = options.name();
+  if (plan.detach && context.policy != nullptr) {
+    plan.request = std::make_shared<LaunchRequest>(
+        LaunchRequest{context.rpc, plan.spawn.argv, "", options});
+  }
   if (context.policy != nullptr) {
     REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
                            context.policy->RuleFor(context.identity));
@@ -214,7 +218,23 @@ absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
   }
   REXEC_ASSIGN_OR_RETURN(spawn.executable, process::ResolveExecutable(spawn));
   spawn.argv[0] = std::string(argv0);
+  if (plan->request != nullptr) plan->request->argv0 = std::string(argv0);
   return absl::OkStatus();
+}
+
+absl::Status CheckStillAllowed(const LaunchContext& context,
+                               const LaunchRequest& request) {
+  LaunchContext as_asked = context;
+  as_asked.rpc = request.rpc;
+  absl::StatusOr<LaunchPlan> plan =
+      PlanLaunch(as_asked, request.argv, request.options);
+  absl::Status status = plan.status();
+  if (plan.ok() && !request.argv0.empty()) {
+    status = UseArgv0(context.identity, request.argv0, &*plan);
+  }
+  return status.code() == absl::StatusCode::kPermissionDenied
+             ? status
+             : absl::OkStatus();
 }
 
 absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,

@@ -10,6 +10,7 @@
 #ifndef REXEC_SERVER_RPC_LAUNCH_PLAN_H_
 #define REXEC_SERVER_RPC_LAUNCH_PLAN_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,15 @@ struct LaunchContext {
   process::CgroupRoot* cgroup_root = nullptr;
 };
 
+// What a call asked for, kept with a session (options.detach) so that its
+// launch can be judged again under a reloaded policy.
+struct LaunchRequest {
+  auth::Rpc rpc = auth::Rpc::kSpawn;
+  std::vector<std::string> argv;
+  std::string argv0;  // Spawn's, when given
+  v1::ProcessOptions options;
+};
+
 struct LaunchPlan {
   process::SpawnOptions spawn;
   process::StopPolicy stop;
@@ -44,6 +54,8 @@ struct LaunchPlan {
   // options.detach: a session of the process table, named (or "").
   bool detach = false;
   std::string session_name;
+  // With detach, what was asked (UseArgv0 adds its argv0).
+  std::shared_ptr<LaunchRequest> request;
 };
 
 // Errors: INVALID_ARGUMENT for a malformed request, PERMISSION_DENIED from
@@ -52,6 +64,13 @@ struct LaunchPlan {
 absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
                                       std::vector<std::string> argv,
                                       const v1::ProcessOptions& options);
+
+// Whether the rule in force (context.policy) would still start `request`:
+// its refusal (PERMISSION_DENIED, naming the rule and what it does not
+// allow) when it would not; OK otherwise, also when the launch would fail
+// for another reason (a program since removed is not the rule's doing).
+absl::Status CheckStillAllowed(const LaunchContext& context,
+                               const LaunchRequest& request);
 
 // Spawn's argv0 (Node's): what the child sees as argv[0], once argv[0] has
 // named the file that runs (looked up now if the plan has not fixed it).

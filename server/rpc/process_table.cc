@@ -35,7 +35,8 @@ absl::Status CheckName(const std::string& name) {
 absl::StatusOr<Session> ProcessTable::Reserve(const std::string& identity,
                                               const std::string& name,
                                               std::vector<std::string> argv,
-                                              bool terminal) {
+                                              bool terminal,
+                                              std::shared_ptr<const LaunchRequest> launch) {
   if (!name.empty()) {
     if (absl::Status status = CheckName(name); !status.ok()) return status;
   }
@@ -58,10 +59,23 @@ absl::StatusOr<Session> ProcessTable::Reserve(const std::string& identity,
                      " sessions, its limit (--max-detached); ended ones count "
                      "until --keep-ended passes or they are collected"));
   }
-  if (static_cast<int>(sessions_.size()) >= limits_.max_total) {
+  const int total = static_cast<int>(sessions_.size());
+  if (total >= limits_.max_total) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("the server has ", sessions_.size(),
+        absl::StrCat("the server has ", total,
                      " sessions, its limit (--max-detached-total)"));
+  }
+  // Past its first few, an identity takes only from the shared part of the
+  // total: the rest is kept for identities that have fewer, so that a few
+  // identities cannot take every session there is.
+  if (mine >= kReservedPerIdentity &&
+      total >= limits_.max_total - limits_.max_total / kKeptFraction) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        identity, " has ", mine, " sessions, and the server ", total,
+        ": the last ", limits_.max_total / kKeptFraction, " of the ",
+        limits_.max_total,
+        " (--max-detached-total) are kept for identities with fewer than ",
+        kReservedPerIdentity));
   }
   Session session;
   session.id = absl::StrCat("s", next_id_++);
@@ -69,6 +83,7 @@ absl::StatusOr<Session> ProcessTable::Reserve(const std::string& identity,
   session.identity = identity;
   session.argv = std::move(argv);
   session.terminal = terminal;
+  session.launch = std::move(launch);
   session.log = std::make_shared<SessionLog>(limits_.replay_buffer);
   session.control = std::make_shared<SessionControl>();
   sessions_.emplace(session.id, session);
@@ -129,6 +144,15 @@ absl::StatusOr<Session> ProcessTable::Find(const std::string& identity,
       "no session \"", absl::CHexEscape(id_or_name.substr(0, 80)),
       "\" of yours (rexec ps lists them; an ended one is kept for "
       "--keep-ended)"));
+}
+
+std::vector<Session> ProcessTable::Running() {
+  absl::MutexLock lock(&mu_);
+  std::vector<Session> running;
+  for (const auto& [id, session] : sessions_) {
+    if (!session.ended) running.push_back(session);
+  }
+  return running;
 }
 
 void ProcessTable::PostToAll(const SessionMail& mail) {

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/rpc/launch_plan.h"
 #include "server/rpc/session_control.h"
 #include "server/rpc/session_log.h"
 
@@ -36,6 +37,12 @@ struct SessionLimits {
   int max_total = 256;
 };
 
+// An identity's first sessions are its own: see Reserve().
+inline constexpr int kReservedPerIdentity = 4;
+// The part of --max-detached-total kept for identities with fewer sessions
+// than that: one quarter.
+inline constexpr int kKeptFraction = 4;
+
 struct Session {
   std::string id;
   std::string name;  // "" when the caller gave none
@@ -44,6 +51,9 @@ struct Session {
   pid_t pid = 0;
   absl::Time started;
   bool terminal = false;
+  // What its call asked for, to be judged again when the policy changes;
+  // null for a session of a server without a policy.
+  std::shared_ptr<const LaunchRequest> launch;
   std::shared_ptr<SessionLog> log;
   std::shared_ptr<SessionControl> control;
   // Set when the supervisor ended (the exit is in the log).
@@ -58,11 +68,15 @@ class ProcessTable {
 
   // A place for a new session of `identity`, before its child starts:
   // INVALID_ARGUMENT for a bad name, ALREADY_EXISTS for a name the identity
-  // uses, RESOURCE_EXHAUSTED at a cap. Returns the session with its id,
-  // log and control; Started() completes it, Remove() gives the place back.
-  absl::StatusOr<Session> Reserve(const std::string& identity,
-                                  const std::string& name,
-                                  std::vector<std::string> argv, bool terminal);
+  // uses, RESOURCE_EXHAUSTED at a cap: --max-detached for the identity,
+  // --max-detached-total in all, and past its first kReservedPerIdentity,
+  // the last 1/kKeptFraction of the total, which is kept for identities
+  // with fewer. Returns the session with its id, log and control; Started()
+  // completes it, Remove() gives the place back.
+  absl::StatusOr<Session> Reserve(
+      const std::string& identity, const std::string& name,
+      std::vector<std::string> argv, bool terminal,
+      std::shared_ptr<const LaunchRequest> launch = nullptr);
   void Started(const std::string& id, pid_t pid, absl::Time at);
   void Ended(const std::string& id);
   void Remove(const std::string& id);
@@ -73,6 +87,8 @@ class ProcessTable {
   // for another identity's.
   absl::StatusOr<Session> Find(const std::string& identity,
                                const std::string& id_or_name);
+  // Every identity's sessions that are still running.
+  std::vector<Session> Running();
   // Every session still running gets `mail` (a stop, at shutdown).
   void PostToAll(const SessionMail& mail);
   int size();

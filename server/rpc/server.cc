@@ -17,6 +17,7 @@
 #include "common/address.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
+#include "server/ops/audit_log.h"
 #include "server/ops/logging.h"
 #include "server/process/child_registry.h"
 #include "server/rpc/attach_call.h"
@@ -227,6 +228,40 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     UnaryCall::ListenAll(state, service, cq.get());
   }
   return server;
+}
+
+int RexecServer::ReviewSessions(bool stop) {
+  const std::shared_ptr<const auth::Policy> policy = state_->policy();
+  if (policy == nullptr) return 0;
+  int revoked = 0;
+  for (const Session& session : state_->sessions().Running()) {
+    if (session.launch == nullptr) continue;
+    const absl::Status allowed = CheckStillAllowed(
+        state_->LaunchContextFor(session.identity, policy.get()),
+        *session.launch);
+    if (allowed.ok()) continue;
+    ++revoked;
+    ops::AuditRecord record;
+    record.identity = session.identity;
+    record.rpc = std::string(auth::RpcName(session.launch->rpc));
+    record.argv = session.argv;
+    record.session = session.id;
+    record.pid = session.pid;
+    record.reason = "POLICY_REVOKED";
+    record.status = "PERMISSION_DENIED";
+    record.message = absl::StrCat(
+        stop ? "stopped" : "kept running (--on-policy-revoke keep), and "
+                           "refused to attachments",
+        ": the reloaded policy would not start it: ", allowed.message());
+    ops::WriteAuditRecord(record);
+    if (stop) {
+      SessionMail mail;
+      mail.kind = SessionMail::Kind::kStop;
+      mail.reason = v1::TERMINATION_REASON_POLICY_REVOKED;
+      session.control->Post(std::move(mail)).IgnoreError();
+    }
+  }
+  return revoked;
 }
 
 void RexecServer::AddConnection(int fd) {

@@ -95,6 +95,12 @@ class RexecServer {
   // Ends a Drain() at once: SIGKILL to every child (KillAll), and the calls
   // left are cancelled. Returns how many groups were killed.
   int StopNow();
+  // After a policy reload: every running session is judged again as its
+  // launch would be now (CheckStillAllowed); each the policy would not
+  // start gets an audit record and, with `stop`, is stopped with its kill
+  // policy (TERMINATION_REASON_POLICY_REVOKED). Attach refuses them either
+  // way. Returns how many there were.
+  int ReviewSessions(bool stop);
   // The Prometheus text of this server's metrics.
   std::string RenderMetrics();
   // Serves a connection accepted elsewhere (--front's, see front/front.h),

@@ -24,6 +24,7 @@
 #include "server/auth/policy_store.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
+#include "server/rpc/launch_plan.h"
 #include "server/rpc/process_table.h"
 #include "server/rpc/server_metrics.h"
 
@@ -75,6 +76,18 @@ class ServerState {
   const ServerConfig& config() const { return config_; }
   process::Poller& poller() { return *poller_; }
   const auth::Authenticator* authenticator() const { return authenticator_; }
+  // What PlanLaunch needs to judge a call of `identity` under `policy`.
+  LaunchContext LaunchContextFor(const std::string& identity,
+                                 const auth::Policy* policy,
+                                 auth::Rpc rpc = auth::Rpc::kSpawn) const {
+    LaunchContext context;
+    context.rpc = rpc;
+    context.identity = identity;
+    context.policy = policy;
+    context.max_kill_grace = config_.max_kill_grace;
+    context.cgroup_root = config_.cgroup_root;
+    return context;
+  }
   // The policy in force, or null.
   std::shared_ptr<const auth::Policy> policy() const {
     return policy_ == nullptr ? nullptr : policy_->Current();

@@ -95,7 +95,7 @@ absl::Status Supervisor::Start(const LaunchPlan& plan, std::string identity) {
   if (plan.detach) {
     absl::StatusOr<Session> session = state_->sessions().Reserve(
         identity, plan.session_name, options.argv,
-        options.terminal.has_value());
+        options.terminal.has_value(), plan.request);
     if (!session.ok()) return session.status();
     session_ = *std::move(session);
   }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/signal_name.h"
+#include "common/status_macros.h"
 #include "server/rpc/attach_call.h"
 #include "server/rpc/grpc_status.h"
 #include "server/rpc/launch_plan.h"
@@ -81,13 +82,14 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::Answer(
     const auth::Identity& identity) {
   const std::shared_ptr<const auth::Policy> policy = state_->policy();
   if (rpc_ == auth::Rpc::kLookPath) return LookPath(identity, policy.get());
-  // No rule, no sessions: an identity the policy no longer names cannot
-  // reach the ones it started before.
+  // Checked against the rule as it is now: an identity whose rule no
+  // longer names the RPC cannot reach the sessions it started before.
   if (policy != nullptr) {
-    if (absl::Status ruled = policy->RuleFor(identity.name).status();
-        !ruled.ok()) {
-      return ruled;
-    }
+    absl::StatusOr<const auth::PolicyRule*> rule =
+        policy->RuleFor(identity.name);
+    if (!rule.ok()) return rule.status();
+    audit_.rule = (*rule)->name();
+    REXEC_RETURN_IF_ERROR((*rule)->CheckRpc(identity.name, rpc_));
   }
   return rpc_ == auth::Rpc::kList ? List(identity) : Kill(identity);
 }
@@ -100,13 +102,9 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::LookPath(
   }
   audit_.argv = {request.file()};
   audit_.cwd = request.options().cwd();
-  LaunchContext context;
-  context.identity = identity.name;
-  context.policy = policy;
-  context.max_kill_grace = state_->config().max_kill_grace;
-  context.cgroup_root = state_->config().cgroup_root;
-  absl::StatusOr<FoundProgram> found =
-      rpc::LookPath(context, request.file(), request.options());
+  absl::StatusOr<FoundProgram> found = rpc::LookPath(
+      state_->LaunchContextFor(identity.name, policy), request.file(),
+      request.options());
   if (!found.ok()) return found.status();
   if (found->rule != nullptr) audit_.rule = found->rule->name();
   v1::LookPathResponse response;

@@ -186,7 +186,7 @@ TEST(Policy, ErrorsNameTheFileLineColumnAndField) {
   EXPECT_EQ(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n"
                        "  \"rpcs\": [\"Spawn\", \"spawn\"]}]}"),
             "p.json:2:21: rules[0].rpcs[1]: unknown RPC \"spawn\": expected "
-            "Spawn, Exec or Fork");
+            "Spawn, Exec, Fork, List, Attach or Kill");
   EXPECT_THAT(ParseError("{\"rules\": [{\"identities\": [\"a\"],\n\n"
                          "  \"max_timeout\": \"10m\"}]}"),
               HasSubstr("p.json:3:18: rules[0].max_timeout: "));

@@ -612,17 +612,134 @@ class PolicySessionTest : public SessionTest {
     policy_ = dir_.Write("policy.json", Policy(true));
     return {"--policy", policy_};
   }
-  static std::string Policy(bool with_a) {
+  // A's rule: `rpcs` and `programs` as given; none at all without `with_a`.
+  static std::string Policy(
+      bool with_a,
+      const std::string& a_rpcs = R"("Spawn", "List", "Attach", "Kill")",
+      const std::string& a_programs = R"("/usr/bin/sleep")") {
     return absl::StrCat(
         R"({"rules": [)",
-        with_a ? R"({"name": "a", "identities": ["A"], "rpcs": ["Spawn"],
-                     "programs": ["/usr/bin/sleep"]},)"
+        with_a ? absl::StrCat(R"({"name": "a", "identities": ["A"], "rpcs": [)",
+                              a_rpcs, R"(], "programs": [)", a_programs,
+                              "]},")
                : "",
         R"({"name": "b", "identities": ["B"], "rpcs": ["Spawn"],
             "programs": ["/usr/bin/true"]}]})");
   }
+  void Reload(const std::string& policy) {
+    // Counted first: the write alone may reload it (the directory is
+    // watched); SIGHUP makes sure.
+    const size_t reloads = Count(server_->Log(), "reloaded:");
+    dir_.Write("policy.json", policy);
+    kill(server_->pid(), SIGHUP);
+    ASSERT_TRUE(Eventually(
+        [&] { return Count(server_->Log(), "reloaded:") > reloads; },
+        absl::Seconds(20)));
+  }
+  static size_t Count(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+  grpc::StatusCode ListCode() {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kTokenA);
+    v1::ListResponse response;
+    return server_->stub().List(&ctx, v1::ListRequest(), &response)
+        .error_code();
+  }
+  // A detached `sleep 60` of A's, its call gone.
+  std::string SleepingSession() {
+    std::string id;
+    auto call = Detach({"sleep", "60"}, &id);
+    EXPECT_NE(call, nullptr);
+    if (call == nullptr) return "";
+    call->Cancel();
+    call->Finish();
+    return id;
+  }
   std::string policy_;
 };
+
+// List, Attach and Kill are each named by the rule, as it is when the call
+// comes: a rule narrowed to Spawn alone leaves A's sessions running (it
+// would start them) but out of A's reach.
+TEST_F(PolicySessionTest, ARuleThatNoLongerNamesTheRpcRefusesIt) {
+  const std::string id = SleepingSession();
+  ASSERT_FALSE(id.empty());
+  Reload(Policy(true, R"("Spawn")"));
+  EXPECT_EQ(ListCode(), grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status killed = Kill(id, "KILL");
+  EXPECT_EQ(killed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(killed.error_message(),
+              HasSubstr("does not allow Kill calls (rpcs)"));
+  Seen attached = ReadAll(*Attach(id));
+  EXPECT_EQ(attached.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(attached.status.error_message(),
+              HasSubstr("does not allow Attach calls (rpcs)"));
+  // Given back, the session is there, running: narrowing rpcs stopped
+  // nothing.
+  Reload(Policy(true));
+  std::optional<v1::SessionInfo> info = Info(id);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->state(), v1::SESSION_STATE_RUNNING);
+}
+
+// A session the reloaded rule would not start (its program taken away) is
+// stopped at the reload, with an audit record, and never attached again.
+TEST_F(PolicySessionTest, ASessionTheNewRuleWouldNotStartIsStopped) {
+  const std::string id = SleepingSession();
+  ASSERT_FALSE(id.empty());
+  Reload(Policy(true, R"("Spawn", "List", "Attach", "Kill")",
+                R"("/usr/bin/true")"));
+  EXPECT_TRUE(WaitUntil(id, [](const v1::SessionInfo& info) {
+    return info.state() == v1::SESSION_STATE_ENDED;
+  }));
+  std::optional<v1::SessionInfo> info = Info(id);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->exit().reason(), v1::TERMINATION_REASON_POLICY_REVOKED);
+  EXPECT_EQ(info->exit().signal(), "SIGTERM");
+  const std::string record = server_->WaitForLogLine("reason=POLICY_REVOKED");
+  EXPECT_THAT(record, HasSubstr("session=\"" + id + "\""));
+  EXPECT_THAT(record, HasSubstr("identity=\"A\""));
+  EXPECT_THAT(record, HasSubstr("stopped: the reloaded policy would not "
+                                "start it"));
+  EXPECT_THAT(server_->WaitForLogLine("would not be started under the "
+                                      "reloaded policy"),
+              HasSubstr("they are stopped"));
+}
+
+class KeepRevokedSessionTest : public PolicySessionTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    std::vector<std::string> flags = PolicySessionTest::ExtraFlags();
+    flags.insert(flags.end(), {"--on-policy-revoke", "keep"});
+    return flags;
+  }
+};
+
+TEST_F(KeepRevokedSessionTest, AKeptSessionRunsOnButCannotBeAttached) {
+  const std::string id = SleepingSession();
+  ASSERT_FALSE(id.empty());
+  Reload(Policy(true, R"("Spawn", "List", "Attach", "Kill")",
+                R"("/usr/bin/true")"));
+  EXPECT_THAT(server_->WaitForLogLine("reason=POLICY_REVOKED"),
+              HasSubstr("kept running (--on-policy-revoke keep)"));
+  Seen attached = ReadAll(*Attach(id));
+  EXPECT_EQ(attached.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(attached.status.error_message(),
+              HasSubstr("session " + id +
+                        " was started under a rule that would not start it "
+                        "now"));
+  std::optional<v1::SessionInfo> info = Info(id);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->state(), v1::SESSION_STATE_RUNNING);
+  // Kill still reaches it: stopping takes nothing more.
+  EXPECT_TRUE(Kill(id, "KILL").ok());
+}
 
 // Revoking an identity revokes its way to the sessions it started.
 TEST_F(PolicySessionTest, AnIdentityWithoutARuleCannotReachItsSessions) {

@@ -77,6 +77,26 @@ TEST(ProcessTable, CapsPerIdentityAndInAll) {
   EXPECT_THAT(fourth.status().message(), HasSubstr("--max-detached-total"));
 }
 
+// A few identities cannot take every session: past its first four, an
+// identity takes only from the first three quarters of the total.
+TEST(ProcessTable, TheLastQuarterIsKeptForIdentitiesWithFewSessions) {
+  SessionLimits limits;
+  limits.max_per_identity = 32;
+  limits.max_total = 16;
+  ProcessTable table(limits);
+  for (int i = 0; i < 12; ++i) Add(table, "alice");
+  absl::StatusOr<Session> greedy = table.Reserve("alice", "", {}, false);
+  EXPECT_EQ(greedy.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(greedy.status().message(),
+              HasSubstr("alice has 12 sessions, and the server 12: the last 4 "
+                        "of the 16 (--max-detached-total) are kept for "
+                        "identities with fewer than 4"));
+  for (int i = 0; i < 4; ++i) Add(table, "bob");
+  absl::StatusOr<Session> full = table.Reserve("carol", "", {}, false);
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.status().message(), HasSubstr("--max-detached-total"));
+}
+
 TEST(ProcessTable, EndedSessionsExpireAfterKeepEnded) {
   SessionLimits limits;
   limits.keep_ended = absl::Milliseconds(500);
