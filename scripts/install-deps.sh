@@ -11,7 +11,7 @@ build=(
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
-  libssl-dev libcap-dev libmicrohttpd-dev
+  libssl-dev libcap-dev libmicrohttpd-dev libseccomp-dev
 )
 tests=(
   libgtest-dev libgmock-dev

@@ -122,6 +122,7 @@ class PolicyRule {
   // A mask of 1 << CAP_*.
   uint64_t capabilities() const { return capabilities_; }
   v1::PolicyRule::Isolation isolation() const { return isolation_; }
+  v1::PolicyRule::Seccomp seccomp() const { return seccomp_; }
 
  private:
   friend class Policy;
@@ -167,6 +168,7 @@ class PolicyRule {
   v1::CgroupLimits cgroup_;
   uint64_t capabilities_ = 0;
   v1::PolicyRule::Isolation isolation_ = v1::PolicyRule::NO_ISOLATION;
+  v1::PolicyRule::Seccomp seccomp_ = v1::PolicyRule::DEFAULT;
 };
 
 class Policy {

@@ -144,6 +144,7 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
     capabilities_ |= uint64_t{1} << cap;
   }
   isolation_ = in.isolation();
+  seccomp_ = in.seccomp();
   return std::nullopt;
 }
 

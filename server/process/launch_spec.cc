@@ -112,6 +112,7 @@ std::string EncodeLaunchSpec(const LaunchSpec& spec) {
   w.U64(c.capabilities.has_value());
   w.U64(c.capabilities.value_or(0));
   w.U64(c.pid_namespace);
+  w.U64(c.seccomp);
   w.U64(spec.new_session);
   w.U64(spec.umask.has_value());
   w.U64(spec.umask.value_or(0));
@@ -172,8 +173,9 @@ absl::StatusOr<LaunchSpec> DecodeLaunchSpec(absl::string_view bytes) {
   bool has_caps = false;
   uint64_t caps = 0;
   if (!r.Flag(&c.no_new_privs) || !r.Flag(&has_caps) || !r.U64(&caps) ||
-      (!has_caps && caps != 0) || !r.Flag(&c.pid_namespace)) {
-    return bad("no_new_privs, capabilities or pid_namespace");
+      (!has_caps && caps != 0) || !r.Flag(&c.pid_namespace) ||
+      !r.Flag(&c.seccomp) || (c.seccomp && !c.no_new_privs)) {
+    return bad("no_new_privs, capabilities, pid_namespace or seccomp");
   }
   if (has_caps) c.capabilities = caps;
   bool has_umask = false;

@@ -49,6 +49,9 @@ struct Containment {
   // A PID namespace (and a mount namespace with its own /proc) of the
   // child's own, where a small init of ours is PID 1.
   bool pid_namespace = false;
+  // The default seccomp filter (seccomp_filter.h), set last before exec;
+  // needs no_new_privs.
+  bool seccomp = false;
 };
 
 struct LaunchSpec {

@@ -4,6 +4,8 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "server/process/seccomp_filter.h"
 #include "server/process/user_lookup.h"
 
 namespace rexec::process {
@@ -189,6 +192,8 @@ absl::string_view LaunchStepName(LaunchStep step) {
       return "capabilities";
     case LaunchStep::kNoNewPrivs:
       return "no_new_privs";
+    case LaunchStep::kSeccomp:
+      return "seccomp";
     case LaunchStep::kExec:
       return "exec";
   }
@@ -216,6 +221,11 @@ PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds) {
   }
   launch.scratch.resize(fds.passed.size());
   launch.fds = std::move(fds);
+  if (spec.containment.seccomp) {
+    absl::StatusOr<const sock_fprog*> filter = DefaultSeccompFilter();
+    launch.seccomp = filter.ok() ? *filter : nullptr;
+    launch.seccomp_error = filter.ok() ? 0 : ENOSYS;
+  }
   return launch;
 }
 
@@ -272,6 +282,15 @@ void RunLaunchSteps(PreparedLaunch& launch) {
   if (c.capabilities) ApplyCapabilities(*c.capabilities, root, report);
   if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(report, LaunchStep::kNoNewPrivs, errno);
+  }
+  // Last: from here on the filter holds, and it allows execve.
+  if (c.seccomp) {
+    if (launch.seccomp == nullptr) {
+      Fail(report, LaunchStep::kSeccomp, launch.seccomp_error);
+    }
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, launch.seccomp) != 0) {
+      Fail(report, LaunchStep::kSeccomp, errno);
+    }
   }
   execve(spec.path.c_str(), launch.argv.data(), launch.envp.data());
   Fail(report, LaunchStep::kExec, errno);

@@ -2,7 +2,7 @@
 // the order they run (folly's Subprocess::prepareChild): its own process
 // group (or session), default signals, [its own /proc and a small init as
 // PID 1], its fds, cwd, umask, rlimits, the capability bounding set,
-// groups, gid, uid, capabilities, no_new_privs, exec.
+// groups, gid, uid, capabilities, no_new_privs, [seccomp], exec.
 //
 // A step that fails writes a LaunchFailure (which step, its errno) to the
 // report fd and the child exits 127; an exec that succeeds closes the
@@ -19,6 +19,8 @@
 
 #include "absl/strings/string_view.h"
 #include "server/process/launch_spec.h"
+
+struct sock_fprog;
 
 namespace rexec::process {
 
@@ -38,6 +40,7 @@ enum class LaunchStep : int32_t {
   kUid,
   kCapabilities,
   kNoNewPrivs,
+  kSeccomp,
   kExec,
 };
 
@@ -81,6 +84,9 @@ struct PreparedLaunch {
   int tty = -1;
   // Room for PlaceFds: the passed fds moved above the targets.
   std::vector<int> scratch;
+  // With containment.seccomp: the filter, or null and why not (an errno).
+  const sock_fprog* seccomp = nullptr;
+  int seccomp_error = 0;
 };
 
 PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds);

@@ -217,6 +217,7 @@ absl::Status PlanContainment(absl::string_view identity,
     spawn->containment.capabilities = rule->capabilities();
     spawn->containment.pid_namespace =
         rule->isolation() == v1::PolicyRule::PID_NAMESPACE;
+    spawn->containment.seccomp = rule->seccomp() == v1::PolicyRule::DEFAULT;
   }
   PlanLimits(limits, spawn);
   return absl::OkStatus();

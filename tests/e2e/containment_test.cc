@@ -21,11 +21,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/rexecd_process.h"
+#include "tests/test_paths.h"
 
 namespace rexec::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kAlice[] = "rexect-alice";
@@ -257,6 +259,13 @@ constexpr char kPolicy[] = R"({
       "isolation": "PID_NAMESPACE"
     },
     {
+      "name": "unconfined",
+      "identities": ["E"],
+      "rpcs": ["Spawn"],
+      "programs": ["/*"],
+      "seccomp": "UNCONFINED"
+    },
+    {
       "name": "needs-cgroup",
       "identities": ["D"],
       "rpcs": ["Spawn"],
@@ -272,7 +281,7 @@ class PolicyContainmentTest : public ContainmentTest {
     ContainmentTest::SetUp();
     if (IsSkipped()) return;
     std::string tokens;
-    for (const char* who : {"A", "B", "C", "D"}) {
+    for (const char* who : {"A", "B", "C", "D", "E"}) {
       tokens +=
           absl::StrCat(who, " ", Sha256Hex(absl::StrCat("token-", who)), "\n");
       token_[who] = dir_.Write(absl::StrCat(who, ".token"),
@@ -381,6 +390,51 @@ TEST_F(PolicyContainmentTest, CapabilitiesAreOnlyTheOnesTheRuleGrants) {
   ASSERT_NE(open_server, nullptr);
   r = Rexec(*open_server, {"spawn", "--", "cat", "/proc/self/status"});
   EXPECT_NE(StatusField(r.out, "CapEff"), "0000000000000000");
+}
+
+// The default seccomp filter: each call it refuses is EPERM (clone3 ENOSYS,
+// so that libc falls back to clone), and a rule with seccomp UNCONFINED
+// shows that the filter, not a missing capability, refused each.
+TEST_F(PolicyContainmentTest, TheDefaultSeccompFilterRefusesEachCall) {
+  CliResult confined = As("A", {"spawn", "--", HelperPath(), "syscalls"});
+  ASSERT_EQ(confined.code, 0) << confined.err;
+  EXPECT_EQ(confined.out,
+            "clone-newuser EPERM\n"
+            "clone3 ENOSYS\n"
+            "init_module EPERM\n"
+            "finit_module EPERM\n"
+            "keyctl EPERM\n"
+            "add_key EPERM\n"
+            "bpf EPERM\n"
+            "perf_event_open EPERM\n"
+            "mount EPERM\n"
+            "umount2 EPERM\n"
+            "ptrace-attach EPERM\n"
+            "ptrace-seize EPERM\n"
+            "process_vm_readv EPERM\n"
+            "ptrace-traceme ok\n"
+            "unshare-newuser EPERM\n");
+  CliResult status = As("A", {"spawn", "--", "grep", "^Seccomp:", "/proc/self/status"});
+  EXPECT_EQ(status.out, "Seccomp:\t2\n") << status.err;
+
+  CliResult unconfined = As("E", {"spawn", "--", HelperPath(), "syscalls"});
+  ASSERT_EQ(unconfined.code, 0) << unconfined.err;
+  // Without the filter each fails for the kernel's own reasons, or not at
+  // all; the module calls are left out, as a kernel without modules says
+  // ENOSYS either way.
+  for (const char* name :
+       {"clone-newuser", "clone3", "keyctl", "add_key", "bpf",
+        "perf_event_open", "mount", "umount2", "process_vm_readv",
+        "unshare-newuser"}) {
+    EXPECT_THAT(unconfined.out,
+                Not(HasSubstr(absl::StrCat("\n", name, " EPERM\n"))));
+    EXPECT_THAT(unconfined.out,
+                Not(HasSubstr(absl::StrCat("\n", name, " ENOSYS\n"))));
+    EXPECT_THAT(unconfined.out, HasSubstr(absl::StrCat(name, " ")));
+  }
+  EXPECT_THAT(As("E", {"spawn", "--", "grep", "^Seccomp:", "/proc/self/status"})
+                  .out,
+              "Seccomp:\t0\n");
 }
 
 TEST_F(PolicyContainmentTest, CgroupLimitsWithoutACgroupRootAreRefused) {
