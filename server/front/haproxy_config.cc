@@ -36,11 +36,13 @@ std::string RenderHaproxyConfig(const HaproxySettings& s) {
       "defaults\n"
       "  mode http\n"
       "  timeout connect 5s\n",
-      // A call may be silent for as long as its process runs (a `sleep`,
-      // an attachment to an idle shell): the longest HAProxy can count.
-      // Dead clients are found by TCP keepalive below, as rexecd's own
-      // HTTP/2 pings would find them.
-      "  timeout client ", Ms(absl::Milliseconds(kLongestMs)), "\n",
+      // On an HTTP/2 connection HAProxy counts `timeout client` while the
+      // connection has no stream: a connection that says nothing goes after
+      // the handshake timeout, as with gRPC's own listener. A call may be
+      // silent for as long as its process runs (a `sleep`, an attachment to
+      // an idle shell): the server side waits the longest HAProxy can
+      // count, and dead clients are found by TCP keepalive below.
+      "  timeout client ", Ms(s.handshake_timeout), "\n",
       "  timeout server ", Ms(absl::Milliseconds(kLongestMs)), "\n",
       "  timeout http-request ", Ms(s.handshake_timeout), "\n",
       "  timeout http-keep-alive ", Ms(s.idle_timeout), "\n",

@@ -102,7 +102,7 @@ class WithoutPlugins final : public grpc::ServerBuilderOption {
 // wants a polled completion queue even though nothing of ours is on it
 // (the health service runs on gRPC's own callback threads): `*cq`.
 std::unique_ptr<grpc::Server> StartHealthServer(
-    const std::string& address, int* port,
+    const std::string& address, const ConnectionLimits& limits, int* port,
     std::unique_ptr<grpc::ServerCompletionQueue>* cq) {
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<WithoutPlugins>());
@@ -112,6 +112,9 @@ std::unique_ptr<grpc::Server> StartHealthServer(
   // A probe is one short call: little of anything.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 4);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 60'000);
+  // Silent connections go as on the API port.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             Milliseconds(limits.handshake_timeout));
   builder.SetMaxReceiveMessageSize(4 << 10);
   grpc::ResourceQuota quota("rexecd-health");
   quota.Resize(4 << 20);
@@ -163,7 +166,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   if (!config.health_listen.empty()) {
     int port = 0;
     server->health_server_ =
-        StartHealthServer(config.health_listen, &port, &server->health_cq_);
+        StartHealthServer(config.health_listen, limits, &port,
+                          &server->health_cq_);
     if (server->health_server_ == nullptr || port == 0) {
       return ListenError(absl::StrCat("--health-listen ", config.health_listen),
                          log);

@@ -99,6 +99,24 @@ class MetricsTest : public RexecdTest {
   std::string metrics_;
 };
 
+// One client address holds at most eight connections to the metrics port:
+// the ninth is closed at once, before the idle timeout (3 s) would.
+TEST_F(MetricsTest, AClientAddressHoldsAtMostEightConnections) {
+  std::vector<int> held;
+  for (int i = 0; i < 8; ++i) held.push_back(ConnectTcp(metrics_));
+  absl::SleepFor(absl::Milliseconds(200));  // accepted, all of them
+  const int ninth = ConnectTcp(metrics_);
+  EXPECT_TRUE(ClosedByServer(ninth, absl::Seconds(1)));
+  close(ninth);
+  for (int fd : held) close(fd);
+  // Given back, a scrape is served again.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return absl::StartsWith(Get(metrics_, "/metrics"), "HTTP/1.1 200");
+      },
+      absl::Seconds(10)));
+}
+
 TEST_F(MetricsTest, ValuesMoveAsCallsRun) {
   tokens_.Write("token", "secret-token\n");
   // On loopback unless told otherwise.

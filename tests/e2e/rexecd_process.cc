@@ -1,7 +1,10 @@
 #include "tests/e2e/rexecd_process.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "client/child_session.h"
 #include "client/connection.h"
 #include "gtest/gtest.h"
@@ -225,6 +229,31 @@ CliResult RunRexec(const std::vector<std::string>& args,
   result.code =
       r.status.exited() ? r.status.code() : 128 + r.status.signal_number();
   return result;
+}
+
+int ConnectTcp(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(address.substr(colon + 1), &port));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  return fd;
+}
+
+bool ClosedByServer(int fd, absl::Duration timeout) {
+  absl::Time give_up = absl::Now() + timeout;
+  char buffer[4096];
+  while (absl::Now() < give_up) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n <= 0) return true;
+  }
+  return false;
 }
 
 Result RunProgram(std::vector<std::string> argv) {

@@ -97,6 +97,12 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+// A TCP connection to 127.0.0.1 at the port of `address` (host:port).
+int ConnectTcp(const std::string& address);
+// Whether the server closes `fd` within `timeout` (what it sends before is
+// read and dropped).
+bool ClosedByServer(int fd, absl::Duration timeout);
+
 // Runs `argv` to its end (RunChild).
 Result RunProgram(std::vector<std::string> argv);
 

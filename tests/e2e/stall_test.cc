@@ -229,48 +229,41 @@ TEST(Stall, ACallThatNeverStartsIsEnded) {
             "no start message within 1s of the call (--start-timeout)");
 }
 
-int ConnectTcp(const std::string& address) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  EXPECT_TRUE(absl::SimpleAtoi(address.substr(colon + 1), &port));
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
-  return fd;
-}
 
-// Whether the server closes `fd` within `timeout` (what it sends before is
-// read and dropped).
-bool ClosedByServer(int fd, absl::Duration timeout) {
-  absl::Time give_up = absl::Now() + timeout;
-  char buffer[4096];
-  while (absl::Now() < give_up) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, 100) <= 0) continue;
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n <= 0) return true;
-  }
-  return false;
-}
+// On the API port and the health port alike, gRPC's own or behind the
+// front: a connection that says nothing, or only the preface, is closed.
+class SilentConnections : public ::testing::TestWithParam<bool> {};
 
-TEST(Stall, SilentConnectionsAreClosed) {
-  auto server = RexecdProcess::Start(
-      {"--handshake-timeout", "1s", "--max-connection-idle", "1s"});
+TEST_P(SilentConnections, AreClosedOnEveryPort) {
+  std::vector<std::string> flags = {"--handshake-timeout", "1s",
+                                    "--max-connection-idle", "1s",
+                                    "--health-listen", "127.0.0.1:0"};
+  if (GetParam()) flags.insert(flags.end(), {"--front", "haproxy"});
+  auto server = RexecdProcess::Start(flags);
   ASSERT_NE(server, nullptr);
-  int silent = ConnectTcp(server->address());
-  int preface_only = ConnectTcp(server->address());
-  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-  ASSERT_EQ(write(preface_only, preface.data(), preface.size()),
-            static_cast<ssize_t>(preface.size()));
-  EXPECT_TRUE(ClosedByServer(silent, absl::Seconds(15)));
-  EXPECT_TRUE(ClosedByServer(preface_only, absl::Seconds(15)));
-  close(silent);
-  close(preface_only);
+  const std::string health = server->LoggedAddress("health service on ");
+  for (const std::string& address : {server->address(), health}) {
+    int silent = ConnectTcp(address);
+    int preface_only = ConnectTcp(address);
+    const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    ASSERT_EQ(write(preface_only, preface.data(), preface.size()),
+              static_cast<ssize_t>(preface.size()));
+    EXPECT_TRUE(ClosedByServer(silent, absl::Seconds(15))) << address;
+    EXPECT_TRUE(ClosedByServer(preface_only, absl::Seconds(15))) << address;
+    close(silent);
+    close(preface_only);
+  }
   EXPECT_TRUE(ServesInTime(*server));
+  // A call that is silent for longer is a call, not a silent connection.
+  CliResult quiet = RunRexec({"--server", server->address(), "spawn", "--",
+                              "sh", "-c", "sleep 3; echo still"});
+  EXPECT_EQ(quiet.out, "still\n") << quiet.err;
 }
+
+INSTANTIATE_TEST_SUITE_P(GrpcOrFront, SilentConnections, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "BehindHaproxy" : "Grpc";
+                         });
 
 TEST(Stall, AConnectionHoldsAtMostItsStreams) {
   auto server = RexecdProcess::Start({"--max-streams-per-connection", "2"});
