@@ -72,6 +72,22 @@ TEST(Policy, TheFirstRuleForAnIdentityDecides) {
             "identity \"bob\": no rule of the policy is for it");
 }
 
+// As policy.proto documents: fnmatch without FNM_PATHNAME, so a program
+// glob's `*` crosses `/`; a rule that means one directory says so with
+// `?` and names, not `*`.
+TEST(Policy, AProgramGlobsStarCrossesSlashes) {
+  auto policy = MustParse(R"({"rules": [{"identities": ["a"],
+      "rpcs": ["Spawn"], "programs": ["/opt/tools/*"]}]})");
+  ASSERT_NE(policy, nullptr);
+  const PolicyRule* rule = *policy->RuleFor("a");
+  for (const char* path : {"/opt/tools/x", "/opt/tools/sub/dir/x"}) {
+    EXPECT_TRUE(rule->CheckExecutable("a", Rpc::kSpawn, path, "x").ok())
+        << path;
+  }
+  EXPECT_FALSE(
+      rule->CheckExecutable("a", Rpc::kSpawn, "/opt/toolsx/y", "y").ok());
+}
+
 TEST(Policy, ARuleAllowsWhatItSaysAndNothingMore) {
   auto policy = MustParse(kEchoForAlice);
   ASSERT_NE(policy, nullptr);

@@ -167,6 +167,10 @@ TEST_F(CgroupTest, EachChildRunsInACgroupOfItsOwnThatGoesWithIt) {
   const std::string relative =
       root_.substr(root_.find("/rexec-test-")) + "/children/id-anonymous-";
   EXPECT_THAT(r.out, HasSubstr("0::" + relative)) << r.out;
+  // Its own: a cN leaf under its identity's directory, not that directory.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("0::[^\n]*/children/"
+                                              "id-anonymous-[^/\n]*/c[0-9]+\n"))
+      << r.out;
   // Gone after the call, and its identity's directory with it.
   EXPECT_TRUE(Eventually([&] {
     std::string dirs;

@@ -437,6 +437,32 @@ TEST_F(PolicyContainmentTest, TheDefaultSeccompFilterRefusesEachCall) {
               "Seccomp:\t0\n");
 }
 
+// In a PID namespace the program's end comes through its init: a death by
+// a signal that dumped core is that signal, with its core, not an exit.
+TEST_F(PolicyContainmentTest, AnIsolatedChildsCoreDumpIsReportedAsOne) {
+  TempDir cores;
+  v1::SpawnStart start;
+  for (const std::string& arg :
+       {std::string("sh"), std::string("-c"),
+        "cd " + cores.path() + " && ulimit -c unlimited && kill -ABRT $$"}) {
+    start.add_argv(arg);
+  }
+  client::SessionOptions options(absl::Now() + absl::Seconds(30));
+  options.bearer_token = "token-C";
+  client::SpawnSession call(server_->stub(), start, options);
+  call.WritesDone();
+  v1::SpawnResponse response;
+  std::optional<v1::ExitStatus> exit;
+  while (call.Read(&response)) {
+    if (response.has_exit()) exit = response.exit();
+  }
+  ASSERT_TRUE(call.Finish().ok());
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_FALSE(exit->has_code()) << exit->DebugString();
+  EXPECT_EQ(exit->signal(), "SIGABRT");
+  EXPECT_TRUE(exit->core_dumped());
+}
+
 TEST_F(PolicyContainmentTest, CgroupLimitsWithoutACgroupRootAreRefused) {
   CliResult r = As("D", {"spawn", "--", "true"});
   EXPECT_EQ(r.err,
