@@ -208,14 +208,10 @@ TEST_P(TlsTest, TheCliSaysWhatAFailedHandshakeMostLikelyMeans) {
   EXPECT_EQ(good.out, "via-env\n");
 }
 
-// The server's name in the certificate of a new connection.
-std::string ServedName(const client::ConnectOptions& options) {
-  absl::StatusOr<client::Connection> connection = client::Connect(options);
-  if (!connection.ok()) return "";
-  auto stub = v1::ChildProcess::NewStub(connection->channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(Deadline(absl::Seconds(10)));
-  auto stream = stub->Spawn(&ctx);
+// `true` on a bare Spawn stream with `ctx` (its metadata as the test set
+// it), to its end.
+grpc::Status RunTrue(v1::ChildProcess::Stub& stub, grpc::ClientContext* ctx) {
+  auto stream = stub.Spawn(ctx);
   v1::SpawnRequest request;
   request.mutable_start()->add_argv("true");
   stream->Write(request);
@@ -223,7 +219,17 @@ std::string ServedName(const client::ConnectOptions& options) {
   v1::SpawnResponse response;
   while (stream->Read(&response)) {
   }
-  stream->Finish().IgnoreError();
+  return stream->Finish();
+}
+
+// The server's name in the certificate of a new connection.
+std::string ServedName(const client::ConnectOptions& options) {
+  absl::StatusOr<client::Connection> connection = client::Connect(options);
+  if (!connection.ok()) return "";
+  auto stub = v1::ChildProcess::NewStub(connection->channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(10)));
+  RunTrue(*stub, &ctx).IgnoreError();
   std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
   if (auth == nullptr) return "";
   std::vector<grpc::string_ref> cn =
@@ -359,15 +365,7 @@ TEST_P(TlsTest, FrontHeadersFromAClientAreNotBelieved) {
   ctx.AddMetadata("x-rexec-front-listener", "0");
   ctx.AddMetadata("x-rexec-front-src", "10.9.9.9");
   ctx.AddMetadata("x-rexec-front-port", "1");
-  auto stream = stub->Spawn(&ctx);
-  v1::SpawnRequest request;
-  request.mutable_start()->add_argv("true");
-  stream->Write(request);
-  stream->WritesDone();
-  v1::SpawnResponse response;
-  while (stream->Read(&response)) {
-  }
-  grpc::Status status = stream->Finish();
+  grpc::Status status = RunTrue(*stub, &ctx);
   EXPECT_TRUE(status.ok()) << status.error_message();
   const std::string line = server->WaitForLogLine("rpc=Spawn");
   EXPECT_THAT(line, HasSubstr("identity=\"deploy-bot\""));
