@@ -713,15 +713,17 @@ int main(int argc, char** argv) {
   if (front != nullptr) {
     served.listen.clear();
     served.connections_handed_over = true;
-    served.health_listen = front->health_address();
+    served.health_listen.clear();
+    served.health_handed_over = front->has_health();
   }
   auto server =
       rexec::rpc::RexecServer::Start(served, security->server, flags.limits);
   absl::Status front_started = absl::OkStatus();
   if (server.ok() && front != nullptr) {
     rexec::rpc::RexecServer* serving = server->get();
-    front_started =
-        front->Start([serving](int fd) { serving->AddConnection(fd); });
+    front_started = front->Start([serving](int fd, bool health) {
+      serving->AddConnection(fd, health);
+    });
   }
   if (!server.ok() || !front_started.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
@@ -767,8 +769,8 @@ int main(int argc, char** argv) {
   }
   if (front != nullptr) {
     spdlog::info("--front: HAProxy ({}) stands before those addresses; "
-                 "rexecd serves {}",
-                 flags.front, front->api_address());
+                 "rexecd serves it on @{}",
+                 flags.front, front->private_name());
   }
   if (metrics != nullptr) {
     spdlog::info("metrics on http://{}/metrics", metrics->address());

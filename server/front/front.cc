@@ -13,14 +13,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pwd.h>
+
 #include <algorithm>
+#include <cstddef>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -42,43 +48,70 @@ std::string UnixPath(absl::string_view address) {
   return std::string(address);
 }
 
-absl::Status WriteFileAtomically(const std::string& path,
-                                 const std::string& text) {
-  const std::string temporary = path + ".new";
-  const int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("write ", temporary));
+// A memfd holding `text` that no one can change any more (HAProxy reads it
+// as /dev/fd/N): close-on-exec; the caller passes it on.
+absl::StatusOr<int> SealedMemfd(const char* name, const std::string& text) {
+  const int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return ErrnoStatus(errno, "--front: memfd_create");
   size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
+    if (n <= 0) {
       const int error = errno;
       close(fd);
-      return ErrnoStatus(error, absl::StrCat("write ", temporary));
+      return ErrnoStatus(error, "--front: writing a memfd");
     }
     done += n;
   }
-  close(fd);
-  if (rename(temporary.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus(errno, absl::StrCat("rename ", temporary));
+  if (fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+    const int error = errno;
+    close(fd);
+    return ErrnoStatus(error, "--front: sealing a memfd");
   }
-  return absl::OkStatus();
+  return fd;
 }
 
-// A private directory for the sockets and files: under /run when this
-// process may write there (root), else under /tmp.
-absl::StatusOr<std::string> MakePrivateDirectory() {
-  std::string base = "/run/rexec";
-  if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) base = "/tmp";
-  std::string dir = base + "/rexecd-front.XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) {
-    dir = "/tmp/rexecd-front.XXXXXX";
-    if (mkdtemp(dir.data()) == nullptr) {
-      return ErrnoStatus(errno, "--front: mkdtemp /tmp/rexecd-front.XXXXXX");
+// 128 random bits in hex: an abstract socket's name that no other process
+// can take first.
+absl::StatusOr<std::string> RandomName() {
+  uint8_t bytes[16];
+  if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+    return ErrnoStatus(errno, "--front: getrandom");
+  }
+  return absl::StrCat("rexecd-front-",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(bytes), sizeof bytes)));
+}
+
+absl::StatusOr<int> BindAbstract(const std::string& name) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path + 1, name.data(), name.size());
+  // The whole sun_path, zeros after the name: HAProxy's abns@ addresses
+  // are that long, and abstract names are compared by length too.
+  const socklen_t length = sizeof address;
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus(errno, "--front: socket");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      listen(fd, 1024) != 0) {
+    const int error = errno;
+    close(fd);
+    return ErrnoStatus(error, absl::StrCat("--front: listen on @", name));
+  }
+  return fd;
+}
+
+// Who HAProxy runs as under a root rexecd: the user Debian's package
+// makes for it, else nobody.
+std::pair<uid_t, gid_t> HaproxyUser() {
+  for (const char* name : {"haproxy", "nobody"}) {
+    if (const passwd* user = getpwnam(name)) {
+      return {user->pw_uid, user->pw_gid};
     }
   }
-  return dir;
+  return {65534, 65534};
 }
 
 absl::StatusOr<std::string> FindProgram(const std::string& name) {
@@ -209,13 +242,18 @@ absl::StatusOr<std::unique_ptr<Front>> Front::Bind(FrontOptions options) {
   absl::StatusOr<std::string> haproxy = FindProgram(front->options_.haproxy);
   if (!haproxy.ok()) return haproxy.status();
   front->haproxy_ = *haproxy;
-  absl::StatusOr<std::string> dir = MakePrivateDirectory();
-  if (!dir.ok()) return dir.status();
-  front->dir_ = *dir;
+  if (geteuid() == 0) front->run_as_ = HaproxyUser();
   if (absl::Status bound = front->BindAll(); !bound.ok()) return bound;
-  absl::StatusOr<int> api = BindUnix(front->api_address(), 0600, std::nullopt);
-  if (!api.ok()) return api.status();
-  front->api_fd_ = *api;
+  for (auto [name, fd] : {std::pair{&front->api_name_, &front->api_fd_},
+                          std::pair{&front->health_name_, &front->health_fd_}}) {
+    if (fd == &front->health_fd_ && !front->has_health()) continue;
+    absl::StatusOr<std::string> random = RandomName();
+    if (!random.ok()) return random.status();
+    *name = *random;
+    absl::StatusOr<int> bound = BindAbstract(*name);
+    if (!bound.ok()) return bound.status();
+    *fd = *bound;
+  }
   return front;
 }
 
@@ -260,26 +298,13 @@ Front::~Front() {
     if (supervisor_.joinable()) supervisor_.join();
     close(stop_fd_);
   }
-  if (api_fd_ >= 0) close(api_fd_);
+  for (int fd : {api_fd_, health_fd_, config_fd_, pem_fd_, ca_fd_}) {
+    if (fd >= 0) close(fd);
+  }
   for (Listener& l : listeners_) {
     if (l.fd >= 0) close(l.fd);
     if (l.unix_socket) unlink(UnixPath(l.address).c_str());
   }
-  for (const char* name :
-       {"haproxy.cfg", "tls.pem", "client-ca.pem", "api.sock", "health.sock"}) {
-    unlink(absl::StrCat(dir_, "/", name).c_str());
-  }
-  rmdir(dir_.c_str());
-}
-
-std::string Front::api_address() const {
-  return absl::StrCat("unix:", dir_, "/api.sock");
-}
-
-std::string Front::health_address() const {
-  return options_.health_listen.empty()
-             ? ""
-             : absl::StrCat("unix:", dir_, "/health.sock");
 }
 
 std::vector<std::string> Front::ListenerPeers() const {
@@ -303,57 +328,62 @@ bool Front::TlsFilesChanged() {
   return text != tls_text_;
 }
 
-absl::Status Front::WriteFiles() {
+// HAProxy's fds: the listeners as 3, 4, ..., then the configuration, the
+// PEM and the CA.
+absl::Status Front::MakeFiles() {
+  const int listeners = static_cast<int>(listeners_.size());
   HaproxySettings settings = options_.limits;
   settings.binds.clear();
-  // HAProxy gets the sockets as fds 3, 4, ... in `listeners_`'s order.
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    settings.binds.push_back({static_cast<int>(3 + i),
-                              listeners_[i].unix_socket,
-                              listeners_[i].health});
+  for (int i = 0; i < listeners; ++i) {
+    settings.binds.push_back(
+        {3 + i, listeners_[i].unix_socket, listeners_[i].health});
   }
-  settings.api_socket = absl::StrCat(dir_, "/api.sock");
-  if (!options_.health_listen.empty()) {
-    settings.health_socket = absl::StrCat(dir_, "/health.sock");
-  }
+  settings.api_socket = absl::StrCat("abns@", api_name_);
+  if (has_health()) settings.health_socket = absl::StrCat("abns@", health_name_);
+  settings.run_as = run_as_;
   settings.tls_pem.clear();
   settings.client_ca.clear();
   settings.client_certificate_optional = options_.client_certificate_optional;
-  std::string tls_text;
+  std::string tls_text, pem, ca;
   if (!options_.tls_cert.empty()) {
-    // HAProxy wants the chain and its key in one file; it is written in
-    // the private directory, 0600, as the key file is.
-    std::string pem;
+    // HAProxy wants the chain and its key in one file.
     for (const std::string* path : {&options_.tls_cert, &options_.tls_key}) {
       absl::StatusOr<std::string> read = ReadBoundedFile(*path, kMaxTlsFile);
       if (!read.ok()) return read.status();
       absl::StrAppend(&tls_text, *read, "\n");
       absl::StrAppend(&pem, *read, "\n");
     }
-    settings.tls_pem = absl::StrCat(dir_, "/tls.pem");
-    if (absl::Status written = WriteFileAtomically(settings.tls_pem, pem);
-        !written.ok()) {
-      return written;
-    }
+    settings.tls_pem = absl::StrCat("/dev/fd/", 4 + listeners);
     if (!options_.tls_client_ca.empty()) {
-      absl::StatusOr<std::string> ca =
+      absl::StatusOr<std::string> read =
           ReadBoundedFile(options_.tls_client_ca, kMaxTlsFile);
-      if (!ca.ok()) return ca.status();
-      absl::StrAppend(&tls_text, *ca, "\n");
-      settings.client_ca = absl::StrCat(dir_, "/client-ca.pem");
-      if (absl::Status written = WriteFileAtomically(settings.client_ca, *ca);
-          !written.ok()) {
-        return written;
-      }
+      if (!read.ok()) return read.status();
+      absl::StrAppend(&tls_text, *read, "\n");
+      ca = *std::move(read);
+      settings.client_ca = absl::StrCat("/dev/fd/", 5 + listeners);
     }
   }
+  struct Made {
+    const char* name;
+    const std::string* text;
+    int* fd;
+  };
+  const std::string config = RenderHaproxyConfig(settings);
+  for (const Made& m : {Made{"haproxy.cfg", &config, &config_fd_},
+                        Made{"tls.pem", &pem, &pem_fd_},
+                        Made{"client-ca.pem", &ca, &ca_fd_}}) {
+    absl::StatusOr<int> fd = SealedMemfd(m.name, *m.text);
+    if (!fd.ok()) return fd.status();
+    if (*m.fd >= 0) close(*m.fd);
+    *m.fd = *fd;
+  }
   tls_text_ = std::move(tls_text);
-  return WriteFileAtomically(absl::StrCat(dir_, "/haproxy.cfg"),
-                             RenderHaproxyConfig(settings));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<pid_t> Front::Launch(bool check_only) {
-  const std::string config = absl::StrCat(dir_, "/haproxy.cfg");
+  const int listeners = static_cast<int>(listeners_.size());
+  const std::string config = absl::StrCat("/dev/fd/", 3 + listeners);
   // Everything the child needs, made before fork: after it, in a process
   // with threads, only async-signal-safe calls.
   std::vector<std::string> args = {haproxy_, "-f", config};
@@ -366,6 +396,7 @@ absl::StatusOr<pid_t> Front::Launch(bool check_only) {
                   nullptr};
   std::vector<int> fds;
   for (const Listener& l : listeners_) fds.push_back(l.fd);
+  for (int fd : {config_fd_, pem_fd_, ca_fd_}) fds.push_back(fd);
   const int count = static_cast<int>(fds.size());
   const pid_t parent = getpid();
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -402,20 +433,30 @@ absl::StatusOr<pid_t> Front::Launch(bool check_only) {
   return pid;
 }
 
-absl::Status Front::Start(std::function<void(int fd)> on_connection) {
+absl::Status Front::Start(
+    std::function<void(int fd, bool health)> on_connection) {
   on_connection_ = std::move(on_connection);
   if (listeners_.size() > 60) {
     return absl::InvalidArgumentError("--front: at most 60 addresses");
   }
-  if (absl::Status written = WriteFiles(); !written.ok()) return written;
+  if (!run_as_.has_value() && access(haproxy_.c_str(), R_OK) == 0) {
+    spdlog::warn(
+        "--front: rexecd is not root, so HAProxy runs as its user, as its "
+        "children may: one of them could read HAProxy's memory (callers' "
+        "tokens, the TLS key) and take its sockets; make {} execute-only "
+        "for this user (chmod 0711; the kernel then keeps HAProxy "
+        "non-dumpable, as the image does), or run rexecd as root",
+        haproxy_);
+  }
+  if (absl::Status made = MakeFiles(); !made.ok()) return made;
   absl::StatusOr<pid_t> check = Launch(/*check_only=*/true);
   if (!check.ok()) return check.status();
   int status = 0;
   Reap(*check, &status, /*wait=*/true);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "--front: ", haproxy_, " refused its configuration (", dir_,
-        "/haproxy.cfg; its message is above)"));
+        "--front: ", haproxy_,
+        " refused its configuration (its message is above)"));
   }
   absl::StatusOr<pid_t> pid = Launch(/*check_only=*/false);
   if (!pid.ok()) return pid.status();
@@ -429,8 +470,8 @@ absl::Status Front::Start(std::function<void(int fd)> on_connection) {
   return absl::OkStatus();
 }
 
-void Front::Accept() {
-  const int fd = accept4(api_fd_, nullptr, nullptr,
+void Front::Accept(int listener, bool health) {
+  const int fd = accept4(listener, nullptr, nullptr,
                          SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (fd < 0) return;
   ucred peer{};
@@ -442,26 +483,37 @@ void Front::Accept() {
            std::find(retiring_.begin(), retiring_.end(), peer.pid) !=
                retiring_.end();
   }
-  if (!ours) {
-    spdlog::warn(
-        "--front: refused a connection to rexecd's private socket from pid "
-        "{} (uid {}): only the HAProxy it started may connect there",
-        peer.pid, peer.uid);
-    close(fd);
+  if (ours) {
+    on_connection_(fd, health);
     return;
   }
-  on_connection_(fd);
+  close(fd);
+  // Said at most once a second: refusals cost a connect each, a log line
+  // would cost more.
+  ++refusals_unsaid_;
+  if (absl::Now() - last_refusal_said_ >= absl::Seconds(1)) {
+    spdlog::warn(
+        "--front: refused {} connection(s) to rexecd's private socket, the "
+        "last from pid {} (uid {}): only the HAProxy it started may connect "
+        "there",
+        refusals_unsaid_, peer.pid, peer.uid);
+    refusals_unsaid_ = 0;
+    last_refusal_said_ = absl::Now();
+  }
 }
 
 void Front::Supervise() {
   absl::Time next_tls_check = absl::Now() + options_.tls_refresh;
   absl::Time restart_not_before = absl::InfinitePast();
   for (;;) {
-    pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {api_fd_, POLLIN, 0}};
+    pollfd fds[3] = {{stop_fd_, POLLIN, 0},
+                     {api_fd_, POLLIN, 0},
+                     {health_fd_, POLLIN, 0}};
     // Wakes at least each second: to reap, and to look at the TLS files.
-    if (poll(fds, 2, 1000) > 0) {
+    if (poll(fds, 3, 1000) > 0) {
       if (fds[0].revents & POLLIN) break;
-      if (fds[1].revents & POLLIN) Accept();
+      if (fds[1].revents & POLLIN) Accept(api_fd_, false);
+      if (fds[2].revents & POLLIN) Accept(health_fd_, true);
     }
     absl::MutexLock lock(&mu_);
     // An HAProxy that retired (finished its calls) is reaped.
@@ -489,9 +541,9 @@ void Front::Supervise() {
     if (!options_.tls_cert.empty() && absl::Now() >= next_tls_check) {
       next_tls_check = absl::Now() + options_.tls_refresh;
       if (TlsFilesChanged()) {
-        if (absl::Status written = WriteFiles(); !written.ok()) {
+        if (absl::Status made = MakeFiles(); !made.ok()) {
           spdlog::error("--front: the TLS files changed and could not be "
-                        "taken: {}", std::string(written.message()));
+                        "taken: {}", std::string(made.message()));
           continue;
         }
         absl::StatusOr<pid_t> pid = Launch(false);

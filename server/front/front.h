@@ -2,18 +2,28 @@
 // (--front; see haproxy_config.h for why). rexecd binds every --listen and
 // --health-listen address itself (so port 0 works, unix sockets get their
 // mode and group, and a restarted HAProxy takes the same sockets), and
-// keeps one HAProxy running with the sockets as fds. HAProxy reaches rexecd
-// on a unix socket in a private directory (0700), where Front accepts only
-// connections whose peer (SO_PEERCRED) is an HAProxy it started: a child
-// that runs as rexecd's own user could otherwise connect there and send
-// the headers that name a caller. Each accepted connection is handed to
-// gRPC (RexecServer::AddConnection). HAProxy is:
-//   - started and checked before rexecd says it listens;
-//   - started again (at most once a second) if it dies;
-//   - replaced when the TLS files change (every --tls-reload-interval): a
-//     new one takes new connections, the old one (SIGUSR1) finishes its
-//     running calls, then exits;
-//   - killed with rexecd: it is started with PR_SET_PDEATHSIG.
+// keeps one HAProxy running with the sockets as fds.
+//
+// What HAProxy says of a call is believed, so nothing of the path from it
+// to rexecd may be reachable by a child, which may run as rexecd's own
+// user (root without capabilities still owns root's files):
+//   - HAProxy reaches rexecd on two abstract unix sockets with random
+//     names (no file to rename or replace), where Front accepts only
+//     connections whose peer (SO_PEERCRED) is an HAProxy it started, and
+//     hands each to gRPC (the API's or the health service's server);
+//   - its configuration, certificate chain and key, and client CA are
+//     sealed memfds (F_SEAL_WRITE...) it reads as /dev/fd/N: no file to
+//     edit between restarts;
+//   - under a root rexecd it runs as the `haproxy` user (else `nobody`),
+//     set by HAProxy after it read them, which also makes it non-dumpable:
+//     no child may ptrace it, read its memory or take its fds. A rexecd
+//     that is not root cannot do that, and says so at Start() unless
+//     HAProxy's binary is execute-only for it (which makes the kernel keep
+//     the process non-dumpable; the image does so).
+// HAProxy is started again (at most once a second) if it dies, replaced
+// when the TLS files change (every --tls-reload-interval; the old one
+// finishes its running calls after SIGUSR1), and killed with rexecd
+// (PR_SET_PDEATHSIG).
 //
 // Thread-safe: the supervision runs on a thread of its own.
 #ifndef REXEC_SERVER_FRONT_FRONT_H_
@@ -26,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -59,12 +70,9 @@ class Front {
   // Stops every HAProxy (SIGTERM, then SIGKILL) and removes the directory.
   ~Front();
 
-  // Where HAProxy reaches rexecd: "unix:/run/rexec/rexecd-front.XXXXXX/
-  // api.sock" (Front accepts there), and the health service's socket, which
-  // gRPC serves itself (health tells nothing to believe), when there is a
-  // --health-listen.
-  std::string api_address() const;
-  std::string health_address() const;
+  // The abstract socket HAProxy reaches rexecd's API on, for the log.
+  const std::string& private_name() const { return api_name_; }
+  bool has_health() const { return !options_.health_listen.empty(); }
   // The addresses as bound ("127.0.0.1:0" -> "127.0.0.1:41234").
   const std::vector<std::string>& addresses() const { return addresses_; }
   const std::string& bound_health_address() const { return bound_health_; }
@@ -73,11 +81,11 @@ class Front {
   // peer is then the client's address, from the front's headers).
   std::vector<std::string> ListenerPeers() const;
 
-  // Writes the configuration, has HAProxy check it, and starts it; then
+  // Makes the configuration, has HAProxy check it, and starts it; then
   // supervises it, and hands each connection an HAProxy of ours makes to
-  // rexecd's socket to `on_connection` (which takes the fd). The error is
-  // HAProxy's own message.
-  absl::Status Start(std::function<void(int fd)> on_connection);
+  // rexecd to `on_connection` (which takes the fd; `health` for the health
+  // service's). The error is HAProxy's own message.
+  absl::Status Start(std::function<void(int fd, bool health)> on_connection);
 
  private:
   struct Listener {
@@ -90,25 +98,31 @@ class Front {
 
   explicit Front(FrontOptions options) : options_(std::move(options)) {}
   absl::Status BindAll();
-  // The configuration and the PEM file, from the TLS files as they are now.
-  absl::Status WriteFiles();
+  // The sealed configuration, chain and key, and CA, from the TLS files as
+  // they are now.
+  absl::Status MakeFiles();
   absl::StatusOr<pid_t> Launch(bool check_only);
   void Supervise();
-  // Accepts a connection on the private socket: to on_connection_ when its
-  // peer is an HAProxy of ours, else closed with a warning.
-  void Accept();
   bool TlsFilesChanged();
-
+  // Accepts on a private socket: to on_connection_ when the peer is an
+  // HAProxy of ours, else closed (and said, at most once a second).
+  void Accept(int fd, bool health);
   const FrontOptions options_;
   std::string haproxy_;  // resolved path
-  std::string dir_;      // the private directory
+  std::optional<std::pair<uid_t, gid_t>> run_as_;  // under a root rexecd
   std::vector<Listener> listeners_;
   std::vector<std::string> addresses_;
   std::string bound_health_;
-  std::string tls_text_;  // cert, key and CA as last written
+  // The private sockets, abstract: the API's and the health service's.
+  std::string api_name_, health_name_;
+  int api_fd_ = -1, health_fd_ = -1;
+  // Sealed memfds: the configuration, the PEM (chain and key), the CA.
+  int config_fd_ = -1, pem_fd_ = -1, ca_fd_ = -1;
+  std::string tls_text_;  // cert, key and CA as last taken
+  std::function<void(int, bool)> on_connection_;
+  absl::Time last_refusal_said_ = absl::InfinitePast();
+  int refusals_unsaid_ = 0;
 
-  int api_fd_ = -1;   // the private socket HAProxy connects to
-  std::function<void(int)> on_connection_;
   int stop_fd_ = -1;  // eventfd: the supervisor ends
   std::thread supervisor_;
   absl::Mutex mu_;

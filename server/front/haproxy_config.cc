@@ -31,7 +31,11 @@ std::string RenderHaproxyConfig(const HaproxySettings& s) {
       // keeps whole): 16 KiB, HAProxy's default, said here for the reader.
       "  tune.bufsize 16384\n"
       "  tune.h2.max-concurrent-streams ", s.max_streams_per_connection, "\n",
-      "  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n"
+      "  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n",
+      s.run_as.has_value()
+          ? absl::StrCat("  uid ", s.run_as->first, "\n  gid ",
+                         s.run_as->second, "\n")
+          : "",
       "\n"
       "defaults\n"
       "  mode http\n"
@@ -59,6 +63,9 @@ std::string RenderHaproxyConfig(const HaproxySettings& s) {
   for (size_t i = 0; i < s.binds.size(); ++i) {
     const HaproxySettings::Bind& b = s.binds[i];
     absl::StrAppend(&out, "\nfrontend ", b.health ? "health-" : "api-", i,
+                    "\n  maxconn ",
+                    b.health ? s.max_health_connections
+                             : s.max_connections - s.max_health_connections,
                     "\n  bind fd@", b.fd, " proto h2");
     if (!b.health && !b.unix_socket && !s.tls_pem.empty()) {
       absl::StrAppend(&out, " ssl crt ", s.tls_pem, " alpn h2");
@@ -72,7 +79,7 @@ std::string RenderHaproxyConfig(const HaproxySettings& s) {
       absl::StrAppend(
           &out,
           "  stick-table type ipv6 size 64k expire 60s store conn_cur\n"
-          "  tcp-request connection track-sc0 src\n"
+          "  tcp-request connection track-sc0 src,ipmask(32,64)\n"
           "  tcp-request connection reject if { sc0_conn_cur gt ",
           s.max_connections_per_address, " }\n");
     }

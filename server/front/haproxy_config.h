@@ -13,7 +13,11 @@
 #ifndef REXEC_SERVER_FRONT_HAPROXY_CONFIG_H_
 #define REXEC_SERVER_FRONT_HAPROXY_CONFIG_H_
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -29,14 +33,23 @@ struct HaproxySettings {
     bool health = false;
   };
   std::vector<Bind> binds;
-  // rexecd's private sockets: the API, and the health service alone.
+  // rexecd's private sockets (HAProxy addresses, "abns@NAME"): the API,
+  // and the health service alone ("": none).
   std::string api_socket, health_socket;
+  // Who HAProxy becomes once it has read its files (uid, gid); unset: it
+  // stays who it was started as.
+  std::optional<std::pair<uid_t, gid_t>> run_as;
   // TLS on the API's TCP binds: the certificate chain with its key in one
   // PEM file; empty: plaintext. With client_ca, client certificates are
   // verified (required unless client_certificate_optional).
   std::string tls_pem, client_ca;
   bool client_certificate_optional = false;
   int max_connections = 4096;
+  // Of those, what the health frontends may hold: probes are few, and a
+  // flood of them must not take the API's room, nor the API's theirs.
+  int max_health_connections = 64;
+  // Per client address: an IPv4 address, or an IPv6 /64 (what one host
+  // is usually given).
   int max_connections_per_address = 256;
   int max_streams_per_connection = 100;
   absl::Duration handshake_timeout = absl::Seconds(10);

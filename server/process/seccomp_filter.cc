@@ -30,6 +30,9 @@ constexpr const char* kDenied[] = {
     "clock_adjtime",   "adjtimex",      "iopl",           "ioperm",
     "quotactl",        "userfaultfd",   "open_by_handle_at", "syslog",
     "uselib",          "vhangup",       "lookup_dcookie",
+    // Joining another process's namespaces (a user namespace another
+    // process of the same user made), and taking its fds.
+    "setns",           "pidfd_getfd",
 };
 
 absl::Status Refused(int rc, absl::string_view what) {

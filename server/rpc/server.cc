@@ -108,7 +108,9 @@ std::unique_ptr<grpc::Server> StartHealthServer(
   builder.SetOption(std::make_unique<WithoutPlugins>());
   *cq = builder.AddCompletionQueue();
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
+  if (!address.empty()) {
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
+  }
   // A probe is one short call: little of anything.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 4);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 60'000);
@@ -163,16 +165,19 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   // gRPC logs a nested internal error for an address it cannot bind; the
   // status below says it in one line.
   ops::GrpcLogCapture log;
-  if (!config.health_listen.empty()) {
+  if (!config.health_listen.empty() || config.health_handed_over) {
     int port = 0;
     server->health_server_ =
         StartHealthServer(config.health_listen, limits, &port,
                           &server->health_cq_);
-    if (server->health_server_ == nullptr || port == 0) {
+    if (server->health_server_ == nullptr ||
+        (port == 0 && !config.health_handed_over)) {
       return ListenError(absl::StrCat("--health-listen ", config.health_listen),
                          log);
     }
-    server->health_address_ = WithPort(config.health_listen, port);
+    if (!config.health_handed_over) {
+      server->health_address_ = WithPort(config.health_listen, port);
+    }
     server->workers_.emplace_back(RunWorker, server->health_cq_.get());
   }
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -268,8 +273,13 @@ int RexecServer::ReviewSessions(bool stop) {
   return revoked;
 }
 
-void RexecServer::AddConnection(int fd) {
-  grpc::AddInsecureChannelFromFd(server_.get(), fd);
+void RexecServer::AddConnection(int fd, bool health) {
+  grpc::Server* to = health ? health_server_.get() : server_.get();
+  if (to == nullptr) {
+    close(fd);
+    return;
+  }
+  grpc::AddInsecureChannelFromFd(to, fd);
 }
 
 void RexecServer::SetServing(bool serving) {

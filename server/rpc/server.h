@@ -104,8 +104,8 @@ class RexecServer {
   // The Prometheus text of this server's metrics.
   std::string RenderMetrics();
   // Serves a connection accepted elsewhere (--front's, see front/front.h),
-  // in plaintext; takes `fd`.
-  void AddConnection(int fd);
+  // in plaintext, on the API's server or the health service's; takes `fd`.
+  void AddConnection(int fd, bool health);
 
  private:
   RexecServer() = default;

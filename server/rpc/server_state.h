@@ -35,8 +35,9 @@ class Supervisor;
 struct ServerConfig {
   std::vector<std::string> listen = {"unix:/run/rexec/rexecd.sock"};
   // Connections come from RexecServer::AddConnection (--front), and
-  // `listen` may be empty.
+  // `listen` may be empty; the same for the health service's.
   bool connections_handed_over = false;
+  bool health_handed_over = false;
   // A plaintext address that serves the health service alone (for the
   // kubelet's gRPC probes, which present no client certificate); "": none.
   std::string health_listen;

@@ -58,6 +58,10 @@ wait_healthy "$api" "$name"
   || fail "rexecd is not PID 1"
 "$rexec" --server "$api" exec -- 'grep -qx haproxy /proc/[0-9]*/comm' \
   || fail "no haproxy before rexecd (--front)"
+# ...which its children, the same user, cannot look into.
+"$rexec" --server "$api" exec -- \
+  'for p in /proc/[0-9]*; do grep -qx haproxy $p/comm 2>/dev/null && exec cat $p/environ; done' \
+  >/dev/null 2>&1 && fail "a child could read haproxy's /proc (it is dumpable)"
 "$rexec" --server "$api" --version | grep -q "^rexec 0\." || fail "rexec --version"
 
 # As PID 1, orphans come to rexecd, which reaps them: no zombie stays.

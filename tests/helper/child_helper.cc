@@ -19,6 +19,7 @@
 //   syscalls           try each call the default seccomp filter refuses and
 //                      print "NAME RESULT" per line: ok, or the errno's name
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -104,6 +105,10 @@ void TrySyscalls() {
   iovec local{&copy, 1}, remote{&byte, 1};
   line("process_vm_readv",
        Outcome(process_vm_readv(getpid(), &local, 1, &remote, 1, 0)));
+  const int self = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+  line("pidfd_getfd", Outcome(syscall(SYS_pidfd_getfd, self, 0, 0)));
+  const int own_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  line("setns", Outcome(setns(own_ns, 0)));
   // What it starts and asks to be traced, it may trace (gdb's `run`).
   const pid_t traced = fork();
   if (traced == 0) {
