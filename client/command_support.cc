@@ -53,6 +53,17 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls) {
   return kRpcErrorExitCode;
 }
 
+void LeaveOnSignals(const sigset_t& signals) {
+  std::thread([signals] {
+    int sig = 0;
+    while (sigwait(&signals, &sig) == 0) {
+      if (sig == SIGWINCH) continue;
+      RestoreLocalTerminal();
+      std::_Exit(128 + sig);
+    }
+  }).detach();
+}
+
 int ExitCode(const v1::ExitStatus& exit, int err_fd) {
   absl::StatusOr<int> code = ShellExitCode(exit);
   if (code.ok()) return *code;

@@ -68,6 +68,12 @@ int ExitCode(const v1::ExitStatus& exit, int err_fd);
 // size, and SIGTERM and SIGHUP end rexec at once, as they end ssh: the
 // server hangs the remote terminal up. Every way out restores the local
 // terminal (RestoreLocalTerminal).
+// For a command that forwards no signal (ps, logs, kill, health, a detached
+// spawn): a detached thread ends rexec with 128 + N at the first of
+// `signals` (which must be blocked in every thread), the local terminal
+// restored.
+void LeaveOnSignals(const sigset_t& signals);
+
 // How the CLI's stdin goes to the child.
 struct InputOptions {
   // EOF on in_fd sends close_stdin (not for an attachment: the session's

@@ -1,3 +1,5 @@
+#include "absl/strings/strip.h"
+#include "client/printable.h"
 #include "client/fork_command.h"
 
 #include <sys/socket.h>
@@ -115,7 +117,11 @@ int RunForkCommand(v1::ChildProcess::StubInterface& stub,
         if (channel != nullptr) {
           channel->Send(*line);
         } else {
-          WriteAll(io.err_fd, absl::StrCat("rexec: message: ", *line));
+          // The JSON keeps DEL and C1 controls as they are: escaped here.
+          WriteAll(io.err_fd,
+                   absl::StrCat("rexec: message: ",
+                                Printable(absl::StripSuffix(*line, "\n")),
+                                "\n"));
         }
         break;
       }

@@ -532,6 +532,12 @@ int main(int argc, char** argv) {
     return rexec::client::kRpcErrorExitCode;
   }
   auto stub = rexec::v1::ChildProcess::NewStub(connection->channel);
+  // The commands that open no session of a child (whose own thread takes
+  // the signals and forwards them): the first SIGINT or SIGTERM ends rexec,
+  // however long the server takes to answer.
+  const bool forwards = (spawn->parsed() && !detach) || exec->parsed() ||
+                        fork->parsed() || sessions.attach->parsed();
+  if (!forwards) rexec::client::LeaveOnSignals(forwarded);
   rexec::client::SessionOptions session;
   session.bearer_token = connection->bearer_token;
   session.tls = connection->tls;

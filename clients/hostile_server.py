@@ -23,11 +23,12 @@ COMMAND`, the words of COMMAND), Fork's module, Exec's command:
                   client sends (its signals ignored), then exit 0
   error-escape    the call fails with a message full of terminal escapes
   session-escape  `started` names a session with terminal escapes
+  message-escape  (Fork) a message, a string of a C1 CSI and a DEL
 Exec's `overflow`: a result with 10 times the max_buffer the call asked
 for in stdout (a max_buffer ignored), exit 0; `over-by-one`: max_buffer + 1
 bytes of it; its big-message, exit, signal and no-status are as above, in
 the result. List answers one session whose name and argv hold terminal
-escapes.
+escapes; Kill never answers (for 60 s).
 
 Not for anything but tests: it runs nothing.
 """
@@ -41,6 +42,7 @@ from concurrent import futures
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "python"))
 
 import grpc  # noqa: E402
+from google.protobuf import struct_pb2  # noqa: E402
 
 from rexec.v1 import child_process_pb2 as pb  # noqa: E402
 from rexec.v1 import child_process_pb2_grpc as pb_grpc  # noqa: E402
@@ -100,6 +102,8 @@ def output(kind, mode, argument, signals, context):
         while time.monotonic() < deadline and context.is_active():
             yield kind(stdout=b"still here\n")
             time.sleep(0.01)
+    elif mode == "message-escape":
+        yield kind(message=struct_pb2.Value(string_value="\u009b2J\x7f"))
     elif mode == "error-escape":
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad " + ESCAPES)
     elif mode == "spill":
@@ -150,6 +154,12 @@ class HostileChildProcess(pb_grpc.ChildProcessServicer):
             stdout = b"x" * (64 * MIB)
         yield pb.ExecResponse(result=pb.ExecResult(
             stdout=stdout, exit=exit_status(mode, argument)))
+
+    def Kill(self, request, context):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and context.is_active():
+            time.sleep(0.05)
+        return pb.KillResponse()
 
     def List(self, request, context):
         return pb.ListResponse(sessions=[pb.SessionInfo(

@@ -160,10 +160,30 @@ TEST_F(HostileServerTest, TheServersWordsCannotDriveTheTerminal) {
   CliResult detached = Rexec({"spawn", "--detach", "--", "session-escape"});
   EXPECT_EQ(detached.code, 0) << detached.err;
   EXPECT_EQ(detached.out, "s" + escaped + "\n");
+  // A Fork's message, printed when no Node parent takes it.
+  CliResult message = Rexec({"fork", "--", "message-escape"});
+  EXPECT_THAT(message.err, HasSubstr("rexec: message: \"\\xc2\\x9b2J\\x7f\""));
+  EXPECT_THAT(message.err, Not(HasSubstr("\xc2\x9b")));
   CliResult all = RunRexec({"--server", server_->address(), "--server",
                             server_->address(), "spawn", "--", "error-escape"});
   EXPECT_THAT(all.err, HasSubstr("bad " + escaped));
   EXPECT_THAT(all.err, Not(HasSubstr("\x1b")));
+}
+
+// A command that opens no child's session (kill, ps, logs, health, a
+// detached spawn) leaves at the first Ctrl-C, answered or not.
+TEST_F(HostileServerTest, AnInterruptLeavesACallTheServerNeverAnswers) {
+  process::SpawnOptions options;
+  options.argv = {RexecPath(), "--server", server_->address(), "kill", "s1"};
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  ASSERT_TRUE(child.ok());
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_EQ(kill(child->pid(), SIGINT), 0);
+  const absl::Time sent = absl::Now();
+  Result r = RunChild(*child);  // bounded: the server holds it for 60 s
+  EXPECT_LT(absl::Now() - sent, absl::Seconds(10));
+  EXPECT_TRUE(r.status.exited());
+  EXPECT_EQ(r.status.code(), 128 + SIGINT);
 }
 
 TEST_F(HostileServerTest, ASecondInterruptLeavesWhileTheServerStreamsOn) {
