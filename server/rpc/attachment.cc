@@ -70,7 +70,7 @@ void Attachment::OnDoorbell(bool ok) {
     refused = std::exchange(link_->refused, absl::OkStatus());
   }
   if (!refused.ok()) {
-    owner_->OnInputRefused(std::move(refused));
+    owner_->OnRefused(std::move(refused));
   } else if (events & kInputWritten) {
     owner_->OnInputWritten(Input::kStdin);
   }
@@ -83,6 +83,11 @@ void Attachment::ResumeOutput() {
 
 void Attachment::Pump() {
   SessionLog& log = *session_.log;
+  if (std::optional<absl::Status> revoked = log.revoked()) {
+    Close();
+    owner_->OnRefused(*std::move(revoked));
+    return;
+  }
   // The exit is read before the output: then everything written before it
   // is in the log, and is sent first.
   const std::optional<v1::ExitStatus> exit = log.exit();

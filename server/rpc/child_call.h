@@ -164,7 +164,7 @@ class ChildCall : public ChildHandle::Owner {
   bool HasOutputRoom() override;
   void OnInputWritten(ChildHandle::Input input) override;
   void OnSupervisorDone() override;
-  void OnInputRefused(absl::Status status) override {
+  void OnRefused(absl::Status status) override {
     EndCall(ToGrpcStatus(status));
   }
 

@@ -43,8 +43,9 @@ class ChildHandle {
     // dropped because the child no longer reads that input.
     virtual void OnInputWritten(Input input) = 0;
     // An attachment's input could not be taken (the session's queue is
-    // full): the call ends with `status`.
-    virtual void OnInputRefused(absl::Status status) {}
+    // full), or its session was put out of its caller's reach (a policy
+    // reload): the call ends with `status`.
+    virtual void OnRefused(absl::Status status) {}
     // The child closed the IPC channel (or ended). Not called after
     // CloseChannel().
     virtual void OnChannelClosed() {}

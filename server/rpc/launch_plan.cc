@@ -201,6 +201,10 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
       PlanContainment(context.identity, plan.rule, options, &plan.spawn));
   REXEC_RETURN_IF_ERROR(PlanCgroup(context.cgroup_root, context.identity,
                                    plan.rule, &plan.spawn));
+  if (plan.request != nullptr) {
+    plan.request->executable = plan.spawn.executable;
+    plan.request->cwd = plan.spawn.cwd;
+  }
   return plan;
 }
 
@@ -222,12 +226,14 @@ absl::Status UseArgv0(absl::string_view identity, absl::string_view argv0,
   return absl::OkStatus();
 }
 
-absl::Status CheckStillAllowed(const LaunchContext& context,
-                               const LaunchRequest& request) {
-  LaunchContext as_asked = context;
-  as_asked.rpc = request.rpc;
+namespace {
+
+// The launch planned again: its refusal, else OK.
+absl::Status PlannedRefusal(const LaunchContext& context,
+                            const LaunchRequest& request,
+                            const v1::ProcessOptions& options) {
   absl::StatusOr<LaunchPlan> plan =
-      PlanLaunch(as_asked, request.argv, request.options);
+      PlanLaunch(context, request.argv, options);
   absl::Status status = plan.status();
   if (plan.ok() && !request.argv0.empty()) {
     status = UseArgv0(context.identity, request.argv0, &*plan);
@@ -235,6 +241,37 @@ absl::Status CheckStillAllowed(const LaunchContext& context,
   return status.code() == absl::StatusCode::kPermissionDenied
              ? status
              : absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckStillAllowed(const LaunchContext& context,
+                               const LaunchRequest& request) {
+  LaunchContext as_asked = context;
+  as_asked.rpc = request.rpc;
+  REXEC_RETURN_IF_ERROR(PlannedRefusal(as_asked, request, request.options));
+  // A plan that stopped early (its cwd gone) did not get to the program
+  // or the user: planned again from the rule's default cwd, it does.
+  if (!request.options.cwd().empty()) {
+    v1::ProcessOptions without_cwd = request.options;
+    without_cwd.clear_cwd();
+    REXEC_RETURN_IF_ERROR(PlannedRefusal(as_asked, request, without_cwd));
+  }
+  if (context.policy == nullptr) return absl::OkStatus();
+  REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
+                         context.policy->RuleFor(context.identity));
+  // What ran then, whatever the filesystem says now.
+  if (!request.executable.empty()) {
+    REXEC_RETURN_IF_ERROR(rule->CheckExecutable(context.identity, request.rpc,
+                                                request.executable,
+                                                request.argv[0])
+                              .status());
+  }
+  if (!request.options.cwd().empty() && !request.cwd.empty()) {
+    REXEC_RETURN_IF_ERROR(rule->CheckCwd(context.identity, request.cwd,
+                                         request.options.cwd()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,

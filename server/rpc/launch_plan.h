@@ -41,6 +41,8 @@ struct LaunchRequest {
   std::vector<std::string> argv;
   std::string argv0;  // Spawn's, when given
   v1::ProcessOptions options;
+  // What the rule allowed then: the canonical file that ran, and its cwd.
+  std::string executable, cwd;
 };
 
 struct LaunchPlan {
@@ -69,6 +71,8 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
 // its refusal (PERMISSION_DENIED, naming the rule and what it does not
 // allow) when it would not; OK otherwise, also when the launch would fail
 // for another reason (a program since removed is not the rule's doing).
+// The file that ran and its cwd are judged as they were then, so that
+// removing the cwd (which a new launch would stop at) hides nothing.
 absl::Status CheckStillAllowed(const LaunchContext& context,
                                const LaunchRequest& request);
 

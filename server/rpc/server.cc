@@ -268,6 +268,12 @@ int RexecServer::ReviewSessions(bool stop) {
       mail.kind = SessionMail::Kind::kStop;
       mail.reason = v1::TERMINATION_REASON_POLICY_REVOKED;
       session.control->Post(std::move(mail)).IgnoreError();
+    } else {
+      // Attachments made before the reload end too.
+      session.log->Revoke(absl::PermissionDeniedError(absl::StrCat(
+          "session ", session.id,
+          " was started under a rule that would not start it now: ",
+          allowed.message())));
     }
   }
   return revoked;

@@ -71,6 +71,19 @@ uint64_t SessionLog::oldest(int stream) const {
   return end > capacity_ ? end - capacity_ : 0;
 }
 
+void SessionLog::Revoke(absl::Status why) {
+  {
+    absl::MutexLock lock(&mu_);
+    revoked_ = std::move(why);
+  }
+  Notify();
+}
+
+std::optional<absl::Status> SessionLog::revoked() const {
+  absl::MutexLock lock(&mu_);
+  return revoked_;
+}
+
 std::optional<v1::ExitStatus> SessionLog::exit() const {
   absl::MutexLock lock(&mu_);
   return exit_;

@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "rexec/v1/child_process.pb.h"
@@ -34,6 +35,10 @@ class SessionLog {
   void Append(int stream, absl::string_view data);
   // After the last Append: the exit as reported.
   void SetExit(v1::ExitStatus exit);
+  // The session is out of its caller's reach (a policy reload with
+  // --on-policy-revoke keep): every attachment ends with `why`.
+  void Revoke(absl::Status why);
+  std::optional<absl::Status> revoked() const;
 
   struct Chunk {
     std::string data;
@@ -73,6 +78,7 @@ class SessionLog {
   mutable absl::Mutex mu_;
   Ring rings_[2] ABSL_GUARDED_BY(mu_);
   std::optional<v1::ExitStatus> exit_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> revoked_ ABSL_GUARDED_BY(mu_);
   // Watchers are called under their own lock, so that RemoveWatcher()
   // returning means no call is running or will come.
   mutable absl::Mutex watchers_mu_ ABSL_ACQUIRED_AFTER(mu_);

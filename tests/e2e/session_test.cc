@@ -712,6 +712,40 @@ TEST_F(PolicySessionTest, ASessionTheNewRuleWouldNotStartIsStopped) {
               HasSubstr("they are stopped"));
 }
 
+// What a session ran is judged as it was: a child that removed its own cwd
+// (where a new launch would stop, before its program is looked at) is
+// still stopped when its program is taken away.
+TEST_F(PolicySessionTest, ARemovedCwdHidesNothingFromTheReview) {
+  const std::string work = dir_.path() + "/work";
+  ASSERT_EQ(mkdir(work.c_str(), 0755), 0);
+  const std::string rule = absl::StrCat(
+      R"({"rules": [{"name": "a", "identities": ["A"],
+          "rpcs": ["Spawn", "List", "Attach", "Kill"], "cwd_roots": [")",
+      dir_.path(), R"("], "programs": [)");
+  Reload(rule + R"("/usr/bin/dash", "/usr/bin/sleep"]}]})");
+  v1::SpawnStart start;
+  for (const char* arg : {"sh", "-c", "rmdir \"$PWD\" && exec sleep 60"}) {
+    start.add_argv(arg);
+  }
+  start.mutable_options()->set_detach(true);
+  start.mutable_options()->set_cwd(work);
+  client::SpawnSession call(server_->stub(), start, As(kTokenA));
+  v1::SpawnResponse started;
+  ASSERT_TRUE(call.Read(&started) && started.has_started())
+      << call.Finish().error_message();
+  const std::string id = started.started().session();
+  call.Cancel();
+  call.Finish();
+  ASSERT_TRUE(Eventually([&] { return access(work.c_str(), F_OK) != 0; },
+                         absl::Seconds(10)));
+  Reload(rule + R"("/usr/bin/sleep"]}]})");
+  EXPECT_TRUE(WaitUntil(id, [](const v1::SessionInfo& info) {
+    return info.state() == v1::SESSION_STATE_ENDED;
+  }));
+  EXPECT_THAT(server_->WaitForLogLine("reason=POLICY_REVOKED"),
+              HasSubstr("does not allow sh (programs)"));
+}
+
 class KeepRevokedSessionTest : public PolicySessionTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
@@ -724,8 +758,16 @@ class KeepRevokedSessionTest : public PolicySessionTest {
 TEST_F(KeepRevokedSessionTest, AKeptSessionRunsOnButCannotBeAttached) {
   const std::string id = SleepingSession();
   ASSERT_FALSE(id.empty());
+  // An attachment made before the reload is ended by it.
+  auto before = Attach(id);
+  Seen seen;
+  ASSERT_TRUE(Next(*before, seen));  // attached
   Reload(Policy(true, R"("Spawn", "List", "Attach", "Kill")",
                 R"("/usr/bin/true")"));
+  Seen ended = ReadAll(*before, seen);
+  EXPECT_EQ(ended.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(ended.status.error_message(),
+              HasSubstr("would not start it now"));
   EXPECT_THAT(server_->WaitForLogLine("reason=POLICY_REVOKED"),
               HasSubstr("kept running (--on-policy-revoke keep)"));
   Seen attached = ReadAll(*Attach(id));
