@@ -24,7 +24,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,14 +35,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
-// In the sanitizer build: LeakSanitizer's check at exit attaches to this
-// process with ptrace (PTRACE_ATTACH from a clone of it), which the
-// default seccomp filter of a child under a policy refuses; there the
-// check is left out rather than failing every run.
-extern "C" const char* __lsan_default_options() {
-  return prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2 ? "detect_leaks=0" : "";
-}
 
 namespace {
 
