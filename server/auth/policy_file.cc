@@ -11,6 +11,8 @@
 // line.
 #include <limits>
 #include <map>
+#include <sstream>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -22,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "server/auth/policy.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace rexec::auth {
@@ -215,6 +218,33 @@ class SchemaWalk {
   std::map<std::string, YAML::Mark> marks_;
 };
 
+// A document's events, dropped: to read past one without building it.
+class NoEvents final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Whether `text` goes on past its first document. Only the first two are
+// read (not YAML::LoadAll, which would build every one of thousands of
+// tiny documents: the fuzzer's 2 GiB).
+bool HoldsASecondDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  NoEvents none;
+  return parser.HandleNextDocument(none) && parser.HandleNextDocument(none);
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Policy>> Policy::Load(
@@ -241,15 +271,16 @@ absl::StatusOr<std::shared_ptr<const Policy>> Policy::Parse(
   SchemaWalk walk(source);
   Json json;
   try {
-    // Every document, so that what follows a "---" or "..." is not left
-    // unread: a policy is one whole document.
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() != 1) {
+    const std::string whole(text);
+    YAML::Node root = YAML::Load(whole);
+    // What follows a "---" or "..." is not left unread: a policy is one
+    // whole document.
+    if (HoldsASecondDocument(whole)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          source, ": the file holds ", documents.size(),
-          " YAML documents; a policy is exactly one"));
+          source,
+          ": the file holds more than one YAML document; a policy is "
+          "exactly one"));
     }
-    const YAML::Node& root = documents[0];
     absl::Status status =
         walk.Message(root, v1::Policy::descriptor(), "", &json);
     if (!status.ok()) return status;

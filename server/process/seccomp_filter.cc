@@ -74,9 +74,10 @@ absl::StatusOr<std::vector<sock_filter>> Build() {
       rc != 0) {
     return Refused(rc, "clone3");
   }
-  for (long request : {PTRACE_ATTACH, PTRACE_SEIZE}) {
+  for (scmp_datum_t request : {scmp_datum_t{PTRACE_ATTACH},
+                                scmp_datum_t{PTRACE_SEIZE}}) {
     if (int rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(ptrace), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, request));
+                                  SCMP_A0(SCMP_CMP_EQ, request, 0));
         rc != 0) {
       return Refused(rc, "ptrace");
     }

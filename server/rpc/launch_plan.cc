@@ -187,7 +187,7 @@ absl::StatusOr<LaunchPlan> PlanLaunch(const LaunchContext& context,
   plan.session_name = options.name();
   if (plan.detach && context.policy != nullptr) {
     plan.request = std::make_shared<LaunchRequest>(
-        LaunchRequest{context.rpc, plan.spawn.argv, "", options});
+        LaunchRequest{context.rpc, plan.spawn.argv, "", options, "", ""});
   }
   if (context.policy != nullptr) {
     REXEC_ASSIGN_OR_RETURN(const auth::PolicyRule* rule,
