@@ -16,6 +16,12 @@ bool IsUnixAddress(absl::string_view address) {
          absl::StartsWith(address, "unix-abstract:");
 }
 
+std::string UnixSocketPath(absl::string_view address) {
+  absl::ConsumePrefix(&address, "unix:");
+  if (absl::StartsWith(address, "//")) address.remove_prefix(2);
+  return std::string(address);
+}
+
 absl::string_view HostOf(absl::string_view host_port) {
   if (absl::ConsumePrefix(&host_port, "[")) {
     size_t close = host_port.find(']');

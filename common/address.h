@@ -4,12 +4,17 @@
 #ifndef REXEC_COMMON_ADDRESS_H_
 #define REXEC_COMMON_ADDRESS_H_
 
+#include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace rexec {
 
 // "unix:/path", "unix:///path", "unix-abstract:name".
 bool IsUnixAddress(absl::string_view address);
+
+// "unix:/run/x.sock", "unix:///run/x.sock" or "unix:x.sock" -> the path.
+std::string UnixSocketPath(absl::string_view address);
 
 // A TCP address whose host is loopback: "127.0.0.1:N", "[::1]:N",
 // "localhost:N" (also with a dns: scheme), or an ipv4:/ipv6: list whose

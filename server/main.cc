@@ -341,12 +341,11 @@ void WarnOfExposure(const Flags& f, mode_t socket_mode) {
 // there: /run/rexec of the default, on a fresh host or a tmpfs /run.
 absl::Status MakeSocketDirectories(const Flags& f) {
   for (const std::string& address : f.config.listen) {
-    absl::string_view path = address;
-    if (!absl::ConsumePrefix(&path, "unix:")) continue;
-    if (absl::StartsWith(path, "//")) path.remove_prefix(2);
+    if (!absl::StartsWith(address, "unix:")) continue;
+    const std::string path = rexec::UnixSocketPath(address);
     const size_t slash = path.rfind('/');
-    if (slash == absl::string_view::npos || slash == 0) continue;
-    const std::string dir(path.substr(0, slash));
+    if (slash == std::string::npos || slash == 0) continue;
+    const std::string dir = path.substr(0, slash);
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--listen ", address, ": cannot make ", dir, ": ",

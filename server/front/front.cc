@@ -29,24 +29,17 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "common/address.h"
 #include "common/bounded_file.h"
 #include "common/errno_status.h"
 #include "server/process/child_registry.h"
+#include "server/process/executable_lookup.h"
 #include "spdlog/spdlog.h"
 
 namespace rexec::front {
 namespace {
 
 constexpr size_t kMaxTlsFile = 1 << 20;
-
-std::string UnixPath(absl::string_view address) {
-  absl::ConsumePrefix(&address, "unix:");
-  if (absl::StartsWith(address, "//")) address.remove_prefix(2);
-  return std::string(address);
-}
 
 // A memfd holding `text` that no one can change any more (HAProxy reads it
 // as /dev/fd/N): close-on-exec; the caller passes it on.
@@ -114,25 +107,22 @@ std::pair<uid_t, gid_t> HaproxyUser() {
   return {65534, 65534};
 }
 
+// The process layer's PATH lookup, with /usr/sbin and /usr/local/sbin
+// after PATH: Debian's haproxy is in /usr/sbin, which a user's PATH may
+// lack.
 absl::StatusOr<std::string> FindProgram(const std::string& name) {
-  if (absl::StrContains(name, '/')) {
-    if (access(name.c_str(), X_OK) == 0) return name;
-    return ErrnoStatus(errno, absl::StrCat("--front ", name));
-  }
   const char* path = getenv("PATH");
-  for (absl::string_view dir :
-       absl::StrSplit(path != nullptr ? path : "/usr/sbin:/usr/bin", ':')) {
-    if (dir.empty()) continue;
-    std::string candidate = absl::StrCat(dir, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  const std::string searched = absl::StrCat(
+      path != nullptr ? path : "/usr/bin:/bin", ":/usr/sbin:/usr/local/sbin");
+  absl::StatusOr<std::string> found =
+      process::FindExecutable(name, searched, "");
+  if (found.ok()) return found;
+  if (found.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(
+        "--front ", name, ": no such program in PATH (install haproxy)"));
   }
-  // Debian's haproxy is in /usr/sbin, which a user's PATH may lack.
-  for (const char* dir : {"/usr/sbin/", "/usr/local/sbin/"}) {
-    std::string candidate = absl::StrCat(dir, name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return absl::NotFoundError(absl::StrCat(
-      "--front ", name, ": no such program in PATH (install haproxy)"));
+  return absl::Status(found.status().code(),
+                      absl::StrCat("--front ", found.status().message()));
 }
 
 // "host:port" -> a listening TCP socket; *bound is the address with the
@@ -188,7 +178,7 @@ absl::StatusOr<int> BindTcp(const std::string& address, std::string* bound) {
 // others could connect), then given its mode and group.
 absl::StatusOr<int> BindUnix(const std::string& address, mode_t mode,
                              std::optional<gid_t> group) {
-  const std::string path = UnixPath(address);
+  const std::string path = UnixSocketPath(address);
   sockaddr_un name{};
   name.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof name.sun_path) {
@@ -303,7 +293,7 @@ Front::~Front() {
   }
   for (Listener& l : listeners_) {
     if (l.fd >= 0) close(l.fd);
-    if (l.unix_socket) unlink(UnixPath(l.address).c_str());
+    if (l.unix_socket) unlink(UnixSocketPath(l.address).c_str());
   }
 }
 

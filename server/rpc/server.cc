@@ -13,7 +13,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "common/address.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
@@ -34,13 +33,6 @@ void RunWorker(grpc::ServerCompletionQueue* cq) {
   void* tag;
   bool ok;
   while (cq->Next(&tag, &ok)) static_cast<Tag*>(tag)->Run(ok);
-}
-
-// "unix:/run/x.sock", "unix:///run/x.sock" or "unix:x.sock" -> the path.
-std::string UnixPath(absl::string_view address) {
-  absl::ConsumePrefix(&address, "unix:");
-  if (absl::StartsWith(address, "//")) address.remove_prefix(2);
-  return std::string(address);
 }
 
 int Milliseconds(absl::Duration d) {
@@ -75,7 +67,7 @@ void ApplyLimits(const ConnectionLimits& limits, grpc::ServerBuilder* builder) {
 // group.
 absl::Status ShareUnixSocket(const std::string& address,
                              const ServerSecurity& security) {
-  const std::string path = UnixPath(address);
+  const std::string path = UnixSocketPath(address);
   if (chmod(path.c_str(), security.socket_mode) != 0) {
     return ErrnoStatus(errno, absl::StrCat("chmod ", path));
   }

@@ -30,5 +30,11 @@ TEST(AddressTest, EveryEntryOfAListMustBeLoopback) {
   }
 }
 
+TEST(Address, UnixSocketPath) {
+  EXPECT_EQ(UnixSocketPath("unix:/run/x.sock"), "/run/x.sock");
+  EXPECT_EQ(UnixSocketPath("unix:///run/x.sock"), "/run/x.sock");
+  EXPECT_EQ(UnixSocketPath("unix:x.sock"), "x.sock");
+}
+
 }  // namespace
 }  // namespace rexec
