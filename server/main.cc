@@ -600,6 +600,8 @@ void RunUntilStopped(const Flags& f, Security& security,
     if (sig == SIGHUP) {
       Reload(f, security, server);
     } else if (!stopper.joinable()) {
+      // Not serving before it is said.
+      server.BeginDrain(absl::Now() + f.shutdown_grace);
       spdlog::info(
           "{}: draining: no new calls; running ones have {} to end before "
           "they are stopped (a second {} stops them at once)",

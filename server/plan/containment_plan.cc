@@ -1,4 +1,4 @@
-#include "server/rpc/containment_plan.h"
+#include "server/plan/containment_plan.h"
 
 #include <linux/capability.h>
 #include <sys/resource.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace rexec::rpc {
+namespace rexec::plan {
 namespace {
 
 using process::GroupEntry;
@@ -253,4 +253,4 @@ absl::Status PlanCgroup(process::CgroupRoot* cgroup_root,
   return absl::OkStatus();
 }
 
-}  // namespace rexec::rpc
+}  // namespace rexec::plan

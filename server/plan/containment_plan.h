@@ -5,15 +5,15 @@
 //
 // Part of PlanLaunch (launch_plan.h); pure but for reading the user and
 // group databases and this process's capabilities.
-#ifndef REXEC_SERVER_RPC_CONTAINMENT_PLAN_H_
-#define REXEC_SERVER_RPC_CONTAINMENT_PLAN_H_
+#ifndef REXEC_SERVER_PLAN_CONTAINMENT_PLAN_H_
+#define REXEC_SERVER_PLAN_CONTAINMENT_PLAN_H_
 
 #include "absl/status/status.h"
 #include "rexec/v1/child_process.pb.h"
 #include "server/auth/policy.h"
 #include "server/process/child.h"
 
-namespace rexec::rpc {
+namespace rexec::plan {
 
 // Fills spawn->containment and adds the run-as user's variables to the
 // base environment. `rule` is null without a policy. Errors:
@@ -32,6 +32,6 @@ absl::Status PlanCgroup(process::CgroupRoot* cgroup_root,
                         const auth::PolicyRule* rule,
                         process::SpawnOptions* spawn);
 
-}  // namespace rexec::rpc
+}  // namespace rexec::plan
 
-#endif  // REXEC_SERVER_RPC_CONTAINMENT_PLAN_H_
+#endif  // REXEC_SERVER_PLAN_CONTAINMENT_PLAN_H_

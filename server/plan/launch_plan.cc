@@ -1,4 +1,4 @@
-#include "server/rpc/launch_plan.h"
+#include "server/plan/launch_plan.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,12 +14,12 @@
 #include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "server/process/executable_lookup.h"
-#include "server/rpc/containment_plan.h"
-#include "server/rpc/process_options.h"
+#include "server/plan/containment_plan.h"
+#include "server/plan/process_options.h"
 
 extern char** environ;
 
-namespace rexec::rpc {
+namespace rexec::plan {
 namespace {
 
 // "/a/./b/../c//d" -> "/a/c/d", without asking the filesystem: for paths
@@ -330,4 +330,4 @@ absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,
   return FoundProgram{*std::move(found), plan.rule};
 }
 
-}  // namespace rexec::rpc
+}  // namespace rexec::plan

@@ -7,8 +7,8 @@
 //
 // Pure but for reading the filesystem (PATH lookup, realpath) and the
 // server's environment: no gRPC, so that it can be fuzzed on its own.
-#ifndef REXEC_SERVER_RPC_LAUNCH_PLAN_H_
-#define REXEC_SERVER_RPC_LAUNCH_PLAN_H_
+#ifndef REXEC_SERVER_PLAN_LAUNCH_PLAN_H_
+#define REXEC_SERVER_PLAN_LAUNCH_PLAN_H_
 
 #include <memory>
 #include <string>
@@ -21,7 +21,7 @@
 #include "server/process/child.h"
 #include "server/process/stop_policy.h"
 
-namespace rexec::rpc {
+namespace rexec::plan {
 
 // Who asks and under what.
 struct LaunchContext {
@@ -100,6 +100,6 @@ absl::StatusOr<FoundProgram> LookPath(const LaunchContext& context,
                                       const std::string& file,
                                       const v1::ProcessOptions& options);
 
-}  // namespace rexec::rpc
+}  // namespace rexec::plan
 
-#endif  // REXEC_SERVER_RPC_LAUNCH_PLAN_H_
+#endif  // REXEC_SERVER_PLAN_LAUNCH_PLAN_H_

@@ -1,4 +1,4 @@
-#include "server/rpc/process_options.h"
+#include "server/plan/process_options.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -6,7 +6,7 @@
 #include "common/signal_name.h"
 #include "common/status_macros.h"
 
-namespace rexec::rpc {
+namespace rexec::plan {
 namespace {
 
 // google.protobuf.Duration's own range: about 10,000 years.
@@ -21,12 +21,6 @@ absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
                      d.nanos(), "ns (it must be a non-negative duration)"));
   }
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-void ToProto(absl::Duration d, google::protobuf::Duration* proto) {
-  int64_t nanos = absl::ToInt64Nanoseconds(d);
-  proto->set_seconds(nanos / 1'000'000'000);
-  proto->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
 }
 
 absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t dflt,
@@ -59,16 +53,6 @@ absl::StatusOr<process::TerminalOptions> FromProto(const v1::PtyOptions& pty) {
 }
 
 }  // namespace
-
-absl::StatusOr<process::WindowSize> FromProto(const v1::Resize& resize,
-                                              process::WindowSize current) {
-  process::WindowSize size;
-  REXEC_ASSIGN_OR_RETURN(
-      size.rows, WindowDimension(resize.rows(), current.rows, "resize.rows"));
-  REXEC_ASSIGN_OR_RETURN(
-      size.cols, WindowDimension(resize.cols(), current.cols, "resize.cols"));
-  return size;
-}
 
 absl::Status FromProto(const v1::ProcessOptions& proto,
                        absl::Duration max_kill_grace,
@@ -117,20 +101,4 @@ absl::Status FromProto(const v1::ProcessOptions& proto,
   return absl::OkStatus();
 }
 
-void ToProto(const process::ExitStatus& status, v1::TerminationReason reason,
-             absl::Duration wall_time, v1::ExitStatus* proto) {
-  if (status.exited()) {
-    proto->set_code(status.code());
-  } else {
-    proto->set_signal(SignalName(status.signal_number()));
-  }
-  proto->set_core_dumped(status.core_dumped());
-  proto->set_reason(reason);
-  ToProto(wall_time, proto->mutable_wall_time());
-  ToProto(status.usage.user_cpu, proto->mutable_usage()->mutable_user_cpu());
-  ToProto(status.usage.system_cpu,
-          proto->mutable_usage()->mutable_system_cpu());
-  proto->mutable_usage()->set_max_rss_bytes(status.usage.max_rss_bytes);
-}
-
-}  // namespace rexec::rpc
+}  // namespace rexec::plan

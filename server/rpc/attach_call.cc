@@ -3,32 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/rpc/grpc_status.h"
+#include "server/rpc/table_messages.h"
 
 namespace rexec::rpc {
-
-void ToProto(const Session& session, v1::SessionInfo* info) {
-  info->set_id(session.id);
-  info->set_name(session.name);
-  for (const std::string& arg : session.argv) info->add_argv(arg);
-  info->set_pid(session.pid);
-  const int64_t nanos = absl::ToUnixNanos(session.started);
-  info->mutable_start_time()->set_seconds(nanos / 1'000'000'000);
-  info->mutable_start_time()->set_nanos(
-      static_cast<int32_t>(nanos % 1'000'000'000));
-  info->set_terminal(session.terminal);
-  const SessionLog& log = *session.log;
-  info->set_stdout_end(log.end(SessionLog::kStdout));
-  info->set_stderr_end(log.end(SessionLog::kStderr));
-  info->set_stdout_oldest(log.oldest(SessionLog::kStdout));
-  info->set_stderr_oldest(log.oldest(SessionLog::kStderr));
-  info->set_attached(log.watchers());
-  if (std::optional<v1::ExitStatus> exit = log.exit()) {
-    info->set_state(v1::SESSION_STATE_ENDED);
-    *info->mutable_exit() = *exit;
-  } else {
-    info->set_state(v1::SESSION_STATE_RUNNING);
-  }
-}
 
 absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
   const v1::AttachStart& start = request.start();
@@ -52,15 +29,15 @@ absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
     audit().rule = (*rule)->name();
     REXEC_RETURN_IF_ERROR((*rule)->CheckRpc(identity().name, auth::Rpc::kAttach));
   }
-  absl::StatusOr<Session> session =
-      state()->sessions().Find(identity().name, start.session());
+  absl::StatusOr<table::Session> session =
+      state()->table().Find(identity().name, start.session());
   if (!session.ok()) return session.status();
   // Nor one the rule would no longer start (its program, user, group or
   // cgroup taken away since).
-  if (policy != nullptr && session->launch != nullptr) {
-    absl::Status allowed =
-        CheckStillAllowed(state()->LaunchContextFor(identity().name, policy),
-                          *session->launch);
+  if (const plan::LaunchRequest* launch = LaunchOf(*session);
+      policy != nullptr && launch != nullptr) {
+    absl::Status allowed = plan::CheckStillAllowed(
+        state()->LaunchContextFor(identity().name, policy), *launch);
     if (!allowed.ok()) {
       return absl::PermissionDeniedError(absl::StrCat(
           "session ", session->id,
@@ -70,13 +47,13 @@ absl::Status AttachCall::StartChild(const v1::AttachRequest& request) {
   }
   audit().argv = session->argv;
   audit().session = session->id;
-  Attachment::Options options;
+  table::Attachment::Options options;
   if (start.has_stdout_from()) options.from[0] = start.stdout_from();
   if (start.has_stderr_from()) options.from[1] = start.stderr_from();
   options.output_only = output_only_ = start.output_only();
   options.follow = !start.no_follow();
-  auto attachment = std::make_unique<Attachment>(state(), cq(), this,
-                                                 *std::move(session), options);
+  auto attachment = std::make_unique<table::Attachment>(
+      &state()->table(), executor(), this, *std::move(session), options);
   if (absl::Status begun = attachment->Begin(); !begun.ok()) return begun;
   attachment_ = attachment.get();
   Attached(std::move(attachment));
@@ -120,7 +97,7 @@ void AttachCall::OnLost(ChildHandle::Stream stream, uint64_t bytes,
   Enqueue(response);
 }
 
-void AttachCall::OnExit(v1::ExitStatus exit) {
+void AttachCall::OnExitStatus(v1::ExitStatus exit) {
   v1::AttachResponse response;
   *response.mutable_exit() = std::move(exit);
   EndWith(std::move(response));

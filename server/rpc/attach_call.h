@@ -11,13 +11,10 @@
 
 #include <string>
 
-#include "server/rpc/attachment.h"
 #include "server/rpc/child_call.h"
+#include "server/table/attachment.h"
 
 namespace rexec::rpc {
-
-// The session as List and Attach show it.
-void ToProto(const Session& session, v1::SessionInfo* info);
 
 class AttachCall final
     : public ListeningCall<AttachCall, v1::AttachRequest, v1::AttachResponse,
@@ -38,10 +35,10 @@ class AttachCall final
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnLost(ChildHandle::Stream stream, uint64_t bytes,
               uint64_t resume_offset) override;
-  void OnExit(v1::ExitStatus exit) override;
+  void OnExitStatus(v1::ExitStatus exit) override;
   void OnCaughtUp() override;
 
-  Attachment* attachment_ = nullptr;  // child(), once attached
+  table::Attachment* attachment_ = nullptr;  // child(), once attached
   bool output_only_ = false;
 };
 

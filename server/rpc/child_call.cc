@@ -5,10 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
+#include "common/signal_name.h"
 #include "server/rpc/grpc_status.h"
-#include "server/rpc/supervisor.h"
+#include "server/rpc/table_messages.h"
 #include "server/rpc/wire_message.h"
+#include "server/table/supervisor.h"
 
 namespace rexec::rpc {
 namespace {
@@ -42,8 +43,14 @@ std::string RequestKinds(const google::protobuf::Descriptor* descriptor) {
 template <typename Request, typename Response>
 ChildCall<Request, Response>::ChildCall(ServerState* state, Service* service,
                                         grpc::ServerCompletionQueue* cq,
+                                        table::Executor* executor,
                                         RequestMethod method, auth::Rpc rpc)
-    : state_(state), service_(service), cq_(cq), method_(method), rpc_(rpc) {
+    : state_(state),
+      service_(service),
+      cq_(cq),
+      executor_(executor),
+      method_(method),
+      rpc_(rpc) {
   state_->AddCall();
 }
 
@@ -236,11 +243,11 @@ void ChildCall<Request, Response>::Handle() {
 }
 
 template <typename Request, typename Response>
-absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
+absl::StatusOr<plan::LaunchPlan> ChildCall<Request, Response>::Plan(
     std::vector<std::string> argv, const v1::ProcessOptions& options) {
   audit_.argv = argv;
   audit_.cwd = options.cwd();
-  absl::StatusOr<LaunchPlan> plan = PlanLaunch(
+  absl::StatusOr<plan::LaunchPlan> plan = plan::PlanLaunch(
       state_->LaunchContextFor(identity_.name, policy_.get(), rpc_),
       std::move(argv), options);
   if (plan.ok()) {
@@ -252,9 +259,24 @@ absl::StatusOr<LaunchPlan> ChildCall<Request, Response>::Plan(
 
 template <typename Request, typename Response>
 absl::Status ChildCall<Request, Response>::StartSupervisor(
-    const LaunchPlan& plan) {
-  auto supervisor = std::make_unique<Supervisor>(state_, cq_, this);
-  absl::Status status = supervisor->Start(plan, identity_.name);
+    plan::LaunchPlan plan) {
+  table::Launch launch;
+  launch.spawn = std::move(plan.spawn);
+  launch.stop = plan.stop;
+  launch.identity = identity_.name;
+  if (plan.rule != nullptr) {
+    launch.identity_cap = plan.rule->max_processes();
+    launch.rule = plan.rule->name();
+  }
+  launch.detach = plan.detach;
+  launch.session_name = std::move(plan.session_name);
+  if (plan.request != nullptr) {
+    launch.request =
+        std::shared_ptr<const plan::LaunchRequest>(std::move(plan.request));
+  }
+  auto supervisor =
+      std::make_unique<table::Supervisor>(&state_->table(), executor_, this);
+  absl::Status status = supervisor->Start(std::move(launch));
   child_ = std::move(supervisor);
   child_done_ = !status.ok();
   return status;
@@ -309,9 +331,16 @@ void ChildCall<Request, Response>::CloseStdin() {
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::Resize(const v1::Resize& resize) {
-  if (absl::Status status = child_->Resize(resize); !status.ok()) {
+  if (absl::Status status = child_->Resize(FromProto(resize)); !status.ok()) {
     EndCall(ToGrpcStatus(status));
   }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnExit(table::ExitReport exit) {
+  v1::ExitStatus proto;
+  ToProto(exit, &proto);
+  OnExitStatus(std::move(proto));
 }
 
 template <typename Request, typename Response>
@@ -410,12 +439,12 @@ void ChildCall<Request, Response>::EndCall(grpc::Status status) {
   // written (gRPC still reads it). Any other error goes out after what was
   // already queued, so that output (or a Fork message) the child produced
   // before the error is not lost. Nothing is queued after this.
-  v1::TerminationReason reason = v1::TERMINATION_REASON_CALL_FAILED;
+  table::TerminationReason reason = table::TerminationReason::kCallFailed;
   if (final_status_->error_code() == grpc::StatusCode::CANCELLED) {
     while (outbox_.size() > (writing_ ? 1 : 0)) PopOutbox(/*front=*/false);
     reason = state_->phase() == ServerState::Phase::kStopping
-                 ? v1::TERMINATION_REASON_SERVER_SHUTDOWN
-                 : v1::TERMINATION_REASON_CLIENT_GONE;
+                 ? table::TerminationReason::kServerShutdown
+                 : table::TerminationReason::kClientGone;
   }
   start_timer_.Cancel();
   if (child_ && !child_done_) {
@@ -437,14 +466,15 @@ void ChildCall<Request, Response>::RecordChild() {
   audit_.bytes_in = child_->bytes_in();
   audit_.bytes_out = child_->bytes_out();
   audit_.session = child_->session_id();
-  if (const std::optional<v1::ExitStatus>& exit =
+  if (const std::optional<table::ExitReport>& exit =
           child_->reported_exit()) {
-    if (exit->has_code()) audit_.exit_code = exit->code();
-    audit_.exit_signal = exit->signal();
-    audit_.reason = std::string(absl::StripPrefix(
-        v1::TerminationReason_Name(exit->reason()), "TERMINATION_REASON_"));
-    audit_.wall_time = absl::Seconds(exit->wall_time().seconds()) +
-                       absl::Nanoseconds(exit->wall_time().nanos());
+    if (exit->status.exited()) {
+      audit_.exit_code = exit->status.code();
+    } else {
+      audit_.exit_signal = SignalName(exit->status.signal_number());
+    }
+    audit_.reason = table::ReasonName(exit->reason);
+    audit_.wall_time = exit->wall_time;
   }
 }
 

@@ -1,5 +1,6 @@
 // ChildCall is what the Spawn, Exec and Fork RPCs share: one bidirectional
-// stream whose first request starts a child (through a Supervisor) and
+// stream whose first request starts a child (through the table's
+// Supervisor, on this queue's executor) and
 // whose later requests feed it (stdin, close_stdin, signal, and for Fork the
 // IPC channel), driven by completion-queue tags. The subclass turns the start
 // message into spawn options and the child's output and exit into responses.
@@ -37,14 +38,17 @@
 #include "rexec/v1/child_process.grpc.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/ops/audit_log.h"
-#include "server/rpc/child_handle.h"
+#include "server/plan/launch_plan.h"
 #include "server/rpc/cq_timer.h"
 #include "server/rpc/grpc_status.h"
-#include "server/rpc/launch_plan.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
+#include "server/table/child_handle.h"
+#include "server/table/executor.h"
 
 namespace rexec::rpc {
+
+using table::ChildHandle;
 
 // The service with its methods as raw frames: see wire_message.h.
 using ChildProcessService = v1::ChildProcess::WithRawMethod_Spawn<
@@ -79,8 +83,8 @@ class ChildCall : public ChildHandle::Owner {
 
  protected:
   ChildCall(ServerState* state, Service* service,
-            grpc::ServerCompletionQueue* cq, RequestMethod method,
-            auth::Rpc rpc);
+            grpc::ServerCompletionQueue* cq, table::Executor* executor,
+            RequestMethod method, auth::Rpc rpc);
   ~ChildCall() override;
 
   // Asks gRPC for the next call of the method. Separate from the
@@ -118,9 +122,9 @@ class ChildCall : public ChildHandle::Owner {
 
   // What `argv` with `options` would run, for this caller; recorded for
   // the audit log either way.
-  absl::StatusOr<LaunchPlan> Plan(std::vector<std::string> argv,
-                                  const v1::ProcessOptions& options);
-  absl::Status StartSupervisor(const LaunchPlan& plan);
+  absl::StatusOr<plan::LaunchPlan> Plan(std::vector<std::string> argv,
+                                        const v1::ProcessOptions& options);
+  absl::Status StartSupervisor(plan::LaunchPlan plan);
   // For Attach: the handle of the session it attached to, already begun.
   void Attached(std::unique_ptr<ChildHandle> handle);
   ChildHandle& child() { return *child_; }
@@ -133,6 +137,7 @@ class ChildCall : public ChildHandle::Owner {
   ServerState* state() const { return state_; }
   Service* service() const { return service_; }
   grpc::ServerCompletionQueue* cq() const { return cq_; }
+  table::Executor* executor() const { return executor_; }
   // The call has an outcome (an error, or the exit was sent); what the
   // child still does is not reported.
   bool ending() const { return final_status_.has_value(); }
@@ -163,6 +168,9 @@ class ChildCall : public ChildHandle::Owner {
   // ChildHandle::Owner, for the subclasses to use or extend.
   bool HasOutputRoom() override;
   void OnInputWritten(ChildHandle::Input input) override;
+  // The exit, as the API tells it: the subclass's last response.
+  virtual void OnExitStatus(v1::ExitStatus exit) = 0;
+  void OnExit(table::ExitReport exit) final;
   void OnSupervisorDone() override;
   void OnRefused(absl::Status status) override {
     EndCall(ToGrpcStatus(status));
@@ -193,6 +201,7 @@ class ChildCall : public ChildHandle::Owner {
   ServerState* const state_;
   Service* const service_;
   grpc::ServerCompletionQueue* const cq_;
+  table::Executor* const executor_;
   const RequestMethod method_;
 
   grpc::ServerContext ctx_;
@@ -258,18 +267,20 @@ class ListeningCall : public ChildCall<Request, Response> {
   using Service = typename ChildCall<Request, Response>::Service;
 
   static void Listen(ServerState* state, Service* service,
-                     grpc::ServerCompletionQueue* cq) {
-    (new Call(state, service, cq))->Begin();
+                     grpc::ServerCompletionQueue* cq,
+                     table::Executor* executor) {
+    (new Call(state, service, cq, executor))->Begin();
   }
 
  protected:
   ListeningCall(ServerState* state, Service* service,
-                grpc::ServerCompletionQueue* cq)
-      : ChildCall<Request, Response>(state, service, cq, kMethod, kRpc) {}
+                grpc::ServerCompletionQueue* cq, table::Executor* executor)
+      : ChildCall<Request, Response>(state, service, cq, executor, kMethod,
+                                     kRpc) {}
 
  private:
   void ListenAgain() final {
-    Listen(this->state(), this->service(), this->cq());
+    Listen(this->state(), this->service(), this->cq(), this->executor());
   }
 };
 

@@ -19,7 +19,7 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
   }
   if (start.max_buffer() != 0) max_buffer_ = start.max_buffer();
 
-  absl::StatusOr<LaunchPlan> plan =
+  absl::StatusOr<plan::LaunchPlan> plan =
       Plan({start.shell().empty() ? "/bin/sh" : start.shell(), "-c",
             start.command()},
            start.options());
@@ -35,7 +35,7 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
         2 * max_buffer_, " (2 x max_buffer)"));
   }
   reserved_ = 2 * max_buffer_;
-  return StartSupervisor(*plan);
+  return StartSupervisor(*std::move(plan));
 }
 
 ExecCall::~ExecCall() {
@@ -53,10 +53,10 @@ void ExecCall::OnOutput(ChildHandle::Stream stream, std::string data) {
   // Keep exactly max_buffer bytes, as Node does, and stop the child; what
   // it writes while it stops is read and dropped so it never blocks.
   buffer.append(data, 0, room);
-  child().Stop(v1::TERMINATION_REASON_MAX_BUFFER_EXCEEDED);
+  child().Stop(table::TerminationReason::kMaxBufferExceeded);
 }
 
-void ExecCall::OnExit(v1::ExitStatus exit) {
+void ExecCall::OnExitStatus(v1::ExitStatus exit) {
   v1::ExecResponse response;
   v1::ExecResult* result = response.mutable_result();
   *result->mutable_stdout() = std::move(buffers_[0]);

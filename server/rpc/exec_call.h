@@ -37,7 +37,7 @@ class ExecCall final
   // Output is always read: it is bounded by max_buffer, not by the client.
   bool HasOutputRoom() override { return true; }
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
-  void OnExit(v1::ExitStatus exit) override;
+  void OnExitStatus(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;
   uint64_t reserved_ = 0;  // of --max-exec-memory

@@ -31,7 +31,7 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
   argv.insert(argv.end(), start.exec_argv().begin(), start.exec_argv().end());
   argv.push_back(start.module());
   argv.insert(argv.end(), start.args().begin(), start.args().end());
-  absl::StatusOr<LaunchPlan> plan = Plan(std::move(argv), start.options());
+  absl::StatusOr<plan::LaunchPlan> plan = Plan(std::move(argv), start.options());
   if (!plan.ok()) return plan.status();
   process::SpawnOptions& options = plan->spawn;
   // Last, so that they win over the client's env.
@@ -40,7 +40,7 @@ absl::Status ForkCall::StartChild(const v1::ForkRequest& request) {
   options.env.emplace_back("NODE_CHANNEL_SERIALIZATION_MODE", "json");
 
   options.stdio.push_back({node_channel::kFd, process::StdioKind::kSocket});
-  return StartSupervisor(*plan);
+  return StartSupervisor(*std::move(plan));
 }
 
 std::optional<ChildHandle::Input> ForkCall::InputOfOther(
@@ -184,7 +184,7 @@ void ForkCall::SendDisconnected() {
   Enqueue(response);
 }
 
-void ForkCall::OnExit(v1::ExitStatus exit) {
+void ForkCall::OnExitStatus(v1::ExitStatus exit) {
   v1::ForkResponse response;
   *response.mutable_exit() = std::move(exit);
   EndWith(std::move(response));

@@ -47,7 +47,7 @@ class ForkCall final
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnInputWritten(ChildHandle::Input input) override;
   void OnChannelClosed() override;
-  void OnExit(v1::ExitStatus exit) override;
+  void OnExitStatus(v1::ExitStatus exit) override;
 
   // Decodes `data` after what the decoder holds, while the outbox has room
   // (all of it when `all`); an error ends the call.

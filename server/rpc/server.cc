@@ -20,6 +20,7 @@
 #include "server/ops/logging.h"
 #include "server/process/child_registry.h"
 #include "server/rpc/attach_call.h"
+#include "server/rpc/table_messages.h"
 #include "server/rpc/exec_call.h"
 #include "server/rpc/fork_call.h"
 #include "server/rpc/unary_call.h"
@@ -193,6 +194,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   builder.RegisterService(&server->service_);
   for (int i = 0; i < config.workers; ++i) {
     server->cqs_.push_back(builder.AddCompletionQueue());
+    server->executors_.push_back(
+        std::make_unique<CqExecutor>(server->cqs_.back().get()));
   }
   const mode_t old_umask = umask(0177);
   server->server_ = builder.BuildAndStart();
@@ -221,12 +224,14 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   server->SetServing(true);
   auto* state = server->state_.get();
   auto* service = &server->service_;
-  for (auto& cq : server->cqs_) {
-    SpawnCall::Listen(state, service, cq.get());
-    ExecCall::Listen(state, service, cq.get());
-    ForkCall::Listen(state, service, cq.get());
-    AttachCall::Listen(state, service, cq.get());
-    UnaryCall::ListenAll(state, service, cq.get());
+  for (size_t i = 0; i < server->cqs_.size(); ++i) {
+    grpc::ServerCompletionQueue* cq = server->cqs_[i].get();
+    CqExecutor* executor = server->executors_[i].get();
+    SpawnCall::Listen(state, service, cq, executor);
+    ExecCall::Listen(state, service, cq, executor);
+    ForkCall::Listen(state, service, cq, executor);
+    AttachCall::Listen(state, service, cq, executor);
+    UnaryCall::ListenAll(state, service, cq);
   }
   return server;
 }
@@ -235,16 +240,16 @@ int RexecServer::ReviewSessions(bool stop) {
   const std::shared_ptr<const auth::Policy> policy = state_->policy();
   if (policy == nullptr) return 0;
   int revoked = 0;
-  for (const Session& session : state_->sessions().Running()) {
-    if (session.launch == nullptr) continue;
-    const absl::Status allowed = CheckStillAllowed(
-        state_->LaunchContextFor(session.identity, policy.get()),
-        *session.launch);
+  for (const table::Session& session : state_->table().Running()) {
+    const plan::LaunchRequest* launch = LaunchOf(session);
+    if (launch == nullptr) continue;
+    const absl::Status allowed = plan::CheckStillAllowed(
+        state_->LaunchContextFor(session.identity, policy.get()), *launch);
     if (allowed.ok()) continue;
     ++revoked;
     ops::AuditRecord record;
     record.identity = session.identity;
-    record.rpc = std::string(auth::RpcName(session.launch->rpc));
+    record.rpc = std::string(auth::RpcName(launch->rpc));
     record.argv = session.argv;
     record.session = session.id;
     record.pid = session.pid;
@@ -256,9 +261,9 @@ int RexecServer::ReviewSessions(bool stop) {
         ": the reloaded policy would not start it: ", allowed.message());
     ops::WriteAuditRecord(record);
     if (stop) {
-      SessionMail mail;
-      mail.kind = SessionMail::Kind::kStop;
-      mail.reason = v1::TERMINATION_REASON_POLICY_REVOKED;
+      table::SessionMail mail;
+      mail.kind = table::SessionMail::Kind::kStop;
+      mail.reason = table::TerminationReason::kPolicyRevoked;
       session.control->Post(std::move(mail)).IgnoreError();
     } else {
       // Attachments made before the reload end too.
@@ -295,16 +300,24 @@ int RexecServer::KillAll() {
 
 std::string RexecServer::RenderMetrics() {
   return state_->metrics().Render(
-      [state = state_.get()] { return state->running_children(); });
+      [state = state_.get()] { return state->table().running_children(); });
+}
+
+void RexecServer::BeginDrain(absl::Time deadline) {
+  SetServing(false);
+  state_->BeginDrain(deadline);
 }
 
 int RexecServer::Drain(absl::Duration grace) {
-  const absl::Time deadline = absl::Now() + grace;
-  SetServing(false);
-  state_->BeginDrain(deadline);
+  BeginDrain(absl::Now() + grace);
+  // A drain begun already keeps its deadline.
+  const absl::Time deadline = state_->table().drain_deadline();
   int left = 0;
-  if (!state_->WaitForNoStartedCalls(deadline) &&
-      state_->phase() == ServerState::Phase::kDraining) {
+  // The calls, then the sessions whose calls went (the table's now).
+  const bool idle =
+      state_->WaitForNoStartedCalls(deadline) &&
+      state_->table().WaitForNoAdopted(deadline, /*until_stop=*/true);
+  if (!idle && state_->phase() == ServerState::Phase::kDraining) {
     // The deadline passed (StopNow() did this itself): whatever is left
     // goes now, and is reported as stopped by the shutdown.
     state_->BeginStop();
@@ -342,19 +355,22 @@ void RexecServer::Shutdown(absl::Duration grace) {
   state_->BeginStop();
   // Sessions do not survive rexecd: those left (a shutdown without a
   // drain) are stopped with their own policy, as cancelled calls are.
-  SessionMail stop;
-  stop.kind = SessionMail::Kind::kStop;
-  stop.reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
-  state_->sessions().PostToAll(stop);
+  state_->table().StopAll(table::TerminationReason::kServerShutdown);
   // gRPC's own grace would also wait for every client to close its
   // connection, which an idle client does not do on the GOAWAY: ours ends
   // with the last call. A call ends (OnDone) once gRPC has written its
   // status out, so what is cancelled after this is only a call that came
   // in the last moment, to be refused.
-  state_->WaitForLastCalls(absl::Now() + grace);
+  const absl::Time deadline = absl::Now() + grace;
+  state_->WaitForLastCalls(deadline);
+  state_->table().WaitForNoAdopted(deadline, /*until_stop=*/false);
   constexpr absl::Duration kLastRefusals = absl::Milliseconds(100);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + kLastRefusals));
   state_->WaitForNoCalls();
+  // Sessions stop with their own kill_grace; their supervisors live on
+  // the queues, which must outlive them.
+  state_->table().WaitForNoAdopted(absl::InfiniteFuture(),
+                                   /*until_stop=*/false);
   if (health_server_ != nullptr) {
     health_server_->Shutdown(gpr_now(GPR_CLOCK_MONOTONIC));
     health_cq_->Shutdown();

@@ -25,6 +25,7 @@
 #include "server/auth/policy_store.h"
 #include "server/process/poller.h"
 #include "server/rpc/child_call.h"
+#include "server/rpc/cq_executor.h"
 #include "server/rpc/server_state.h"
 
 namespace rexec::rpc {
@@ -84,6 +85,10 @@ class RexecServer {
   // and by the end of `grace` whatever is left gets SIGKILL. Then
   // Shutdown(). Returns how many process groups got SIGKILL at the deadline.
   int Drain(absl::Duration grace);
+  // Drain()'s first step alone, at once: health NOT_SERVING and new calls
+  // refused from when it returns (so that a log line after it is true), the
+  // drain's deadline set. Drain() after it keeps that deadline.
+  void BeginDrain(absl::Time deadline);
   // Stops accepting calls, cancels the running ones (their children are
   // stopped with their kill policy) and returns once every child is reaped.
   // Calls may first end on their own for `grace` (a refusal on its way, an
@@ -114,6 +119,8 @@ class RexecServer {
   std::unique_ptr<ServerState> state_;
   ChildProcessService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
+  // The table's executor on each of cqs_, by index.
+  std::vector<std::unique_ptr<CqExecutor>> executors_;
   void SetServing(bool serving);
 
   // Completion queues go after their server: declared before it.

@@ -14,13 +14,14 @@
 #include "rexec/v1/child_process.pb.h"
 #include "server/auth/policy.h"
 #include "server/ops/metrics.h"
+#include "server/table/process_events.h"
 
 namespace rexec::rpc {
 
 class ServerMetrics {
  public:
-  // The streams whose bytes are counted.
-  enum class Bytes { kStdin, kStdout, kStderr, kIpcToChild, kIpcFromChild };
+  // The streams whose bytes are counted: as the table reports them.
+  using Bytes = table::ProcessEvents::Bytes;
   enum class Direction { kToChild, kFromChild };
 
   ServerMetrics();

@@ -1,11 +1,9 @@
 // ServerState is what every call of one server shares: its configuration,
-// the poller that watches child fds, who may call (the authenticator and
-// the policy in force), the counts that enforce the server's limits (live
-// children, overall and per identity; memory held by Exec buffers) and the
-// count of live calls (so shutdown can wait for all children to be stopped
-// before the completion queues go away), the server's phase (serving,
-// draining, stopping) with the drain's deadline, the supervisors a drain must
-// reach, and the server's metrics. Thread-safe.
+// who may call (the authenticator and the policy in force), the memory
+// Exec buffers hold, the count of live calls (so that a drain and a
+// shutdown can wait for them before the completion queues go away), the
+// server's metrics, and its process table (server/table), which holds the
+// processes, admits them, and keeps the server's phase. Thread-safe.
 #ifndef REXEC_SERVER_RPC_SERVER_STATE_H_
 #define REXEC_SERVER_RPC_SERVER_STATE_H_
 
@@ -15,22 +13,19 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
+#include "server/plan/launch_plan.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
-#include "server/rpc/launch_plan.h"
-#include "server/rpc/process_table.h"
 #include "server/rpc/server_metrics.h"
+#include "server/rpc/table_events.h"
+#include "server/table/process_table.h"
 
 namespace rexec::rpc {
-
-class Supervisor;
 
 struct ServerConfig {
   std::vector<std::string> listen = {"unix:/run/rexec/rexecd.sock"};
@@ -58,30 +53,30 @@ struct ServerConfig {
   // Where each child gets a cgroup of its own (--cgroup-root); null: none.
   process::CgroupRoot* cgroup_root = nullptr;
   // Detached processes: their rings, how long ended ones stay, how many.
-  SessionLimits sessions;
+  table::SessionLimits sessions;
 };
 
 class ServerState {
  public:
+  using Phase = table::ProcessTable::Phase;
+
   // `authenticator` and `policy` may be null: every call is anonymous, and
   // may run anything.
   ServerState(ServerConfig config, process::Poller* poller,
               const auth::Authenticator* authenticator,
               const auth::PolicyStore* policy)
       : config_(std::move(config)),
-        poller_(poller),
         authenticator_(authenticator),
         policy_(policy),
-        sessions_(config_.sessions) {}
+        table_(TableConfigOf(config_), poller, &events_) {}
 
   const ServerConfig& config() const { return config_; }
-  process::Poller& poller() { return *poller_; }
   const auth::Authenticator* authenticator() const { return authenticator_; }
   // What PlanLaunch needs to judge a call of `identity` under `policy`.
-  LaunchContext LaunchContextFor(const std::string& identity,
-                                 const auth::Policy* policy,
-                                 auth::Rpc rpc = auth::Rpc::kSpawn) const {
-    LaunchContext context;
+  plan::LaunchContext LaunchContextFor(const std::string& identity,
+                                       const auth::Policy* policy,
+                                       auth::Rpc rpc = auth::Rpc::kSpawn) const {
+    plan::LaunchContext context;
     context.rpc = rpc;
     context.identity = identity;
     context.policy = policy;
@@ -94,35 +89,16 @@ class ServerState {
     return policy_ == nullptr ? nullptr : policy_->Current();
   }
 
-  // Reserves a slot for a child of `identity`, which may run at most
-  // `identity_cap` at once (0: no cap of its own; `rule` names where the
-  // cap comes from). RESOURCE_EXHAUSTED naming the limit otherwise.
-  absl::Status TryAddChild(absl::string_view program,
-                           absl::string_view identity, uint32_t identity_cap,
-                           absl::string_view rule);
-  void RemoveChild(absl::string_view identity);
-
   // Exec output buffers, in bytes; false past --max-exec-memory.
   bool TryReserveExecMemory(uint64_t bytes);
   void ReleaseExecMemory(uint64_t bytes);
 
-  // Serving, then (on the first SIGTERM) draining: no new call is taken,
-  // running ones go on until the drain's deadline. Then stopping: gRPC
-  // cancels what is left, and a cancelled call was cancelled by the
-  // shutdown. Phases only move forward.
-  enum class Phase { kServing, kDraining, kStopping };
-  Phase phase() const { return phase_.load(std::memory_order_acquire); }
-  // Draining until `deadline`: every registered supervisor is told (see
-  // Supervisor::OnDrainBegun).
-  void BeginDrain(absl::Time deadline);
+  // The table's phase (see ProcessTable::Phase).
+  Phase phase() const { return table_.phase(); }
+  // Draining until `deadline`: every running process is told.
+  void BeginDrain(absl::Time deadline) { table_.BeginDrain(deadline); }
   // Also ends a drain's wait (a second SIGTERM).
   void BeginStop();
-  // The drain's deadline; absl::InfiniteFuture() before a drain.
-  absl::Time drain_deadline() const;
-  // A running child's supervisor, until its exit is reported: a drain reaches
-  // it. Registering during a drain tells the supervisor at once.
-  void AddSupervisor(Supervisor* supervisor);
-  void RemoveSupervisor(Supervisor* supervisor);
 
   // Call objects, and the calls among them that a client made.
   void AddCall();
@@ -138,28 +114,29 @@ class ServerState {
   // stop does not end this wait, it is what the stop waits for.
   void WaitForLastCalls(absl::Time deadline);
 
-  int running_children();
   ServerMetrics& metrics() { return metrics_; }
-  // The sessions (processes started detached).
-  ProcessTable& sessions() { return sessions_; }
+  table::ProcessTable& table() { return table_; }
 
  private:
+  static table::TableConfig TableConfigOf(const ServerConfig& config) {
+    table::TableConfig table;
+    table.max_processes = config.max_processes;
+    table.drain_timeout = config.drain_timeout;
+    table.sessions = config.sessions;
+    return table;
+  }
+
   const ServerConfig config_;
-  process::Poller* const poller_;
   const auth::Authenticator* const authenticator_;
   const auth::PolicyStore* const policy_;
-  std::atomic<Phase> phase_{Phase::kServing};
   ServerMetrics metrics_;
-  ProcessTable sessions_;
+  TableEvents events_{&metrics_};
+  table::ProcessTable table_;
 
   mutable absl::Mutex mu_;
-  int children_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, uint32_t> children_of_ ABSL_GUARDED_BY(mu_);
   uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int started_calls_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  absl::flat_hash_set<Supervisor*> supervisors_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rexec::rpc

@@ -6,13 +6,13 @@ namespace rexec::rpc {
 
 absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
   const v1::SpawnStart& start = request.start();
-  absl::StatusOr<LaunchPlan> plan =
+  absl::StatusOr<plan::LaunchPlan> plan =
       Plan({start.argv().begin(), start.argv().end()}, start.options());
   if (!plan.ok()) return plan.status();
   if (!start.argv0().empty()) {
-    REXEC_RETURN_IF_ERROR(UseArgv0(identity().name, start.argv0(), &*plan));
+    REXEC_RETURN_IF_ERROR(plan::UseArgv0(identity().name, start.argv0(), &*plan));
   }
-  return StartSupervisor(*plan);
+  return StartSupervisor(*std::move(plan));
 }
 
 void SpawnCall::OnOutput(ChildHandle::Stream stream, std::string data) {
@@ -26,7 +26,7 @@ void SpawnCall::OnOutput(ChildHandle::Stream stream, std::string data) {
   Enqueue(response);
 }
 
-void SpawnCall::OnExit(v1::ExitStatus exit) {
+void SpawnCall::OnExitStatus(v1::ExitStatus exit) {
   v1::SpawnResponse response;
   *response.mutable_exit() = std::move(exit);
   EndWith(std::move(response));

@@ -27,7 +27,7 @@ class SpawnCall final
     Resize(request.resize());
   }
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
-  void OnExit(v1::ExitStatus exit) override;
+  void OnExitStatus(v1::ExitStatus exit) override;
 };
 
 }  // namespace rexec::rpc

@@ -5,7 +5,7 @@
 #include "common/status_macros.h"
 #include "server/rpc/attach_call.h"
 #include "server/rpc/grpc_status.h"
-#include "server/rpc/launch_plan.h"
+#include "server/rpc/table_messages.h"
 #include "server/rpc/wire_message.h"
 
 namespace rexec::rpc {
@@ -102,7 +102,7 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::LookPath(
   }
   audit_.argv = {request.file()};
   audit_.cwd = request.options().cwd();
-  absl::StatusOr<FoundProgram> found = rpc::LookPath(
+  absl::StatusOr<plan::FoundProgram> found = plan::LookPath(
       state_->LaunchContextFor(identity.name, policy), request.file(),
       request.options());
   if (!found.ok()) return found.status();
@@ -123,7 +123,7 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::List(
     return parsed;
   }
   v1::ListResponse response;
-  for (const Session& session : state_->sessions().List(identity.name)) {
+  for (const table::Session& session : state_->table().List(identity.name)) {
     ToProto(session, response.add_sessions());
   }
   grpc::ByteBuffer reply;
@@ -150,12 +150,12 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::Kill(
         "session is empty: name the session (its id or name) to signal");
   }
   audit_.argv = {request.session(), name};
-  absl::StatusOr<Session> session =
-      state_->sessions().Find(identity.name, request.session());
+  absl::StatusOr<table::Session> session =
+      state_->table().Find(identity.name, request.session());
   if (!session.ok()) return session.status();
   audit_.session = session->id;
-  SessionMail mail;
-  mail.kind = SessionMail::Kind::kSignal;
+  table::SessionMail mail;
+  mail.kind = table::SessionMail::Kind::kSignal;
   mail.data = name;
   if (absl::Status posted = session->control->Post(std::move(mail));
       absl::IsUnavailable(posted)) {

@@ -1,11 +1,12 @@
-#include "server/rpc/attachment.h"
+#include "server/table/attachment.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/signal_name.h"
+#include "server/table/terminal.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 namespace {
 
 constexpr uint32_t kOutput = 1;
@@ -18,13 +19,13 @@ constexpr int kChunksPerTurn = 8;
 
 }  // namespace
 
-Attachment::Attachment(ServerState* state, grpc::CompletionQueue* cq,
-                       Owner* owner, Session session, const Options& options)
-    : state_(state),
+Attachment::Attachment(ProcessTable* table, Executor* executor, Owner* owner,
+                       Session session, const Options& options)
+    : table_(table),
       owner_(owner),
       session_(std::move(session)),
       options_(options),
-      doorbell_(cq, &doorbell_tag_) {
+      bell_(executor, [this](uint32_t events) { OnRing(events); }) {
   for (int s = 0; s < 2; ++s) {
     const uint64_t oldest = session_.log->oldest(s);
     const uint64_t end = session_.log->end(s);
@@ -36,40 +37,36 @@ Attachment::Attachment(ServerState* state, grpc::CompletionQueue* cq,
 }
 
 Attachment::~Attachment() {
+  bell_.Close();
   if (watcher_ != 0) session_.log->RemoveWatcher(watcher_);
-  absl::MutexLock lock(&link_->mu);
-  link_->bell = nullptr;
 }
 
 absl::Status Attachment::Begin() {
-  watcher_ = session_.log->AddWatcher([link = link_] { link->Ring(kOutput); });
+  watcher_ = session_.log->AddWatcher(bell_.Ringer(kOutput));
   if (watcher_ == 0) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "session ", session_.id, " has ", SessionLog::kMaxWatchers,
         " attachments, as many as it may"));
   }
   phase_ = Phase::kWatching;
-  {
-    absl::MutexLock lock(&link_->mu);
-    link_->bell = &doorbell_;
-  }
-  doorbell_.Ring(kOutput);
+  bell_.Ring(kOutput);
   return absl::OkStatus();
 }
 
-void Attachment::OnDoorbell(bool ok) {
-  const uint32_t events = doorbell_.Take();
-  if (phase_ != Phase::kWatching || !ok) {
-    --in_flight_;  // the last ring, after Close()
-    MaybeDone();
+std::function<void(absl::Status)> Attachment::Reply(uint32_t written) {
+  return [refusal = refusal_, ring = bell_.Ringer(written)](
+             absl::Status status) {
+    if (!status.ok()) refusal->Set(std::move(status));
+    ring();
+  };
+}
+
+void Attachment::OnRing(uint32_t events) {
+  if (phase_ != Phase::kWatching) {
+    MaybeDone();  // the last turn, after Close(); may destroy this
     return;
   }
-  absl::Status refused;
-  {
-    absl::MutexLock lock(&link_->mu);
-    refused = std::exchange(link_->refused, absl::OkStatus());
-  }
-  if (!refused.ok()) {
+  if (absl::Status refused = refusal_->Take(); !refused.ok()) {
     owner_->OnRefused(std::move(refused));
   } else if (events & kInputWritten) {
     owner_->OnInputWritten(Input::kStdin);
@@ -78,7 +75,7 @@ void Attachment::OnDoorbell(bool ok) {
 }
 
 void Attachment::ResumeOutput() {
-  if (phase_ == Phase::kWatching) doorbell_.Ring(kOutput);
+  if (phase_ == Phase::kWatching) bell_.Ring(kOutput);
 }
 
 void Attachment::Pump() {
@@ -90,7 +87,7 @@ void Attachment::Pump() {
   }
   // The exit is read before the output: then everything written before it
   // is in the log, and is sent first.
-  const std::optional<v1::ExitStatus> exit = log.exit();
+  const std::optional<ExitReport> exit = log.exit();
   for (int chunks = 0; chunks < kChunksPerTurn; ++chunks) {
     bool progress = false;
     for (int s = 0; s < 2; ++s) {
@@ -113,7 +110,7 @@ void Attachment::Pump() {
       if (exit) {
         reported_exit_ = exit;
         // Whoever sees the exit and may type collects the session.
-        if (!options_.output_only) state_->sessions().Remove(session_.id);
+        if (!options_.output_only) table_->Remove(session_.process);
         Close();
         owner_->OnExit(*exit);
       } else if (!options_.follow) {
@@ -123,7 +120,7 @@ void Attachment::Pump() {
       return;
     }
   }
-  doorbell_.Ring(kOutput);  // the rest on a later turn
+  bell_.Ring(kOutput);  // the rest on a later turn
 }
 
 void Attachment::WriteInput(Input input, std::string data) {
@@ -131,29 +128,25 @@ void Attachment::WriteInput(Input input, std::string data) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kStdin;
   mail.data = std::move(data);
-  mail.done = [link = link_](absl::Status status) {
-    link->Reply(std::move(status), kInputWritten);
-  };
+  mail.done = Reply(kInputWritten);
   // Ended: dropped, as a closed pipe's input is; the exit is on its way.
   // Full: the call ends with the refusal.
   if (absl::Status posted = session_.control->Post(std::move(mail));
       absl::IsUnavailable(posted)) {
-    doorbell_.Ring(kInputWritten);
+    bell_.Ring(kInputWritten);
   } else if (!posted.ok()) {
-    link_->Reply(std::move(posted), kInputWritten);
+    Reply(kInputWritten)(std::move(posted));
   }
 }
 
 void Attachment::CloseInput(Input input) {
   SessionMail mail;
   mail.kind = SessionMail::Kind::kCloseStdin;
-  mail.done = [link = link_](absl::Status status) {
-    link->Reply(std::move(status), 0);
-  };
+  mail.done = Reply(0);
   absl::Status posted = session_.control->Post(std::move(mail));
   // Ended: closed already. Full: the call hears of it.
   if (!posted.ok() && !absl::IsUnavailable(posted)) {
-    link_->Reply(std::move(posted), 0);
+    Reply(0)(std::move(posted));
   }
 }
 
@@ -168,25 +161,24 @@ absl::Status Attachment::Signal(const std::string& name) {
   return absl::IsUnavailable(posted) ? absl::OkStatus() : posted;
 }
 
-absl::Status Attachment::Resize(const v1::Resize& resize) {
+absl::Status Attachment::Resize(WindowRequest size) {
   if (!session_.terminal) {
     return absl::FailedPreconditionError(absl::StrCat(
         "resize: session ", session_.id,
         " has no terminal (start it with options.pty)"));
   }
-  if (resize.rows() > 0xffff || resize.cols() > 0xffff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("resize is ", resize.rows(), "x", resize.cols(),
-                     ": a terminal has at most 65535 of each"));
+  if (absl::Status checked = WindowSizeOf(size, process::WindowSize()).status();
+      !checked.ok()) {
+    return checked;
   }
   SessionMail mail;
   mail.kind = SessionMail::Kind::kResize;
-  mail.resize = resize;
+  mail.resize = size;
   absl::Status posted = session_.control->Post(std::move(mail));
   return absl::IsUnavailable(posted) ? absl::OkStatus() : posted;
 }
 
-void Attachment::Stop(v1::TerminationReason reason) {
+void Attachment::Stop(TerminationReason reason) {
   if (phase_ == Phase::kWatching) Close();
 }
 
@@ -194,20 +186,16 @@ void Attachment::Close() {
   phase_ = Phase::kClosing;
   session_.log->RemoveWatcher(watcher_);
   watcher_ = 0;
-  {
-    absl::MutexLock lock(&link_->mu);
-    link_->bell = nullptr;
-  }
-  // One last ring, always: the owner hears that we are done from the
-  // doorbell's turn, never from inside the call that let go.
-  doorbell_.Ring(kOutput);
-  if (doorbell_.Close()) ++in_flight_;
+  // One last turn, always: the owner hears that we are done from the
+  // bell's turn, never from inside the call that let go.
+  bell_.Ring(kOutput);
 }
 
 void Attachment::MaybeDone() {
-  if (phase_ != Phase::kClosing || in_flight_ > 0) return;
+  if (phase_ != Phase::kClosing) return;
   phase_ = Phase::kDone;
+  bell_.Close();
   owner_->OnSupervisorDone();  // may destroy this attachment
 }
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table

@@ -11,26 +11,24 @@
 // delivered the exit collects the session (removes it from the table),
 // unless it is output-only.
 //
-// Lives on its call's completion-queue thread; the log's watcher and the
-// mail's replies reach it through its Doorbell. Not thread-safe.
-#ifndef REXEC_SERVER_RPC_ATTACHMENT_H_
-#define REXEC_SERVER_RPC_ATTACHMENT_H_
+// Lives on its call's executor thread; the log's watcher and the mail's
+// replies reach it through its Bell. Not thread-safe.
+#ifndef REXEC_SERVER_TABLE_ATTACHMENT_H_
+#define REXEC_SERVER_TABLE_ATTACHMENT_H_
 
-#include <grpcpp/completion_queue.h>
-
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "server/rpc/child_handle.h"
-#include "server/rpc/doorbell.h"
-#include "server/rpc/process_table.h"
-#include "server/rpc/server_state.h"
-#include "server/rpc/tag.h"
+#include "server/table/bell.h"
+#include "server/table/child_handle.h"
+#include "server/table/executor.h"
+#include "server/table/process_table.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 
 class Attachment final : public ChildHandle {
  public:
@@ -40,11 +38,12 @@ class Attachment final : public ChildHandle {
     bool follow = true;
   };
 
-  Attachment(ServerState* state, grpc::CompletionQueue* cq, Owner* owner,
+  // `table` and `executor` outlive it.
+  Attachment(ProcessTable* table, Executor* executor, Owner* owner,
              Session session, const Options& options);
   ~Attachment() override;
 
-  // Starts watching; output comes from the doorbell's turn, never from
+  // Starts watching; output comes from the bell's turn, never from
   // inside this call. RESOURCE_EXHAUSTED when the session has as many
   // attachments as it may (SessionLog::kMaxWatchers).
   absl::Status Begin();
@@ -61,10 +60,10 @@ class Attachment final : public ChildHandle {
   const std::string& session_id() const override { return session_.id; }
   bool outlives_call() const override { return false; }
   std::optional<char> TerminalEof() const override { return std::nullopt; }
-  absl::Status Resize(const v1::Resize& resize) override;
+  absl::Status Resize(WindowRequest size) override;
   uint64_t bytes_in() const override { return bytes_in_; }
   uint64_t bytes_out() const override { return bytes_out_; }
-  const std::optional<v1::ExitStatus>& reported_exit() const override {
+  const std::optional<ExitReport>& reported_exit() const override {
     return reported_exit_;
   }
   void WriteInput(Input input, std::string data) override;
@@ -72,57 +71,54 @@ class Attachment final : public ChildHandle {
   void CloseChannel() override {}
   absl::Status Signal(const std::string& name) override;
   void ResumeOutput() override;
-  void Stop(v1::TerminationReason reason) override;
+  void Stop(TerminationReason reason) override;
   void Release() override {}
 
  private:
-  // In order: watching the log, then letting go (its doorbell's last ring
-  // is on its way), then done.
+  // In order: watching the log, then letting go (its bell's last turn is
+  // on its way), then done.
   enum class Phase { kIdle, kWatching, kClosing, kDone };
 
-  // What the mail's replies ring, which may come after the attachment is
-  // gone: they find nothing then.
-  struct Link {
+  // The first refusal of our input by the session, for the call: mail's
+  // replies come from the session's thread, and may come after the
+  // attachment is gone.
+  struct Refusal {
     absl::Mutex mu;
-    Doorbell* bell ABSL_GUARDED_BY(mu) = nullptr;
-    // The first refusal of our input by the session, for the call.
-    absl::Status refused ABSL_GUARDED_BY(mu);
-    void Ring(uint32_t events) {
+    absl::Status status ABSL_GUARDED_BY(mu);
+    void Set(absl::Status refused) {
       absl::MutexLock lock(&mu);
-      if (bell != nullptr) bell->Ring(events);
+      if (status.ok()) status = std::move(refused);
     }
-    // A mail's reply: written, or refused.
-    void Reply(absl::Status status, uint32_t written) {
+    absl::Status Take() {
       absl::MutexLock lock(&mu);
-      if (!status.ok() && refused.ok()) refused = std::move(status);
-      if (bell != nullptr) bell->Ring(written);
+      return std::exchange(status, absl::OkStatus());
     }
   };
 
-  void OnDoorbell(bool ok);
+  void OnRing(uint32_t events);
+  // A mail's reply: refused (a full queue), or with `written` rung.
+  std::function<void(absl::Status)> Reply(uint32_t written);
   void Pump();
   void Close();
   void MaybeDone();
 
-  ServerState* const state_;
+  ProcessTable* const table_;
   Owner* const owner_;
   const Session session_;
   const Options options_;
   Phase phase_ = Phase::kIdle;
-  int in_flight_ = 0;  // the doorbell's last ring
 
-  MemberTag<Attachment> doorbell_tag_{this, &Attachment::OnDoorbell};
-  Doorbell doorbell_;
-  std::shared_ptr<Link> link_ = std::make_shared<Link>();
+  Bell bell_;
+  std::shared_ptr<Refusal> refusal_ = std::make_shared<Refusal>();
   int watcher_ = 0;
 
   uint64_t offset_[2] = {0, 0};
   uint64_t lost_[2] = {0, 0};  // to report before the first output
-  std::optional<v1::ExitStatus> reported_exit_;
+  std::optional<ExitReport> reported_exit_;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 };
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table
 
-#endif  // REXEC_SERVER_RPC_ATTACHMENT_H_
+#endif  // REXEC_SERVER_TABLE_ATTACHMENT_H_

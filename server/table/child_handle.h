@@ -1,13 +1,13 @@
-// ChildHandle is what a call (ChildCall) drives a process through, and its
-// Owner what the process tells the call: its own child's Supervisor for
-// Spawn, Exec and Fork, or an Attachment to a session for Attach. A handle
-// lives on its call's completion-queue thread; not thread-safe.
+// ChildHandle is what a call (server/rpc's ChildCall) drives a process
+// through, and its Owner what the process tells the call: its own child's
+// Supervisor for Spawn, Exec and Fork, or an Attachment to a session for
+// Attach. In the table's own types: the call converts at its edge. A handle
+// lives on its owner's executor thread; not thread-safe.
 //
-// The owner must keep a handle alive until Owner::OnSupervisorDone() (or
-// Release() one that outlives_call()): until then alarms and watches may
-// still refer to it.
-#ifndef REXEC_SERVER_RPC_CHILD_HANDLE_H_
-#define REXEC_SERVER_RPC_CHILD_HANDLE_H_
+// The owner keeps a handle until Owner::OnSupervisorDone() (or Release()s
+// one that outlives_call()): until then it still has work to finish.
+#ifndef REXEC_SERVER_TABLE_CHILD_HANDLE_H_
+#define REXEC_SERVER_TABLE_CHILD_HANDLE_H_
 
 #include <sys/types.h>
 
@@ -16,9 +16,9 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "rexec/v1/child_process.pb.h"
+#include "server/table/exit_report.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 
 class ChildHandle {
  public:
@@ -51,7 +51,7 @@ class ChildHandle {
     virtual void OnChannelClosed() {}
     // The child was reaped and its pipes reached EOF (or the drain timeout
     // passed). Called once, unless the child could not be started.
-    virtual void OnExit(v1::ExitStatus exit) = 0;
+    virtual void OnExit(ExitReport exit) = 0;
     // An attachment that does not follow sent all that was kept, and the
     // session still runs: there is no exit to report.
     virtual void OnCaughtUp() {}
@@ -73,12 +73,12 @@ class ChildHandle {
   virtual std::optional<char> TerminalEof() const = 0;
   // FAILED_PRECONDITION without a terminal; INVALID_ARGUMENT for a size
   // no terminal has.
-  virtual absl::Status Resize(const v1::Resize& resize) = 0;
+  virtual absl::Status Resize(WindowRequest size) = 0;
   // Bytes written to the process (stdin, channel) and read from it.
   virtual uint64_t bytes_in() const = 0;
   virtual uint64_t bytes_out() const = 0;
   // The exit given to Owner::OnExit(), once it was.
-  virtual const std::optional<v1::ExitStatus>& reported_exit() const = 0;
+  virtual const std::optional<ExitReport>& reported_exit() const = 0;
 
   // One chunk per input at a time: the next only after OnInputWritten().
   virtual void WriteInput(Input input, std::string data) = 0;
@@ -91,11 +91,11 @@ class ChildHandle {
   // The call ends: the child is stopped with its policy (an attachment
   // only lets go of its session). `reason` is reported in the exit unless
   // an earlier stop already set one. Idempotent.
-  virtual void Stop(v1::TerminationReason reason) = 0;
+  virtual void Stop(TerminationReason reason) = 0;
   // For outlives_call(): the owner lets go; no Owner call after this.
   virtual void Release() = 0;
 };
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table
 
-#endif  // REXEC_SERVER_RPC_CHILD_HANDLE_H_
+#endif  // REXEC_SERVER_TABLE_CHILD_HANDLE_H_

@@ -1,8 +1,8 @@
-#include "server/rpc/session_log.h"
+#include "server/table/session_log.h"
 
 #include <algorithm>
 
-namespace rexec::rpc {
+namespace rexec::table {
 
 void SessionLog::Append(int stream, absl::string_view data) {
   {
@@ -31,7 +31,7 @@ void SessionLog::Append(int stream, absl::string_view data) {
   Notify();
 }
 
-void SessionLog::SetExit(v1::ExitStatus exit) {
+void SessionLog::SetExit(ExitReport exit) {
   {
     absl::MutexLock lock(&mu_);
     exit_ = std::move(exit);
@@ -84,7 +84,7 @@ std::optional<absl::Status> SessionLog::revoked() const {
   return revoked_;
 }
 
-std::optional<v1::ExitStatus> SessionLog::exit() const {
+std::optional<ExitReport> SessionLog::exit() const {
   absl::MutexLock lock(&mu_);
   return exit_;
 }
@@ -112,4 +112,4 @@ void SessionLog::Notify() {
   for (auto& [id, notify] : watchers_) notify();
 }
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table

@@ -2,14 +2,14 @@
 // ended: a ring per stream (stdout, stderr) of the last `capacity` bytes,
 // counted in absolute byte offsets from the process's start, and its exit
 // once reported. Attachments read it at their own offsets, each on its own
-// completion-queue thread; a watcher is told (its doorbell rung) when
+// executor thread; a watcher is told (its bell rung) when
 // there is more. Memory per session stays within 2 x capacity, however
 // much the child writes.
 //
 // Thread-safe: the supervisor appends on its thread, readers read on
 // theirs. Watchers are called outside the lock.
-#ifndef REXEC_SERVER_RPC_SESSION_LOG_H_
-#define REXEC_SERVER_RPC_SESSION_LOG_H_
+#ifndef REXEC_SERVER_TABLE_SESSION_LOG_H_
+#define REXEC_SERVER_TABLE_SESSION_LOG_H_
 
 #include <cstdint>
 #include <functional>
@@ -21,9 +21,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "rexec/v1/child_process.pb.h"
+#include "server/table/exit_report.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 
 class SessionLog {
  public:
@@ -34,7 +34,7 @@ class SessionLog {
 
   void Append(int stream, absl::string_view data);
   // After the last Append: the exit as reported.
-  void SetExit(v1::ExitStatus exit);
+  void SetExit(ExitReport exit);
   // The session is out of its caller's reach (a policy reload with
   // --on-policy-revoke keep): every attachment ends with `why`.
   void Revoke(absl::Status why);
@@ -52,7 +52,7 @@ class SessionLog {
   // The offset after the last byte written, and of the oldest kept.
   uint64_t end(int stream) const;
   uint64_t oldest(int stream) const;
-  std::optional<v1::ExitStatus> exit() const;
+  std::optional<ExitReport> exit() const;
 
   // Attachments one session may have at once: each may hold an outbox of
   // a few MiB.
@@ -77,7 +77,7 @@ class SessionLog {
   const size_t capacity_;
   mutable absl::Mutex mu_;
   Ring rings_[2] ABSL_GUARDED_BY(mu_);
-  std::optional<v1::ExitStatus> exit_ ABSL_GUARDED_BY(mu_);
+  std::optional<ExitReport> exit_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> revoked_ ABSL_GUARDED_BY(mu_);
   // Watchers are called under their own lock, so that RemoveWatcher()
   // returning means no call is running or will come.
@@ -87,6 +87,6 @@ class SessionLog {
   int next_watcher_ ABSL_GUARDED_BY(watchers_mu_) = 1;
 };
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table
 
-#endif  // REXEC_SERVER_RPC_SESSION_LOG_H_
+#endif  // REXEC_SERVER_TABLE_SESSION_LOG_H_

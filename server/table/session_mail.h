@@ -1,4 +1,5 @@
-// SessionControl is how calls on other threads reach a detached process's
+// SessionMail is one request to a detached process, and SessionControl
+// its mailbox: how calls on other threads reach a detached process's
 // supervisor: they post mail (stdin, EOF, a signal, a resize, a stop), and
 // the supervisor takes it on its own completion-queue thread, in arrival
 // order, so that several attachments' stdin interleaves as it came. Each
@@ -7,10 +8,10 @@
 // ended): a sender waits for it before it posts stdin again, which bounds
 // the mail to one chunk per sender.
 //
-// Thread-safe. The supervisor opens it with its doorbell and closes it
-// before it goes away; Post() refuses after that.
-#ifndef REXEC_SERVER_RPC_SESSION_CONTROL_H_
-#define REXEC_SERVER_RPC_SESSION_CONTROL_H_
+// Thread-safe. The supervisor opens it with its bell and closes it
+// before it goes away; Post() refuses after that. Bounded: kMaxMail.
+#ifndef REXEC_SERVER_TABLE_SESSION_MAIL_H_
+#define REXEC_SERVER_TABLE_SESSION_MAIL_H_
 
 #include <deque>
 #include <functional>
@@ -20,16 +21,16 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "rexec/v1/child_process.pb.h"
+#include "server/table/exit_report.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 
 struct SessionMail {
   enum class Kind { kStdin, kCloseStdin, kSignal, kResize, kStop };
   Kind kind = Kind::kStdin;
   std::string data;  // kStdin: the bytes; kSignal: the signal's name
-  v1::Resize resize;
-  v1::TerminationReason reason = v1::TERMINATION_REASON_UNSPECIFIED;  // kStop
+  WindowRequest resize;
+  TerminationReason reason = TerminationReason::kUnspecified;  // kStop
   std::function<void(absl::Status)> done;
 };
 
@@ -76,6 +77,6 @@ class SessionControl {
   std::deque<SessionMail> mail_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table
 
-#endif  // REXEC_SERVER_RPC_SESSION_CONTROL_H_
+#endif  // REXEC_SERVER_TABLE_SESSION_MAIL_H_

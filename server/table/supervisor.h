@@ -1,56 +1,67 @@
-// Supervisor supervises one child process: it spawns it, feeds its stdin,
-// reads its stdout and stderr (or its terminal) as its owner has room for
-// them, carries the bytes of an optional IPC channel (a socket the child has
-// as fd 3; the framing is the owner's business) both ways, watches it exit
-// through its pidfd, and applies the stop policy (kill_signal to the group,
-// SIGKILL after kill_grace) on timeout, on request, and to anything left in
-// the group after the leader ended. In a drain (ServerState::BeginDrain) it
-// stops the child when only its kill_grace is left before the drain's
-// deadline, so that the child's TERM handler runs and its output and exit
-// still reach the client.
+// Supervisor supervises one child process: it spawns it (admitted by the
+// ProcessTable), has its bytes moved (StdioPump) as its owner has room for
+// them, watches it exit through its pidfd, and applies the stop policy
+// (kill_signal to the group, SIGKILL after kill_grace) on timeout, on
+// request, and to anything left in the group after the leader ended. In a
+// drain (ProcessTable::BeginDrain) it stops the child when only its
+// kill_grace is left before the drain's deadline, so that the child's TERM
+// handler runs and its output and exit still reach the client. Why the
+// child ended is ExitReason's to say.
 //
 // Its owner is the call that started it (Spawn, Exec, Fork). A child
-// started with options.detach is also a session of the ProcessTable: its
-// output goes to the session's log as well, attachments reach it through
-// the session's control, and when its call goes the call Release()s it
-// instead of stopping it: it then owns itself, reads as fast as the child
-// writes (the log keeps the last bytes), and deletes itself when done.
+// started with `detach` is also a session of the table: its output goes to
+// the session's log as well, attachments reach it through the session's
+// mail, and when its call goes the call Release()s it instead of stopping
+// it: the table then owns it (ProcessTable::Adopt), it reads as fast as the
+// child writes (the log keeps the last bytes), and deletes itself when done.
 //
 // Its life is a sequence of phases (Phase); a stop is a value
 // (stop_reason_) that any phase before the exit's report may take. Events
-// from the poller thread and mail from other calls reach it through a
-// Doorbell; everything else happens on its completion-queue thread. Not
-// thread-safe.
-//
-// The owner must keep it alive until Owner::OnSupervisorDone(), or
-// Release() it: until then alarms and pidfd watches may still refer to it.
-#ifndef REXEC_SERVER_RPC_SUPERVISOR_H_
-#define REXEC_SERVER_RPC_SUPERVISOR_H_
+// from the poller thread and mail from other calls reach it through its
+// Bell; everything else happens on its executor's thread. Not thread-safe.
+#ifndef REXEC_SERVER_TABLE_SUPERVISOR_H_
+#define REXEC_SERVER_TABLE_SUPERVISOR_H_
 
-#include <grpcpp/completion_queue.h>
-
-#include <deque>
-#include <functional>
+#include <any>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "rexec/v1/child_process.pb.h"
 #include "server/process/child.h"
-#include "server/process/poller.h"
 #include "server/process/stop_policy.h"
-#include "server/rpc/child_handle.h"
-#include "server/rpc/cq_timer.h"
-#include "server/rpc/doorbell.h"
-#include "server/rpc/launch_plan.h"
-#include "server/rpc/process_table.h"
-#include "server/rpc/server_state.h"
-#include "server/rpc/tag.h"
+#include "server/table/bell.h"
+#include "server/table/child_handle.h"
+#include "server/table/executor.h"
+#include "server/table/process_table.h"
+#include "server/table/stdio_pump.h"
+#include "server/table/terminal.h"
+#include "server/table/timer.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 
-class Supervisor final : public ChildHandle {
+// What a supervisor starts, in the table's terms (the plan room's
+// LaunchPlan, as the call turns it into this).
+struct Launch {
+  process::SpawnOptions spawn;
+  process::StopPolicy stop;
+  std::string identity;
+  // The identity's own cap on running children (0: none), and the rule it
+  // comes from, for the refusal.
+  uint32_t identity_cap = 0;
+  std::string rule;
+  // A session of the table, named (or ""), with what the call asked
+  // (opaque here; see Session::launch).
+  bool detach = false;
+  std::string session_name;
+  std::any request;
+};
+
+class Supervisor final : public ChildHandle,
+                         private ProcessTable::Member,
+                         private StdioPump::Sink {
  public:
   // In order; a phase only moves forward.
   enum class Phase {
@@ -58,98 +69,74 @@ class Supervisor final : public ChildHandle {
     kRunning,    // the child runs
     kDraining,   // reaped; a descendant may still hold its output open
     kLingering,  // exit reported; what is left of its group gets the policy
-    kClosing,    // nothing left to watch; its operations in flight come back
+    kClosing,    // nothing left to watch
     kDone,       // the owner was told, or it deleted itself
   };
 
-  Supervisor(ServerState* state, grpc::CompletionQueue* cq, Owner* owner);
+  // `table` and `executor` outlive it.
+  Supervisor(ProcessTable* table, Executor* executor, Owner* owner);
   ~Supervisor() override;
 
-  // Errors as Child::Spawn, plus RESOURCE_EXHAUSTED at --max-processes or
-  // the identity's max_processes, and the table's refusals for a session
-  // (plan.detach). After an error the supervisor is done at once (no
-  // OnSupervisorDone()). A kSocket stdio fd 3 is the IPC channel; a terminal
-  // is stdout and stdin both.
-  absl::Status Start(const LaunchPlan& plan, std::string identity);
+  // Errors as Child::Spawn, plus the table's refusals: RESOURCE_EXHAUSTED
+  // at --max-processes or the identity's cap, and a session's (detach).
+  // After an error the supervisor is done at once (no OnSupervisorDone()).
+  // A kSocket stdio fd 3 is the IPC channel; a terminal is stdout and stdin
+  // both.
+  absl::Status Start(Launch launch);
+
+  Phase phase() const { return phase_; }
 
   // ChildHandle. A session's mail queues behind the owner's input, in
   // order; a signal goes to the child's process group, or with a terminal
   // to its foreground group while that group is still of the child's
   // session.
   pid_t pid() const override { return child_->pid(); }
-  bool has_terminal() const override { return child_->terminal().Valid(); }
+  bool has_terminal() const override { return terminal_.valid(); }
   const std::string& session_id() const override { return session_.id; }
   bool outlives_call() const override { return !session_.id.empty(); }
-  std::optional<char> TerminalEof() const override;
-  absl::Status Resize(const v1::Resize& resize) override;
-  uint64_t bytes_in() const override { return bytes_in_; }
-  uint64_t bytes_out() const override { return bytes_out_; }
-  const std::optional<v1::ExitStatus>& reported_exit() const override {
+  std::optional<char> TerminalEof() const override { return terminal_.Eof(); }
+  absl::Status Resize(WindowRequest size) override;
+  uint64_t bytes_in() const override { return pump_.bytes_in(); }
+  uint64_t bytes_out() const override { return pump_.bytes_out(); }
+  const std::optional<ExitReport>& reported_exit() const override {
     return reported_exit_;
   }
   void WriteInput(Input input, std::string data) override;
-  void CloseInput(Input input) override;
-  void CloseChannel() override;
+  void CloseInput(Input input) override { pump_.CloseInput(input); }
+  void CloseChannel() override { pump_.CloseChannel(); }
   absl::Status Signal(const std::string& name) override;
-  void ResumeOutput() override;
-  void Stop(v1::TerminationReason reason) override;
+  void ResumeOutput() override { PumpOutput(); }
+  void Stop(TerminationReason reason) override;
   void Release() override;
 
-  // The server began to drain: from any thread (ServerState calls it).
-  void NotifyDrain();
-
  private:
-  // One chunk for an input, with whom to tell when it is written (or
-  // dropped): `done`, or the owner when it has none. A `close` chunk
-  // closes the input when its turn comes.
-  struct InputChunk {
-    std::string data;
-    std::function<void(absl::Status)> done;
-    bool close = false;
-  };
-  struct Output {
-    process::UniqueFd* fd = nullptr;
-    process::Poller::WatchId watch = 0;
-    bool open = false;
-    bool armed = false;
-  };
-  struct PendingInput {
-    process::UniqueFd* fd = nullptr;
-    process::Poller::WatchId watch = 0;
-    std::deque<InputChunk> chunks;  // the front is being written
-    size_t offset = 0;              // into the front's data
-    size_t bytes = 0;               // of the chunks' data
-  };
+  // The bell's bits beyond the pump's.
+  static constexpr uint32_t kExited = StdioPump::kFirstFreeBit;
+  static constexpr uint32_t kGroupChanged = kExited << 1;
+  static constexpr uint32_t kDrainBegun = kExited << 2;
+  static constexpr uint32_t kMail = kExited << 3;
 
-  // The pipes, terminal and channel of the new child to outputs_ and
-  // inputs_.
-  absl::Status ConnectStdio();
-  absl::Status WatchChild();
+  // ProcessTable::Member.
+  void OnDrainBegun() override { bell_.Ring(kDrainBegun); }
+  // StdioPump::Sink.
+  bool HasOutputRoom() override;
+  void OnOutput(Stream stream, absl::string_view data) override;
+  void OnInputWritten(Input input) override;
+  void OnChannelEnded() override;
+
+  absl::Status WatchExit();
   // The terminal's foreground group while the child runs and has one.
   std::optional<pid_t> ForegroundGroup() const;
   // To the child's group and, with a terminal, to its foreground group.
   void SignalAll(int signal_number);
-  void OnDoorbell(bool ok);
+  void OnRing(uint32_t events);
   void OnTimeout();
   void OnGrace();
-  void OnDrain();
+  void OnDrainTimeout();
   void OnShutdownDue();
-  void OnDrainBegun();
+  void StartDrain();
   void TakeMail();
-
   void PumpOutput();
-  // Reads one chunk; false when the stream has nothing more for now.
-  bool ReadChunk(Stream stream);
-  void CloseOutput(Stream stream);
-  bool AnyOutputOpen() const;
-  void Queue(Input input, InputChunk chunk);
-  void FlushInput(Input input);
-  void CloseInputFd(PendingInput& in);
-  // Closes the input and drops what waits for it (at the exit's report).
-  void DropInput(PendingInput& in);
-  // The channel closed from the child's side (EOF) or by the drain timeout:
-  // closes it and tells the owner.
-  void EndChannel();
   void ReapIfExited();
   void MaybeReportExit();
   // After the exit: until the group is empty, the orphan reaper tells us of
@@ -159,56 +146,43 @@ class Supervisor final : public ChildHandle {
   void OnGroupChanged();
   // Lingering ends: the group is empty or was SIGKILLed.
   void EndLingering();
-  void Close();
+  // Only as the last thing a turn or a timer does: it may destroy this.
   void MaybeDone();
 
-  ServerState* const state_;
-  grpc::CompletionQueue* const cq_;
+  ProcessTable* const table_;
+  Executor* const executor_;
   Owner* owner_;  // null once released
 
   Phase phase_ = Phase::kIdle;
-  // Timers and the doorbell's last ring: what must come back before done.
-  int in_flight_ = 0;
+  ProcessId id_ = 0;  // in the table, once started
 
-  MemberTag<Supervisor> doorbell_tag_{this, &Supervisor::OnDoorbell};
-  Doorbell doorbell_{cq_, &doorbell_tag_};
-  CqTimer<Supervisor> timeout_{this, &Supervisor::OnTimeout,
-                               &Supervisor::MaybeDone, &in_flight_};
-  CqTimer<Supervisor> grace_{this, &Supervisor::OnGrace,
-                             &Supervisor::MaybeDone, &in_flight_};
-  CqTimer<Supervisor> drain_{this, &Supervisor::OnDrain,
-                             &Supervisor::MaybeDone, &in_flight_};
-  CqTimer<Supervisor> shutdown_{this, &Supervisor::OnShutdownDue,
-                                &Supervisor::MaybeDone, &in_flight_};
+  Bell bell_{executor_, [this](uint32_t events) { OnRing(events); }};
+  Timer timeout_{executor_, [this] { OnTimeout(); }};
+  Timer grace_{executor_, [this] { OnGrace(); }};
+  Timer drain_{executor_, [this] { OnDrainTimeout(); }};
+  Timer shutdown_{executor_, [this] { OnShutdownDue(); }};
 
   std::optional<process::Child> child_;
+  // After child_: its fds are the child's, closed before the child goes.
+  StdioPump pump_{&table_->poller(), &table_->events(), &bell_, this};
+  Terminal terminal_;
   std::string identity_;  // whose slot the child holds
   process::StopPolicy policy_;
   absl::Time started_at_;
   absl::Time exited_at_;  // reaped: the end of the child's wall time
   process::Poller::WatchId exit_watch_ = 0;
-  // The channel and a terminal are one fd each, read here and written
-  // through a dup, so that each direction has its own fd for the poller.
-  process::UniqueFd channel_read_;
-  process::UniqueFd channel_write_;  // valid while the channel is open
-  process::UniqueFd terminal_write_;  // with a terminal: stdin's fd
-  process::WindowSize window_;        // the terminal's, as last set
-  Output outputs_[3];
-  PendingInput inputs_[2];
 
-  // With options.detach: its place in the table (id, log, control).
+  // With detach: its place in the table (id, log, control).
   Session session_;
 
   std::optional<process::ExitStatus> exit_;
-  std::optional<v1::ExitStatus> reported_exit_;
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
-  // UNSPECIFIED until a stop was sent.
-  v1::TerminationReason stop_reason_ = v1::TERMINATION_REASON_UNSPECIFIED;
+  std::optional<ExitReport> reported_exit_;
+  // kUnspecified until a stop was sent.
+  TerminationReason stop_reason_ = TerminationReason::kUnspecified;
   // A client's signal was sent: a death by signal is SIGNALED, not EXITED.
   bool client_signaled_ = false;
 };
 
-}  // namespace rexec::rpc
+}  // namespace rexec::table
 
-#endif  // REXEC_SERVER_RPC_SUPERVISOR_H_
+#endif  // REXEC_SERVER_TABLE_SUPERVISOR_H_

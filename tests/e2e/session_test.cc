@@ -659,6 +659,11 @@ class PolicySessionTest : public SessionTest {
     if (call == nullptr) return "";
     call->Cancel();
     call->Finish();
+    // The client's Finish does not wait for the server: its audit record
+    // says the call is gone there, and the session is the table's. (A
+    // reload before that would stop a session its call still owned,
+    // which collects it.)
+    server_->WaitForLogLine("session=\"" + id + "\"");
     return id;
   }
   std::string policy_;

@@ -9,7 +9,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "rexec/v1/child_process.pb.h"
 #include "server/auth/policy.h"
-#include "server/rpc/launch_plan.h"
+#include "server/plan/launch_plan.h"
 
 namespace {
 
@@ -33,11 +33,11 @@ const rexec::auth::Policy& FuzzPolicy() {
 void Plan(rexec::auth::Rpc rpc, const std::string& identity, bool policy,
           std::vector<std::string> argv,
           const rexec::v1::ProcessOptions& options) {
-  rexec::rpc::LaunchContext context;
+  rexec::plan::LaunchContext context;
   context.rpc = rpc;
   context.identity = identity;
   context.policy = policy ? &FuzzPolicy() : nullptr;
-  rexec::rpc::PlanLaunch(context, std::move(argv), options).IgnoreError();
+  rexec::plan::PlanLaunch(context, std::move(argv), options).IgnoreError();
 }
 
 }  // namespace

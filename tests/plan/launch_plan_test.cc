@@ -1,7 +1,7 @@
 // What a call may run under a policy: the program by PATH lookup, by
 // absolute path, through a symlink and through "..", the environment, the
 // cwd and the timeouts; and that a refusal never says whether a file exists.
-#include "server/rpc/launch_plan.h"
+#include "server/plan/launch_plan.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace rexec::rpc {
+namespace rexec::plan {
 namespace {
 
 using ::testing::HasSubstr;
@@ -547,4 +547,4 @@ TEST(LaunchPlan, ABadRequestIsInvalidBeforeThePolicyIsAsked) {
 }
 
 }  // namespace
-}  // namespace rexec::rpc
+}  // namespace rexec::plan

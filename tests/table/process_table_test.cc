@@ -1,26 +1,55 @@
-// ProcessTable: ids and names per identity, caps, lookups that never cross
-// identities, and the expiry of ended sessions.
-#include "server/rpc/process_table.h"
+// ProcessTable with no server: admission and its caps, sessions (ids and
+// names per identity, caps, lookups that never cross identities, the
+// expiry of ended ones), the drain's reach and the adopted processes a
+// shutdown waits for.
+#include "server/table/process_table.h"
+
+#include <atomic>
+#include <deque>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 namespace {
 
 using ::testing::HasSubstr;
 
+class FakeMember : public ProcessTable::Member {
+ public:
+  void OnDrainBegun() override { ++drains; }
+  std::atomic<int> drains{0};
+};
+
+FakeMember member;
+
+ProcessTable Table(TableConfig config = {}) {
+  return ProcessTable(config, nullptr, nullptr);
+}
+ProcessTable Table(SessionLimits limits) {
+  TableConfig config;
+  config.sessions = limits;
+  return Table(config);
+}
+
+// A running session's id.
 std::string Add(ProcessTable& table, const std::string& who,
                 const std::string& name = "") {
   absl::StatusOr<Session> session = table.Reserve(who, name, {"sleep"}, false);
   EXPECT_TRUE(session.ok()) << session.status();
   if (!session.ok()) return "";
-  table.Started(session->id, 100, absl::Now());
+  table.Add(&member, who, 100, absl::Now(), session->process);
   return session->id;
 }
 
+ProcessId IdOf(ProcessTable& table, const std::string& who,
+               const std::string& session) {
+  return table.Find(who, session)->process;
+}
+
 TEST(ProcessTable, SessionsAreFoundByIdOrNameByTheirIdentityOnly) {
-  ProcessTable table({});
+  ProcessTable table = Table();
   const std::string id = Add(table, "alice", "build");
   EXPECT_THAT(id, ::testing::StartsWith("s"));
   EXPECT_EQ(table.Find("alice", id)->name, "build");
@@ -38,17 +67,17 @@ TEST(ProcessTable, SessionsAreFoundByIdOrNameByTheirIdentityOnly) {
 }
 
 TEST(ProcessTable, AReservedSessionIsInvisibleUntilStarted) {
-  ProcessTable table({});
+  ProcessTable table = Table();
   absl::StatusOr<Session> reserved = table.Reserve("alice", "", {"x"}, false);
   ASSERT_TRUE(reserved.ok());
   EXPECT_TRUE(table.List("alice").empty());
   EXPECT_FALSE(table.Find("alice", reserved->id).ok());
-  table.Remove(reserved->id);
-  EXPECT_EQ(table.size(), 0);
+  table.Remove(reserved->process);
+  EXPECT_EQ(table.sessions(), 0);
 }
 
 TEST(ProcessTable, NamesAreCheckedAndCannotLookLikeIds) {
-  ProcessTable table({});
+  ProcessTable table = Table();
   for (const std::string& bad :
        {std::string("1abc"), std::string("s42"), std::string("a b"),
         std::string("a/b"), std::string(65, 'a'), std::string("-x")}) {
@@ -65,7 +94,7 @@ TEST(ProcessTable, CapsPerIdentityAndInAll) {
   SessionLimits limits;
   limits.max_per_identity = 2;
   limits.max_total = 3;
-  ProcessTable table(limits);
+  ProcessTable table = Table(limits);
   Add(table, "alice");
   Add(table, "alice");
   absl::StatusOr<Session> third = table.Reserve("alice", "", {}, false);
@@ -83,7 +112,7 @@ TEST(ProcessTable, TheLastQuarterIsKeptForIdentitiesWithFewSessions) {
   SessionLimits limits;
   limits.max_per_identity = 32;
   limits.max_total = 16;
-  ProcessTable table(limits);
+  ProcessTable table = Table(limits);
   for (int i = 0; i < 12; ++i) Add(table, "alice");
   absl::StatusOr<Session> greedy = table.Reserve("alice", "", {}, false);
   EXPECT_EQ(greedy.status().code(), absl::StatusCode::kResourceExhausted);
@@ -100,10 +129,10 @@ TEST(ProcessTable, TheLastQuarterIsKeptForIdentitiesWithFewSessions) {
 TEST(ProcessTable, EndedSessionsExpireAfterKeepEnded) {
   SessionLimits limits;
   limits.keep_ended = absl::Milliseconds(500);
-  ProcessTable table(limits);
+  ProcessTable table = Table(limits);
   const std::string ended = Add(table, "alice");
   const std::string running = Add(table, "alice");
-  table.Ended(ended);
+  table.Reported(IdOf(table, "alice", ended), /*collected=*/false);
   EXPECT_EQ(table.List("alice").size(), 2u);
   absl::SleepFor(absl::Milliseconds(600));
   std::vector<Session> left = table.List("alice");
@@ -112,19 +141,110 @@ TEST(ProcessTable, EndedSessionsExpireAfterKeepEnded) {
   EXPECT_FALSE(table.Find("alice", ended).ok());
 }
 
-TEST(ProcessTable, PostToAllReachesRunningSessionsOnly) {
-  ProcessTable table({});
+TEST(ProcessTable, StopAllReachesRunningSessionsOnly) {
+  ProcessTable table = Table();
   const std::string a = Add(table, "alice");
   const std::string b = Add(table, "bob");
   int rung = 0;
   table.Find("alice", a)->control->Open([&] { ++rung; });
   table.Find("bob", b)->control->Open([&] { ++rung; });
-  table.Ended(b);
-  SessionMail stop;
-  stop.kind = SessionMail::Kind::kStop;
-  table.PostToAll(stop);
+  table.Reported(IdOf(table, "bob", b), /*collected=*/false);
+  table.StopAll(TerminationReason::kServerShutdown);
   EXPECT_EQ(rung, 1);
-  EXPECT_EQ(table.Find("alice", a)->control->Take().size(), 1u);
+  std::deque<SessionMail> mail = table.Find("alice", a)->control->Take();
+  ASSERT_EQ(mail.size(), 1u);
+  EXPECT_EQ(mail[0].kind, SessionMail::Kind::kStop);
+  EXPECT_EQ(mail[0].reason, TerminationReason::kServerShutdown);
+}
+
+TEST(ProcessTable, AdmissionCapsTheServerAndEachIdentity) {
+  TableConfig config;
+  config.max_processes = 3;
+  ProcessTable table = Table(config);
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
+  absl::Status mine = table.Admit("sleep", "alice", 2, "ci");
+  EXPECT_EQ(mine.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(mine.message(),
+              HasSubstr("identity \"alice\" runs its limit of 2 processes "
+                        "(rule \"ci\": max_processes)"));
+  // Another identity, and one with no cap of its own, still get a slot...
+  EXPECT_TRUE(table.Admit("sleep", "bob", 0, "").ok());
+  // ...until the server's.
+  absl::Status all = table.Admit("sleep", "carol", 0, "");
+  EXPECT_EQ(all.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(all.message(), HasSubstr("limit of 3 processes (--max-processes)"));
+  EXPECT_EQ(table.running_children(), 3);
+  // A slot given back is alice's again.
+  table.Leave("alice");
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
+  table.Leave("bob");
+  EXPECT_EQ(table.running_children(), 2);
+}
+
+TEST(ProcessTable, AProcessOfACallIsNoSessionAndGoesWithItsReport) {
+  ProcessTable table = Table();
+  const ProcessId id = table.Add(&member, "alice", 100, absl::Now());
+  EXPECT_NE(id, 0u);
+  EXPECT_TRUE(table.List("alice").empty());
+  EXPECT_EQ(table.sessions(), 0);
+  EXPECT_TRUE(table.Running().empty());
+  // Reported: the drain no longer reaches it.
+  table.Reported(id, /*collected=*/true);
+  const int before = member.drains;
+  table.BeginDrain(absl::Now() + absl::Seconds(1));
+  EXPECT_EQ(member.drains, before);
+}
+
+TEST(ProcessTable, ADrainReachesEveryRunningProcessAndLaterOnesAtOnce) {
+  ProcessTable table = Table();
+  FakeMember a, b, late;
+  table.Add(&a, "alice", 100, absl::Now());
+  absl::StatusOr<Session> session = table.Reserve("bob", "", {"x"}, false);
+  ASSERT_TRUE(session.ok());
+  table.Add(&b, "bob", 101, absl::Now(), session->process);
+  EXPECT_EQ(table.drain_deadline(), absl::InfiniteFuture());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  table.BeginDrain(deadline);
+  EXPECT_EQ(table.phase(), ProcessTable::Phase::kDraining);
+  EXPECT_EQ(table.drain_deadline(), deadline);
+  EXPECT_EQ(a.drains, 1);
+  EXPECT_EQ(b.drains, 1);
+  // A second drain moves nothing: the first deadline holds.
+  table.BeginDrain(deadline + absl::Hours(1));
+  EXPECT_EQ(table.drain_deadline(), deadline);
+  EXPECT_EQ(a.drains, 1);
+  table.Add(&late, "carol", 102, absl::Now());
+  EXPECT_EQ(late.drains, 1);
+  table.BeginStop();
+  EXPECT_EQ(table.phase(), ProcessTable::Phase::kStopping);
+}
+
+TEST(ProcessTable, TheWaitForAdoptedProcessesEndsAtNoneTheDeadlineOrTheStop) {
+  ProcessTable table = Table();
+  EXPECT_TRUE(table.WaitForNoAdopted(absl::Now(), false));
+  table.Adopt();
+  const absl::Time began = absl::Now();
+  EXPECT_FALSE(table.WaitForNoAdopted(began + absl::Milliseconds(100), false));
+  EXPECT_GE(absl::Now() - began, absl::Milliseconds(100));
+  // Another thread lets go: the wait ends then, not at its deadline.
+  std::thread done([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    table.AdoptedDone();
+  });
+  EXPECT_TRUE(table.WaitForNoAdopted(absl::Now() + absl::Seconds(20), false));
+  done.join();
+  // A stop ends a drain's wait (until_stop), not a shutdown's.
+  table.Adopt();
+  std::thread stop([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    table.BeginStop();
+  });
+  EXPECT_FALSE(table.WaitForNoAdopted(absl::Now() + absl::Seconds(20), true));
+  stop.join();
+  EXPECT_FALSE(table.WaitForNoAdopted(absl::Now() + absl::Milliseconds(50),
+                                      false));
+  table.AdoptedDone();
 }
 
 TEST(SessionControl, MailIsBoundedAndRefusedOnceClosed) {
@@ -143,4 +263,4 @@ TEST(SessionControl, MailIsBoundedAndRefusedOnceClosed) {
 }
 
 }  // namespace
-}  // namespace rexec::rpc
+}  // namespace rexec::table

@@ -1,13 +1,13 @@
 // SessionLog: a ring per stream in absolute offsets, what was lost, the
 // exit, and watchers told of each change.
-#include "server/rpc/session_log.h"
+#include "server/table/session_log.h"
 
 #include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 namespace {
 
 TEST(SessionLog, KeepsTheLastBytesAndSaysHowManyWereLost) {
@@ -61,12 +61,11 @@ TEST(SessionLog, WatchersHearOfOutputAndExitUntilRemoved) {
   const int id = log.AddWatcher([&] { ++heard; });
   EXPECT_EQ(log.watchers(), 1);
   log.Append(SessionLog::kStdout, "x");
-  v1::ExitStatus exit;
-  exit.set_code(3);
-  log.SetExit(exit);
+  log.SetExit(ExitReport{process::ExitStatus::Exited(3),
+                         TerminationReason::kExited, absl::Seconds(1)});
   EXPECT_EQ(heard, 2);
   ASSERT_TRUE(log.exit().has_value());
-  EXPECT_EQ(log.exit()->code(), 3);
+  EXPECT_EQ(log.exit()->status.code(), 3);
   log.RemoveWatcher(id);
   log.Append(SessionLog::kStdout, "y");
   EXPECT_EQ(heard, 2);
@@ -95,4 +94,4 @@ TEST(SessionLog, ReadersOnOtherThreadsSeeWholeAppends) {
 }
 
 }  // namespace
-}  // namespace rexec::rpc
+}  // namespace rexec::table

@@ -1,20 +1,21 @@
-// The supervisor's state machine driven without a gRPC server: a
-// completion queue of the test's own, pumped on the test's thread (so the
-// supervisor is touched by one thread, as on a server), a real poller and
-// real children, and an Owner that records what it hears.
-#include "server/rpc/supervisor.h"
+// The supervisor's state machine with no gRPC at all: a test executor the
+// test turns on its own thread (so the supervisor is touched by one
+// thread, as on a server), a real poller and real children, and an Owner
+// that records what it hears.
+#include "server/table/supervisor.h"
 
 #include <signal.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/rpc/tag.h"
+#include "tests/table/test_executor.h"
 
-namespace rexec::rpc {
+namespace rexec::table {
 namespace {
 
 using ::testing::HasSubstr;
@@ -26,86 +27,81 @@ class RecordingOwner : public ChildHandle::Owner {
     (stream == ChildHandle::Stream::kStdout ? out : err) += data;
   }
   void OnInputWritten(ChildHandle::Input input) override { ++written; }
-  void OnExit(v1::ExitStatus status) override {
+  void OnExit(ExitReport report) override {
     EXPECT_FALSE(exit.has_value()) << "two exits";
     EXPECT_FALSE(done) << "exit after done";
-    exit = status;
+    exit = report;
   }
   void OnSupervisorDone() override { done = true; }
 
   bool room = true;
   std::string out, err;
   int written = 0;
-  std::optional<v1::ExitStatus> exit;
+  std::optional<ExitReport> exit;
   bool done = false;
 };
 
 class SupervisorTest : public ::testing::Test {
  protected:
   SupervisorTest() {
+    // As rexecd: a write to a child that is gone is EPIPE, not a signal.
+    signal(SIGPIPE, SIG_IGN);
     poller_ = *process::Poller::Create();
-    ServerConfig config;
+    TableConfig config;
     config.sessions.replay_buffer = 1 << 16;
-    state_ = std::make_unique<ServerState>(config, poller_.get(), nullptr,
-                                           nullptr);
+    table_ = std::make_unique<ProcessTable>(config, poller_.get(), &events_);
   }
   ~SupervisorTest() override {
     supervisor_.reset();
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) static_cast<Tag*>(tag)->Run(ok);
+    executor_.RunFor(absl::Milliseconds(50));
   }
 
-  static LaunchPlan Plan(std::vector<std::string> argv) {
-    LaunchPlan plan;
-    plan.spawn.argv = std::move(argv);
-    plan.stop.kill_grace = absl::Milliseconds(300);
-    return plan;
+  static Launch Plan(std::vector<std::string> argv) {
+    Launch launch;
+    launch.spawn.argv = std::move(argv);
+    launch.stop.kill_grace = absl::Milliseconds(300);
+    launch.identity = "tester";
+    return launch;
   }
 
-  void Start(const LaunchPlan& plan) {
-    supervisor_ = std::make_unique<Supervisor>(state_.get(), &cq_, &owner_);
-    absl::Status status = supervisor_->Start(plan, "tester");
+  void Start(Launch launch) {
+    supervisor_ = std::make_unique<Supervisor>(table_.get(), &executor_,
+                                               &owner_);
+    absl::Status status = supervisor_->Start(std::move(launch));
     ASSERT_TRUE(status.ok()) << status;
   }
 
-  // Runs the queue's tags on this thread until `until` holds (or `limit`).
   bool Pump(const std::function<bool()>& until,
             absl::Duration limit = absl::Seconds(20)) {
-    const absl::Time deadline = absl::Now() + limit;
-    while (!until()) {
-      if (absl::Now() > deadline) return false;
-      void* tag = nullptr;
-      bool ok = false;
-      if (cq_.AsyncNext(&tag, &ok,
-                        std::chrono::system_clock::now() +
-                            std::chrono::milliseconds(50)) ==
-          grpc::CompletionQueue::GOT_EVENT) {
-        static_cast<Tag*>(tag)->Run(ok);
-      }
-    }
-    return true;
+    return executor_.RunUntil(until, limit);
   }
 
-  grpc::CompletionQueue cq_;
+  TestExecutor executor_;
+  CountingEvents events_;
   std::unique_ptr<process::Poller> poller_;
-  std::unique_ptr<ServerState> state_;
+  std::unique_ptr<ProcessTable> table_;
   RecordingOwner owner_;
   std::unique_ptr<Supervisor> supervisor_;
 };
 
 TEST_F(SupervisorTest, RunsAChildToItsExitAndIsDoneAfter) {
   Start(Plan({"sh", "-c", "echo out; echo err >&2; exit 3"}));
-  EXPECT_EQ(state_->running_children(), 1);
+  EXPECT_EQ(table_->running_children(), 1);
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
   EXPECT_EQ(owner_.out, "out\n");
   EXPECT_EQ(owner_.err, "err\n");
   ASSERT_TRUE(owner_.exit.has_value());
-  EXPECT_EQ(owner_.exit->code(), 3);
-  EXPECT_EQ(owner_.exit->reason(), v1::TERMINATION_REASON_EXITED);
-  EXPECT_EQ(state_->running_children(), 0);
-  EXPECT_EQ(supervisor_->reported_exit()->code(), 3);
+  EXPECT_EQ(owner_.exit->status.code(), 3);
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kExited);
+  EXPECT_EQ(table_->running_children(), 0);
+  EXPECT_EQ(supervisor_->reported_exit()->status.code(), 3);
+  EXPECT_EQ(supervisor_->phase(), Supervisor::Phase::kDone);
+  EXPECT_EQ(events_.spawned, 1);
+  EXPECT_EQ(events_.exited, 1);
+  EXPECT_EQ(events_.bytes[static_cast<int>(ProcessEvents::Bytes::kStdout)],
+            4u);
+  // Done means nothing of it is left on the executor.
+  EXPECT_EQ(executor_.timers(), 0);
 }
 
 TEST_F(SupervisorTest, InputIsWrittenOneChunkAtATimeThenClosed) {
@@ -124,9 +120,9 @@ TEST_F(SupervisorTest, NoRoomMeansNoReadUntilResumed) {
   owner_.room = false;
   Start(Plan({"sh", "-c", "echo held"}));
   // The child exits, but its output waits for room: no exit before it.
-  // Its turns for a while (under --drain-timeout, after which the output
+  // Its turns for a while (under the drain timeout, after which the output
   // would be given up): nothing can be reported.
-  Pump([] { return false; }, absl::Milliseconds(500));
+  executor_.RunFor(absl::Milliseconds(500));
   EXPECT_EQ(owner_.out, "");
   EXPECT_FALSE(owner_.exit.has_value());
   owner_.room = true;
@@ -136,46 +132,82 @@ TEST_F(SupervisorTest, NoRoomMeansNoReadUntilResumed) {
 }
 
 TEST_F(SupervisorTest, ATimeoutStopsTheChildWithItsPolicy) {
-  LaunchPlan plan = Plan({"sleep", "30"});
-  plan.stop.timeout = absl::Milliseconds(100);
-  Start(plan);
+  Launch launch = Plan({"sleep", "30"});
+  launch.stop.timeout = absl::Milliseconds(100);
+  Start(std::move(launch));
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
-  EXPECT_EQ(owner_.exit->signal(), "SIGTERM");
-  EXPECT_EQ(owner_.exit->reason(), v1::TERMINATION_REASON_TIMED_OUT);
+  EXPECT_EQ(owner_.exit->status.signal_number(), SIGTERM);
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kTimedOut);
 }
 
 TEST_F(SupervisorTest, AChildIgnoringTheKillSignalGetsSigkillAfterTheGrace) {
   Start(Plan({"sh", "-c", "trap '' TERM; echo ready; while :; do :; done"}));
   ASSERT_TRUE(Pump([&] { return owner_.out == "ready\n"; }));
   const absl::Time stopped = absl::Now();
-  supervisor_->Stop(v1::TERMINATION_REASON_CLIENT_GONE);
-  supervisor_->Stop(v1::TERMINATION_REASON_TIMED_OUT);  // the first stays
+  supervisor_->Stop(TerminationReason::kClientGone);
+  supervisor_->Stop(TerminationReason::kTimedOut);  // the first stays
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
   EXPECT_GE(absl::Now() - stopped, absl::Milliseconds(250));
-  EXPECT_EQ(owner_.exit->signal(), "SIGKILL");
-  EXPECT_EQ(owner_.exit->reason(), v1::TERMINATION_REASON_CLIENT_GONE);
+  EXPECT_EQ(owner_.exit->status.signal_number(), SIGKILL);
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kClientGone);
+}
+
+TEST_F(SupervisorTest, AClientsSignalMakesTheDeathSignaled) {
+  Start(Plan({"sleep", "30"}));
+  EXPECT_EQ(supervisor_->Signal("SIGNOPE").code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(supervisor_->Signal("SIGINT").ok());
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  EXPECT_EQ(owner_.exit->status.signal_number(), SIGINT);
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kSignaled);
 }
 
 TEST_F(SupervisorTest, AStragglerHoldingThePipesGetsThePolicyAfterTheExit) {
   // The leader exits at once; its background child keeps stdout open.
   Start(Plan({"sh", "-c", "sleep 30 & echo leader"}));
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
-  EXPECT_EQ(owner_.exit->code(), 0);
+  EXPECT_EQ(owner_.exit->status.code(), 0);
   EXPECT_EQ(owner_.out, "leader\n");
 }
 
+TEST_F(SupervisorTest, ADrainStopsTheChildItsKillGraceBeforeTheDeadline) {
+  Start(Plan({"sleep", "30"}));
+  // The grace is 300 ms: the stop comes 200 ms from now, not at once and
+  // not at the deadline.
+  const absl::Time began = absl::Now();
+  table_->BeginDrain(began + absl::Milliseconds(500));
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  const absl::Duration took = absl::Now() - began;
+  EXPECT_GE(took, absl::Milliseconds(150));
+  EXPECT_LT(took, absl::Milliseconds(500) + absl::Seconds(1));
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kServerShutdown);
+  EXPECT_EQ(owner_.exit->status.signal_number(), SIGTERM);
+}
+
+TEST_F(SupervisorTest, AProcessStartedDuringADrainIsToldAtOnce) {
+  table_->BeginDrain(absl::Now() + absl::Milliseconds(100));
+  // Less than its grace is left: stopped at once, its grace cut to what
+  // is left of the drain.
+  const absl::Time began = absl::Now();
+  Start(Plan({"sleep", "30"}));
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  EXPECT_LT(absl::Now() - began, absl::Seconds(2));
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kServerShutdown);
+  EXPECT_TRUE(owner_.exit->status.killed());
+}
+
 TEST_F(SupervisorTest, ASessionOutlivesItsOwnerAndLogsWhatItWrites) {
-  LaunchPlan plan = Plan({"sh", "-c", "echo early; read x; echo late-$x"});
-  plan.detach = true;
-  plan.session_name = "job";
-  Start(plan);
+  Launch launch = Plan({"sh", "-c", "echo early; read x; echo late-$x"});
+  launch.detach = true;
+  launch.session_name = "job";
+  Start(std::move(launch));
   const std::string id = supervisor_->session_id();
   ASSERT_FALSE(id.empty());
-  absl::StatusOr<Session> session = state_->sessions().Find("tester", "job");
+  absl::StatusOr<Session> session = table_->Find("tester", "job");
   ASSERT_TRUE(session.ok()) << session.status();
   ASSERT_TRUE(Pump([&] { return owner_.out == "early\n"; }));
 
-  // The owner goes; the supervisor owns itself from here.
+  // The owner goes; the table owns the supervisor from here.
   supervisor_.release()->Release();
   // Mail from another thread, as an attachment's: taken in order.
   std::atomic<int> done{0};
@@ -195,49 +227,102 @@ TEST_F(SupervisorTest, ASessionOutlivesItsOwnerAndLogsWhatItWrites) {
   EXPECT_FALSE(owner_.exit.has_value());
   SessionLog::Chunk all = session->log->Read(SessionLog::kStdout, 0, 100);
   EXPECT_EQ(all.data, "early\nlate-xy\n");
-  EXPECT_EQ(session->log->exit()->code(), 0);
+  EXPECT_EQ(session->log->exit()->status.code(), 0);
   // Ended, not collected (its call was gone); and the control is closed.
-  absl::StatusOr<Session> ended = state_->sessions().Find("tester", id);
+  absl::StatusOr<Session> ended = table_->Find("tester", id);
   ASSERT_TRUE(ended.ok());
   EXPECT_TRUE(ended->ended.has_value());
   EXPECT_FALSE(session->control->Post(SessionMail()).ok());
-  // It deleted itself: its call count went back to none.
-  std::atomic<bool> none{false};
-  std::thread waiter([&] {
-    state_->WaitForNoCalls();
-    none = true;
-  });
-  Pump([&] { return none.load(); });
-  waiter.join();
+  // It deleted itself: the table owns nothing any more.
+  ASSERT_TRUE(Pump([&] {
+    return table_->WaitForNoAdopted(absl::Now(), /*until_stop=*/false);
+  }));
 }
 
-TEST_F(SupervisorTest, AStopMailUsesThePolicyAndCollectsNothing) {
-  LaunchPlan plan = Plan({"sleep", "30"});
-  plan.detach = true;
-  Start(plan);
+TEST_F(SupervisorTest, AStopMailUsesThePolicyAndItsCallCollectsTheSession) {
+  Launch launch = Plan({"sleep", "30"});
+  launch.detach = true;
+  Start(std::move(launch));
   absl::StatusOr<Session> session =
-      state_->sessions().Find("tester", supervisor_->session_id());
+      table_->Find("tester", supervisor_->session_id());
   ASSERT_TRUE(session.ok());
-  SessionMail stop;
-  stop.kind = SessionMail::Kind::kStop;
-  stop.reason = v1::TERMINATION_REASON_SERVER_SHUTDOWN;
-  ASSERT_TRUE(session->control->Post(stop).ok());
+  table_->StopAll(TerminationReason::kServerShutdown);
   ASSERT_TRUE(Pump([&] { return owner_.done; }));
-  EXPECT_EQ(owner_.exit->reason(), v1::TERMINATION_REASON_SERVER_SHUTDOWN);
+  EXPECT_EQ(owner_.exit->reason, TerminationReason::kServerShutdown);
   // Its own call heard the exit: that collects it.
-  EXPECT_FALSE(state_->sessions().Find("tester", session->id).ok());
+  EXPECT_FALSE(table_->Find("tester", session->id).ok());
+  EXPECT_EQ(table_->sessions(), 0);
+}
+
+TEST_F(SupervisorTest, ASessionsStdinQueueIsBounded) {
+  // A child that never reads: the pipe fills, then the queue, then the
+  // next chunk is refused (not buffered without end).
+  Launch launch = Plan({"sleep", "30"});
+  launch.detach = true;
+  Start(std::move(launch));
+  absl::StatusOr<Session> session =
+      table_->Find("tester", supervisor_->session_id());
+  ASSERT_TRUE(session.ok());
+  int posted = 0;
+  int accepted = 0;
+  int refused = 0;
+  std::string refusal;
+  const std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 40 && refused == 0; ++i) {
+    SessionMail mail;
+    mail.kind = SessionMail::Kind::kStdin;
+    mail.data = chunk;
+    mail.done = [&](absl::Status status) {
+      if (status.ok()) {
+        ++accepted;
+      } else {
+        ++refused;
+        refusal = std::string(status.message());
+      }
+    };
+    ASSERT_TRUE(session->control->Post(std::move(mail)).ok());
+    ++posted;
+    executor_.RunOnce(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_THAT(refusal, HasSubstr("waiting for the child to read them"));
+  // What the pipe took (1 MiB pipe), and no more than the queue's bound.
+  EXPECT_LE(accepted, 2);
+  supervisor_->Stop(TerminationReason::kClientGone);
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  // At most the queue's bound waited; and at the exit every sender heard,
+  // none is left waiting.
+  EXPECT_LE(posted, 2 + static_cast<int>(StdioPump::kMaxQueuedBytes >> 20));
+  EXPECT_EQ(accepted + refused, posted);
 }
 
 TEST_F(SupervisorTest, AFailedStartGivesItsSessionPlaceBack) {
-  LaunchPlan plan = Plan({"/no/such/program"});
-  plan.detach = true;
-  plan.session_name = "ghost";
-  supervisor_ = std::make_unique<Supervisor>(state_.get(), &cq_, &owner_);
-  absl::Status status = supervisor_->Start(plan, "tester");
+  Launch launch = Plan({"/no/such/program"});
+  launch.detach = true;
+  launch.session_name = "ghost";
+  supervisor_ =
+      std::make_unique<Supervisor>(table_.get(), &executor_, &owner_);
+  absl::Status status = supervisor_->Start(std::move(launch));
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(state_->sessions().size(), 0);
-  EXPECT_EQ(state_->running_children(), 0);
+  EXPECT_EQ(table_->sessions(), 0);
+  EXPECT_EQ(table_->running_children(), 0);
+}
+
+TEST_F(SupervisorTest, TheIdentitysCapRefusesTheNextChild) {
+  Launch first = Plan({"sleep", "30"});
+  first.identity_cap = 1;
+  first.rule = "ci";
+  Start(std::move(first));
+  Launch second = Plan({"sleep", "30"});
+  second.identity_cap = 1;
+  second.rule = "ci";
+  RecordingOwner other;
+  Supervisor refused(table_.get(), &executor_, &other);
+  absl::Status status = refused.Start(std::move(second));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(status.message(), HasSubstr("rule \"ci\": max_processes"));
+  EXPECT_EQ(table_->running_children(), 1);
 }
 
 }  // namespace
-}  // namespace rexec::rpc
+}  // namespace rexec::table

@@ -1,0 +1,56 @@
+#include "server/table/terminal.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace rexec::table {
+namespace {
+
+absl::StatusOr<uint16_t> Dimension(uint32_t value, uint16_t current,
+                                   absl::string_view field) {
+  if (value > 0xffff) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", value, ": a terminal has at most 65535"));
+  }
+  return value == 0 ? current : static_cast<uint16_t>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<process::WindowSize> WindowSizeOf(WindowRequest request,
+                                                 process::WindowSize current) {
+  process::WindowSize size;
+  REXEC_ASSIGN_OR_RETURN(size.rows,
+                         Dimension(request.rows, current.rows, "resize.rows"));
+  REXEC_ASSIGN_OR_RETURN(size.cols,
+                         Dimension(request.cols, current.cols, "resize.cols"));
+  return size;
+}
+
+std::optional<pid_t> Terminal::ForegroundGroup() const {
+  if (!valid()) return std::nullopt;
+  // The group must still lead a process of the child's session. (The
+  // session is the child's: its pid, or its PID namespace's init's.) A
+  // group that does not is left alone; the child's own group is signalled.
+  std::optional<pid_t> group = process::ForegroundGroup(master_->Get());
+  if (!group || getpgid(*group) != *group || getsid(*group) != leader_) {
+    return std::nullopt;
+  }
+  return group;
+}
+
+std::optional<char> Terminal::Eof() const {
+  if (!valid()) return std::nullopt;
+  return process::EofCharacter(master_->Get());
+}
+
+absl::Status Terminal::Resize(WindowRequest request) {
+  REXEC_ASSIGN_OR_RETURN(process::WindowSize size,
+                         WindowSizeOf(request, size_));
+  size_ = size;
+  return process::SetWindowSize(master_->Get(), size_);
+}
+
+}  // namespace rexec::table
