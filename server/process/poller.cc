@@ -42,7 +42,7 @@ Poller::~Poller() {
 
 absl::StatusOr<Poller::WatchId> Poller::Watch(int fd, uint32_t events,
                                               Callback callback) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   WatchId id = next_id_++;
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
@@ -65,7 +65,7 @@ absl::Status Poller::Rearm(WatchId id, int fd, uint32_t events) {
 }
 
 void Poller::Unwatch(WatchId id, int fd) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   epoll_ctl(epoll_.Get(), EPOLL_CTL_DEL, fd, nullptr);
   callbacks_.erase(id);
 }
@@ -78,7 +78,7 @@ void Poller::Loop() {
       if (errno == EINTR) continue;
       return;  // EBADF/EINVAL: broken invariant, nothing left to serve
     }
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kWakeupId) return;
       // The watch may be gone: Unwatch() raced with this epoll_wait().

@@ -12,11 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
@@ -43,9 +44,9 @@ class Poller {
 
   const UniqueFd epoll_;
   const UniqueFd wakeup_;  // eventfd that ends Loop()
-  std::mutex mu_;
-  absl::flat_hash_map<WatchId, Callback> callbacks_;
-  WatchId next_id_ = 1;
+  absl::Mutex mu_;
+  absl::flat_hash_map<WatchId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  WatchId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::thread thread_;
 };
 

@@ -5,7 +5,7 @@
 namespace rexec::rpc {
 
 void Doorbell::Ring(uint32_t events) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   events_ |= events;
   if (in_flight_ || closed_) return;
   in_flight_ = true;
@@ -13,7 +13,7 @@ void Doorbell::Ring(uint32_t events) {
 }
 
 uint32_t Doorbell::Take() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   in_flight_ = false;
   uint32_t events = events_;
   events_ = 0;
@@ -21,7 +21,7 @@ uint32_t Doorbell::Take() {
 }
 
 bool Doorbell::Close() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (in_flight_ && !closed_) alarm_.Cancel();
   closed_ = true;
   return in_flight_;

@@ -1,5 +1,5 @@
-// Doorbell hands events from other threads (the poller) to a call on its own
-// completion-queue thread: Ring() records event bits and, unless a ring is
+// Doorbell hands events from other threads to an object on its own
+// completion-queue thread (the CqExecutor's posted work rides one): Ring() records event bits and, unless a ring is
 // already on its way, sets a grpc::Alarm whose deadline has passed, which is
 // the documented way to post a tag to a completion queue. The call then
 // Take()s the bits when its tag comes back.
@@ -18,7 +18,9 @@
 #include <grpcpp/completion_queue.h>
 
 #include <cstdint>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace rexec::rpc {
 
@@ -37,11 +39,11 @@ class Doorbell {
  private:
   grpc::CompletionQueue* const cq_;
   void* const tag_;
-  std::mutex mu_;
-  uint32_t events_ = 0;
-  bool in_flight_ = false;
-  bool closed_ = false;
-  grpc::Alarm alarm_;
+  absl::Mutex mu_;
+  uint32_t events_ ABSL_GUARDED_BY(mu_) = 0;
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Alarm alarm_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rexec::rpc
