@@ -23,15 +23,6 @@ absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d,
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t dflt,
-                                         absl::string_view field) {
-  if (value > 0xffff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is ", value, ": a terminal has at most 65535"));
-  }
-  return value == 0 ? dflt : static_cast<uint16_t>(value);
-}
-
 absl::StatusOr<process::TerminalOptions> FromProto(const v1::PtyOptions& pty) {
   process::TerminalOptions terminal;
   terminal.term = pty.term().empty() ? "xterm" : pty.term();
@@ -45,10 +36,12 @@ absl::StatusOr<process::TerminalOptions> FromProto(const v1::PtyOptions& pty) {
         "\" is not a terminal type: letters, digits and ._+- only, at most ",
         kMaxTermLength, " bytes"));
   }
-  REXEC_ASSIGN_OR_RETURN(terminal.size.rows,
-                         WindowDimension(pty.rows(), 24, "options.pty.rows"));
-  REXEC_ASSIGN_OR_RETURN(terminal.size.cols,
-                         WindowDimension(pty.cols(), 80, "options.pty.cols"));
+  REXEC_ASSIGN_OR_RETURN(
+      terminal.size.rows,
+      process::WindowDimension(pty.rows(), 24, "options.pty.rows"));
+  REXEC_ASSIGN_OR_RETURN(
+      terminal.size.cols,
+      process::WindowDimension(pty.cols(), 80, "options.pty.cols"));
   return terminal;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 
 namespace rexec::process {
@@ -42,6 +43,15 @@ absl::StatusOr<PtyPair> OpenPty(WindowSize size) {
     return status;
   }
   return pair;
+}
+
+absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t current,
+                                         absl::string_view field) {
+  if (value > 0xffff) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is ", value, ": a terminal has at most 65535"));
+  }
+  return value == 0 ? current : static_cast<uint16_t>(value);
 }
 
 absl::Status SetWindowSize(int master, WindowSize size) {

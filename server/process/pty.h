@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
@@ -32,6 +33,10 @@ absl::StatusOr<PtyPair> OpenPty(WindowSize size);
 
 // The child's foreground process group gets SIGWINCH from the kernel.
 absl::Status SetWindowSize(int master, WindowSize size);
+// One dimension of a size a client asks for: `current` for 0;
+// INVALID_ARGUMENT naming `field` over 65535, which no terminal has.
+absl::StatusOr<uint16_t> WindowDimension(uint32_t value, uint16_t current,
+                                         absl::string_view field);
 
 // The terminal's EOF character (c_cc[VEOF], ^D unless the child changed
 // it); nullopt when the child disabled it.

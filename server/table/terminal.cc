@@ -2,30 +2,18 @@
 
 #include <unistd.h>
 
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace rexec::table {
-namespace {
-
-absl::StatusOr<uint16_t> Dimension(uint32_t value, uint16_t current,
-                                   absl::string_view field) {
-  if (value > 0xffff) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is ", value, ": a terminal has at most 65535"));
-  }
-  return value == 0 ? current : static_cast<uint16_t>(value);
-}
-
-}  // namespace
-
 absl::StatusOr<process::WindowSize> WindowSizeOf(WindowRequest request,
                                                  process::WindowSize current) {
   process::WindowSize size;
-  REXEC_ASSIGN_OR_RETURN(size.rows,
-                         Dimension(request.rows, current.rows, "resize.rows"));
-  REXEC_ASSIGN_OR_RETURN(size.cols,
-                         Dimension(request.cols, current.cols, "resize.cols"));
+  REXEC_ASSIGN_OR_RETURN(
+      size.rows,
+      process::WindowDimension(request.rows, current.rows, "resize.rows"));
+  REXEC_ASSIGN_OR_RETURN(
+      size.cols,
+      process::WindowDimension(request.cols, current.cols, "resize.cols"));
   return size;
 }
 

@@ -34,7 +34,9 @@ class Timer {
     after = std::clamp(after, absl::ZeroDuration(), absl::Hours(24 * 365 * 100));
     id_ = executor_->After(after, [this] {
       id_ = 0;
-      fire_();
+      // A copy: `fire` may destroy the owner, and this timer with it.
+      std::function<void()> fire = fire_;
+      fire();
     });
   }
   void Cancel() { executor_->Cancel(std::exchange(id_, 0)); }

@@ -10,39 +10,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/table/recording_owner.h"
 #include "tests/table/test_executor.h"
 
 namespace rexec::table {
 namespace {
 
 using ::testing::HasSubstr;
-
-class RecordingOwner : public ChildHandle::Owner {
- public:
-  bool HasOutputRoom() override { return room; }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override {
-    (stream == ChildHandle::Stream::kStdout ? out : err) += data;
-  }
-  void OnLost(ChildHandle::Stream stream, uint64_t bytes,
-              uint64_t resume_offset) override {
-    lost += bytes;
-    resumed_at = resume_offset;
-  }
-  void OnInputWritten(ChildHandle::Input input) override { ++written; }
-  void OnRefused(absl::Status status) override { refused = status; }
-  void OnExit(ExitReport report) override { exit = report; }
-  void OnCaughtUp() override { caught_up = true; }
-  void OnSupervisorDone() override { done = true; }
-
-  bool room = true;
-  std::string out, err;
-  uint64_t lost = 0, resumed_at = 0;
-  int written = 0;
-  absl::Status refused;
-  std::optional<ExitReport> exit;
-  bool caught_up = false;
-  bool done = false;
-};
 
 class AttachmentTest : public ::testing::Test {
  protected:

@@ -13,33 +13,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/table/recording_owner.h"
 #include "tests/table/test_executor.h"
 
 namespace rexec::table {
 namespace {
 
 using ::testing::HasSubstr;
-
-class RecordingOwner : public ChildHandle::Owner {
- public:
-  bool HasOutputRoom() override { return room; }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override {
-    (stream == ChildHandle::Stream::kStdout ? out : err) += data;
-  }
-  void OnInputWritten(ChildHandle::Input input) override { ++written; }
-  void OnExit(ExitReport report) override {
-    EXPECT_FALSE(exit.has_value()) << "two exits";
-    EXPECT_FALSE(done) << "exit after done";
-    exit = report;
-  }
-  void OnSupervisorDone() override { done = true; }
-
-  bool room = true;
-  std::string out, err;
-  int written = 0;
-  std::optional<ExitReport> exit;
-  bool done = false;
-};
 
 class SupervisorTest : public ::testing::Test {
  protected:
