@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "client/call_output.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
 #include "common/node_channel.h"
@@ -98,45 +99,39 @@ int RunForkCommand(v1::ChildProcess::StubInterface& stub,
     session->SendMessage(message);
   }
 
-  v1::ForkResponse response;
-  while (session->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::ForkResponse::kStdout:
-        if (!WriteAll(io.out_fd, response.stdout())) {
-          session->Cancel();  // as RunSpawnCommand
-          return 128 + SIGPIPE;
+  std::optional<int> code = WriteCallOutput(
+      *session, io.out_fd, io.err_fd,
+      [&](const v1::ForkResponse& response) -> std::optional<int> {
+        switch (response.event_case()) {
+          case v1::ForkResponse::kMessage: {
+            absl::StatusOr<std::string> line =
+                node_channel::Encode(response.message());
+            if (!line.ok()) break;  // the server sends only what JSON carries
+            if (channel != nullptr) {
+              channel->Send(*line);
+            } else {
+              // The JSON keeps DEL and C1 controls as they are: escaped here.
+              WriteAll(io.err_fd,
+                       absl::StrCat("rexec: message: ",
+                                    Printable(absl::StripSuffix(*line, "\n")),
+                                    "\n"));
+            }
+            break;
+          }
+          case v1::ForkResponse::kDisconnected:
+            if (channel != nullptr) channel->Close();
+            break;
+          case v1::ForkResponse::kExit:
+            if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
+              WriteAll(io.err_fd, TimeoutNote(start.options().timeout()));
+            }
+            return ExitCode(response.exit(), io.err_fd);
+          default:
+            break;
         }
-        break;
-      case v1::ForkResponse::kStderr:
-        WriteAll(io.err_fd, response.stderr());
-        break;
-      case v1::ForkResponse::kMessage: {
-        absl::StatusOr<std::string> line =
-            node_channel::Encode(response.message());
-        if (!line.ok()) break;  // the server sends only what JSON carries
-        if (channel != nullptr) {
-          channel->Send(*line);
-        } else {
-          // The JSON keeps DEL and C1 controls as they are: escaped here.
-          WriteAll(io.err_fd,
-                   absl::StrCat("rexec: message: ",
-                                Printable(absl::StripSuffix(*line, "\n")),
-                                "\n"));
-        }
-        break;
-      }
-      case v1::ForkResponse::kDisconnected:
-        if (channel != nullptr) channel->Close();
-        break;
-      case v1::ForkResponse::kExit:
-        if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
-          WriteAll(io.err_fd, TimeoutNote(start.options().timeout()));
-        }
-        return ExitCode(response.exit(), io.err_fd);
-      default:
-        break;
-    }
-  }
+        return std::nullopt;
+      });
+  if (code) return *code;
   return ReportCallEnd(session->Finish(), io.err_fd, options.tls);
 }
 

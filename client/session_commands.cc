@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/call_output.h"
 #include "client/command_support.h"
 
 namespace rexec::client {
@@ -153,36 +154,30 @@ int RunAttach(v1::ChildProcess::StubInterface& stub, const std::string& name,
   } restore;
   AttachSession* session = OpenSession<AttachSession>(
       stub, start, options, in_fd, signals, err_fd, std::move(input));
-  v1::AttachResponse response;
-  while (session->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::AttachResponse::kAttached:
-        if (std::optional<v1::Resize> size = LocalWindowSize(in_fd);
-            size && terminal && response.attached().session().terminal()) {
-          // A size that differs, then ours: the program redraws its screen
-          // (a resize to the same size is no change, and no SIGWINCH).
-          session->Resize(size->rows() + 1, size->cols() + 1);
-          session->Resize(size->rows(), size->cols());
+  std::optional<int> code = WriteCallOutput(
+      *session, out_fd, err_fd,
+      [&](const v1::AttachResponse& response) -> std::optional<int> {
+        switch (response.event_case()) {
+          case v1::AttachResponse::kAttached:
+            if (std::optional<v1::Resize> size = LocalWindowSize(in_fd);
+                size && terminal && response.attached().session().terminal()) {
+              // A size that differs, then ours: the program redraws its
+              // screen (a resize to the same size is no change, and no
+              // SIGWINCH).
+              session->Resize(size->rows() + 1, size->cols() + 1);
+              session->Resize(size->rows(), size->cols());
+            }
+            return std::nullopt;
+          case v1::AttachResponse::kLost:
+            WriteLost(err_fd, response.lost());
+            return std::nullopt;
+          case v1::AttachResponse::kExit:
+            return ExitCode(response.exit(), err_fd);
+          default:
+            return std::nullopt;
         }
-        break;
-      case v1::AttachResponse::kStdout:
-        if (!WriteAll(out_fd, response.stdout())) {
-          session->Cancel();  // our reader is gone; the session is not
-          return 128 + SIGPIPE;
-        }
-        break;
-      case v1::AttachResponse::kStderr:
-        WriteAll(err_fd, response.stderr());
-        break;
-      case v1::AttachResponse::kLost:
-        WriteLost(err_fd, response.lost());
-        break;
-      case v1::AttachResponse::kExit:
-        return ExitCode(response.exit(), err_fd);
-      default:
-        break;
-    }
-  }
+      });
+  if (code) return *code;
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }
 
@@ -196,15 +191,13 @@ int RunLogs(v1::ChildProcess::StubInterface& stub, const std::string& name,
   start.set_no_follow(!follow);
   AttachSession session(stub, start, options);
   session.WritesDone();
-  v1::AttachResponse response;
-  while (session.Read(&response)) {
-    if (response.has_stdout() && !WriteAll(out_fd, response.stdout())) {
-      session.Cancel();
-      return 128 + SIGPIPE;
-    }
-    if (response.has_stderr()) WriteAll(err_fd, response.stderr());
-    if (response.has_lost()) WriteLost(err_fd, response.lost());
-  }
+  std::optional<int> code = WriteCallOutput(
+      session, out_fd, err_fd,
+      [&](const v1::AttachResponse& response) -> std::optional<int> {
+        if (response.has_lost()) WriteLost(err_fd, response.lost());
+        return std::nullopt;
+      });
+  if (code) return *code;
   grpc::Status status = session.Finish();
   return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
 }

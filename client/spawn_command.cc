@@ -1,5 +1,6 @@
 #include "client/spawn_command.h"
 
+#include "client/call_output.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
 #include "client/local_terminal.h"
@@ -20,21 +21,10 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
   SpawnSession* session =
       OpenSession<SpawnSession>(stub, start, options, in_fd, signals, err_fd);
 
-  v1::SpawnResponse response;
-  while (session->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::SpawnResponse::kStdout:
-        if (!WriteAll(out_fd, response.stdout())) {
-          // Our reader went away, as with a local pipe: stop the child and
-          // end the way a local process would, of SIGPIPE.
-          session->Cancel();
-          return 128 + SIGPIPE;
-        }
-        break;
-      case v1::SpawnResponse::kStderr:
-        WriteAll(err_fd, response.stderr());
-        break;
-      case v1::SpawnResponse::kExit:
+  std::optional<int> code = WriteCallOutput(
+      *session, out_fd, err_fd,
+      [&](const v1::SpawnResponse& response) -> std::optional<int> {
+        if (!response.has_exit()) return std::nullopt;
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           WriteAll(err_fd, TimeoutNote(start.options().timeout()));
         } else if (response.exit().reason() ==
@@ -42,10 +32,8 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
           WriteAll(err_fd, kServerShutdownNote);
         }
         return ExitCode(response.exit(), err_fd);
-      default:
-        break;
-    }
-  }
+      });
+  if (code) return *code;
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }
 
