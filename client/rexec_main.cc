@@ -15,8 +15,6 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
-#include "absl/time/time.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
 #include "client/connection.h"
@@ -25,120 +23,15 @@
 #include "client/fork_command.h"
 #include "client/health_command.h"
 #include "client/local_terminal.h"
+#include "client/process_flags.h"
+#include "client/server_flags.h"
 #include "client/session_commands.h"
 #include "client/spawn_command.h"
-#include "common/address.h"
 #include "common/release_mutexes.h"
 #include "common/version.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace {
-
-// The flags every command has, for ProcessOptions.
-struct ProcessFlags {
-  std::vector<std::string> env;
-  bool clear_env = false;
-  std::string cwd, timeout, kill_signal, kill_grace, user, group;
-  std::vector<std::string> groups, limits;
-
-  void AddTo(CLI::App* command) {
-    // One value per flag: a repeatable flag must not swallow the command.
-    command
-        ->add_option("--env", env,
-                     "set K=V in the child's environment (repeatable)")
-        ->allow_extra_args(false);
-    command->add_flag("--clear-env", clear_env,
-                      "start from an empty environment");
-    command->add_option("--cwd", cwd, "working directory of the child");
-    command->add_option("--timeout", timeout,
-                        "stop the child after this long, e.g. 30s");
-    command->add_option("--kill-signal", kill_signal,
-                        "signal that starts a stop (default SIGTERM)");
-    command->add_option("--kill-grace", kill_grace,
-                        "time before SIGKILL follows (default 5s)");
-    command->add_option("--user", user,
-                        "run as this user (name or id), as sudo -u does");
-    command->add_option("--group", group,
-                        "primary group (name or id); default: the user's");
-    command
-        ->add_option("--groups", groups,
-                     "a supplementary group (repeatable); default: the "
-                     "user's")
-        ->allow_extra_args(false);
-    command
-        ->add_option("--limit", limits,
-                     "a resource limit NAME=VALUE (repeatable): cpu "
-                     "(seconds), as, fsize, core (bytes), nofile, nproc")
-        ->allow_extra_args(false);
-  }
-
-  // Throws CLI::ValidationError naming the flag on bad input.
-  rexec::v1::ProcessOptions ToProto() const {
-    rexec::v1::ProcessOptions options;
-    for (const std::string& pair : env) {
-      size_t eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        throw CLI::ValidationError("--env",
-                                   "\"" + pair + "\" is not of the form K=V");
-      }
-      (*options.mutable_env())[pair.substr(0, eq)] = pair.substr(eq + 1);
-    }
-    options.set_clear_env(clear_env);
-    options.set_cwd(cwd);
-    options.set_kill_signal(kill_signal);
-    if (!timeout.empty()) {
-      SetDuration("--timeout", timeout, options.mutable_timeout());
-    }
-    if (!kill_grace.empty()) {
-      SetDuration("--kill-grace", kill_grace, options.mutable_kill_grace());
-    }
-    options.set_user(user);
-    options.set_group(group);
-    for (const std::string& g : groups) options.add_groups(g);
-    for (const std::string& limit : limits) {
-      SetLimit(limit, options.mutable_limits());
-    }
-    return options;
-  }
-
-  // "nofile=64": prlimit(1)'s names.
-  static void SetLimit(const std::string& text,
-                       rexec::v1::ResourceLimits* out) {
-    using Setter = void (rexec::v1::ResourceLimits::*)(uint64_t);
-    static const std::pair<const char*, Setter> kNames[] = {
-        {"cpu", &rexec::v1::ResourceLimits::set_cpu_seconds},
-        {"as", &rexec::v1::ResourceLimits::set_address_space_bytes},
-        {"nofile", &rexec::v1::ResourceLimits::set_open_files},
-        {"nproc", &rexec::v1::ResourceLimits::set_processes},
-        {"fsize", &rexec::v1::ResourceLimits::set_file_size_bytes},
-        {"core", &rexec::v1::ResourceLimits::set_core_size_bytes},
-    };
-    const size_t eq = text.find('=');
-    uint64_t value;
-    if (eq != std::string::npos &&
-        absl::SimpleAtoi(absl::string_view(text).substr(eq + 1), &value)) {
-      for (const auto& [name, set] : kNames) {
-        if (text.compare(0, eq, name) == 0) return (out->*set)(value);
-      }
-    }
-    throw CLI::ValidationError(
-        "--limit", "\"" + text +
-                       "\" is not NAME=NUMBER with NAME one of cpu, as, "
-                       "nofile, nproc, fsize, core");
-  }
-
-  static void SetDuration(const std::string& flag, const std::string& text,
-                          google::protobuf::Duration* out) {
-    absl::Duration d;
-    if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration()) {
-      throw CLI::ValidationError(
-          flag, "\"" + text + "\" is not a duration like 30s, 1m or 500ms");
-    }
-    int64_t nanos = absl::ToInt64Nanoseconds(d);
-    out->set_seconds(nanos / 1'000'000'000);
-    out->set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  }
-};
 
 // The local Node IPC channel rexec was started with, or -1. Throws
 // CLI::ValidationError when there is one that cannot be bridged.
@@ -167,98 +60,6 @@ int LocalNodeChannel() {
 
 // What a command line that does not parse exits with, as most tools do.
 constexpr int kUsageExitCode = 2;
-
-// Where the command runs: one server, or several (fan-out).
-struct ServerFlags {
-  std::vector<std::string> servers;
-  std::string hosts_file;
-  bool all = false;
-  int parallel = 32;
-};
-
-// The flags that say how to reach the server, each also from REXEC_*.
-void AddConnectionFlags(CLI::App& app, rexec::client::ConnectOptions& c,
-                        ServerFlags& s) {
-  app.add_option("--server", s.servers,
-                 "rexecd address, host:port or unix:/path (default "
-                 "unix:/run/rexec/rexecd.sock, rexecd's own default); repeat "
-                 "it to run spawn or exec on each")
-      ->envname("REXEC_SERVER")
-      ->allow_extra_args(false);
-  app.add_option("--hosts", s.hosts_file,
-                 "a file of rexecd addresses, one per line: run spawn or "
-                 "exec on each");
-  app.add_flag("--all", s.all,
-               "run spawn or exec on every address --server's name resolves "
-               "to (dns:///rexecd.NAMESPACE.svc.cluster.local:50051: a "
-               "headless Service names every pod)");
-  app.add_option("--parallel", s.parallel, "servers a fan-out runs on at once")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--tls-ca", c.tls_ca,
-                 "PEM CA bundle to verify the server with: use TLS")
-      ->envname("REXEC_TLS_CA");
-  app.add_option("--tls-cert", c.tls_cert,
-                 "PEM client certificate, for a server that requires one "
-                 "(mTLS)")
-      ->envname("REXEC_TLS_CERT");
-  app.add_option("--tls-key", c.tls_key, "PEM private key of --tls-cert")
-      ->envname("REXEC_TLS_KEY");
-  app.add_option("--tls-server-name", c.tls_server_name,
-                 "the name to expect in the server's certificate (default: "
-                 "the host of --server)")
-      ->envname("REXEC_TLS_SERVER_NAME");
-  app.add_option("--token-file", c.token_file,
-                 "file whose first line is a bearer token to send")
-      ->envname("REXEC_TOKEN_FILE");
-}
-
-// The servers a fan-out runs on; empty for a single server.
-std::vector<std::string> FanOutServers(const ServerFlags& s,
-                                       rexec::client::ConnectOptions& connect) {
-  std::vector<std::string> servers;
-  if (!s.hosts_file.empty()) {
-    absl::StatusOr<std::vector<std::string>> hosts =
-        rexec::client::ReadHostsFile(s.hosts_file);
-    if (!hosts.ok()) {
-      throw CLI::ValidationError("--hosts",
-                                 std::string(hosts.status().message()));
-    }
-    servers = *std::move(hosts);
-  }
-  for (const std::string& server : s.servers) {
-    if (!s.all) {
-      servers.push_back(server);
-      continue;
-    }
-    absl::StatusOr<std::vector<std::string>> resolved =
-        rexec::client::ResolveAll(server);
-    if (!resolved.ok()) {
-      throw CLI::ValidationError("--all",
-                                 std::string(resolved.status().message()));
-    }
-    // A certificate names the service, not each pod's address.
-    if (connect.tls_server_name.empty() && !rexec::IsUnixAddress(server)) {
-      absl::string_view host = server;
-      absl::ConsumePrefix(&host, "dns:///");
-      absl::ConsumePrefix(&host, "dns:");
-      connect.tls_server_name = std::string(rexec::HostOf(host));
-    }
-    servers.insert(servers.end(), resolved->begin(), resolved->end());
-  }
-  if (s.all && s.servers.empty()) {
-    throw CLI::ValidationError("--all", "needs --server NAME:PORT to resolve");
-  }
-  if (servers.size() > rexec::client::kMaxFanOutHosts) {
-    throw CLI::ValidationError(
-        "--server", "more than " +
-                        std::to_string(rexec::client::kMaxFanOutHosts) +
-                        " servers");
-  }
-  // One server named once is not a fan-out, unless --all or --hosts.
-  if (servers.size() == 1 && !s.all && s.hosts_file.empty()) servers.clear();
-  return servers;
-}
 
 // The session commands: ps, attach, logs, kill.
 struct SessionCommands {
@@ -327,17 +128,16 @@ struct SessionCommands {
 
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
-  rexec::client::ConnectOptions connect;
-  ServerFlags server_flags;
+  rexec::client::ServerFlags server_flags;
   CLI::App app{"rexec: run processes on a rexecd server"};
   app.require_subcommand(1);
   app.set_version_flag("--version", rexec::VersionLine("rexec"));
-  AddConnectionFlags(app, connect, server_flags);
+  server_flags.AddTo(app);
 
   CLI::App* spawn = app.add_subcommand(
       "spawn",
       "run PROGRAM with ARGs remotely, streaming stdin, stdout and stderr");
-  ProcessFlags spawn_flags;
+  rexec::client::ProcessFlags spawn_flags;
   spawn_flags.AddTo(spawn);
   std::vector<std::string> spawn_argv;
   spawn->add_option("command", spawn_argv, "PROGRAM [ARG...] (after --)")
@@ -363,7 +163,7 @@ int main(int argc, char** argv) {
   CLI::App* exec = app.add_subcommand(
       "exec",
       "run COMMAND with the remote shell; print its output when it ends");
-  ProcessFlags exec_flags;
+  rexec::client::ProcessFlags exec_flags;
   exec_flags.AddTo(exec);
   uint64_t max_buffer = 0;
   std::string shell;
@@ -381,7 +181,7 @@ int main(int argc, char** argv) {
       "fork",
       "run a Node.js MODULE remotely with an IPC message channel; bridges "
       "the local one when started by Node with an 'ipc' stdio entry");
-  ProcessFlags fork_flags;
+  rexec::client::ProcessFlags fork_flags;
   fork_flags.AddTo(fork);
   std::string exec_path;
   std::vector<std::string> exec_args, send_texts, fork_words;
@@ -413,10 +213,12 @@ int main(int argc, char** argv) {
   rexec::v1::ForkStart fork_start;
   std::vector<google::protobuf::Value> sends;
   rexec::client::ForkCommandIo fork_io;
-  std::vector<std::string> fan_out;
+  rexec::client::Target target;
+  rexec::client::ConnectOptions& connect = target.connect;
+  const std::vector<std::string>& fan_out = target.fan_out;
   try {
     app.parse(argc, argv);
-    fan_out = FanOutServers(server_flags, connect);
+    target = server_flags.ToTarget();
     if (!fan_out.empty() && (!spawn->parsed() && !exec->parsed())) {
       throw CLI::ValidationError(
           "--server",
@@ -427,9 +229,6 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError(
           "--detach", "a session lives on one server: not with several");
     }
-    connect.address = server_flags.servers.empty()
-                          ? rexec::client::kDefaultServer
-                          : server_flags.servers.front();
     if (health->parsed() || sessions.parsed()) {
       // Nothing more to parse.
     } else if (spawn->parsed()) {
@@ -508,7 +307,7 @@ int main(int argc, char** argv) {
     }
     // Ctrl-C ends rexec; each server sees its call cancelled and stops the
     // child (TERMINATION_REASON_CLIENT_GONE).
-    std::_Exit(rexec::client::RunFanOut(fan_out, connect, server_flags.parallel,
+    std::_Exit(rexec::client::RunFanOut(fan_out, connect, target.parallel,
                                         command, STDOUT_FILENO, STDERR_FILENO));
   }
 
