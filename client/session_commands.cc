@@ -1,15 +1,16 @@
-#include "client/printable.h"
 #include "client/session_commands.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/call_output.h"
 #include "client/command_support.h"
+#include "client/printable.h"
 
 namespace rexec::client {
 namespace {
@@ -213,6 +214,64 @@ int RunKill(v1::ChildProcess::StubInterface& stub, const std::string& name,
   v1::KillResponse response;
   grpc::Status status = stub.Kill(&ctx, request, &response);
   return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
+}
+
+void SessionCommands::AddTo(CLI::App& app) {
+  ps_ = app.add_subcommand("ps", "list your sessions (spawn --detach)");
+  attach_ = app.add_subcommand(
+      "attach",
+      "attach to a session: its output from --from (default: the oldest "
+      "kept), then live; stdin and signals go to it; Ctrl-P Ctrl-Q "
+      "leaves it running");
+  attach_->add_option("session", session_, "the session's id or name")
+      ->required();
+  attach_->add_option("--from", from_, "the stdout byte offset to replay from");
+  attach_->add_flag("-t,--tty", force_tty_,
+                    "put the local terminal in raw mode (default: when the "
+                    "session has a terminal and so does rexec)");
+  attach_->add_flag("-T,--no-tty", no_tty_, "never raw")
+      ->excludes(attach_->get_option("--tty"));
+  logs_ =
+      app.add_subcommand("logs", "print what a session's log keeps (no stdin)");
+  logs_->add_option("session", session_, "the session's id or name")
+      ->required();
+  logs_->add_option("--from", from_, "the stdout byte offset to start at");
+  logs_->add_flag("-f,--follow", follow_, "then live output, until it ends");
+  kill_ = app.add_subcommand("kill", "send a signal to a session");
+  kill_->add_option("-s,--signal", signal_, "the signal (default SIGTERM)");
+  kill_->add_option("session", session_, "the session's id or name")
+      ->required();
+}
+
+const CLI::App* SessionCommands::Chosen() const {
+  for (const CLI::App* command : {ps_, attach_, logs_, kill_}) {
+    if (command->parsed()) return command;
+  }
+  return nullptr;
+}
+
+int SessionCommands::Run(const Target& target) {
+  // Only an attachment takes signals to the session; the others leave.
+  const SignalUse use =
+      attach_->parsed() ? SignalUse::kForwardWithWindow : SignalUse::kLeave;
+  return RunOnServer(target.connect, use, [&](const Call& call) {
+    if (ps_->parsed()) {
+      return RunPs(call.stub, STDOUT_FILENO, STDERR_FILENO, call.session);
+    }
+    if (attach_->parsed()) {
+      return RunAttach(call.stub, session_, from_,
+                       force_tty_ ? TerminalChoice::kForce
+                       : no_tty_  ? TerminalChoice::kNone
+                                  : TerminalChoice::kAuto,
+                       STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, call.signals,
+                       call.session);
+    }
+    if (logs_->parsed()) {
+      return RunLogs(call.stub, session_, from_, follow_, STDOUT_FILENO,
+                     STDERR_FILENO, call.session);
+    }
+    return RunKill(call.stub, session_, signal_, STDERR_FILENO, call.session);
+  });
 }
 
 }  // namespace rexec::client
