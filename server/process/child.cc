@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +27,7 @@
 #include "server/process/executable_lookup.h"
 #include "server/process/launch_steps.h"
 #include "server/process/launcher.h"
+#include "server/process/spawn_error.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
 extern "C" {
@@ -50,23 +50,6 @@ std::optional<absl::string_view> FindPath(const std::vector<std::string>& env) {
     if (entry.rfind("PATH=", 0) == 0) return absl::string_view(entry).substr(5);
   }
   return std::nullopt;
-}
-
-// Conditions of the machine, not of the request: the caller may retry later.
-absl::Status SpawnError(int error_number, absl::string_view program) {
-  absl::Status status =
-      ErrnoStatus(error_number, absl::StrCat("spawn ", program));
-  switch (error_number) {
-    case EAGAIN:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-      return absl::ResourceExhaustedError(status.message());
-    case ENOEXEC:  // not a format the kernel can run (no shell fallback here)
-      return absl::FailedPreconditionError(status.message());
-    default:
-      return status;
-  }
 }
 
 }  // namespace
@@ -107,10 +90,6 @@ std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
   if (options.terminal)
     put("TERM", absl::StrCat("TERM=", options.terminal->term));
   return env;
-}
-
-std::vector<StdioFd> TerminalStdio() {
-  return {{0, StdioKind::kPty}, {1, StdioKind::kPty}, {2, StdioKind::kPty}};
 }
 
 absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options) {
@@ -183,92 +162,6 @@ absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
 }
 
 namespace {
-
-// The child's end of a pipe or socket, and ours (non-blocking).
-struct PipeEnds {
-  UniqueFd child;
-  UniqueFd ours;
-};
-
-PipeEnds Ends(int child, int ours) {
-  PipeEnds ends{UniqueFd(child), UniqueFd(ours)};
-  fcntl(ours, F_SETFL, fcntl(ours, F_GETFL) | O_NONBLOCK);
-  return ends;
-}
-
-absl::StatusOr<PipeEnds> MakePipe(bool child_reads, absl::string_view program) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return SpawnError(errno, program);
-  return child_reads ? Ends(fds[0], fds[1]) : Ends(fds[1], fds[0]);
-}
-
-// Only our end is non-blocking: the child gets a blocking socket, as
-// Node's fork gives.
-absl::StatusOr<PipeEnds> MakeSocketPair(absl::string_view program) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return SpawnError(errno, program);
-  }
-  return Ends(fds[1], fds[0]);
-}
-
-// The child's stdio, made as options.stdio says: what it gets (in the
-// order of `targets`), and what we keep.
-struct StdioEnds {
-  std::vector<UniqueFd> child;
-  std::vector<int> targets;
-  UniqueFd ours[kStdioTargets];
-  UniqueFd terminal;
-  int controlling_tty = -1;  // the first pty target
-};
-
-absl::StatusOr<StdioEnds> MakeStdio(const SpawnOptions& options,
-                                    absl::string_view program) {
-  StdioEnds stdio;
-  UniqueFd slave;
-  if (options.terminal) {
-    absl::StatusOr<PtyPair> pty = OpenPty(options.terminal->size);
-    if (!pty.ok()) {
-      return absl::Status(
-          pty.status().code(),
-          absl::StrCat("spawn ", program, ": ", pty.status().message()));
-    }
-    stdio.terminal = std::move(pty->master);
-    slave = std::move(pty->slave);
-    // Its user owns its terminal, as with sshd (a server that cannot
-    // chown keeps it; the child has its fds open either way).
-    if (const auto& cred = options.containment.credentials) {
-      (void)!fchown(slave.Get(), cred->uid, static_cast<gid_t>(-1));
-      fchmod(slave.Get(), 0620);
-    }
-  }
-  for (const StdioFd& fd : options.stdio) {
-    PipeEnds ends;
-    switch (fd.kind) {
-      case StdioKind::kPipe: {
-        REXEC_ASSIGN_OR_RETURN(ends, MakePipe(fd.target == 0, program));
-        break;
-      }
-      case StdioKind::kSocket: {
-        REXEC_ASSIGN_OR_RETURN(ends, MakeSocketPair(program));
-        break;
-      }
-      case StdioKind::kNull:
-        ends.child.Reset(open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!ends.child.Valid()) return SpawnError(errno, program);
-        break;
-      case StdioKind::kPty:
-        ends.child.Reset(fcntl(slave.Get(), F_DUPFD_CLOEXEC, 0));
-        if (!ends.child.Valid()) return SpawnError(errno, program);
-        if (stdio.controlling_tty < 0) stdio.controlling_tty = fd.target;
-        break;
-    }
-    stdio.child.push_back(std::move(ends.child));
-    stdio.targets.push_back(fd.target);
-    stdio.ours[fd.target] = std::move(ends.ours);
-  }
-  return stdio;
-}
 
 absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
   if (cwd.empty()) return absl::OkStatus();
@@ -408,7 +301,9 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return SpawnError(errno, program);
   UniqueFd report_read(report[0]), report_write(report[1]);
-  REXEC_ASSIGN_OR_RETURN(StdioEnds stdio, MakeStdio(options, program));
+  REXEC_ASSIGN_OR_RETURN(StdioEnds stdio,
+                         MakeStdio(options.stdio, options.terminal,
+                                   options.containment.credentials, program));
   std::vector<int> fds = {report_write.Get()};
   for (const UniqueFd& fd : stdio.child) fds.push_back(fd.Get());
   spec.fd_targets = stdio.targets;

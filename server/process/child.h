@@ -24,7 +24,7 @@
 #include "server/process/exit_status.h"
 #include "server/process/launch_spec.h"
 #include "server/process/launch_steps.h"
-#include "server/process/pty.h"
+#include "server/process/stdio.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
@@ -35,29 +35,6 @@ struct CgroupPlacement {
   std::string group;  // the caller's identity
   std::optional<uint64_t> group_pids_max;
   CgroupLimits limits;
-};
-
-// How one of the child's fds is made (folly's Subprocess has one option
-// per fd in the same way).
-enum class StdioKind {
-  kPipe,    // a pipe: we write to fd 0's, read the others'
-  kNull,    // /dev/null
-  kPty,     // the slave of the child's terminal (SpawnOptions::terminal)
-  kSocket,  // a unix stream socket pair, e.g. Node's IPC channel
-};
-
-struct StdioFd {
-  int target;  // the child's fd number, below kStdioTargets
-  StdioKind kind;
-};
-
-// The child's fds that stdio may name: 0, 1, 2 and the IPC channel's 3.
-inline constexpr int kStdioTargets = 4;
-
-// A terminal for the child (ssh -t): its TERM and window size.
-struct TerminalOptions {
-  std::string term;
-  WindowSize size;
 };
 
 struct SpawnOptions {
@@ -93,9 +70,6 @@ struct SpawnOptions {
   // When set, the child gets a cgroup of its own (CgroupRoot::Create).
   std::optional<CgroupPlacement> cgroup;
 };
-
-// The stdio for a terminal: fds 0, 1 and 2 all on its slave.
-std::vector<StdioFd> TerminalStdio();
 
 // A name an environment entry may have: non-empty, without '=' or NUL.
 bool ValidEnvName(absl::string_view name);
