@@ -9,12 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
@@ -23,6 +18,7 @@
 #include "server/process/child_registry.h"
 #include "server/process/launch_steps.h"
 #include "server/process/launcher.h"
+#include "server/process/resource_usage.h"
 #include "server/process/spawn_error.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
@@ -34,10 +30,6 @@ namespace rexec::process {
 namespace {
 
 constexpr int kPidTypePidfd = 3;  // P_PIDFD, from <linux/wait.h>
-
-absl::Duration FromTimeval(const timeval& tv) {
-  return absl::Seconds(tv.tv_sec) + absl::Microseconds(tv.tv_usec);
-}
 
 absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
   if (cwd.empty()) return absl::OkStatus();
@@ -64,57 +56,6 @@ absl::Status StepError(const LaunchFailure& failure,
 // How often a child that has neither exec'd nor failed is checked for
 // being stopped.
 constexpr int kStopCheckMs = 100;
-
-// The launcher's peak resident set (VmHWM), in bytes, or 0, read from
-// /proc. A child's rusage peak starts from it: until exec the child runs in
-// the launcher's memory (shared, or a copy), and exec carries that peak
-// over.
-int64_t ReadLauncherPeakRss() {
-  const Launcher* launcher = Launcher::Global();
-  if (launcher == nullptr) return 0;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", launcher->pid());
-  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.Valid()) return 0;
-  char text[4096];
-  const ssize_t n = read(fd.Get(), text, sizeof text - 1);
-  if (n <= 0) return 0;
-  text[n] = '\0';
-  const char* line = strstr(text, "VmHWM:");
-  return line == nullptr ? 0 : int64_t{atoll(line + 6)} * 1024;
-}
-
-// How far the kernel's two readings of one address space's peak may be
-// apart. The child shares the launcher's memory until exec (CLONE_VM), so
-// its rusage peak is the launcher's peak as exec read it; the kernel keeps
-// resident pages in per-CPU counters (anon, file, shmem) and reads them
-// approximately there, each off by up to its batch (max(32, 2 x CPUs)
-// pages) on every CPU: on a loaded machine a `true` came out above the
-// VmHWM read after it. Capped: past that a big machine would hide small
-// children's own peaks (and one may then show the launcher's).
-int64_t RssCounterSlack() {
-  static const int64_t slack = [] {
-    const int64_t cpus = std::max(1L, sysconf(_SC_NPROCESSORS_CONF));
-    const int64_t batch = std::max<int64_t>(32, 2 * cpus);
-    return std::min<int64_t>(3 * batch * cpus * sysconf(_SC_PAGESIZE),
-                             16 << 20);
-  }();
-  return slack;
-}
-
-// Whether a child's rusage peak may be only the launcher's. The peak only
-// grows, so a value at or below one read before is the launcher's for
-// sure; /proc (about 10 us on a completion-queue thread) is read again only
-// for a value above it, which is the usual child's at most once.
-bool AtMostLauncherPeak(int64_t rss) {
-  static std::atomic<int64_t> known_peak{0};
-  if (rss <= known_peak.load(std::memory_order_relaxed)) return true;
-  const int64_t peak = ReadLauncherPeakRss() + RssCounterSlack();
-  int64_t seen = known_peak.load(std::memory_order_relaxed);
-  while (peak > seen && !known_peak.compare_exchange_weak(seen, peak)) {
-  }
-  return rss <= peak;
-}
 
 }  // namespace
 
@@ -311,14 +252,7 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
                  ? ExitStatus::Killed(report.value, report.core_dumped != 0)
                  : ExitStatus::Exited(report.value);
   }
-  status.usage.user_cpu = FromTimeval(usage.ru_utime);
-  status.usage.system_cpu = FromTimeval(usage.ru_stime);
-  status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
-  // A peak no higher than the launcher's may be the launcher's: not known
-  // (0). Above it, it is the program's own.
-  if (AtMostLauncherPeak(status.usage.max_rss_bytes)) {
-    status.usage.max_rss_bytes = 0;
-  }
+  status.usage = ResourceUsageOf(usage);
   if (cgroup_) {
     // The cgroup's peak is the child's and its descendants' own; the
     // rusage peak starts from the launcher's.
