@@ -1,8 +1,14 @@
 #include "client/exec_command.h"
 
+#include <unistd.h>
+
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
+#include "client/connection.h"
+#include "client/fan_out.h"
 #include "common/exec_defaults.h"
 
 namespace rexec::client {
@@ -58,6 +64,49 @@ int RunExecCommand(v1::ChildProcess::StubInterface& stub,
     return ExitCode(result.exit(), err_fd);
   }
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
+}
+
+void ExecCommand::AddTo(CLI::App& app) {
+  command_ = app.add_subcommand(
+      "exec",
+      "run COMMAND with the remote shell; print its output when it ends");
+  process_flags_.AddTo(command_);
+  command_
+      ->add_option("--max-buffer", max_buffer_,
+                   "bytes of stdout and of stderr to keep, e.g. 4MiB; more "
+                   "stops the command (default 1MiB)")
+      ->transform(CLI::AsSizeValue(false));
+  command_->add_option("--shell", shell_, "the shell (default /bin/sh)");
+  command_
+      ->add_option("command", words_,
+                   "the command line; several words are joined with spaces")
+      ->required();
+}
+
+const CLI::App* ExecCommand::Chosen() const {
+  return command_->parsed() ? command_ : nullptr;
+}
+
+void ExecCommand::Validate(Target& target) {
+  *start_.mutable_options() = process_flags_.ToProto();
+  start_.set_command(absl::StrJoin(words_, " "));
+  start_.set_shell(shell_);
+  start_.set_max_buffer(max_buffer_);
+  target.connect.receive_limit = ExecReceiveLimit(max_buffer_);
+}
+
+int ExecCommand::Run(const Target& target) {
+  if (!target.fan_out.empty()) {
+    FanOutCommand command;
+    command.exec = &start_;
+    return RunFanOut(target.fan_out, target.connect, target.parallel, command,
+                     STDOUT_FILENO, STDERR_FILENO);
+  }
+  return RunOnServer(
+      target.connect, SignalUse::kForward, [&](const Call& call) {
+        return RunExecCommand(call.stub, start_, STDIN_FILENO, STDOUT_FILENO,
+                              STDERR_FILENO, call.signals, call.session);
+      });
 }
 
 }  // namespace rexec::client

@@ -1,5 +1,8 @@
 #include "client/health_command.h"
 
+#include <unistd.h>
+
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "client/command_support.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -33,6 +36,27 @@ int RunHealthCommand(const std::shared_ptr<grpc::Channel>& channel,
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
              ? 0
              : 1;
+}
+
+void HealthCommand::AddTo(CLI::App& app) {
+  command_ = app.add_subcommand(
+      "health",
+      "ask the server's health service; prints SERVING (exit 0) or another "
+      "status (exit 1)");
+  command_->add_option("--service", service_,
+                       "the service to ask about, e.g. rexec.v1.ChildProcess "
+                       "(default: the server as a whole)");
+}
+
+const CLI::App* HealthCommand::Chosen() const {
+  return command_->parsed() ? command_ : nullptr;
+}
+
+int HealthCommand::Run(const Target& target) {
+  return RunOnServer(target.connect, SignalUse::kLeave, [&](const Call& call) {
+    return RunHealthCommand(call.connection.channel, service_, STDOUT_FILENO,
+                            STDERR_FILENO, call.session);
+  });
 }
 
 }  // namespace rexec::client

@@ -1,14 +1,16 @@
-#include "client/printable.h"
 #include "client/session_commands.h"
 
 #include <unistd.h>
 
 #include <cstdio>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/call_output.h"
 #include "client/command_support.h"
+#include "client/printable.h"
 
 namespace rexec::client {
 namespace {
@@ -153,36 +155,30 @@ int RunAttach(v1::ChildProcess::StubInterface& stub, const std::string& name,
   } restore;
   AttachSession* session = OpenSession<AttachSession>(
       stub, start, options, in_fd, signals, err_fd, std::move(input));
-  v1::AttachResponse response;
-  while (session->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::AttachResponse::kAttached:
-        if (std::optional<v1::Resize> size = LocalWindowSize(in_fd);
-            size && terminal && response.attached().session().terminal()) {
-          // A size that differs, then ours: the program redraws its screen
-          // (a resize to the same size is no change, and no SIGWINCH).
-          session->Resize(size->rows() + 1, size->cols() + 1);
-          session->Resize(size->rows(), size->cols());
+  std::optional<int> code = WriteCallOutput(
+      *session, out_fd, err_fd,
+      [&](const v1::AttachResponse& response) -> std::optional<int> {
+        switch (response.event_case()) {
+          case v1::AttachResponse::kAttached:
+            if (std::optional<v1::Resize> size = LocalWindowSize(in_fd);
+                size && terminal && response.attached().session().terminal()) {
+              // A size that differs, then ours: the program redraws its
+              // screen (a resize to the same size is no change, and no
+              // SIGWINCH).
+              session->Resize(size->rows() + 1, size->cols() + 1);
+              session->Resize(size->rows(), size->cols());
+            }
+            return std::nullopt;
+          case v1::AttachResponse::kLost:
+            WriteLost(err_fd, response.lost());
+            return std::nullopt;
+          case v1::AttachResponse::kExit:
+            return ExitCode(response.exit(), err_fd);
+          default:
+            return std::nullopt;
         }
-        break;
-      case v1::AttachResponse::kStdout:
-        if (!WriteAll(out_fd, response.stdout())) {
-          session->Cancel();  // our reader is gone; the session is not
-          return 128 + SIGPIPE;
-        }
-        break;
-      case v1::AttachResponse::kStderr:
-        WriteAll(err_fd, response.stderr());
-        break;
-      case v1::AttachResponse::kLost:
-        WriteLost(err_fd, response.lost());
-        break;
-      case v1::AttachResponse::kExit:
-        return ExitCode(response.exit(), err_fd);
-      default:
-        break;
-    }
-  }
+      });
+  if (code) return *code;
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
 }
 
@@ -196,15 +192,13 @@ int RunLogs(v1::ChildProcess::StubInterface& stub, const std::string& name,
   start.set_no_follow(!follow);
   AttachSession session(stub, start, options);
   session.WritesDone();
-  v1::AttachResponse response;
-  while (session.Read(&response)) {
-    if (response.has_stdout() && !WriteAll(out_fd, response.stdout())) {
-      session.Cancel();
-      return 128 + SIGPIPE;
-    }
-    if (response.has_stderr()) WriteAll(err_fd, response.stderr());
-    if (response.has_lost()) WriteLost(err_fd, response.lost());
-  }
+  std::optional<int> code = WriteCallOutput(
+      session, out_fd, err_fd,
+      [&](const v1::AttachResponse& response) -> std::optional<int> {
+        if (response.has_lost()) WriteLost(err_fd, response.lost());
+        return std::nullopt;
+      });
+  if (code) return *code;
   grpc::Status status = session.Finish();
   return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
 }
@@ -220,6 +214,64 @@ int RunKill(v1::ChildProcess::StubInterface& stub, const std::string& name,
   v1::KillResponse response;
   grpc::Status status = stub.Kill(&ctx, request, &response);
   return status.ok() ? 0 : ReportCallEnd(status, err_fd, options.tls);
+}
+
+void SessionCommands::AddTo(CLI::App& app) {
+  ps_ = app.add_subcommand("ps", "list your sessions (spawn --detach)");
+  attach_ = app.add_subcommand(
+      "attach",
+      "attach to a session: its output from --from (default: the oldest "
+      "kept), then live; stdin and signals go to it; Ctrl-P Ctrl-Q "
+      "leaves it running");
+  attach_->add_option("session", session_, "the session's id or name")
+      ->required();
+  attach_->add_option("--from", from_, "the stdout byte offset to replay from");
+  attach_->add_flag("-t,--tty", force_tty_,
+                    "put the local terminal in raw mode (default: when the "
+                    "session has a terminal and so does rexec)");
+  attach_->add_flag("-T,--no-tty", no_tty_, "never raw")
+      ->excludes(attach_->get_option("--tty"));
+  logs_ =
+      app.add_subcommand("logs", "print what a session's log keeps (no stdin)");
+  logs_->add_option("session", session_, "the session's id or name")
+      ->required();
+  logs_->add_option("--from", from_, "the stdout byte offset to start at");
+  logs_->add_flag("-f,--follow", follow_, "then live output, until it ends");
+  kill_ = app.add_subcommand("kill", "send a signal to a session");
+  kill_->add_option("-s,--signal", signal_, "the signal (default SIGTERM)");
+  kill_->add_option("session", session_, "the session's id or name")
+      ->required();
+}
+
+const CLI::App* SessionCommands::Chosen() const {
+  for (const CLI::App* command : {ps_, attach_, logs_, kill_}) {
+    if (command->parsed()) return command;
+  }
+  return nullptr;
+}
+
+int SessionCommands::Run(const Target& target) {
+  // Only an attachment takes signals to the session; the others leave.
+  const SignalUse use =
+      attach_->parsed() ? SignalUse::kForwardWithWindow : SignalUse::kLeave;
+  return RunOnServer(target.connect, use, [&](const Call& call) {
+    if (ps_->parsed()) {
+      return RunPs(call.stub, STDOUT_FILENO, STDERR_FILENO, call.session);
+    }
+    if (attach_->parsed()) {
+      return RunAttach(call.stub, session_, from_,
+                       force_tty_ ? TerminalChoice::kForce
+                       : no_tty_  ? TerminalChoice::kNone
+                                  : TerminalChoice::kAuto,
+                       STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, call.signals,
+                       call.session);
+    }
+    if (logs_->parsed()) {
+      return RunLogs(call.stub, session_, from_, follow_, STDOUT_FILENO,
+                     STDERR_FILENO, call.session);
+    }
+    return RunKill(call.stub, session_, signal_, STDERR_FILENO, call.session);
+  });
 }
 
 }  // namespace rexec::client

@@ -2,6 +2,9 @@
 // --detach`, `ps`, `attach`, `logs` and `kill`, as library functions that
 // write to the fds they are given and return the exit code (255 with
 // "rexec: STATUS: message" when the call fails).
+//
+// SessionCommands are ps, attach, logs and kill for main: their flags and
+// the run of the one chosen. Used on main's thread only.
 #ifndef REXEC_CLIENT_SESSION_COMMANDS_H_
 #define REXEC_CLIENT_SESSION_COMMANDS_H_
 
@@ -11,6 +14,7 @@
 #include <string>
 
 #include "client/child_session.h"
+#include "client/cli_command.h"
 #include "client/local_terminal.h"
 #include "rexec/v1/child_process.grpc.pb.h"
 
@@ -46,6 +50,22 @@ int RunLogs(v1::ChildProcess::StubInterface& stub, const std::string& session,
 int RunKill(v1::ChildProcess::StubInterface& stub, const std::string& session,
             const std::string& signal, int err_fd,
             const SessionOptions& options);
+
+class SessionCommands : public CliCommand {
+ public:
+  void AddTo(CLI::App& app) override;
+  const CLI::App* Chosen() const override;
+  int Run(const Target& target) override;
+
+ private:
+  CLI::App* ps_ = nullptr;
+  CLI::App* attach_ = nullptr;
+  CLI::App* logs_ = nullptr;
+  CLI::App* kill_ = nullptr;
+  std::string session_, signal_ = "SIGTERM";
+  std::optional<uint64_t> from_;
+  bool force_tty_ = false, no_tty_ = false, follow_ = false;
+};
 
 }  // namespace rexec::client
 

@@ -1,8 +1,14 @@
 #include "client/spawn_command.h"
 
+#include <unistd.h>
+
+#include "CLI/CLI.hpp"
+#include "client/call_output.h"
 #include "client/child_session.h"
 #include "client/command_support.h"
+#include "client/fan_out.h"
 #include "client/local_terminal.h"
+#include "client/session_commands.h"
 
 namespace rexec::client {
 
@@ -20,21 +26,10 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
   SpawnSession* session =
       OpenSession<SpawnSession>(stub, start, options, in_fd, signals, err_fd);
 
-  v1::SpawnResponse response;
-  while (session->Read(&response)) {
-    switch (response.event_case()) {
-      case v1::SpawnResponse::kStdout:
-        if (!WriteAll(out_fd, response.stdout())) {
-          // Our reader went away, as with a local pipe: stop the child and
-          // end the way a local process would, of SIGPIPE.
-          session->Cancel();
-          return 128 + SIGPIPE;
-        }
-        break;
-      case v1::SpawnResponse::kStderr:
-        WriteAll(err_fd, response.stderr());
-        break;
-      case v1::SpawnResponse::kExit:
+  std::optional<int> code = WriteCallOutput(
+      *session, out_fd, err_fd,
+      [&](const v1::SpawnResponse& response) -> std::optional<int> {
+        if (!response.has_exit()) return std::nullopt;
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           WriteAll(err_fd, TimeoutNote(start.options().timeout()));
         } else if (response.exit().reason() ==
@@ -42,11 +37,85 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
           WriteAll(err_fd, kServerShutdownNote);
         }
         return ExitCode(response.exit(), err_fd);
-      default:
-        break;
-    }
-  }
+      });
+  if (code) return *code;
   return ReportCallEnd(session->Finish(), err_fd, options.tls);
+}
+
+void SpawnCommand::AddTo(CLI::App& app) {
+  command_ = app.add_subcommand(
+      "spawn",
+      "run PROGRAM with ARGs remotely, streaming stdin, stdout and stderr");
+  process_flags_.AddTo(command_);
+  command_->add_option("command", argv_, "PROGRAM [ARG...] (after --)")
+      ->required();
+  command_->add_flag("--detach", detach_,
+                     "start it as a session that outlives rexec: print its "
+                     "id and leave (see ps, attach, logs, kill)");
+  command_->add_option("--name", session_name_,
+                       "with --detach: a name for the session (unique "
+                       "among yours)");
+  command_->add_flag("-t,--tty", force_tty_,
+                     "give the command a terminal (raw local terminal, "
+                     "window size forwarded), even when rexec's stdin or "
+                     "stdout is not one");
+  command_
+      ->add_flag("-T,--no-tty", no_tty_,
+                 "no terminal. Default: a terminal when stdin and stdout "
+                 "are terminals and the command is a shell, REPL, editor, "
+                 "pager or top")
+      ->excludes(command_->get_option("--tty"));
+}
+
+const CLI::App* SpawnCommand::Chosen() const {
+  return command_->parsed() ? command_ : nullptr;
+}
+
+void SpawnCommand::Validate(Target& target) {
+  if (!target.fan_out.empty() && detach_) {
+    throw CLI::ValidationError(
+        "--detach", "a session lives on one server: not with several");
+  }
+  *start_.mutable_options() = process_flags_.ToProto();
+  for (const std::string& arg : argv_) start_.add_argv(arg);
+  if (!session_name_.empty() && !detach_) {
+    throw CLI::ValidationError("--name", "names a session: needs --detach");
+  }
+  start_.mutable_options()->set_detach(detach_);
+  start_.mutable_options()->set_name(session_name_);
+  if (WantsTerminal(force_tty_ ? TerminalChoice::kForce
+                    : no_tty_  ? TerminalChoice::kNone
+                               : TerminalChoice::kAuto,
+                    argv_, STDIN_FILENO, STDOUT_FILENO)) {
+    if (!target.fan_out.empty()) {
+      throw CLI::ValidationError(
+          "--tty",
+          "a terminal is for one server: not with --all, "
+          "--hosts or a repeated --server (use -T)");
+    }
+    *start_.mutable_options()->mutable_pty() = LocalPtyOptions(STDIN_FILENO);
+  }
+}
+
+int SpawnCommand::Run(const Target& target) {
+  if (!target.fan_out.empty()) {
+    FanOutCommand command;
+    command.spawn = &start_;
+    return RunFanOut(target.fan_out, target.connect, target.parallel, command,
+                     STDOUT_FILENO, STDERR_FILENO);
+  }
+  const SignalUse use = detach_ ? SignalUse::kLeave
+                        : start_.options().has_pty()
+                            ? SignalUse::kForwardWithWindow
+                            : SignalUse::kForward;
+  return RunOnServer(target.connect, use, [&](const Call& call) {
+    if (detach_) {
+      return RunDetachedSpawn(call.stub, start_, STDOUT_FILENO, STDERR_FILENO,
+                              call.session);
+    }
+    return RunSpawnCommand(call.stub, start_, STDIN_FILENO, STDOUT_FILENO,
+                           STDERR_FILENO, call.signals, call.session);
+  });
 }
 
 }  // namespace rexec::client

@@ -4,271 +4,32 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/errno_status.h"
 #include "common/signal_name.h"
 #include "common/status_macros.h"
 #include "server/process/child_registry.h"
-#include "server/process/executable_lookup.h"
 #include "server/process/launch_steps.h"
 #include "server/process/launcher.h"
+#include "server/process/resource_usage.h"
+#include "server/process/spawn_error.h"
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C".
 extern "C" {
 #include <sys/pidfd.h>
 }
 
-extern char** environ;
-
 namespace rexec::process {
 namespace {
 
 constexpr int kPidTypePidfd = 3;  // P_PIDFD, from <linux/wait.h>
-
-absl::Duration FromTimeval(const timeval& tv) {
-  return absl::Seconds(tv.tv_sec) + absl::Microseconds(tv.tv_usec);
-}
-
-std::optional<absl::string_view> FindPath(const std::vector<std::string>& env) {
-  for (const std::string& entry : env) {
-    if (entry.rfind("PATH=", 0) == 0) return absl::string_view(entry).substr(5);
-  }
-  return std::nullopt;
-}
-
-// Conditions of the machine, not of the request: the caller may retry later.
-absl::Status SpawnError(int error_number, absl::string_view program) {
-  absl::Status status =
-      ErrnoStatus(error_number, absl::StrCat("spawn ", program));
-  switch (error_number) {
-    case EAGAIN:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-      return absl::ResourceExhaustedError(status.message());
-    case ENOEXEC:  // not a format the kernel can run (no shell fallback here)
-      return absl::FailedPreconditionError(status.message());
-    default:
-      return status;
-  }
-}
-
-}  // namespace
-
-bool ValidEnvName(absl::string_view name) {
-  return !name.empty() && name.find('=') == absl::string_view::npos &&
-         name.find('\0') == absl::string_view::npos;
-}
-
-std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
-  std::vector<std::string> env;
-  absl::flat_hash_map<std::string, size_t> index;
-  auto put = [&](std::string name, std::string entry) {
-    auto [it, inserted] = index.try_emplace(std::move(name), env.size());
-    if (inserted) {
-      env.push_back(std::move(entry));
-    } else {
-      env[it->second] = std::move(entry);
-    }
-  };
-  if (!options.clear_env && options.base_env.has_value()) {
-    for (const auto& [name, value] : *options.base_env) {
-      put(name, absl::StrCat(name, "=", value));
-    }
-  } else if (!options.clear_env) {
-    for (char** e = environ; *e != nullptr; ++e) {
-      const char* eq = std::strchr(*e, '=');
-      if (eq == nullptr) continue;
-      put(std::string(*e, eq - *e), *e);
-    }
-  }
-  for (const auto* list : {&options.fixed_env, &options.env}) {
-    for (const auto& [name, value] : *list) {
-      put(name, absl::StrCat(name, "=", value));
-    }
-  }
-  // What the terminal is, whatever the environment said (sshd does so).
-  if (options.terminal)
-    put("TERM", absl::StrCat("TERM=", options.terminal->term));
-  return env;
-}
-
-std::vector<StdioFd> TerminalStdio() {
-  return {{0, StdioKind::kPty}, {1, StdioKind::kPty}, {2, StdioKind::kPty}};
-}
-
-absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options) {
-  if (!options.executable.empty()) return options.executable;
-  const std::vector<std::string> env = BuildEnvironment(options);
-  return FindExecutable(options.argv[0], FindPath(env), options.cwd);
-}
-
-absl::StatusOr<std::vector<std::string>> CandidateExecutables(
-    const SpawnOptions& options) {
-  const std::vector<std::string> env = BuildEnvironment(options);
-  return ExecutableCandidates(options.argv[0], FindPath(env), options.cwd);
-}
-
-absl::Status ValidateSpawnOptions(const SpawnOptions& options) {
-  if (options.argv.empty() || options.argv[0].empty()) {
-    return absl::InvalidArgumentError(
-        "argv is empty: argv[0] must name the program");
-  }
-  for (size_t i = 0; i < options.argv.size(); ++i) {
-    if (options.argv[i].find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("argv[", i, "] contains a NUL byte"));
-    }
-  }
-  for (const auto& [name, value] : options.env) {
-    // Names may be any bytes of any length (env_bytes): escaped and cut,
-    // so that a message stays a short line of text.
-    if (!ValidEnvName(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "env name \"", absl::CHexEscape(name.substr(0, 80)),
-          "\" is invalid: it must be non-empty without '=' or NUL"));
-    }
-    if (value.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("env ", absl::CHexEscape(name.substr(0, 80)),
-                       " value contains a NUL byte"));
-    }
-  }
-  if (options.umask && *options.umask > 0777) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("umask is 0%o: it must be 0 to 0777", *options.umask));
-  }
-  if (options.cwd.find('\0') != std::string::npos) {
-    return absl::InvalidArgumentError("cwd contains a NUL byte");
-  }
-  // argv[0] names the file unless `executable` does (then it is only what
-  // the child sees, any string).
-  if (options.executable.empty()) {
-    REXEC_RETURN_IF_ERROR(CheckPathLength(options.argv[0], "argv[0]"));
-  }
-  REXEC_RETURN_IF_ERROR(CheckPathLength(options.cwd, "cwd"));
-  bool seen[kStdioTargets] = {};
-  bool pty = false;
-  for (const StdioFd& fd : options.stdio) {
-    if (fd.target < 0 || fd.target >= kStdioTargets || seen[fd.target]) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("stdio fd ", fd.target, " is out of range (0 to ",
-                       kStdioTargets - 1, ") or given twice"));
-    }
-    seen[fd.target] = true;
-    pty |= fd.kind == StdioKind::kPty;
-  }
-  if (pty != options.terminal.has_value()) {
-    return absl::InvalidArgumentError(
-        "a pty stdio fd needs terminal options, and terminal options a pty "
-        "stdio fd");
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-
-// The child's end of a pipe or socket, and ours (non-blocking).
-struct PipeEnds {
-  UniqueFd child;
-  UniqueFd ours;
-};
-
-PipeEnds Ends(int child, int ours) {
-  PipeEnds ends{UniqueFd(child), UniqueFd(ours)};
-  fcntl(ours, F_SETFL, fcntl(ours, F_GETFL) | O_NONBLOCK);
-  return ends;
-}
-
-absl::StatusOr<PipeEnds> MakePipe(bool child_reads, absl::string_view program) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return SpawnError(errno, program);
-  return child_reads ? Ends(fds[0], fds[1]) : Ends(fds[1], fds[0]);
-}
-
-// Only our end is non-blocking: the child gets a blocking socket, as
-// Node's fork gives.
-absl::StatusOr<PipeEnds> MakeSocketPair(absl::string_view program) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return SpawnError(errno, program);
-  }
-  return Ends(fds[1], fds[0]);
-}
-
-// The child's stdio, made as options.stdio says: what it gets (in the
-// order of `targets`), and what we keep.
-struct StdioEnds {
-  std::vector<UniqueFd> child;
-  std::vector<int> targets;
-  UniqueFd ours[kStdioTargets];
-  UniqueFd terminal;
-  int controlling_tty = -1;  // the first pty target
-};
-
-absl::StatusOr<StdioEnds> MakeStdio(const SpawnOptions& options,
-                                    absl::string_view program) {
-  StdioEnds stdio;
-  UniqueFd slave;
-  if (options.terminal) {
-    absl::StatusOr<PtyPair> pty = OpenPty(options.terminal->size);
-    if (!pty.ok()) {
-      return absl::Status(
-          pty.status().code(),
-          absl::StrCat("spawn ", program, ": ", pty.status().message()));
-    }
-    stdio.terminal = std::move(pty->master);
-    slave = std::move(pty->slave);
-    // Its user owns its terminal, as with sshd (a server that cannot
-    // chown keeps it; the child has its fds open either way).
-    if (const auto& cred = options.containment.credentials) {
-      (void)!fchown(slave.Get(), cred->uid, static_cast<gid_t>(-1));
-      fchmod(slave.Get(), 0620);
-    }
-  }
-  for (const StdioFd& fd : options.stdio) {
-    PipeEnds ends;
-    switch (fd.kind) {
-      case StdioKind::kPipe: {
-        REXEC_ASSIGN_OR_RETURN(ends, MakePipe(fd.target == 0, program));
-        break;
-      }
-      case StdioKind::kSocket: {
-        REXEC_ASSIGN_OR_RETURN(ends, MakeSocketPair(program));
-        break;
-      }
-      case StdioKind::kNull:
-        ends.child.Reset(open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!ends.child.Valid()) return SpawnError(errno, program);
-        break;
-      case StdioKind::kPty:
-        ends.child.Reset(fcntl(slave.Get(), F_DUPFD_CLOEXEC, 0));
-        if (!ends.child.Valid()) return SpawnError(errno, program);
-        if (stdio.controlling_tty < 0) stdio.controlling_tty = fd.target;
-        break;
-    }
-    stdio.child.push_back(std::move(ends.child));
-    stdio.targets.push_back(fd.target);
-    stdio.ours[fd.target] = std::move(ends.ours);
-  }
-  return stdio;
-}
 
 absl::Status CheckCwd(const std::string& cwd, absl::string_view program) {
   if (cwd.empty()) return absl::OkStatus();
@@ -295,57 +56,6 @@ absl::Status StepError(const LaunchFailure& failure,
 // How often a child that has neither exec'd nor failed is checked for
 // being stopped.
 constexpr int kStopCheckMs = 100;
-
-// The launcher's peak resident set (VmHWM), in bytes, or 0, read from
-// /proc. A child's rusage peak starts from it: until exec the child runs in
-// the launcher's memory (shared, or a copy), and exec carries that peak
-// over.
-int64_t ReadLauncherPeakRss() {
-  const Launcher* launcher = Launcher::Global();
-  if (launcher == nullptr) return 0;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/status", launcher->pid());
-  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.Valid()) return 0;
-  char text[4096];
-  const ssize_t n = read(fd.Get(), text, sizeof text - 1);
-  if (n <= 0) return 0;
-  text[n] = '\0';
-  const char* line = strstr(text, "VmHWM:");
-  return line == nullptr ? 0 : int64_t{atoll(line + 6)} * 1024;
-}
-
-// How far the kernel's two readings of one address space's peak may be
-// apart. The child shares the launcher's memory until exec (CLONE_VM), so
-// its rusage peak is the launcher's peak as exec read it; the kernel keeps
-// resident pages in per-CPU counters (anon, file, shmem) and reads them
-// approximately there, each off by up to its batch (max(32, 2 x CPUs)
-// pages) on every CPU: on a loaded machine a `true` came out above the
-// VmHWM read after it. Capped: past that a big machine would hide small
-// children's own peaks (and one may then show the launcher's).
-int64_t RssCounterSlack() {
-  static const int64_t slack = [] {
-    const int64_t cpus = std::max(1L, sysconf(_SC_NPROCESSORS_CONF));
-    const int64_t batch = std::max<int64_t>(32, 2 * cpus);
-    return std::min<int64_t>(3 * batch * cpus * sysconf(_SC_PAGESIZE),
-                             16 << 20);
-  }();
-  return slack;
-}
-
-// Whether a child's rusage peak may be only the launcher's. The peak only
-// grows, so a value at or below one read before is the launcher's for
-// sure; /proc (about 10 us on a completion-queue thread) is read again only
-// for a value above it, which is the usual child's at most once.
-bool AtMostLauncherPeak(int64_t rss) {
-  static std::atomic<int64_t> known_peak{0};
-  if (rss <= known_peak.load(std::memory_order_relaxed)) return true;
-  const int64_t peak = ReadLauncherPeakRss() + RssCounterSlack();
-  int64_t seen = known_peak.load(std::memory_order_relaxed);
-  while (peak > seen && !known_peak.compare_exchange_weak(seen, peak)) {
-  }
-  return rss <= peak;
-}
 
 }  // namespace
 
@@ -394,10 +104,7 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
 
   LaunchSpec spec;
   spec.envp = BuildEnvironment(options);
-  REXEC_ASSIGN_OR_RETURN(
-      spec.path, options.executable.empty()
-                     ? FindExecutable(program, FindPath(spec.envp), options.cwd)
-                     : options.executable);
+  REXEC_ASSIGN_OR_RETURN(spec.path, ResolveExecutable(options, spec.envp));
   spec.argv = options.argv;
   spec.cwd = options.cwd;
   spec.containment = options.containment;
@@ -408,7 +115,9 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return SpawnError(errno, program);
   UniqueFd report_read(report[0]), report_write(report[1]);
-  REXEC_ASSIGN_OR_RETURN(StdioEnds stdio, MakeStdio(options, program));
+  REXEC_ASSIGN_OR_RETURN(StdioEnds stdio,
+                         MakeStdio(options.stdio, options.terminal,
+                                   options.containment.credentials, program));
   std::vector<int> fds = {report_write.Get()};
   for (const UniqueFd& fd : stdio.child) fds.push_back(fd.Get());
   spec.fd_targets = stdio.targets;
@@ -543,14 +252,7 @@ absl::StatusOr<std::optional<ExitStatus>> Child::Reap(int options) {
                  ? ExitStatus::Killed(report.value, report.core_dumped != 0)
                  : ExitStatus::Exited(report.value);
   }
-  status.usage.user_cpu = FromTimeval(usage.ru_utime);
-  status.usage.system_cpu = FromTimeval(usage.ru_stime);
-  status.usage.max_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
-  // A peak no higher than the launcher's may be the launcher's: not known
-  // (0). Above it, it is the program's own.
-  if (AtMostLauncherPeak(status.usage.max_rss_bytes)) {
-    status.usage.max_rss_bytes = 0;
-  }
+  status.usage = ResourceUsageOf(usage);
   if (cgroup_) {
     // The cgroup's peak is the child's and its descendants' own; the
     // rusage peak starts from the launcher's.

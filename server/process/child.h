@@ -24,97 +24,11 @@
 #include "server/process/exit_status.h"
 #include "server/process/launch_spec.h"
 #include "server/process/launch_steps.h"
-#include "server/process/pty.h"
+#include "server/process/spawn_options.h"
+#include "server/process/stdio.h"
 #include "server/process/unique_fd.h"
 
 namespace rexec::process {
-
-// Where a child's cgroup is made, and its limits.
-struct CgroupPlacement {
-  CgroupRoot* root = nullptr;
-  std::string group;  // the caller's identity
-  std::optional<uint64_t> group_pids_max;
-  CgroupLimits limits;
-};
-
-// How one of the child's fds is made (folly's Subprocess has one option
-// per fd in the same way).
-enum class StdioKind {
-  kPipe,    // a pipe: we write to fd 0's, read the others'
-  kNull,    // /dev/null
-  kPty,     // the slave of the child's terminal (SpawnOptions::terminal)
-  kSocket,  // a unix stream socket pair, e.g. Node's IPC channel
-};
-
-struct StdioFd {
-  int target;  // the child's fd number, below kStdioTargets
-  StdioKind kind;
-};
-
-// The child's fds that stdio may name: 0, 1, 2 and the IPC channel's 3.
-inline constexpr int kStdioTargets = 4;
-
-// A terminal for the child (ssh -t): its TERM and window size.
-struct TerminalOptions {
-  std::string term;
-  WindowSize size;
-};
-
-struct SpawnOptions {
-  // argv[0] is the program; see FindExecutable for how it is looked up.
-  std::vector<std::string> argv;
-  // When set, the file to run, already looked up (see ResolveExecutable);
-  // argv[0] is then only what the child sees as its name.
-  std::string executable;
-  // The base environment; nullopt means this process's own.
-  std::optional<std::vector<std::pair<std::string, std::string>>> base_env;
-  // Over the base environment, and kept when clear_env clears it: a
-  // policy rule's own variables (PATH, NODE_OPTIONS...), which a client may
-  // override only where the rule lets it set them.
-  std::vector<std::pair<std::string, std::string>> fixed_env;
-  // Added to, or overriding, the base environment and fixed_env.
-  std::vector<std::pair<std::string, std::string>> env;
-  // Base environment is empty instead of base_env.
-  bool clear_env = false;
-  // Working directory; empty means ours.
-  std::string cwd;
-  // The child's fds, each once; every other fd is closed at its exec.
-  std::vector<StdioFd> stdio = {
-      {0, StdioKind::kPipe}, {1, StdioKind::kPipe}, {2, StdioKind::kPipe}};
-  // Set exactly when a stdio entry is kPty; TERM is set from it, over env.
-  std::optional<TerminalOptions> terminal;
-  // The child leads a new session (setsid), not only a process group; a
-  // terminal implies one.
-  bool new_session = false;
-  // The child's umask (0 to 0777); unset: ours.
-  std::optional<mode_t> umask;
-  // Credentials, limits, capabilities, namespaces.
-  Containment containment;
-  // When set, the child gets a cgroup of its own (CgroupRoot::Create).
-  std::optional<CgroupPlacement> cgroup;
-};
-
-// The stdio for a terminal: fds 0, 1 and 2 all on its slave.
-std::vector<StdioFd> TerminalStdio();
-
-// A name an environment entry may have: non-empty, without '=' or NUL.
-bool ValidEnvName(absl::string_view name);
-
-// INVALID_ARGUMENT naming the offending argument, variable or fd.
-absl::Status ValidateSpawnOptions(const SpawnOptions& options);
-
-// The child's environment as NAME=VALUE entries: the base (unless
-// clear_env) with `env` applied in order, later values winning.
-std::vector<std::string> BuildEnvironment(const SpawnOptions& options);
-
-// The file the child will run: `executable` if set, else argv[0] looked up
-// in the PATH of the child's environment (FindExecutable).
-absl::StatusOr<std::string> ResolveExecutable(const SpawnOptions& options);
-
-// The files that lookup tries, in its order (ExecutableCandidates), for
-// options without `executable`.
-absl::StatusOr<std::vector<std::string>> CandidateExecutables(
-    const SpawnOptions& options);
 
 class Child {
  public:

@@ -9,15 +9,9 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/time/time.h"
+#include "server/process/resource_usage.h"
 
 namespace rexec::process {
-
-struct ResourceUsage {
-  absl::Duration user_cpu;
-  absl::Duration system_cpu;
-  int64_t max_rss_bytes = 0;
-};
 
 class ExitStatus {
  public:
