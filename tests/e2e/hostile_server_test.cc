@@ -94,7 +94,9 @@ TEST_F(HostileServerTest, OneHugeMessageIsRefusedNotHeld) {
   EXPECT_EQ(m.code, 255);
   EXPECT_THAT(m.err, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(m.err, HasSubstr("over rexec's receive limit"));
-  if (!kSanitized) EXPECT_LT(m.peak_rss, 64 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(m.peak_rss, 64 * kMiB);
+  }
 }
 
 TEST_F(HostileServerTest, AnExecResultIsBoundedByMaxBuffer) {
@@ -103,7 +105,9 @@ TEST_F(HostileServerTest, AnExecResultIsBoundedByMaxBuffer) {
                               "overflow"});
   EXPECT_EQ(m.code, 255);
   EXPECT_THAT(m.err, HasSubstr("over rexec's receive limit"));
-  if (!kSanitized) EXPECT_LT(m.peak_rss, 100 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(m.peak_rss, 100 * kMiB);
+  }
   // One byte over max_buffer, within the message limit: refused whole.
   CliResult r = Rexec({"exec", "--", "over-by-one"});
   EXPECT_EQ(r.code, 255);
@@ -117,7 +121,9 @@ TEST_F(HostileServerTest, OutputThatNeverEndsIsWrittenNotHeld) {
   Measured m = RexecMeasured({"spawn", "--", "flood"});
   EXPECT_EQ(m.code, 0) << m.err;
   EXPECT_THAT(server_->Log(), HasSubstr("flood: sent 1073741824 bytes"));
-  if (!kSanitized) EXPECT_LT(m.peak_rss, 100 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(m.peak_rss, 100 * kMiB);
+  }
 }
 
 TEST_F(HostileServerTest, AnExitNoChildCanHaveIsAnError) {
