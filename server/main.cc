@@ -687,6 +687,12 @@ int main(int argc, char** argv) {
     }
     cgroup_root = *std::move(opened);
     flags.config.cgroup_root = cgroup_root.get();
+    if (int left = cgroup_root->leftovers(); left > 0) {
+      spdlog::warn(
+          "--cgroup-root {}: a rexecd before this one left {} children's "
+          "cgroups (it was killed, or died): what ran in them was killed",
+          flags.cgroup_root, left);
+    }
   }
 
   absl::Status limit = RaiseFileLimit(flags.config.max_processes);

@@ -91,6 +91,44 @@ void RemoveEmptyLeaves(const std::string& dir, absl::string_view prefix) {
   closedir(entries);
 }
 
+// Every child's cgroup under `children` (ROOT/children/id-*/c*), with the
+// identities' directories: what a run before this one left. Each leaf is
+// killed (cgroup.kill: its processes, in whatever session or group, and
+// those forking meanwhile) and removed once empty. One whose processes are
+// too slow to die stays (Create passes over a name that exists). Returns
+// how many leaves there were.
+int SweepLeftovers(const std::string& children) {
+  int found = 0;
+  DIR* groups = opendir(children.c_str());
+  if (groups == nullptr) return 0;
+  while (const dirent* group = readdir(groups)) {
+    if (group->d_type != DT_DIR || !absl::StartsWith(group->d_name, "id-")) {
+      continue;
+    }
+    const std::string group_dir = absl::StrCat(children, "/", group->d_name);
+    DIR* leaves = opendir(group_dir.c_str());
+    if (leaves == nullptr) continue;
+    while (const dirent* leaf = readdir(leaves)) {
+      if (leaf->d_type != DT_DIR || leaf->d_name[0] != 'c') continue;
+      const std::string dir = absl::StrCat(group_dir, "/", leaf->d_name);
+      ++found;
+      for (int i = 0; i < kRemoveTries; ++i) {
+        if (KeyedValue(ReadCgroupFile(dir + "/cgroup.events"), "populated") <=
+            0) {
+          break;
+        }
+        WriteCgroupFile(dir + "/cgroup.kill", "1").IgnoreError();
+        absl::SleepFor(kRemovePause);
+      }
+      rmdir(dir.c_str());
+    }
+    closedir(leaves);
+    rmdir(group_dir.c_str());
+  }
+  closedir(groups);
+  return found;
+}
+
 }  // namespace
 
 CgroupRoot::CgroupRoot(std::string path, std::vector<std::string> controllers)
@@ -172,14 +210,17 @@ absl::StatusOr<std::unique_ptr<CgroupRoot>> CgroupRoot::Open(
   if (mkdir(children.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoStatus(errno, absl::StrCat("mkdir ", children));
   }
+  const int leftovers = SweepLeftovers(children);
   REXEC_RETURN_IF_ERROR(EnableControllers(children, controllers));
   if (std::find(controllers.begin(), controllers.end(), "pids") !=
       controllers.end()) {
     REXEC_RETURN_IF_ERROR(
         WriteCgroupFile(children + "/pids.max", absl::StrCat(max_processes)));
   }
-  return std::unique_ptr<CgroupRoot>(
+  std::unique_ptr<CgroupRoot> root(
       new CgroupRoot(children, std::move(controllers)));
+  root->leftovers_ = leftovers;
+  return root;
 }
 
 bool CgroupRoot::HasController(const std::string& name) const {
@@ -213,10 +254,13 @@ absl::StatusOr<Cgroup> CgroupRoot::Create(
   }
   RemoveBuried();
   const std::string group_dir = absl::StrCat(path_, "/", GroupDirName(group));
-  const std::string dir = absl::StrCat(group_dir, "/c", next_id_++);
+  std::string dir;
   // The group's directory may be removed by the last child of another
-  // call between our two mkdirs: then make it again.
+  // call between our two mkdirs: then make it again. A leaf of a run
+  // before this one that could not be removed yet keeps its name: take
+  // the next.
   for (int attempt = 0;; ++attempt) {
+    dir = absl::StrCat(group_dir, "/c", next_id_++);
     if (mkdir(group_dir.c_str(), 0755) == 0) {
       // Should this fail, the child's limits below will say so.
       EnableControllers(group_dir, controllers_).IgnoreError();
@@ -224,7 +268,7 @@ absl::StatusOr<Cgroup> CgroupRoot::Create(
       return ErrnoStatus(errno, absl::StrCat("mkdir ", group_dir));
     }
     if (mkdir(dir.c_str(), 0755) == 0) break;
-    if (errno != ENOENT || attempt == 2) {
+    if ((errno != ENOENT && errno != EEXIST) || attempt == 2) {
       return ErrnoStatus(errno, absl::StrCat("mkdir ", dir));
     }
   }

@@ -46,14 +46,20 @@ class CgroupRoot {
  public:
   // Checks that `dir` is a writable cgroup v2 directory, moves `own_pids`
   // (rexecd, its launcher) out of it if they are in it, and enables for
-  // children the controllers among memory, pids and cpu that it has.
-  // Errors name `dir` and what is wrong with it.
+  // children the controllers among memory, pids and cpu that it has. What a
+  // run before this one left in it (a rexecd that was killed, or died, with
+  // children running) is killed with cgroup.kill and its directories
+  // removed: no child outlives its rexecd here, and this run's names are
+  // free. Errors name `dir` and what is wrong with it.
   static absl::StatusOr<std::unique_ptr<CgroupRoot>> Open(
       const std::string& dir, const std::vector<pid_t>& own_pids,
       uint64_t max_processes);
 
   // ROOT/children.
   const std::string& path() const { return path_; }
+  // The children's cgroups a run before this one left, found by Open():
+  // each was killed, and removed once empty.
+  int leftovers() const { return leftovers_; }
   // "memory", "pids", "cpu": whether children's cgroups can set it.
   bool HasController(const std::string& name) const;
   // The controllers children's cgroups can set, e.g. "memory pids".
@@ -76,6 +82,7 @@ class CgroupRoot {
 
   const std::string path_;
   const std::vector<std::string> controllers_;
+  int leftovers_ = 0;
   std::atomic<uint64_t> next_id_{0};
   absl::Mutex mu_;
   std::vector<std::string> buried_ ABSL_GUARDED_BY(mu_);

@@ -193,6 +193,37 @@ TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
       << "a descendant in a session or group of its own survived the stop";
 }
 
+// A rexecd killed with children running (kill -9, the OOM killer) leaves
+// them in its cgroups; the next rexecd on the same root kills them and
+// removes the directories, and its first call of the same identity works
+// (it failed on "mkdir .../c0: File exists" before).
+TEST_F(CgroupTest, WhatAKilledRexecdLeftIsKilledByTheNextOnTheSameRoot) {
+  CliResult started =
+      RunRexec({"--server", server_->address(), "spawn", "--detach", "--",
+                "sh", "-c", kEscapees});
+  ASSERT_EQ(started.code, 0) << started.err;
+  ASSERT_TRUE(Eventually([] {
+    return !ProcessesWithArg("3301").empty() &&
+           !ProcessesWithArg("3303").empty();
+  }));
+  kill(server_->pid(), SIGKILL);
+  server_->WaitForExit();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(ProcessesWithArg("3303").empty())
+      << "nothing was left to find (a test that cannot fail)";
+
+  server_ = RexecdProcess::Start({"--cgroup-root", root_});
+  ASSERT_NE(server_, nullptr);
+  EXPECT_TRUE(Eventually(EscapeesGone, absl::Seconds(10)))
+      << "a child of the killed rexecd survived the next one's start";
+  EXPECT_THAT(server_->WaitForLogLine("a rexecd before this one left"),
+              HasSubstr("left 1 children's cgroups"));
+  CliResult first = RunRexec(
+      {"--server", server_->address(), "spawn", "--", "echo", "first"});
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out, "first\n");
+}
+
 TEST_F(CgroupTest,
        ARexecdStartedInsideTheRootMovesOutAndSurvivesAKillOfItsLeaf) {
   // As under systemd's Delegate= or in a container: rexecd starts in the
