@@ -22,6 +22,12 @@ namespace {
 constexpr size_t kMaxOutboxBytes = 4 << 20;
 constexpr size_t kMaxOutboxMessages = 1024;
 
+// What one call may hold of requests for inputs the child has not taken
+// yet: enough that a client's signal gets past the stdin it wrote before
+// (a few MiB that a child never reads), not more than a few messages of
+// the largest size. All calls together: ServerState's held input.
+constexpr size_t kMaxHeldBytes = 16 << 20;
+
 grpc::Status InvalidArgument(std::string message) {
   return ToGrpcStatus(absl::InvalidArgumentError(std::move(message)));
 }
@@ -56,6 +62,7 @@ ChildCall<Request, Response>::ChildCall(ServerState* state, Service* service,
 
 template <typename Request, typename Response>
 ChildCall<Request, Response>::~ChildCall() {
+  state_->ReleaseHeldInput(held_bytes_);
   state_->RemoveCall();
 }
 
@@ -123,7 +130,14 @@ void ChildCall<Request, Response>::OnStartTimeout() {
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::ReadNext() {
-  if (reading_ || holding_ || half_closed_ || final_status_) return;
+  if (reading_ || half_closed_ || final_status_) return;
+  // Held requests wait for the child: past the bounds, so does the stream.
+  // (Only a call that holds something stops: its input's progress wakes
+  // it.)
+  if (held_bytes_ > 0 && (held_bytes_ >= kMaxHeldBytes ||
+                          !state_->HasRoomToHoldInput())) {
+    return;
+  }
   reading_ = true;
   ++in_flight_;
   stream_.Read(&frame_, &read_tag_);
@@ -141,7 +155,7 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
     if (!child_) {
       EndCall(
           InvalidArgument("the request stream ended before the start message"));
-    } else if (!input_busy_[0] && HalfCloseIsEof()) {
+    } else if (!input_busy_[0] && held_[0].empty() && HalfCloseIsEof()) {
       CloseStdin();
     }
   } else if (absl::Status parsed =
@@ -180,11 +194,16 @@ void ChildCall<Request, Response>::Dispatch() {
     return;
   }
   if (std::optional<ChildHandle::Input> input = InputOf(request_);
-      input && input_busy_[static_cast<int>(*input)]) {
-    holding_ = true;
+      input && (input_busy_[static_cast<int>(*input)] ||
+                !held_[static_cast<int>(*input)].empty())) {
+    const size_t bytes = request_.ByteSizeLong();
+    held_bytes_ += bytes;
+    state_->HoldInput(bytes);
+    held_[static_cast<int>(*input)].push_back(std::move(request_));
+    ReadNext();
     return;
   }
-  Handle();
+  Handle(request_);
   ReadNext();
 }
 
@@ -205,27 +224,41 @@ std::optional<ChildHandle::Input> ChildCall<Request, Response>::InputOf(
 }
 
 template <typename Request, typename Response>
-void ChildCall<Request, Response>::Handle() {
-  if (request_.request_case() != Request::kStart) {
-    if (absl::Status status = CheckRequest(request_); !status.ok()) {
+void ChildCall<Request, Response>::HandleHeld(ChildHandle::Input input) {
+  std::deque<Request>& held = held_[static_cast<int>(input)];
+  while (!held.empty() && !input_busy_[static_cast<int>(input)] &&
+         !final_status_) {
+    Request request = std::move(held.front());
+    held.pop_front();
+    const size_t bytes = request.ByteSizeLong();
+    held_bytes_ -= bytes;
+    state_->ReleaseHeldInput(bytes);
+    Handle(request);
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::Handle(Request& request) {
+  if (request.request_case() != Request::kStart) {
+    if (absl::Status status = CheckRequest(request); !status.ok()) {
       EndCall(ToGrpcStatus(status));
       return;
     }
   }
-  switch (request_.request_case()) {
+  switch (request.request_case()) {
     case Request::kStart:
       EndCall(InvalidArgument(
           "start was sent twice: only the first message may be start"));
       return;
     case Request::kStdin:
       WriteToChild(ChildHandle::Input::kStdin,
-                   std::move(*request_.mutable_stdin()));
+                   std::move(*request.mutable_stdin()));
       return;
     case Request::kCloseStdin:
       CloseStdin();
       return;
     case Request::kSignal:
-      if (absl::Status status = child_->Signal(request_.signal().name());
+      if (absl::Status status = child_->Signal(request.signal().name());
           !status.ok()) {
         EndCall(ToGrpcStatus(absl::Status(
             status.code(), absl::StrCat("signal: ", status.message()))));
@@ -237,7 +270,7 @@ void ChildCall<Request, Response>::Handle() {
                                            " is set")));
       return;
     default:
-      HandleOther(request_);
+      HandleOther(request);
       return;
   }
 }
@@ -308,14 +341,12 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnInputWritten(ChildHandle::Input input) {
   input_busy_[static_cast<int>(input)] = false;
   if (final_status_) return;
-  if (holding_ && InputOf(request_) == input) {
-    holding_ = false;
-    Handle();
-    ReadNext();
-  } else if (half_closed_ && input == ChildHandle::Input::kStdin &&
-             HalfCloseIsEof()) {
+  HandleHeld(input);
+  if (half_closed_ && input == ChildHandle::Input::kStdin &&
+      !input_busy_[0] && held_[0].empty() && HalfCloseIsEof()) {
     CloseStdin();
   }
+  ReadNext();
 }
 
 template <typename Request, typename Response>

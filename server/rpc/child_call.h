@@ -7,11 +7,13 @@
 //
 // Flow control: at most one Write is in flight, with an outbox of a few MiB
 // (or a thousand messages) behind it; while the outbox is full the child's
-// output is not read. One Read is
-// outstanding at a time. Each input (stdin, the channel) takes one chunk at
-// a time: a request for an input that is still busy is held, and nothing
-// more is read until that input took its chunk. So a child that does not
-// read its stdin stalls the stream, but not an IPC message sent before.
+// output is not read. One Read is outstanding at a time. Each input (stdin,
+// the channel) takes one chunk at a time: requests for an input that is
+// still busy are held in order, and reading goes on while what is held
+// stays under kMaxHeldBytes per call and ServerState's total, so that a
+// signal (or a resize, or the call's end) reaches the child while stdin it
+// does not read waits. Past that bound the stream stalls until the child
+// reads, as a local pipe would.
 //
 // Before anything else, the call is authenticated (an identity, or
 // UNAUTHENTICATED); it must then send its start within --start-timeout.
@@ -188,7 +190,9 @@ class ChildCall : public ChildHandle::Owner {
   bool RefusedForDrain();
   void Dispatch();
   std::optional<ChildHandle::Input> InputOf(const Request& request);
-  void Handle();
+  void Handle(Request& request);
+  // Hands the input its held requests while it is free.
+  void HandleHeld(ChildHandle::Input input);
   void ReadNext();
   void MaybeWrite();
   void MaybeFinish();
@@ -240,9 +244,12 @@ class ChildCall : public ChildHandle::Owner {
   grpc::ByteBuffer frame_;  // the request being read
   int requests_read_ = 0;
   Request request_;
-  // request_ is for an input that is busy; it is handled when that input
-  // took its chunk.
-  bool holding_ = false;
+  // Requests for an input that is busy, in order; each is handled when the
+  // input took the one before. Reading goes on meanwhile, so that a signal
+  // is not stuck behind stdin the child does not read; bounded (see
+  // ReadNext()).
+  std::deque<Request> held_[2];
+  size_t held_bytes_ = 0;
   // The client half-closed; stdin closes once its last chunk is written.
   bool half_closed_ = false;
   bool input_busy_[2] = {false, false};

@@ -93,6 +93,21 @@ class ServerState {
   bool TryReserveExecMemory(uint64_t bytes);
   void ReleaseExecMemory(uint64_t bytes);
 
+  // Requests calls hold for inputs their children have not taken yet
+  // (ChildCall reads past them, so that a signal is not stuck behind
+  // them), in bytes. A call that holds some reads on only while all hold
+  // less than kMaxHeldInput.
+  static constexpr uint64_t kMaxHeldInput = uint64_t{256} << 20;
+  void HoldInput(uint64_t bytes) {
+    held_input_.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  void ReleaseHeldInput(uint64_t bytes) {
+    held_input_.fetch_sub(bytes, std::memory_order_relaxed);
+  }
+  bool HasRoomToHoldInput() const {
+    return held_input_.load(std::memory_order_relaxed) < kMaxHeldInput;
+  }
+
   // The table's phase (see ProcessTable::Phase).
   Phase phase() const { return table_.phase(); }
   // Draining until `deadline`: every running process is told.
@@ -133,6 +148,7 @@ class ServerState {
   TableEvents events_{&metrics_};
   table::ProcessTable table_;
 
+  std::atomic<uint64_t> held_input_{0};
   mutable absl::Mutex mu_;
   uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;

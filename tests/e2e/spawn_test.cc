@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -162,6 +163,40 @@ TEST_F(SpawnTest, ClientSignalReachesTheProcessGroup) {
   ASSERT_TRUE(o.exit.has_value());
   EXPECT_EQ(Exit(o).signal(), "SIGINT");
   EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_SIGNALED);
+}
+
+// Stdin the child never reads does not hold back a signal sent after it:
+// the server reads past what waits for the pipe (within its bound), so the
+// signal reaches the child at once. (It waited behind the first chunk.)
+TEST_F(SpawnTest, ASignalIsNotStuckBehindStdinTheChildDoesNotRead) {
+  client::SpawnSession session(server_->stub(), Start({"sleep", "1000"}),
+                               absl::Now() + absl::Seconds(20));
+  SpawnResponse r;
+  ASSERT_TRUE(session.Read(&r));  // started
+  const std::string chunk(64 << 10, 'x');
+  for (int i = 0; i < 160; ++i) {  // 10 MiB
+    ASSERT_TRUE(session.WriteStdin(chunk)) << "write " << i;
+  }
+  ASSERT_TRUE(session.SendSignal("TERM"));
+  Outcome o = Collect(session);
+  ASSERT_TRUE(o.exit.has_value()) << o.status.error_message();
+  EXPECT_EQ(Exit(o).signal(), "SIGTERM");
+  EXPECT_EQ(Exit(o).reason(), v1::TERMINATION_REASON_SIGNALED);
+}
+
+// Held stdin still reaches the child in order, and a half-close after it
+// closes stdin only once all of it was written.
+TEST_F(SpawnTest, HeldStdinIsWrittenInOrderBeforeTheClose) {
+  client::SpawnSession session(
+      server_->stub(), Start({"sh", "-c", "sleep 0.3; wc -c; echo end"}),
+      absl::Now() + absl::Seconds(20));
+  std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(session.WriteStdin(chunk));
+  ASSERT_TRUE(session.WritesDone());
+  Outcome o = Collect(session);
+  ASSERT_TRUE(o.exit.has_value()) << o.status.error_message();
+  EXPECT_EQ(Exit(o).code(), 0);
+  EXPECT_EQ(absl::StripAsciiWhitespace(o.out), "3145728\nend");
 }
 
 // A group of three: a shell (the leader) with a background child that has

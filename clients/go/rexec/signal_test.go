@@ -149,3 +149,38 @@ func TestDescendantsDoNotOutliveTheCall(t *testing.T) {
 		t.Errorf("the background sleep %d outlived its call", pid)
 	}
 }
+
+// 10 MiB written to a child that never reads, without waiting, then a
+// signal: rexecd reads past the stdin that waits for the pipe, so the
+// signal reaches the child and the exit comes with it.
+func TestASignalIsNotStuckBehindStdinTheChildDoesNotRead(t *testing.T) {
+	cmd := client.CommandContext(testContext(t), "sleep", "1000")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() {
+		_, err := stdin.Write(make([]byte, 10<<20))
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatalf("write of 10 MiB: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the write of 10 MiB never returned")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = waitWithin(t, cmd, 20*time.Second)
+	var exitErr *rexec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.Signal() != syscall.SIGTERM {
+		t.Fatalf("Wait: %v (%T), want death by SIGTERM", err, err)
+	}
+}

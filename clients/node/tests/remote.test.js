@@ -43,8 +43,7 @@ test('stdout not read pauses the call: what waits here is bounded, then all of i
 });
 
 test('stdin writes complete as the call sends them: a child that does not read holds them back', async () => {
-  // Reads nothing for 5 s, then everything. (Not a kill at the end: a
-  // signal queues behind stdin the server has not taken, see the README.)
+  // Reads nothing for 5 s, then everything.
   const child = remote.spawn('sh', ['-c', 'sleep 5; exec cat >/dev/null']);
   await spawned(child);
   const chunk = Buffer.alloc(64 << 10, 'x');
@@ -66,6 +65,17 @@ test('stdin writes complete as the call sends them: a child that does not read h
   assert.ok(accepted < 64 << 20, `accepted ${accepted}`);
   child.stdin.end();
   assert.deepStrictEqual(await exited(child), { code: 0, signal: null });
+});
+
+test('a kill is not stuck behind stdin the child does not read', async () => {
+  // 10 MiB written without waiting, then kill(): rexecd reads past the
+  // stdin that waits for the pipe, so the signal reaches the child.
+  const child = remote.spawn('sleep', ['1000']);
+  await spawned(child);
+  const chunk = Buffer.alloc(64 << 10, 'x');
+  for (let i = 0; i < 160; i++) child.stdin.write(chunk);
+  assert.strictEqual(child.kill('SIGINT'), true);
+  assert.deepStrictEqual(await within(15000, 'close', exited(child)), { code: null, signal: 'SIGINT' });
 });
 
 test('a child killed while its stdout is unread still exits and closes', async () => {

@@ -305,3 +305,16 @@ def test_nothing_left_behind(server, tmp_path):
             thread.join(timeout=10)
         assert not threads()
         assert set(os.listdir("/proc/self/fd")) == fds_before
+
+
+def test_a_kill_is_not_stuck_behind_stdin_the_child_does_not_read(server):
+    """10 MB to a child that never reads, then kill(): rexecd reads past the
+    stdin that waits for the pipe, so the signal reaches the child."""
+    p = rsp.Popen(["sleep", "1000"], stdin=rsp.PIPE, server=server)
+    writer = threading.Thread(
+        target=lambda: p.stdin.write(b"x" * (10 << 20)), daemon=True)
+    writer.start()
+    writer.join(timeout=20)
+    assert not writer.is_alive(), "the write of 10 MB never returned"
+    p.kill()
+    assert p.wait(timeout=20) == -signal.SIGKILL
