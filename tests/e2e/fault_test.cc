@@ -220,7 +220,12 @@ TEST_F(FaultTest, HundredMebibytesOfStdinToAChildThatNeverReadsThenCancel) {
   });
   absl::SleepFor(absl::Seconds(2));
   EXPECT_LT(sent.load(), 100) << "all of it was taken from the client";
-  EXPECT_LT(server_->RssBytes() - rss_before, 32 << 20);
+  // What the server holds for the child (up to 16 MiB, so that a signal
+  // gets past it) and gRPC's buffers. Not under the sanitizers: ASan's
+  // quarantine keeps every frame freed meanwhile.
+  if (!kSanitized) {
+    EXPECT_LT(server_->RssBytes() - rss_before, 32 << 20);
+  }
   session.Cancel();
   writer.join();
   ExpectHealthy("333");

@@ -336,7 +336,11 @@ TEST_F(ForkTest, AChildThatFloodsMessagesIsHeldByBackpressure) {
   // 100 MiB offered; with nobody reading, the server must hold back.
   absl::SleepFor(absl::Seconds(2));
   int64_t growth = server_->RssBytes() - rss_before;
-  EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  // Not under the sanitizers: ASan's quarantine keeps every frame freed
+  // meanwhile; what bounds the server is the count sent, below.
+  if (!kSanitized) {
+    EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  }
   for (int i = 1; i < 400; ++i) {
     std::string got = c.Next();
     if (!absl::StrContains(got, absl::StrCat(R"("i":)", i, ","))) {
@@ -366,7 +370,11 @@ TEST_F(ForkTest, MessagesToAChildThatDoesNotReadAreHeldByBackpressure) {
   });
   absl::SleepFor(absl::Seconds(2));
   int64_t growth = server_->RssBytes() - rss_before;
-  EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  // Not under the sanitizers: ASan's quarantine keeps every frame freed
+  // meanwhile; what bounds the server is the count sent, below.
+  if (!kSanitized) {
+    EXPECT_LT(growth, 32 << 20) << "server RSS grew by " << growth;
+  }
   EXPECT_LT(sent.load(), 200) << "every message was taken from the client";
   c.session().Cancel();
   writer.join();
