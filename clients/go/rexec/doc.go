@@ -28,7 +28,8 @@
 //   - ExtraFiles and SysProcAttr are refused at Start, but Setsid, and
 //     Setpgid, which every remote child has.
 //   - A signal (Process.Signal, and Cancel's kill) goes to the child's
-//     process group, and travels in order behind the stdin already sent.
+//     process group, and travels in order behind the stdin already sent
+//     (rexecd reads past up to 16 MiB of it that the child has not taken).
 //   - A kill must reach the server: when no exit came within WaitDelay of
 //     one (10 s when zero), Wait gives the call up, and the server stops
 //     the child on its own.

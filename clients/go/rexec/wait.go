@@ -13,8 +13,9 @@ import (
 var ErrWaitDelay = errors.New("exec: WaitDelay expired before I/O complete")
 
 // A SIGKILL ends a local child at once; a remote one must first reach the
-// server, behind the stdin already sent, which waits while the child does
-// not read it, and over a connection that may have died without a word.
+// server, behind the stdin already sent (past 16 MiB the child has not
+// taken, rexecd reads no further), and over a connection that may have
+// died without a word.
 // This is how long Wait waits for the exit after a kill when WaitDelay is
 // zero.
 const defaultKillWait = 10 * time.Second

@@ -81,8 +81,9 @@ function duration(ms) {
 }
 
 // Node's `timeout` and `killSignal` are enforced here, and by the server
-// too, a second later: a signal sent from here waits behind the stdin the
-// server has not taken, a timeout of the server's own does not.
+// too, a second later: a signal sent from here waits behind more stdin
+// than the server reads ahead (16 MiB), a timeout of the server's own does
+// not.
 const SERVER_STOP_MARGIN_MS = 1000;
 
 // ProcessOptions from ChildProcess#spawn's options.

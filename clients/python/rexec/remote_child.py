@@ -21,11 +21,11 @@ from rexec import exit_status as _exit_status
 from rexec.outbox import Outbox
 
 # How long kill() lets SIGKILL take before it cancels the call instead. The
-# server takes a call's requests in order and holds one stdin message until
-# the child's pipe takes it, so a signal behind stdin that the child never
-# reads cannot reach it; a cancel does (the server then stops the process
+# server takes a call's requests in order and reads past stdin the child's
+# pipe has not taken only up to 16 MiB, so a signal behind more stdin than
+# that cannot reach it; a cancel does (the server then stops the process
 # group). When stdin is seen stuck here, kill() cancels at once; this is for
-# the one message the server may hold unseen.
+# what the server may hold unseen.
 KILL_GRACE_SECONDS = 3.0
 
 
