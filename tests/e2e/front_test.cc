@@ -208,8 +208,16 @@ TEST(Front, HaproxyIsStartedAgainAndEndsWithRexecd) {
   ASSERT_EQ(stat(socket.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 
-  std::vector<pid_t> haproxy = ChildrenNamed(server->pid(), "haproxy");
-  ASSERT_EQ(haproxy.size(), 1u);
+  // rexecd forks it before it says where it listens, but the fork may not
+  // have reached execve yet: until then it is named after rexecd.
+  std::vector<pid_t> haproxy;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        haproxy = ChildrenNamed(server->pid(), "haproxy");
+        return haproxy.size() == 1;
+      },
+      absl::Seconds(10)))
+      << haproxy.size() << " children of rexecd named haproxy";
   // Under a root rexecd it runs as a user of its own, and non-dumpable: its
   // /proc entries stay root's, so that no child may ptrace it, read its
   // memory or take its fds.
