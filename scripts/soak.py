@@ -170,7 +170,14 @@ def main():
         # only when told.
         server = subprocess.Popen([args.rexecd, "--listen", "127.0.0.1:0", "--insecure"],
                                   stderr=subprocess.PIPE, text=True)
+        # The pid started, unless rexecd runs as init of a namespace of its
+        # own, forked by it: then its memory, fds and children are the fork's.
+        pid = server.pid
         for line in server.stderr:
+            m = re.search(r"PID namespace of its own \(pid (\d+) outside it\)",
+                          line)
+            if m:
+                pid = int(m.group(1))
             m = re.search(r"listening on (\S+)", line)
             if m:
                 address = m.group(1)
@@ -181,7 +188,6 @@ def main():
         drain = threading.Thread(target=lambda: [None for _ in server.stderr],
                                  daemon=True)
         drain.start()
-        pid = server.pid
     elif args.server:
         address = args.server
         pid = None

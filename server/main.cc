@@ -49,6 +49,7 @@
 #include "server/ops/metrics_http.h"
 #include "server/process/cgroup.h"
 #include "server/process/launcher.h"
+#include "server/process/pid_namespace.h"
 #include "server/rpc/server.h"
 #include "spdlog/spdlog.h"
 
@@ -70,6 +71,7 @@ struct Flags {
   rexec::auth::TlsFiles tls;
   std::string token_file, policy_file, socket_mode = "0600", socket_group;
   std::string cgroup_root;
+  std::string pid_namespace = "auto";
   std::string metrics_listen;
   std::string front;  // --front: the HAProxy to run; "": none
   std::string on_policy_revoke = "stop";
@@ -213,6 +215,16 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                  "a writable cgroup v2 directory (a delegated subtree): each "
                  "child gets a cgroup in it, stopped whole with cgroup.kill, "
                  "with the policy's memory, pids and cpu limits");
+
+  app.add_option(
+         "--pid-namespace", f.pid_namespace,
+         "own: rexecd runs as init of a PID namespace of its own, so that the "
+         "kernel ends every process it started when it dies (kill -9 "
+         "included), and the pids it reports are that namespace's; host: "
+         "it runs in the one it was started in; auto: own where it may "
+         "(root), else host, saying why. Nothing to do when rexecd is PID 1")
+      ->check(CLI::IsMember({"auto", "own", "host"}))
+      ->capture_default_str();
 
   ConnectionLimits& l = f.limits;
   durations.Add(app, "--handshake-timeout", &l.handshake_timeout,
@@ -545,11 +557,38 @@ void Reload(const Flags& f, Security& security,
   }
 }
 
+// What becomes of rexecd's processes if it is killed.
+void LogPidNamespace(const rexec::process::PidNamespace& ns, bool cgroups) {
+  using Kind = rexec::process::PidNamespace::Kind;
+  switch (ns.kind) {
+    case Kind::kOwn:
+      spdlog::info(
+          "rexecd is init of a PID namespace of its own (pid {} outside it): "
+          "whatever it started ends when it does, however it ends; the pids "
+          "it reports are the namespace's",
+          ns.outer_pid);
+      break;
+    case Kind::kContainer:
+      spdlog::info("rexecd is PID 1: whatever it started ends when it does");
+      break;
+    case Kind::kHost:
+      spdlog::warn(
+          "no PID namespace of its own ({}): if rexecd is killed (kill -9, "
+          "the OOM killer), its children die with it, but what they started "
+          "runs on{}",
+          ns.why,
+          cgroups ? " until a rexecd starts again on the same --cgroup-root"
+                  : "");
+      break;
+  }
+}
+
 // Waits for signals and file changes until the server has stopped. The
 // first SIGTERM/SIGINT starts a graceful shutdown on another thread; a
 // second kills every child at once.
 void RunUntilStopped(const Flags& f, Security& security,
-                     rexec::rpc::RexecServer& server, int signals_fd) {
+                     rexec::rpc::RexecServer& server, int signals_fd,
+                     const rexec::process::PidNamespace& pid_namespace) {
   std::vector<std::string> files;
   if (!f.policy_file.empty()) files.push_back(f.policy_file);
   if (!f.token_file.empty()) files.push_back(f.token_file);
@@ -596,7 +635,8 @@ void RunUntilStopped(const Flags& f, Security& security,
     if (!(fds[0].revents & POLLIN)) continue;
     signalfd_siginfo info;
     if (read(signals_fd, &info, sizeof info) != sizeof info) continue;
-    const int sig = static_cast<int>(info.ssi_signo);
+    const int sig = rexec::process::HeededSignal(pid_namespace, info);
+    if (sig == 0) continue;
     if (sig == SIGHUP) {
       Reload(f, security, server);
     } else if (!stopper.joinable()) {
@@ -646,6 +686,32 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (!flags.listen.empty()) flags.config.listen = flags.listen;
+  // Before the namespace and the launcher: rexecd moves to a leaf of the
+  // root, and its fork (the namespace's init, then the launcher) with it,
+  // where a move after the fork would leave the keeper behind.
+  std::unique_ptr<rexec::process::CgroupRoot> cgroup_root;
+  if (!flags.cgroup_root.empty()) {
+    absl::StatusOr<std::unique_ptr<rexec::process::CgroupRoot>> opened =
+        rexec::process::CgroupRoot::Open(
+            flags.cgroup_root, {getpid()}, flags.config.max_processes);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "rexecd: %s\n",
+                   std::string(opened.status().message()).c_str());
+      return 1;
+    }
+    cgroup_root = *std::move(opened);
+    flags.config.cgroup_root = cgroup_root.get();
+  }
+  // Then the launcher, and all it starts, must be in the namespace.
+  rexec::process::PidNamespaceMode mode;
+  rexec::process::ParsePidNamespaceMode(flags.pid_namespace, &mode);
+  const absl::StatusOr<rexec::process::PidNamespace> pid_namespace =
+      rexec::process::EnterOwnPidNamespace(mode);
+  if (!pid_namespace.ok()) {
+    std::fprintf(stderr, "rexecd: %s\n",
+                 std::string(pid_namespace.status().message()).c_str());
+    return 1;
+  }
   // Before the first thread, socket or secret: the launcher is a fork of
   // this process without an exec, and holds none of them.
   if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
@@ -669,24 +735,12 @@ int main(int argc, char** argv) {
   // inherit the mask), so that only the signalfd below sees them.
   sigset_t handled;
   sigemptyset(&handled);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, sig);
+  for (int sig : rexec::process::kServerSignals) sigaddset(&handled, sig);
+  sigaddset(&handled, rexec::process::ForwardingSignal());
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
 
-  std::unique_ptr<rexec::process::CgroupRoot> cgroup_root;
-  if (!flags.cgroup_root.empty()) {
-    absl::StatusOr<std::unique_ptr<rexec::process::CgroupRoot>> opened =
-        rexec::process::CgroupRoot::Open(
-            flags.cgroup_root,
-            {getpid(), rexec::process::Launcher::Global()->pid()},
-            flags.config.max_processes);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "rexecd: %s\n",
-                   std::string(opened.status().message()).c_str());
-      return 1;
-    }
-    cgroup_root = *std::move(opened);
-    flags.config.cgroup_root = cgroup_root.get();
+  if (cgroup_root != nullptr) {
     if (int left = cgroup_root->leftovers(); left > 0) {
       spdlog::warn(
           "--cgroup-root {}: a rexecd before this one left {} children's "
@@ -764,6 +818,7 @@ int main(int argc, char** argv) {
         "sets cgroup limits are refused");
   }
   spdlog::info("{}", rexec::VersionLine("rexecd"));
+  LogPidNamespace(*pid_namespace, cgroup_root != nullptr);
   for (const std::string& address :
        front != nullptr ? front->addresses() : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
@@ -782,7 +837,7 @@ int main(int argc, char** argv) {
   if (metrics != nullptr) {
     spdlog::info("metrics on http://{}/metrics", metrics->address());
   }
-  RunUntilStopped(flags, *security, **server, signals_fd);
+  RunUntilStopped(flags, *security, **server, signals_fd, *pid_namespace);
   // Before the server goes: the front hands it connections.
   front.reset();
   metrics.reset();

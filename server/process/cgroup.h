@@ -45,12 +45,12 @@ class Cgroup;
 class CgroupRoot {
  public:
   // Checks that `dir` is a writable cgroup v2 directory, moves `own_pids`
-  // (rexecd, its launcher) out of it if they are in it, and enables for
-  // children the controllers among memory, pids and cpu that it has. What a
-  // run before this one left in it (a rexecd that was killed, or died, with
-  // children running) is killed with cgroup.kill and its directories
-  // removed: no child outlives its rexecd here, and this run's names are
-  // free. Errors name `dir` and what is wrong with it.
+  // (rexecd, before it forks: what it forks follows) out of it if they are
+  // in it, and enables for children the controllers among memory, pids and
+  // cpu that it has. What a run before this one left in it (a rexecd that
+  // was killed, or died, with children running) is killed with cgroup.kill
+  // and its directories removed: no child outlives its rexecd here, and
+  // this run's names are free. Errors name `dir` and what is wrong with it.
   static absl::StatusOr<std::unique_ptr<CgroupRoot>> Open(
       const std::string& dir, const std::vector<pid_t>& own_pids,
       uint64_t max_processes);

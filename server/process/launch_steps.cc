@@ -158,6 +158,20 @@ void ApplyCredentials(const PreparedLaunch& launch, bool keep_caps,
   }
 }
 
+// Where rexecd is not init of a PID namespace of its own (pid_namespace.h),
+// nothing else ends its children if it is killed: they at least die with
+// it (what they start may not). Once set, a parent that died before shows
+// as another parent; a PID namespace's init, whose parent is outside it,
+// sees none, and takes the small risk.
+void DieWithRexecd(const PreparedLaunch& launch, int report) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    Fail(report, LaunchStep::kSignals, errno);
+  }
+  if (!launch.spec->containment.pid_namespace && getppid() != launch.parent) {
+    _exit(127);
+  }
+}
+
 }  // namespace
 
 absl::string_view LaunchStepName(LaunchStep step) {
@@ -219,6 +233,7 @@ PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds) {
   for (size_t i = 0; i < spec.fd_targets.size() && i < fds.passed.size(); ++i) {
     if (spec.fd_targets[i] == spec.controlling_tty) launch.tty = fds.passed[i];
   }
+  launch.parent = getppid();
   launch.scratch.resize(fds.passed.size());
   launch.fds = std::move(fds);
   if (spec.containment.seccomp) {
@@ -248,6 +263,7 @@ void RunLaunchSteps(PreparedLaunch& launch) {
     Fail(first_report, LaunchStep::kProcessGroup, errno);
   }
   ResetSignals();
+  DieWithRexecd(launch, first_report);
   if (c.pid_namespace) {
     // Our mounts must not propagate out of the new mount namespace.
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
@@ -279,6 +295,8 @@ void RunLaunchSteps(PreparedLaunch& launch) {
     ApplyCredentials(launch, c.capabilities.has_value() && *c.capabilities != 0,
                      report);
   }
+  // A change of credentials cleared it.
+  if (c.credentials) DieWithRexecd(launch, report);
   if (c.capabilities) ApplyCapabilities(*c.capabilities, root, report);
   if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(report, LaunchStep::kNoNewPrivs, errno);

@@ -87,6 +87,8 @@ struct PreparedLaunch {
   // With containment.seccomp: the filter, or null and why not (an errno).
   const sock_fprog* seccomp = nullptr;
   int seccomp_error = 0;
+  // rexecd, the child's parent (CLONE_PARENT): the child dies with it.
+  pid_t parent = 0;
 };
 
 PreparedLaunch PrepareLaunch(const LaunchSpec& spec, ChildFds fds);

@@ -20,6 +20,7 @@
 #include "client/child_session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/cgroup_dir.h"
 #include "tests/e2e/rexecd_process.h"
 
 namespace rexec::testing {
@@ -32,44 +33,6 @@ std::string ReadAll(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// A fresh directory in this machine's cgroup v2 hierarchy, or why there is
-// none.
-struct CgroupDir {
-  std::string path;
-  std::string why_not;
-};
-
-CgroupDir MakeCgroupDir() {
-  std::ifstream mounts("/proc/self/mountinfo");
-  std::string line, mount_point;
-  while (std::getline(mounts, line)) {
-    // "... MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER"
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::vector<std::string> after = absl::StrSplit(line.substr(dash + 3), ' ');
-    std::vector<std::string> before = absl::StrSplit(line.substr(0, dash), ' ');
-    if (!after.empty() && after[0] == "cgroup2" && before.size() > 4) {
-      mount_point = before[4];
-      break;
-    }
-  }
-  if (mount_point.empty()) return {"", "no cgroup v2 hierarchy is mounted"};
-  const std::string dir = absl::StrCat(
-      mount_point, "/rexec-test-", getpid(), "-",
-      ::testing::UnitTest::GetInstance()->random_seed(), "-", rand());
-  if (mkdir(dir.c_str(), 0755) != 0) {
-    return {"", absl::StrCat("cannot make a cgroup in ", mount_point, ": ",
-                             strerror(errno))};
-  }
-  return {dir, ""};
-}
-
-// Removes a cgroup tree, leaves first.
-void RemoveCgroupDir(const std::string& dir) {
-  std::string command = "find '" + dir + "' -depth -type d -exec rmdir {} +";
-  EXPECT_EQ(system(command.c_str()), 0) << "cgroups left in " << dir;
 }
 
 // The exit of `argv` spawned on `server`, read from its own call.
@@ -193,11 +156,17 @@ TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
       << "a descendant in a session or group of its own survived the stop";
 }
 
-// A rexecd killed with children running (kill -9, the OOM killer) leaves
-// them in its cgroups; the next rexecd on the same root kills them and
+// A rexecd without a PID namespace of its own (--pid-namespace host, or
+// one that may not make it) killed with children running leaves what they
+// started in its cgroups; the next rexecd on the same root kills them and
 // removes the directories, and its first call of the same identity works
-// (it failed on "mkdir .../c0: File exists" before).
+// (it failed on "mkdir .../c0: File exists" before). With a namespace,
+// nothing is left (crash_test.cc).
 TEST_F(CgroupTest, WhatAKilledRexecdLeftIsKilledByTheNextOnTheSameRoot) {
+  server_->Terminate();
+  server_ = RexecdProcess::Start(
+      {"--cgroup-root", root_, "--pid-namespace", "host"});
+  ASSERT_NE(server_, nullptr);
   CliResult started =
       RunRexec({"--server", server_->address(), "spawn", "--detach", "--",
                 "sh", "-c", kEscapees});

@@ -504,15 +504,21 @@ TEST_F(PolicyContainmentTest, AnIsolatedChildCannotReachAnotherCallsProcesses) {
   client::SpawnSession victim(server_->stub(), start, options);
   v1::SpawnResponse started;
   ASSERT_TRUE(victim.Read(&started) && started.has_started());
-  // The pid the call reports is its init's; cat is the init's child.
+  // The pid the call reports is its init's; cat is the init's child. What
+  // the other call names is cat's pid in rexecd's namespace.
+  const pid_t init = server_->HostPid(started.started().pid());
+  ASSERT_GT(init, 0);
   std::string children;
   ASSERT_TRUE(Eventually([&] {
-    std::ifstream in(absl::StrCat("/proc/", started.started().pid(), "/task/",
-                                  started.started().pid(), "/children"));
+    std::ifstream in(absl::StrCat("/proc/", init, "/task/", init, "/children"));
     std::getline(in, children);
     return !children.empty();
   }));
-  const std::string cat = std::string(absl::StripAsciiWhitespace(children));
+  pid_t host_cat = -1;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(children), &host_cat));
+  const std::string cat = absl::StrCat(server_->ReportedPid(host_cat));
+  ASSERT_NE(cat, "-1");
 
   CliResult r = As("C", {"exec", absl::StrCat("echo pwned > /proc/", cat,
                                               "/fd/0; kill -9 ", cat)});

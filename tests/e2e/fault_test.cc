@@ -54,8 +54,8 @@ class FaultTest : public ::testing::Test {
   void ExpectHealthy(const std::string& marker) {
     EXPECT_TRUE(Eventually([&] { return ProcessesWithArg(marker).empty(); }))
         << ProcessesWithArg(marker).size() << " processes with " << marker;
-    EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
-        << ChildrenOf(server_->pid()).size() << " children of rexecd left";
+    EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->server_pid()).empty(); }))
+        << ChildrenOf(server_->server_pid()).size() << " children of rexecd left";
     // Calls that never went away would hold their pidfds.
     EXPECT_TRUE(Eventually([&] { return server_->FdCount() <= fds_; }))
         << server_->FdCount() << " fds, " << fds_ << " before";

@@ -267,7 +267,8 @@ TEST_F(ForkTest, ExecArgvGoesToTheRuntimeAndArgsToTheModule) {
   ForkClient c(*server_, start);
   EXPECT_EQ(c.Next(), "started");
   EXPECT_EQ(c.Next(), R"(message {"argv":["--x"],"ready":true})");
-  std::ifstream cmdline("/proc/" + std::to_string(c.pid) + "/cmdline");
+  std::ifstream cmdline("/proc/" + std::to_string(server_->HostPid(c.pid)) +
+                        "/cmdline");
   std::string args((std::istreambuf_iterator<char>(cmdline)), {});
   std::string want;
   for (const char* arg : {"node", "--max-old-space-size=64", "--no-warnings",

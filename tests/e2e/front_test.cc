@@ -213,7 +213,7 @@ TEST(Front, HaproxyIsStartedAgainAndEndsWithRexecd) {
   std::vector<pid_t> haproxy;
   ASSERT_TRUE(Eventually(
       [&] {
-        haproxy = ChildrenNamed(server->pid(), "haproxy");
+        haproxy = ChildrenNamed(server->server_pid(), "haproxy");
         return haproxy.size() == 1;
       },
       absl::Seconds(10)))
@@ -246,7 +246,7 @@ TEST(Front, HaproxyIsStartedAgainAndEndsWithRexecd) {
               HasSubstr("status=OK"));
   EXPECT_THAT(server->WaitForLogLine("peer=\"ipv4:127.0.0.1:"),
               HasSubstr("status=OK"));
-  haproxy = ChildrenNamed(server->pid(), "haproxy");
+  haproxy = ChildrenNamed(server->server_pid(), "haproxy");
   ASSERT_EQ(haproxy.size(), 1u);
 
   EXPECT_EQ(server->Terminate().code(), 0);

@@ -1,7 +1,9 @@
 // A call whose leader was reaped must not signal a group that now belongs
 // to another call. Runs as PID 1 of a PID namespace of its own (see
 // tests/CMakeLists.txt), where it may choose the next pid through
-// /proc/sys/kernel/ns_last_pid without touching the host's.
+// /proc/sys/kernel/ns_last_pid without touching the host's; rexecd runs in
+// that namespace (--pid-namespace host), not one of its own, so that its
+// children's pids come from there.
 #include <dirent.h>
 #include <signal.h>
 
@@ -57,7 +59,8 @@ TEST(PidReuse, AReapedGroupsIdGivenToAnotherCallIsLeftAlone) {
   ASSERT_EQ(getpid(), 1) << "run in a PID namespace of its own";
   // The attacker's call outlives its leader while a setsid'd descendant
   // holds its stdout, for the drain timeout.
-  auto server = RexecdProcess::Start({"--drain-timeout", "3s"});
+  auto server = RexecdProcess::Start(
+      {"--drain-timeout", "3s", "--pid-namespace", "host"});
   ASSERT_NE(server, nullptr);
   for (int attempt = 0; attempt < 5; ++attempt) {
     pid_t group = -1;
@@ -114,7 +117,7 @@ time.sleep(60)
 
 TEST(PidReuse, AStaleForegroundGroupOfATerminalIsLeftAlone) {
   ASSERT_EQ(getpid(), 1) << "run in a PID namespace of its own";
-  auto server = RexecdProcess::Start({});
+  auto server = RexecdProcess::Start({"--pid-namespace", "host"});
   ASSERT_NE(server, nullptr);
   for (int attempt = 0; attempt < 5; ++attempt) {
     v1::SpawnStart start;

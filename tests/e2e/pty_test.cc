@@ -232,9 +232,12 @@ TEST_F(PtyTest, ACallThatGoesHangsUpTheShellAndItsJobs) {
   ASSERT_TRUE(screen.WaitFor(":"));
   const std::string text = screen.text();
   const size_t at = text.rfind("BG=") + 3;
-  int job = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(text.substr(at, text.find(':', at) - at), &job))
+  int reported = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(text.substr(at, text.find(':', at) - at),
+                               &reported))
       << text;
+  const pid_t job = server_->HostPid(reported);
+  ASSERT_GT(job, 0);
   ASSERT_TRUE(Alive(job));
   session.Cancel();
   screen.Finish();

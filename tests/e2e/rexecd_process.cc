@@ -10,10 +10,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "client/child_session.h"
 #include "client/connection.h"
 #include "gtest/gtest.h"
@@ -93,6 +97,14 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
   size_t end = seen.find_first_of("\"\n", at);
   server->address_ = seen.substr(at + marker.size(), end - at - marker.size());
   server->log_ = seen;
+  // "rexecd is init of a PID namespace of its own (pid N outside it)".
+  const std::string own = "(pid ";
+  server->server_pid_ = server->child_.pid();
+  if (size_t ns = seen.find("PID namespace of its own ");
+      ns != std::string::npos && ns < at) {
+    const size_t number = seen.find(own, ns) + own.size();
+    server->server_pid_ = std::atoi(seen.c_str() + number);
+  }
   server->stub_ = v1::ChildProcess::NewStub(client::Connect(server->address_));
   server->log_reader_ = std::thread([s = server.get(), fd] {
     for (;;) {
@@ -197,14 +209,14 @@ process::ExitStatus RexecdProcess::WaitForExit() {
 
 int64_t RexecdProcess::RssBytes() const {
   std::string status =
-      ReadFile("/proc/" + std::to_string(child_.pid()) + "/status");
+      ReadFile("/proc/" + std::to_string(server_pid_) + "/status");
   size_t at = status.find("VmRSS:");
   if (at == std::string::npos) return -1;
   return std::stoll(status.substr(at + 6)) * 1024;
 }
 
 int RexecdProcess::FdCount() const {
-  DIR* dir = opendir(("/proc/" + std::to_string(child_.pid()) + "/fd").c_str());
+  DIR* dir = opendir(("/proc/" + std::to_string(server_pid_) + "/fd").c_str());
   if (dir == nullptr) return -1;
   int n = 0;
   while (dirent* entry = readdir(dir)) {
@@ -212,6 +224,56 @@ int RexecdProcess::FdCount() const {
   }
   closedir(dir);
   return n;
+}
+
+pid_t RexecdProcess::HostPid(pid_t reported) const {
+  if (server_pid_ == child_.pid()) return reported;
+  // The one whose pid in rexecd's namespace (the second of NSpid) is
+  // `reported` and that descends from rexecd: other tests' rexecds have
+  // namespaces of their own, with the same pids.
+  const auto field = [](const std::string& status, const char* name) {
+    const size_t at = status.find(name);
+    if (at == std::string::npos) return std::string();
+    const size_t end = status.find('\n', at);
+    return status.substr(at + strlen(name), end - at - strlen(name));
+  };
+  DIR* proc = opendir("/proc");
+  pid_t found = -1;
+  while (dirent* entry = proc != nullptr ? readdir(proc) : nullptr) {
+    pid_t pid;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+    std::vector<std::string> ns =
+        absl::StrSplit(absl::StripAsciiWhitespace(field(status, "NSpid:")),
+                       '\t', absl::SkipEmpty());
+    if (ns.size() < 2 || ns[1] != std::to_string(reported)) continue;
+    pid_t up = pid;
+    for (int hop = 0; hop < 64 && up > 1 && up != server_pid_; ++hop) {
+      const std::string parent =
+          field(ReadFile(absl::StrCat("/proc/", up, "/status")), "PPid:");
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(parent), &up)) break;
+    }
+    if (up == server_pid_) {
+      found = pid;
+      break;
+    }
+  }
+  if (proc != nullptr) closedir(proc);
+  return found;
+}
+
+pid_t RexecdProcess::ReportedPid(pid_t host) const {
+  if (server_pid_ == child_.pid()) return host;
+  const std::string status = ReadFile(absl::StrCat("/proc/", host, "/status"));
+  const size_t at = status.find("NSpid:");
+  if (at == std::string::npos) return -1;
+  std::vector<std::string> ns =
+      absl::StrSplit(absl::StripAsciiWhitespace(
+                         status.substr(at + 6, status.find('\n', at) - at - 6)),
+                     '\t', absl::SkipEmpty());
+  pid_t pid = -1;
+  if (ns.size() < 2 || !absl::SimpleAtoi(ns[1], &pid)) return -1;
+  return pid;
 }
 
 CliResult RunRexec(const std::vector<std::string>& args,

@@ -36,7 +36,17 @@ class RexecdProcess {
   ~RexecdProcess();
 
   const std::string& address() const { return address_; }
+  // The process the test started, to signal as an operator would: rexecd,
+  // or the keeper of rexecd's own PID namespace, which forwards signals.
   pid_t pid() const { return child_.pid(); }
+  // rexecd itself, as this test sees it (its memory, fds, children).
+  pid_t server_pid() const { return server_pid_; }
+  // A pid rexecd reported (Started, a session's info: its namespace's) as
+  // this test sees it; -1 when no such process runs.
+  pid_t HostPid(pid_t reported) const;
+  // The inverse: a pid of this test's as rexecd's children see it; -1 when
+  // it is not in rexecd's namespace.
+  pid_t ReportedPid(pid_t host) const;
   v1::ChildProcess::Stub& stub() { return *stub_; }
   std::string Log();
 
@@ -59,6 +69,7 @@ class RexecdProcess {
   explicit RexecdProcess(process::Child child) : child_(std::move(child)) {}
 
   process::Child child_;
+  pid_t server_pid_ = -1;
   std::string address_;
   std::unique_ptr<v1::ChildProcess::Stub> stub_;
   std::mutex mu_;

@@ -597,7 +597,8 @@ TEST_F(SessionTest, SessionsDoNotSurviveRexecd) {
   ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
     return i.stdout_end() > 0;  // the trap is set
   }));
-  const pid_t pid = Info(id)->pid();
+  const pid_t pid = server_->HostPid(Info(id)->pid());
+  ASSERT_GT(pid, 0);
   EXPECT_EQ(server_->Terminate().ToString(), "exited with code 0");
   std::ifstream in(marker);
   std::string word;

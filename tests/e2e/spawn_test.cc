@@ -284,7 +284,7 @@ TEST_F(SpawnTest, TheLauncherHoldsOnlyAHandfulOfFds) {
     char state;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    if (ppid == server_->pid()) launcher = pid;
+    if (ppid == server_->server_pid()) launcher = pid;
   }
   ASSERT_NE(launcher, 0) << "no launcher under rexecd";
   // The launcher closes its copy of the last child's pidfd only after the
@@ -436,7 +436,7 @@ TEST_F(SpawnTest, CancelLeavesNoProcessBehind) {
   session.Cancel();
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("301").empty(); }))
       << ProcessesWithArg("301").size() << " left";
-  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->server_pid()).empty(); }))
       << "zombies or orphans left under rexecd";
 }
 
@@ -456,7 +456,7 @@ TEST_F(SpawnTest, GrandchildHoldingThePipesDoesNotHoldTheExit) {
   EXPECT_EQ(o.out, "hi\n");
   // What was left in the group is stopped, and reaped by the subreaper.
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("302").empty(); }));
-  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }));
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->server_pid()).empty(); }));
 }
 
 TEST_F(SpawnTest, WallTimeIsTheChildsOwnNotTheDrainAfterIt) {
@@ -488,11 +488,11 @@ TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
     orphans = ProcessesWithArg("310");
     return orphans.size() == 1;
   }));
-  std::vector<pid_t> children = ChildrenOf(server_->pid());
+  std::vector<pid_t> children = ChildrenOf(server_->server_pid());
   ASSERT_THAT(children, ::testing::Contains(orphans[0]))
       << "not re-parented to rexecd";
   kill(orphans[0], SIGKILL);
-  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->pid()).empty(); }))
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server_->server_pid()).empty(); }))
       << "the orphan's zombie was not reaped";
 }
 
@@ -521,7 +521,7 @@ TEST_F(SpawnTest, ClientThatStopsReadingDoesNotGrowTheServer) {
   SpawnResponse r;
   ASSERT_TRUE(session.Read(&r));
   int64_t rss_before = server_->RssBytes();
-  pid_t child = r.started().pid();
+  pid_t child = server_->HostPid(r.started().pid());
   // Blocked: the child sits in write(2) on its full pipe, and its count of
   // bytes written stops moving (gRPC's flow-control windows fill first).
   std::string syscall_path = "/proc/" + std::to_string(child) + "/syscall";

@@ -90,9 +90,9 @@ TEST(Stall, HandlesSentToAChildThatDoesNotReadAreNotQueuedWithoutEnd) {
                            absl::Now() + absl::Seconds(60));
   v1::ForkResponse response;
   ASSERT_TRUE(call.Read(&response));  // started
-  const int64_t peak_before = PeakRss(server->pid());
+  const int64_t peak_before = PeakRss(server->server_pid());
   absl::SleepFor(absl::Seconds(3));  // the child sends, then reads
-  const int64_t growth = PeakRss(server->pid()) - peak_before;
+  const int64_t growth = PeakRss(server->server_pid()) - peak_before;
   if (!kSanitized) {
     EXPECT_LT(growth, 16 << 20) << "server peak RSS grew by " << growth;
   }
@@ -340,12 +340,12 @@ TEST(Stall, AClientThatStopsAnsweringIsDroppedAndItsChildStopped) {
                   "sleep",     "339"};
   absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
   ASSERT_TRUE(cli.ok());
-  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->pid()).empty(); }));
+  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->server_pid()).empty(); }));
   // Frozen, its connection open: only the server's pings can tell.
   kill(cli->pid(), SIGSTOP);
   EXPECT_THAT(server->WaitForLogLine("\"339\"", absl::Seconds(30)),
               HasSubstr("reason=CLIENT_GONE"));
-  EXPECT_TRUE(ChildrenOf(server->pid()).empty());
+  EXPECT_TRUE(ChildrenOf(server->server_pid()).empty());
   kill(cli->pid(), SIGKILL);
 }
 
@@ -444,10 +444,11 @@ bool SignalPending(pid_t pid, int sig) {
 }
 
 TEST(Stall, ASigintEndsTheCliAtOnceWhileTheServerCannotAnswer) {
-  // A server that hangs before the call is even open.
+  // A server that hangs before the call is even open (rexecd itself: the
+  // keeper of its namespace, stopped, stops nothing).
   auto server = RexecdProcess::Start();
   ASSERT_NE(server, nullptr);
-  kill(server->pid(), SIGSTOP);
+  kill(server->server_pid(), SIGSTOP);
   process::SpawnOptions options;
   options.argv = {RexecPath(), "--server", server->address(),
                   "spawn",     "--",       "true"};
@@ -458,7 +459,7 @@ TEST(Stall, ASigintEndsTheCliAtOnceWhileTheServerCannotAnswer) {
       Eventually([&] { return InSignalSet(cli->pid(), "SigBlk", SIGINT); }));
   kill(cli->pid(), SIGINT);
   std::optional<process::ExitStatus> exit = WaitForExit(*cli);
-  kill(server->pid(), SIGCONT);
+  kill(server->server_pid(), SIGCONT);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->ToString(), process::ExitStatus::Exited(130).ToString());
 }
@@ -472,20 +473,20 @@ TEST(Stall, ASecondSigintEndsTheCliWhenTheServerDoesNotAnswer) {
   absl::StatusOr<process::Child> cli = process::Child::Spawn(options);
   ASSERT_TRUE(cli.ok());
   // The child runs (the CLI has "330" in its own argv too).
-  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->pid()).empty(); }));
-  kill(server->pid(), SIGSTOP);  // a server that hangs
+  ASSERT_TRUE(Eventually([&] { return !ChildrenOf(server->server_pid()).empty(); }));
+  kill(server->server_pid(), SIGSTOP);  // a server that hangs
   kill(cli->pid(), SIGINT);
   // Two SIGINTs pending at once would be one: wait until rexec took it.
   ASSERT_TRUE(Eventually([&] { return !SignalPending(cli->pid(), SIGINT); }));
   kill(cli->pid(), SIGINT);
   std::optional<process::ExitStatus> exit = WaitForExit(*cli);
-  kill(server->pid(), SIGCONT);
+  kill(server->server_pid(), SIGCONT);
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->code(), 130);
   // The server, back, finds the client gone and stops the child; or, when
   // it reads the first SIGINT (forwarded before the CLI left) ahead of the
   // connection's end, passes it on, and that ends the child.
-  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server->pid()).empty(); }));
+  EXPECT_TRUE(Eventually([&] { return ChildrenOf(server->server_pid()).empty(); }));
   EXPECT_THAT(server->WaitForLogLine("\"330\""),
               AnyOf(HasSubstr("reason=CLIENT_GONE"),
                     HasSubstr("exit=SIGINT reason=SIGNALED")));

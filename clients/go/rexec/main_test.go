@@ -71,7 +71,12 @@ func startRexecd(args ...string) (*rexecd, error) {
 	if binary == "" {
 		return nil, fmt.Errorf("REXECD must name the rexecd binary the tests run against")
 	}
-	return startBinary(binary, args...)
+	// The host's PID namespace, not one of rexecd's own: these tests look up
+	// the pids a child reports, and its parent, in this machine's /proc,
+	// and stop rexecd by its pid. A server's own namespace (its default as
+	// root) is tested by tests/e2e/crash_test.cc; what a client sees does
+	// not change with it but for the numbers.
+	return startBinary(binary, append([]string{"--pid-namespace", "host"}, args...)...)
 }
 
 // startBinary is startRexecd with another server that logs as rexecd does

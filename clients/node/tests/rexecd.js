@@ -16,6 +16,12 @@ function startRexecd(extraArgs = [], { setEnv = true, env = {}, binary = process
   // --insecure; a test that gives a credential flag means it.
   const credentials = ['--token-file', '--tls-client-ca', '--insecure'];
   const insecure = extraArgs.some((a) => credentials.includes(a)) ? [] : ['--insecure'];
+  // The host's PID namespace, not one of rexecd's own: these tests look up
+  // the pids a child reports, and its parent, in this machine's /proc, and
+  // stop rexecd by its pid. A server's own namespace (its default as root)
+  // is tested by tests/e2e/crash_test.cc; what a client sees does not
+  // change with it but for the numbers.
+  if (binary === process.env.REXECD) insecure.push('--pid-namespace', 'host');
   const server = spawn(binary, ['--listen', '127.0.0.1:0', ...insecure, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },

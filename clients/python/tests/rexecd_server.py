@@ -19,6 +19,13 @@ class Rexecd:
     and its last lines kept for failures."""
 
     def __init__(self, *flags, listen=("127.0.0.1:0",), cwd=None, binary=None):
+        # The host's PID namespace, not one of rexecd's own: these tests look
+        # up the pids a child reports, and its parent, in this machine's
+        # /proc, and stop rexecd by its pid. A server's own namespace (its
+        # default as root) is tested by tests/e2e/crash_test.cc; what a
+        # client sees does not change with it but for the numbers.
+        if binary is None:
+            flags = ("--pid-namespace", "host", *flags)
         binary = binary or os.environ.get("REXECD")
         if not binary:
             raise RuntimeError("set REXECD to the rexecd binary to test against")

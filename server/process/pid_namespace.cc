@@ -1,0 +1,181 @@
+#include "server/process/pid_namespace.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
+
+namespace rexec::process {
+namespace {
+
+// The keeper's life after the fork: forward, then leave as rexecd left.
+// Every signal is blocked (since before the fork), so none is lost.
+[[noreturn]] void Keep(pid_t server) {
+  prctl(PR_SET_DUMPABLE, 0);  // as rexecd: a root process nobody traces
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t info;
+    const int sig = sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      if (std::find(std::begin(kServerSignals), std::end(kServerSignals),
+                    sig) != std::end(kServerSignals)) {
+        sigval carried{};
+        carried.sival_int = sig;
+        sigqueue(server, ForwardingSignal(), carried);
+      }
+      continue;
+    }
+    int status = 0;
+    if (waitpid(server, &status, WNOHANG) != server) continue;
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    const int signal_number = WTERMSIG(status);
+    signal(signal_number, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, signal_number);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    raise(signal_number);
+    _exit(128 + signal_number);  // a signal whose default is not to end
+  }
+}
+
+// In the namespace's init, before anything else: die with the keeper, and
+// see this namespace's pids in /proc. Returns 0 or the errno of what failed.
+int BecomeInit(int keeper_alive, pid_t* outer_pid) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
+  // The keeper may have died before the line above: then the pipe whose
+  // write end only it holds has hung up.
+  pollfd alive{keeper_alive, POLLIN, 0};
+  if (poll(&alive, 1, 0) != 0) _exit(1);
+  // Still the starter's /proc here: its "self" is our pid there.
+  char self[32] = {};
+  if (readlink("/proc/self", self, sizeof self - 1) < 0 ||
+      !absl::SimpleAtoi(self, outer_pid)) {
+    return errno != 0 ? errno : EINVAL;
+  }
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            nullptr) != 0) {
+    return errno;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool ParsePidNamespaceMode(absl::string_view text, PidNamespaceMode* mode) {
+  if (text == "auto") {
+    *mode = PidNamespaceMode::kAuto;
+  } else if (text == "own") {
+    *mode = PidNamespaceMode::kOwn;
+  } else if (text == "host") {
+    *mode = PidNamespaceMode::kHost;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
+  PidNamespace ns;
+  ns.outer_pid = getpid();
+  if (getpid() == 1) {
+    ns.kind = PidNamespace::Kind::kContainer;
+    return ns;
+  }
+  if (mode == PidNamespaceMode::kHost) {
+    ns.why = "--pid-namespace=host";
+    return ns;
+  }
+  if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+    const int error = errno;
+    if (mode == PidNamespaceMode::kOwn) {
+      return ErrnoStatus(error, "--pid-namespace=own: unshare");
+    }
+    ns.why =
+        absl::StrCat("it may not make one (unshare: ", strerror(error), ")");
+    return ns;
+  }
+  // Our /proc must not cover the host's: receive mounts, send none.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+    return ErrnoStatus(errno, "--pid-namespace: making / a slave mount");
+  }
+  int alive[2], ready[2];
+  if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {
+    return ErrnoStatus(errno, "--pid-namespace: pipe");
+  }
+  sigset_t all, before;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &before);
+  const pid_t server = fork();
+  if (server < 0) {
+    return ErrnoStatus(errno, "--pid-namespace: fork");
+  }
+  if (server == 0) {
+    // Blocked from here on: one forwarded before rexecd reads its signals
+    // waits for it (an init drops a signal it has no handler for).
+    sigaddset(&before, ForwardingSignal());
+    sigprocmask(SIG_SETMASK, &before, nullptr);
+    close(alive[1]);
+    close(ready[0]);
+    const int error = BecomeInit(alive[0], &ns.outer_pid);
+    close(alive[0]);
+    (void)!write(ready[1], &error, sizeof error);
+    close(ready[1]);
+    if (error != 0) _exit(1);
+    ns.kind = PidNamespace::Kind::kOwn;
+    return ns;
+  }
+  close(alive[0]);
+  close(ready[1]);
+  int error = -1;
+  const ssize_t got = read(ready[0], &error, sizeof error);
+  close(ready[0]);
+  if (got != sizeof error || error != 0) {
+    waitpid(server, nullptr, 0);
+    const std::string what = absl::StrCat(
+        "--pid-namespace: the namespace's init could not mount its /proc: ",
+        got == sizeof error ? strerror(error) : "it died",
+        mode == PidNamespaceMode::kAuto
+            ? " (--pid-namespace=host starts rexecd without one)"
+            : "");
+    std::fprintf(stderr, "rexecd: %s\n", what.c_str());
+    _exit(1);
+  }
+  Keep(server);
+}
+
+int ForwardingSignal() { return SIGRTMIN + 4; }
+
+int HeededSignal(const PidNamespace& ns, const signalfd_siginfo& signal) {
+  const int number = static_cast<int>(signal.ssi_signo);
+  if (number == ForwardingSignal()) {
+    // Only the keeper, outside, may forward (ssi_pid is 0 for a sender
+    // outside the namespace).
+    const int carried = signal.ssi_int;
+    const bool ours =
+        std::find(std::begin(kServerSignals), std::end(kServerSignals),
+                  carried) != std::end(kServerSignals);
+    return ns.kind == PidNamespace::Kind::kOwn && signal.ssi_pid == 0 && ours
+               ? carried
+               : 0;
+  }
+  if (ns.kind != PidNamespace::Kind::kOwn) return number;
+  return signal.ssi_pid != 0 ? number : 0;
+}
+
+}  // namespace rexec::process
