@@ -227,23 +227,36 @@ TEST_F(CgroupTest, WhatAKilledRexecdLeftIsKilledByTheNextOnTheSameRoot) {
 TEST_F(CgroupTest,
        ARexecdStartedInsideTheRootMovesOutAndSurvivesAKillOfItsLeaf) {
   // As under systemd's Delegate= or in a container: rexecd starts in the
-  // delegated directory itself.
-  const std::vector<std::string> inside = {
-      "sh", "-c", "echo $$ > " + root_ + "/cgroup.procs && exec \"$0\" \"$@\""};
+  // delegated directory itself. A fresh one: cgroup v2 lets no process
+  // into a directory that gives its children controllers (EBUSY), and
+  // SetUp's rexecd gave root_'s children all this machine has.
   server_->Terminate();
-  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  const std::string delegated = root_ + "/delegated";
+  ASSERT_EQ(mkdir(delegated.c_str(), 0755), 0) << strerror(errno);
+  const std::vector<std::string> inside = {
+      "sh", "-c",
+      "echo $$ > " + delegated + "/cgroup.procs && exec \"$0\" \"$@\""};
+  server_ = RexecdProcess::Start({"--cgroup-root", delegated}, {}, inside);
   ASSERT_NE(server_, nullptr);
-  const std::string leaf = absl::StrCat(root_, "/rexecd-", server_->pid());
+  const std::string leaf = absl::StrCat(delegated, "/rexecd-", server_->pid());
   EXPECT_THAT(ReadAll(leaf + "/cgroup.procs"),
               HasSubstr(absl::StrCat(server_->pid(), "\n")));
-  EXPECT_EQ(ReadAll(root_ + "/cgroup.procs"), "")
+  EXPECT_EQ(ReadAll(delegated + "/cgroup.procs"), "")
       << "a process left in the root";
   // A kill of its leaf (what a root child could do) ends it; one started
   // again takes a new leaf, where a leaf once killed would kill every child
-  // its launcher clones elsewhere.
+  // its launcher clones elsewhere. Started again in a subgroup of the
+  // delegated directory (systemd's DelegateSubgroup=): with controllers
+  // given, as the first rexecd did where the machine has them, the
+  // directory itself takes no process.
   std::ofstream(leaf + "/cgroup.kill") << "1";
   server_->Terminate();
-  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  const std::string service = delegated + "/service";
+  ASSERT_EQ(mkdir(service.c_str(), 0755), 0) << strerror(errno);
+  server_ = RexecdProcess::Start(
+      {"--cgroup-root", delegated}, {},
+      {"sh", "-c",
+       "echo $$ > " + service + "/cgroup.procs && exec \"$0\" \"$@\""});
   ASSERT_NE(server_, nullptr);
   CliResult r = RunRexec(
       {"--server", server_->address(), "spawn", "--", "echo", "alive"});
