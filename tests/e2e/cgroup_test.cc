@@ -1,8 +1,10 @@
 // rexecd with --cgroup-root: each child in a cgroup of its own, a stop that
 // reaches descendants which left the process group (setsid, setpgid), the
-// cgroup's removal, and what the memory and pids controllers give where
-// this machine's cgroup v2 has them. Tests that need what the machine lacks
-// say so and skip; the max_rss tests run everywhere.
+// cgroup's removal, and what the memory, pids and cpu controllers give
+// where this machine's cgroup v2 has them. Tests that need what the machine
+// lacks say so and skip; the max_rss tests run everywhere. tests/vm/ runs
+// this binary again in a virtual machine that has every controller, where
+// a skip fails.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -308,6 +310,55 @@ TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   EXPECT_LE(most, 20);
   EXPECT_GE(most, 10) << "the bomb did not go off";
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("3304").empty(); }));
+}
+
+// cpu_millis 100 is a tenth of a core (cpu.max "10000 100000"): a child
+// that never stops computing gets 10 ms of each 100 ms period and is
+// throttled for the rest. Unlimited, it would take all of a core for
+// its two seconds.
+TEST_F(CgroupTest, ACpuLimitThrottlesACpuBoundChild) {
+  if (auto why = Lacks("cpu")) GTEST_SKIP() << *why;
+  ASSERT_NO_FATAL_FAILURE(RestartWithCgroup(R"({"cpu_millis": 100})"));
+  v1::ExitStatus exit;
+  std::atomic<bool> over{false};
+  std::thread child([&] {
+    exit = ExitOf(*server_, {"timeout", "2", "sh", "-c", "while :; do :; done"},
+                  "token-a");
+    over = true;
+  });
+  // The kernel's own count of periods in which the child's cgroup ran out
+  // of its quota, read from here while it runs (the cgroup goes with it).
+  int64_t throttled = 0;
+  for (int i = 0; i < 400 && !over; ++i) {
+    FILE* cat = popen(
+        ("cat " + root_ + "/children/*/c*/cpu.stat 2>/dev/null").c_str(), "r");
+    char key[64];
+    long long value = 0;
+    while (cat != nullptr && fscanf(cat, "%63s %lld", key, &value) == 2) {
+      if (std::string(key) == "nr_throttled") {
+        throttled = std::max<int64_t>(throttled, value);
+      }
+    }
+    if (cat != nullptr) pclose(cat);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  child.join();
+  EXPECT_EQ(exit.code(), 124) << "timeout did not end the loop";
+  const absl::Duration cpu =
+      absl::Seconds(exit.usage().user_cpu().seconds() +
+                    exit.usage().system_cpu().seconds()) +
+      absl::Nanoseconds(exit.usage().user_cpu().nanos() +
+                        exit.usage().system_cpu().nanos());
+  const absl::Duration wall = absl::Seconds(exit.wall_time().seconds()) +
+                              absl::Nanoseconds(exit.wall_time().nanos());
+  EXPECT_GE(wall, absl::Seconds(2));
+  // A tenth of the wall time, with room for the periods' edges.
+  EXPECT_LE(cpu, wall * 0.3) << "cpu " << cpu << " in " << wall;
+  EXPECT_GE(cpu, absl::Milliseconds(50)) << "the child did not compute";
+  // About 20 periods in 2 s, each throttled; at a full core (measured in
+  // the test VM) 4 of them are.
+  EXPECT_GE(throttled, 10) << "the cgroup's cpu.stat shows too little "
+                              "throttling for a tenth of a core";
 }
 
 TEST_F(CgroupTest, MaxRssComesFromTheCgroupWhereItCan) {
