@@ -5,13 +5,14 @@
 # order of /modules/order, and /lane/run.sh, the command to run).
 #
 # It mounts the host's root file system (shared read-only over 9p) under a
-# tmpfs overlay at /newroot, mounts cgroup v2 there with the memory, pids
-# and cpu controllers given to children of the root cgroup, brings up
-# loopback, runs /lane/run.sh chrooted as root, and powers off. What the
-# host reads is on the console: "rexec-vm: init" once this script runs,
-# then the command's output, then "rexec-vm: exit N" (N its exit code) or
-# "rexec-vm: failed: WHY". Any exit of this script ends the machine
-# (panic=-1 with qemu's -no-reboot), so nothing here waits for ever.
+# tmpfs overlay at /newroot (every write stays in the guest's memory),
+# mounts cgroup v2 there with the memory, pids and cpu controllers given
+# to children of the root cgroup, brings up loopback, runs /lane/run.sh
+# chrooted as root, and powers off. What the host reads is on the
+# console: "rexec-vm: init" once this script runs, then the command's
+# output, then "rexec-vm: exit N" (N its exit code) or "rexec-vm: failed:
+# WHY". Any exit of this script ends the machine (panic=-1 with qemu's
+# -no-reboot), so nothing here waits for ever.
 /bin/busybox mkdir -p /proc /sys /dev /usr/bin /usr/sbin /sbin
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -51,10 +52,10 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts ||
   fail "mount /dev/pts in the new root"
 ln -sf pts/ptmx /newroot/dev/ptmx
 mount -t tmpfs tmpfs /newroot/dev/shm || fail "mount /dev/shm in the new root"
-for dir in /tmp /run /var/tmp; do
-  mount -t tmpfs -o mode=1777 tmpfs "/newroot$dir" ||
-    fail "mount a tmpfs on $dir in the new root"
-done
+# A /run of the guest's own; /tmp stays the host's (written in the
+# overlay): a CI clone and its build tree may be there.
+mount -t tmpfs -o mode=0755 tmpfs /newroot/run ||
+  fail "mount a tmpfs on /run in the new root"
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup ||
   fail "mount cgroup2 on /sys/fs/cgroup in the new root"
 # The lane exists to run what needs these: one missing fails it.
