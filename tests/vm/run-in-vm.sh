@@ -136,6 +136,8 @@ stop_qemu() {
   fi
 }
 trap stop_qemu EXIT
+# Killed (ctest's timeout, a ^C): the EXIT trap still stops qemu.
+trap 'exit 143' TERM INT
 
 # Starts qemu in the background, its accelerator named `$1` (for its log,
 # $work/qemu-$1.log) and "${@:2}" its options.
