@@ -34,6 +34,11 @@ tests=(
   # deploy/: the image (runc: crun cannot run on a cgroup v1 or hybrid host)
   podman buildah mmdebstrap runc uidmap
 )
+# tests/vm/: the cgroup tests in a virtual machine with Debian's own kernel,
+# booted from an initramfs of busybox and the kernel's modules. Without
+# their recommends (a GUI, UEFI firmware, the kernel's firmware and
+# AppArmor): the guest needs none of them.
+vm=(qemu-system-x86 linux-image-amd64 busybox-static)
 
 case "${1:-all}" in
   build) packages=("${build[@]}") ;;
@@ -50,20 +55,35 @@ if [ "${1:-all}" = all ]; then
   command -v npm >/dev/null || packages+=(npm)
 fi
 
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
+missing_vm=()
+if [ "${1:-all}" = all ]; then
+  for p in "${vm[@]}"; do
+    installed "$p" || missing_vm+=("$p")
+  done
+fi
 
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_vm[@]} -gt 0 ]; then
   $sudo apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
   # The image's build stage wants no more than it asked for.
   recommends=()
   [ "${1:-all}" = build ] && recommends=(--no-install-recommends)
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${recommends[@]}" "${missing[@]}"
+fi
+if [ ${#missing_vm[@]} -gt 0 ]; then
+  echo "installing: ${missing_vm[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_vm[@]}"
 fi
 
 # clients/node's dependencies from the npm registry, as its lockfile pins

@@ -3,9 +3,12 @@
 # the reliability build (build-sanitize/) with AddressSanitizer,
 # LeakSanitizer and UndefinedBehaviorSanitizer in every binary, where any
 # finding fails the run. Every test's rexecd must also exit 0 on SIGTERM,
-# which is where leaks show. Then it builds the libFuzzer targets with clang
-# (build-fuzz/) and runs each for a bounded time (about a minute in all);
-# a crash, leak or slow input fails the run.
+# which is where leaks show. The normal build's run includes the cgroup
+# lane (tests/vm/): the cgroup tests again in a qemu guest whose cgroup v2
+# has every controller, skipped where the machine cannot boot one. Then it
+# builds the libFuzzer targets with clang (build-fuzz/) and runs each for
+# a bounded time (about a minute in all); a crash, leak or slow input fails
+# the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

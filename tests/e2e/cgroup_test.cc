@@ -1,8 +1,10 @@
 // rexecd with --cgroup-root: each child in a cgroup of its own, a stop that
 // reaches descendants which left the process group (setsid, setpgid), the
-// cgroup's removal, and what the memory and pids controllers give where
-// this machine's cgroup v2 has them. Tests that need what the machine lacks
-// say so and skip; the max_rss tests run everywhere.
+// cgroup's removal, and what the memory, pids and cpu controllers give
+// where this machine's cgroup v2 has them. Tests that need what the machine
+// lacks say so and skip; the max_rss tests run everywhere. tests/vm/ runs
+// this binary again in a virtual machine that has every controller, where
+// a skip fails.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -196,23 +198,36 @@ TEST_F(CgroupTest, WhatAKilledRexecdLeftIsKilledByTheNextOnTheSameRoot) {
 TEST_F(CgroupTest,
        ARexecdStartedInsideTheRootMovesOutAndSurvivesAKillOfItsLeaf) {
   // As under systemd's Delegate= or in a container: rexecd starts in the
-  // delegated directory itself.
-  const std::vector<std::string> inside = {
-      "sh", "-c", "echo $$ > " + root_ + "/cgroup.procs && exec \"$0\" \"$@\""};
+  // delegated directory itself. A fresh one: cgroup v2 lets no process
+  // into a directory that gives its children controllers (EBUSY), and
+  // SetUp's rexecd gave root_'s children all this machine has.
   server_->Terminate();
-  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  const std::string delegated = root_ + "/delegated";
+  ASSERT_EQ(mkdir(delegated.c_str(), 0755), 0) << strerror(errno);
+  const std::vector<std::string> inside = {
+      "sh", "-c",
+      "echo $$ > " + delegated + "/cgroup.procs && exec \"$0\" \"$@\""};
+  server_ = RexecdProcess::Start({"--cgroup-root", delegated}, {}, inside);
   ASSERT_NE(server_, nullptr);
-  const std::string leaf = absl::StrCat(root_, "/rexecd-", server_->pid());
+  const std::string leaf = absl::StrCat(delegated, "/rexecd-", server_->pid());
   EXPECT_THAT(ReadAll(leaf + "/cgroup.procs"),
               HasSubstr(absl::StrCat(server_->pid(), "\n")));
-  EXPECT_EQ(ReadAll(root_ + "/cgroup.procs"), "")
+  EXPECT_EQ(ReadAll(delegated + "/cgroup.procs"), "")
       << "a process left in the root";
   // A kill of its leaf (what a root child could do) ends it; one started
   // again takes a new leaf, where a leaf once killed would kill every child
-  // its launcher clones elsewhere.
+  // its launcher clones elsewhere. Started again in a subgroup of the
+  // delegated directory (systemd's DelegateSubgroup=): with controllers
+  // given, as the first rexecd did where the machine has them, the
+  // directory itself takes no process.
   std::ofstream(leaf + "/cgroup.kill") << "1";
   server_->Terminate();
-  server_ = RexecdProcess::Start({"--cgroup-root", root_}, {}, inside);
+  const std::string service = delegated + "/service";
+  ASSERT_EQ(mkdir(service.c_str(), 0755), 0) << strerror(errno);
+  server_ = RexecdProcess::Start(
+      {"--cgroup-root", delegated}, {},
+      {"sh", "-c",
+       "echo $$ > " + service + "/cgroup.procs && exec \"$0\" \"$@\""});
   ASSERT_NE(server_, nullptr);
   CliResult r = RunRexec(
       {"--server", server_->address(), "spawn", "--", "echo", "alive"});
@@ -264,6 +279,55 @@ TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   EXPECT_LE(most, 20);
   EXPECT_GE(most, 10) << "the bomb did not go off";
   EXPECT_TRUE(Eventually([] { return ProcessesWithArg("3304").empty(); }));
+}
+
+// cpu_millis 100 is a tenth of a core (cpu.max "10000 100000"): a child
+// that never stops computing gets 10 ms of each 100 ms period and is
+// throttled for the rest. Unlimited, it would take all of a core for
+// its two seconds.
+TEST_F(CgroupTest, ACpuLimitThrottlesACpuBoundChild) {
+  if (auto why = Lacks("cpu")) GTEST_SKIP() << *why;
+  ASSERT_NO_FATAL_FAILURE(RestartWithCgroup(R"({"cpu_millis": 100})"));
+  v1::ExitStatus exit;
+  std::atomic<bool> over{false};
+  std::thread child([&] {
+    exit = ExitOf(*server_, {"timeout", "2", "sh", "-c", "while :; do :; done"},
+                  "token-a");
+    over = true;
+  });
+  // The kernel's own count of periods in which the child's cgroup ran out
+  // of its quota, read from here while it runs (the cgroup goes with it).
+  int64_t throttled = 0;
+  for (int i = 0; i < 400 && !over; ++i) {
+    FILE* cat = popen(
+        ("cat " + root_ + "/children/*/c*/cpu.stat 2>/dev/null").c_str(), "r");
+    char key[64];
+    long long value = 0;
+    while (cat != nullptr && fscanf(cat, "%63s %lld", key, &value) == 2) {
+      if (std::string(key) == "nr_throttled") {
+        throttled = std::max<int64_t>(throttled, value);
+      }
+    }
+    if (cat != nullptr) pclose(cat);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  child.join();
+  EXPECT_EQ(exit.code(), 124) << "timeout did not end the loop";
+  const absl::Duration cpu =
+      absl::Seconds(exit.usage().user_cpu().seconds() +
+                    exit.usage().system_cpu().seconds()) +
+      absl::Nanoseconds(exit.usage().user_cpu().nanos() +
+                        exit.usage().system_cpu().nanos());
+  const absl::Duration wall = absl::Seconds(exit.wall_time().seconds()) +
+                              absl::Nanoseconds(exit.wall_time().nanos());
+  EXPECT_GE(wall, absl::Seconds(2));
+  // A tenth of the wall time, with room for the periods' edges.
+  EXPECT_LE(cpu, wall * 0.3) << "cpu " << cpu << " in " << wall;
+  EXPECT_GE(cpu, absl::Milliseconds(50)) << "the child did not compute";
+  // About 20 periods in 2 s, each throttled; at a full core (measured in
+  // the test VM) 4 of them are.
+  EXPECT_GE(throttled, 10) << "the cgroup's cpu.stat shows too little "
+                              "throttling for a tenth of a core";
 }
 
 TEST_F(CgroupTest, MaxRssComesFromTheCgroupWhereItCan) {
