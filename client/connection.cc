@@ -31,9 +31,13 @@ grpc::ChannelArguments Arguments(int receive_limit) {
   // gRPC 1.51 takes a message whole before it compares its size with the
   // limit: what bounds the memory a server can fill is the quota, on all
   // of the channel's buffers, past which the call fails ("Buffers full").
+  // Near it, gRPC reclaims by cancelling a stream: the headroom over two
+  // messages is what a fast sender fills while a starved client (a loaded
+  // machine) is slow to write out what came, with 16 MiB it tripped on
+  // output that never ends (hostile_server_test), with 48 it holds.
   if (receive_limit > 0) {
     grpc::ResourceQuota quota("rexec");
-    quota.Resize(2 * static_cast<size_t>(receive_limit) + (16 << 20));
+    quota.Resize(2 * static_cast<size_t>(receive_limit) + (48 << 20));
     args.SetResourceQuota(quota);
   }
   return args;
