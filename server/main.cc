@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,7 @@ struct Flags {
   std::string token_file, policy_file, socket_mode = "0600", socket_group;
   std::string cgroup_root;
   std::string pid_namespace = "auto";
+  std::string audit_on_failure = "drop";
   std::string metrics_listen;
   std::string front;  // --front: the HAProxy to run; "": none
   std::string on_policy_revoke = "stop";
@@ -226,6 +228,15 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
       ->check(CLI::IsMember({"auto", "own", "host"}))
       ->capture_default_str();
 
+  app.add_option("--audit-on-failure", f.audit_on_failure,
+                 "when the audit log (stderr) takes no records (its reader "
+                 "stalled, a full disk): drop (count them in "
+                 "rexec_audit_records_dropped_total, calls go on) or refuse "
+                 "(new calls UNAVAILABLE and health NOT_SERVING until it "
+                 "takes them again)")
+      ->check(CLI::IsMember({"drop", "refuse"}))
+      ->capture_default_str();
+
   ConnectionLimits& l = f.limits;
   durations.Add(app, "--handshake-timeout", &l.handshake_timeout,
                 "close a connection that has not finished its handshake");
@@ -322,10 +333,9 @@ absl::Status CheckExposure(const Flags& f) {
 void WarnOfExposure(const Flags& f, mode_t socket_mode) {
   // Wider than owner and group: every local user may connect.
   if ((socket_mode & 0007) != 0 &&
-      std::any_of(f.config.listen.begin(), f.config.listen.end(),
-                  [](const std::string& a) {
-                    return absl::StartsWith(a, "unix:");
-                  })) {
+      std::any_of(
+          f.config.listen.begin(), f.config.listen.end(),
+          [](const std::string& a) { return absl::StartsWith(a, "unix:"); })) {
     spdlog::warn(
         "--socket-mode {:04o} lets every user of this host connect to the "
         "unix socket, and run programs as rexecd's user: 0600 or 0660 with "
@@ -359,9 +369,9 @@ absl::Status MakeSocketDirectories(const Flags& f) {
     if (slash == std::string::npos || slash == 0) continue;
     const std::string dir = path.substr(0, slash);
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--listen ", address, ": cannot make ", dir, ": ",
-          std::strerror(errno)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--listen ", address, ": cannot make ", dir, ": ",
+                       std::strerror(errno)));
     }
   }
   return absl::OkStatus();
@@ -617,6 +627,7 @@ void RunUntilStopped(const Flags& f, Security& security,
     if (ready == 0) {
       spdlog::error("the forced stop did not finish in {} ms; exiting",
                     kForcedStopMs);
+      rexec::ops::ShutdownLogging();
       std::_Exit(1);
     }
     if (ready < 0) continue;
@@ -627,6 +638,7 @@ void RunUntilStopped(const Flags& f, Security& security,
       const int groups = server.KillAll();
       spdlog::error("the launcher (pid {}) exited; killed {} process groups",
                     rexec::process::Launcher::Global()->pid(), groups);
+      rexec::ops::ShutdownLogging();
       std::_Exit(1);
     }
     if (fds[2].revents & POLLIN && watcher->Drain()) {
@@ -686,14 +698,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (!flags.listen.empty()) flags.config.listen = flags.listen;
+  flags.config.refuse_without_audit = flags.audit_on_failure == "refuse";
   // Before the namespace and the launcher: rexecd moves to a leaf of the
   // root, and its fork (the namespace's init, then the launcher) with it,
   // where a move after the fork would leave the keeper behind.
   std::unique_ptr<rexec::process::CgroupRoot> cgroup_root;
   if (!flags.cgroup_root.empty()) {
     absl::StatusOr<std::unique_ptr<rexec::process::CgroupRoot>> opened =
-        rexec::process::CgroupRoot::Open(
-            flags.cgroup_root, {getpid()}, flags.config.max_processes);
+        rexec::process::CgroupRoot::Open(flags.cgroup_root, {getpid()},
+                                         flags.config.max_processes);
     if (!opened.ok()) {
       std::fprintf(stderr, "rexecd: %s\n",
                    std::string(opened.status().message()).c_str());
@@ -720,25 +733,28 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Logs go to stderr, unbuffered: what a container runtime collects.
-  rexec::ops::SetUpLogging(flags.log_format == "json"
-                               ? rexec::ops::LogFormat::kJson
-                               : rexec::ops::LogFormat::kText);
-  spdlog::set_level(spdlog::level::from_str(flags.log_level));
   // As sshd: no core dump of ours, and no process of our user may read our
   // memory, environment or fds through /proc or ptrace.
   prctl(PR_SET_DUMPABLE, 0);
   EnsureStandardFds();
   // A child that closes its stdin early must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
-  // Block the signals we handle in every thread (the ones started later
-  // inherit the mask), so that only the signalfd below sees them.
+  // Block the signals we handle in every thread (the ones started later,
+  // the logs' first, inherit the mask), so that only the signalfd below
+  // sees them.
   sigset_t handled;
   sigemptyset(&handled);
   for (int sig : rexec::process::kServerSignals) sigaddset(&handled, sig);
   sigaddset(&handled, rexec::process::ForwardingSignal());
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
+  // Logs go to stderr, each from a thread of its own: what a container
+  // runtime collects, and a stalled reader does not hold up a call.
+  rexec::ops::SetUpLogging(flags.log_format == "json"
+                               ? rexec::ops::LogFormat::kJson
+                               : rexec::ops::LogFormat::kText);
+  absl::Cleanup logs_written = [] { rexec::ops::ShutdownLogging(); };
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
 
   if (cgroup_root != nullptr) {
     if (int left = cgroup_root->leftovers(); left > 0) {
@@ -762,9 +778,9 @@ int main(int argc, char** argv) {
       limit = bound.status();
     }
   }
-  absl::StatusOr<Security> security =
-      limit.ok() ? BuildSecurity(flags, front.get())
-                 : absl::StatusOr<Security>(limit);
+  absl::StatusOr<Security> security = limit.ok()
+                                          ? BuildSecurity(flags, front.get())
+                                          : absl::StatusOr<Security>(limit);
   if (!security.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
                  std::string(security.status().message()).c_str());
@@ -782,9 +798,8 @@ int main(int argc, char** argv) {
   absl::Status front_started = absl::OkStatus();
   if (server.ok() && front != nullptr) {
     rexec::rpc::RexecServer* serving = server->get();
-    front_started = front->Start([serving](int fd, bool health) {
-      serving->AddConnection(fd, health);
-    });
+    front_started = front->Start(
+        [serving](int fd, bool health) { serving->AddConnection(fd, health); });
   }
   if (!server.ok() || !front_started.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
@@ -823,21 +838,25 @@ int main(int argc, char** argv) {
        front != nullptr ? front->addresses() : (*server)->addresses()) {
     spdlog::info("listening on {}", address);
   }
-  const std::string health = front != nullptr
-                                 ? front->bound_health_address()
-                                 : (*server)->health_address();
+  const std::string health = front != nullptr ? front->bound_health_address()
+                                              : (*server)->health_address();
   if (!health.empty()) {
     spdlog::info("health service on {} (plaintext)", health);
   }
   if (front != nullptr) {
-    spdlog::info("--front: HAProxy ({}) stands before those addresses; "
-                 "rexecd serves it on @{}",
-                 flags.front, front->private_name());
+    spdlog::info(
+        "--front: HAProxy ({}) stands before those addresses; "
+        "rexecd serves it on @{}",
+        flags.front, front->private_name());
   }
   if (metrics != nullptr) {
     spdlog::info("metrics on http://{}/metrics", metrics->address());
   }
+  rexec::rpc::RexecServer* serving = server->get();
+  rexec::ops::OnAuditWritableChange(
+      [serving](bool) { serving->UpdateServing(); });
   RunUntilStopped(flags, *security, **server, signals_fd, *pid_namespace);
+  rexec::ops::OnAuditWritableChange(nullptr);
   // Before the server goes: the front hands it connections.
   front.reset();
   metrics.reset();

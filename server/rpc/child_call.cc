@@ -90,7 +90,7 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
                     : ctx_.peer();
   state_->CallStarted();
   state_->metrics().CallStarted(rpc_);
-  if (RefusedForDrain()) return;
+  if (RefusedToStart()) return;
   // Who it is, before a byte of the call is read.
   if (const auth::Authenticator* authenticator = state_->authenticator()) {
     absl::StatusOr<auth::Identity> identity = authenticator->Authenticate(ctx_);
@@ -106,8 +106,13 @@ void ChildCall<Request, Response>::OnRequest(bool ok) {
 }
 
 template <typename Request, typename Response>
-bool ChildCall<Request, Response>::RefusedForDrain() {
-  if (state_->phase() == ServerState::Phase::kServing) return false;
+bool ChildCall<Request, Response>::RefusedToStart() {
+  if (state_->phase() == ServerState::Phase::kServing) {
+    const absl::Status audit = state_->AuditRefusal();
+    if (audit.ok()) return false;
+    EndCall(ToGrpcStatus(audit));
+    return true;
+  }
   // The health service says NOT_SERVING by now; a client that still comes
   // is told why, and to go elsewhere: nothing ran.
   EndCall(ToGrpcStatus(absl::UnavailableError(
@@ -134,8 +139,8 @@ void ChildCall<Request, Response>::ReadNext() {
   // Held requests wait for the child: past the bounds, so does the stream.
   // (Only a call that holds something stops: its input's progress wakes
   // it.)
-  if (held_bytes_ > 0 && (held_bytes_ >= kMaxHeldBytes ||
-                          !state_->HasRoomToHoldInput())) {
+  if (held_bytes_ > 0 &&
+      (held_bytes_ >= kMaxHeldBytes || !state_->HasRoomToHoldInput())) {
     return;
   }
   reading_ = true;
@@ -183,7 +188,7 @@ void ChildCall<Request, Response>::Dispatch() {
     }
     start_timer_.Cancel();
     // A call that came before the drain may send its start after.
-    if (RefusedForDrain()) return;
+    if (RefusedToStart()) return;
     if (absl::Status status = StartChild(request_); !status.ok()) {
       child_.reset();
       EndCall(ToGrpcStatus(status));
@@ -342,8 +347,8 @@ void ChildCall<Request, Response>::OnInputWritten(ChildHandle::Input input) {
   input_busy_[static_cast<int>(input)] = false;
   if (final_status_) return;
   HandleHeld(input);
-  if (half_closed_ && input == ChildHandle::Input::kStdin &&
-      !input_busy_[0] && held_[0].empty() && HalfCloseIsEof()) {
+  if (half_closed_ && input == ChildHandle::Input::kStdin && !input_busy_[0] &&
+      held_[0].empty() && HalfCloseIsEof()) {
     CloseStdin();
   }
   ReadNext();
@@ -497,8 +502,7 @@ void ChildCall<Request, Response>::RecordChild() {
   audit_.bytes_in = child_->bytes_in();
   audit_.bytes_out = child_->bytes_out();
   audit_.session = child_->session_id();
-  if (const std::optional<table::ExitReport>& exit =
-          child_->reported_exit()) {
+  if (const std::optional<table::ExitReport>& exit = child_->reported_exit()) {
     if (exit->status.exited()) {
       audit_.exit_code = exit->status.code();
     } else {

@@ -186,8 +186,9 @@ class ChildCall : public ChildHandle::Owner {
   void OnDone(bool ok);
   void OnFinish(bool ok);
 
-  // Ends the call with UNAVAILABLE when the server is draining: true then.
-  bool RefusedForDrain();
+  // Ends the call with UNAVAILABLE when the server is draining, or cannot
+  // record it (--audit-on-failure refuse): true then.
+  bool RefusedToStart();
   void Dispatch();
   std::optional<ChildHandle::Input> InputOf(const Request& request);
   void Handle(Request& request);

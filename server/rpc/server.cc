@@ -20,12 +20,12 @@
 #include "server/ops/logging.h"
 #include "server/process/child_registry.h"
 #include "server/rpc/attach_call.h"
-#include "server/rpc/table_messages.h"
 #include "server/rpc/exec_call.h"
 #include "server/rpc/fork_call.h"
-#include "server/rpc/unary_call.h"
 #include "server/rpc/spawn_call.h"
+#include "server/rpc/table_messages.h"
 #include "server/rpc/tag.h"
+#include "server/rpc/unary_call.h"
 
 namespace rexec::rpc {
 namespace {
@@ -160,9 +160,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   ops::GrpcLogCapture log;
   if (!config.health_listen.empty() || config.health_handed_over) {
     int port = 0;
-    server->health_server_ =
-        StartHealthServer(config.health_listen, limits, &port,
-                          &server->health_cq_);
+    server->health_server_ = StartHealthServer(config.health_listen, limits,
+                                               &port, &server->health_cq_);
     if (server->health_server_ == nullptr ||
         (port == 0 && !config.health_handed_over)) {
       return ListenError(absl::StrCat("--health-listen ", config.health_listen),
@@ -221,7 +220,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
     }
   }
 
-  server->SetServing(true);
+  server->UpdateServing();
   auto* state = server->state_.get();
   auto* service = &server->service_;
   for (size_t i = 0; i < server->cqs_.size(); ++i) {
@@ -256,8 +255,9 @@ int RexecServer::ReviewSessions(bool stop) {
     record.reason = "POLICY_REVOKED";
     record.status = "PERMISSION_DENIED";
     record.message = absl::StrCat(
-        stop ? "stopped" : "kept running (--on-policy-revoke keep), and "
-                           "refused to attachments",
+        stop ? "stopped"
+             : "kept running (--on-policy-revoke keep), and "
+               "refused to attachments",
         ": the reloaded policy would not start it: ", allowed.message());
     ops::WriteAuditRecord(record);
     if (stop) {
@@ -304,8 +304,15 @@ std::string RexecServer::RenderMetrics() {
 }
 
 void RexecServer::BeginDrain(absl::Time deadline) {
+  absl::MutexLock lock(&serving_mu_);
   SetServing(false);
   state_->BeginDrain(deadline);
+}
+
+void RexecServer::UpdateServing() {
+  absl::MutexLock lock(&serving_mu_);
+  SetServing(state_->phase() == ServerState::Phase::kServing &&
+             state_->AuditRefusal().ok());
 }
 
 int RexecServer::Drain(absl::Duration grace) {
@@ -348,7 +355,10 @@ void RexecServer::Shutdown(absl::Duration grace) {
     for (std::thread& worker : workers_) worker.join();
     return;
   }
-  SetServing(false);
+  {
+    absl::MutexLock lock(&serving_mu_);
+    SetServing(false);
+  }
   // Until the deadline calls end on their own; then gRPC cancels the rest
   // at once, and each call stops its child with the child's own kill
   // policy (reason SERVER_SHUTDOWN: a cancel from here on is ours).

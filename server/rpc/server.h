@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
 #include "server/process/poller.h"
@@ -106,6 +108,10 @@ class RexecServer {
   // policy (TERMINATION_REASON_POLICY_REVOKED). Attach refuses them either
   // way. Returns how many there were.
   int ReviewSessions(bool stop);
+  // Health says SERVING while the server takes calls: not draining, and
+  // not refusing for want of an audit log. Call when the latter changes
+  // (any thread).
+  void UpdateServing();
   // The Prometheus text of this server's metrics.
   std::string RenderMetrics();
   // Serves a connection accepted elsewhere (--front's, see front/front.h),
@@ -121,7 +127,9 @@ class RexecServer {
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
   // The table's executor on each of cqs_, by index.
   std::vector<std::unique_ptr<CqExecutor>> executors_;
-  void SetServing(bool serving);
+  void SetServing(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(serving_mu_);
+  // Orders UpdateServing() with BeginDrain(), whose NOT_SERVING is final.
+  absl::Mutex serving_mu_;
 
   // Completion queues go after their server: declared before it.
   std::unique_ptr<grpc::ServerCompletionQueue> health_cq_;

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "common/version.h"
+#include "server/ops/logging.h"
 
 namespace rexec::rpc {
 namespace {
@@ -96,6 +97,14 @@ std::string ServerMetrics::Render(const std::function<int()>& running) const {
   exits_.Render(&out);
   bytes_.Render(&out);
   messages_.Render(&out);
+  const ops::DroppedLines dropped = ops::Dropped();
+  ops::RenderSample(&out, "rexec_audit_records_dropped_total",
+                    "Audit records not written: the audit log's queue was "
+                    "full, or its reader stalled or failed.",
+                    "counter", {}, static_cast<double>(dropped.audit));
+  ops::RenderSample(&out, "rexec_log_lines_dropped_total",
+                    "Server log lines not written, for the same reasons.",
+                    "counter", {}, static_cast<double>(dropped.server));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "server/rpc/server_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/ops/logging.h"
 
 namespace rexec::rpc {
 
@@ -24,6 +25,16 @@ void ServerState::AddCall() {
 void ServerState::RemoveCall() {
   absl::MutexLock lock(&mu_);
   --calls_;
+}
+
+absl::Status ServerState::AuditRefusal() const {
+  if (!config_.refuse_without_audit || ops::AuditWritable()) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(
+      "audit log unavailable: rexecd takes no call it cannot record "
+      "(--audit-on-failure refuse) until its log takes records again; retry "
+      "later or on another server");
 }
 
 void ServerState::CallStarted() {

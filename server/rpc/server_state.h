@@ -39,6 +39,9 @@ struct ServerConfig {
   int workers = 0;  // 0: one per core
   int max_processes = 1024;
   absl::Duration drain_timeout = absl::Seconds(2);
+  // --audit-on-failure refuse: while the audit log takes no records, new
+  // calls are refused (and health says NOT_SERVING) rather than unrecorded.
+  bool refuse_without_audit = false;
   // The largest max_buffer an Exec call may ask for (per stream).
   uint64_t max_exec_buffer = 16 << 20;
   // What all running Exec calls may hold together; each reserves
@@ -104,6 +107,9 @@ class ServerState {
   void ReleaseHeldInput(uint64_t bytes) {
     held_input_.fetch_sub(bytes, std::memory_order_relaxed);
   }
+  // UNAVAILABLE while --audit-on-failure refuse and the audit log takes no
+  // records; OK otherwise.
+  absl::Status AuditRefusal() const;
   bool HasRoomToHoldInput() const {
     return held_input_.load(std::memory_order_relaxed) < kMaxHeldInput;
   }

@@ -50,6 +50,7 @@ void UnaryCall::OnRequest(bool ok) {
                     : ctx_.peer();
   audit_.rpc = std::string(auth::RpcName(rpc_));
   absl::StatusOr<grpc::ByteBuffer> reply = [&]() -> decltype(reply) {
+    if (absl::Status audit = state_->AuditRefusal(); !audit.ok()) return audit;
     auth::Identity identity;
     if (const auth::Authenticator* authenticator = state_->authenticator()) {
       absl::StatusOr<auth::Identity> who = authenticator->Authenticate(ctx_);
@@ -102,9 +103,9 @@ absl::StatusOr<grpc::ByteBuffer> UnaryCall::LookPath(
   }
   audit_.argv = {request.file()};
   audit_.cwd = request.options().cwd();
-  absl::StatusOr<plan::FoundProgram> found = plan::LookPath(
-      state_->LaunchContextFor(identity.name, policy), request.file(),
-      request.options());
+  absl::StatusOr<plan::FoundProgram> found =
+      plan::LookPath(state_->LaunchContextFor(identity.name, policy),
+                     request.file(), request.options());
   if (!found.ok()) return found.status();
   if (found->rule != nullptr) audit_.rule = found->rule->name();
   v1::LookPathResponse response;

@@ -290,5 +290,100 @@ TEST(OperateTest, AnAddressInUseIsOneClearLine) {
                          ": Address already in use\n");
 }
 
+
+// ---- a log nobody reads ---------------------------------------------------
+
+// rexecd whose stderr (its server log and audit log) a reader stops taking:
+// its pipe fills, then the logs' bounded queues.
+class StalledLogTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> flags) {
+    flags.insert(flags.end(), {"--metrics-listen", "127.0.0.1:0",
+                               "--health-listen", "127.0.0.1:0"});
+    server_ = RexecdProcess::Start(flags);
+    ASSERT_NE(server_, nullptr);
+    metrics_ = server_->LoggedAddress("metrics on http://");
+    metrics_ = metrics_.substr(0, metrics_.find('/'));
+    health_ = server_->LoggedAddress("health service on ");
+  }
+  // A List call (each has an audit record): its status.
+  grpc::Status List() {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(absl::Seconds(10)));
+    v1::ListResponse response;
+    return server_->stub().List(&ctx, v1::ListRequest(), &response);
+  }
+  double Dropped() {
+    const std::string page = Get(metrics_, "/metrics");
+    return Sample(page.substr(page.find("\r\n\r\n") + 4),
+                  "rexec_audit_records_dropped_total");
+  }
+  std::string Health(const std::string& address) {
+    return RunRexec({"--server", address, "health"}).out;
+  }
+
+  std::unique_ptr<RexecdProcess> server_;
+  std::string metrics_, health_;
+};
+
+// More records than the pipe (64 KiB) and the audit log's queue (1024)
+// hold.
+constexpr int kCallsPastTheQueue = 3000;
+
+TEST_F(StalledLogTest, ByDefaultRecordsAreDroppedAndCountedAndCallsGoOn) {
+  ASSERT_NO_FATAL_FAILURE(Start({}));
+  EXPECT_EQ(Dropped(), 0);
+  server_->PauseLog();
+  for (int i = 0; i < kCallsPastTheQueue; ++i) {
+    const grpc::Status status = List();
+    ASSERT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+  }
+  EXPECT_GT(Dropped(), 0) << "nothing was dropped: the log did not stall";
+  EXPECT_EQ(Health(server_->address()), "SERVING\n");
+  CliResult spawned = RunRexec(
+      {"--server", server_->address(), "spawn", "--", "echo", "served"});
+  EXPECT_EQ(spawned.out, "served\n") << spawned.err;
+
+  server_->ResumeLog();
+  // Said once, when it began (written once the reader came back, or
+  // dropped with the rest), and the end is said.
+  EXPECT_THAT(server_->WaitForLogLine("the audit log takes records again"),
+              HasSubstr("were dropped in all"));
+  std::string log = server_->Log();
+  size_t said = 0;
+  for (size_t at = log.find("the audit log does not take records");
+       at != std::string::npos;
+       at = log.find("the audit log does not take records", at + 1)) {
+    ++said;
+  }
+  EXPECT_LE(said, 1u);
+  EXPECT_TRUE(List().ok());
+}
+
+TEST_F(StalledLogTest, RefuseMakesNewCallsUnavailableUntilTheLogTakesRecords) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--audit-on-failure", "refuse"}));
+  server_->PauseLog();
+  grpc::Status refused;
+  for (int i = 0; i < kCallsPastTheQueue && refused.ok(); ++i) {
+    refused = List();
+  }
+  ASSERT_FALSE(refused.ok()) << "no call was refused";
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(refused.error_message(), HasSubstr("audit log unavailable"));
+  CliResult spawned = RunRexec(
+      {"--server", server_->address(), "spawn", "--", "echo", "served"});
+  EXPECT_NE(spawned.code, 0);
+  EXPECT_THAT(spawned.err, HasSubstr("audit log unavailable"));
+  for (const std::string& address : {server_->address(), health_}) {
+    EXPECT_EQ(Health(address), "NOT_SERVING\n") << address;
+  }
+
+  server_->ResumeLog();
+  EXPECT_TRUE(Eventually([&] { return Health(health_) == "SERVING\n"; },
+                         absl::Seconds(10)));
+  EXPECT_EQ(Health(server_->address()), "SERVING\n");
+  EXPECT_TRUE(List().ok());
+}
+
 }  // namespace
 }  // namespace rexec::testing

@@ -108,8 +108,13 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
   server->stub_ = v1::ChildProcess::NewStub(client::Connect(server->address_));
   server->log_reader_ = std::thread([s = server.get(), fd] {
     for (;;) {
+      if (s->log_paused_) {
+        absl::SleepFor(absl::Milliseconds(10));
+        continue;
+      }
       pollfd pfd{fd, POLLIN, 0};
-      poll(&pfd, 1, -1);
+      poll(&pfd, 1, 100);
+      if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[4096];
       ssize_t n = read(fd, buf, sizeof buf);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;

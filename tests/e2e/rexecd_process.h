@@ -5,6 +5,7 @@
 #ifndef REXEC_TESTS_E2E_REXECD_PROCESS_H_
 #define REXEC_TESTS_E2E_REXECD_PROCESS_H_
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,6 +62,10 @@ class RexecdProcess {
   // The address of a "PREFIX ADDRESS" log line ("health service on ",
   // "metrics on http://"), once it is logged; "" (and a failure) if never.
   std::string LoggedAddress(const std::string& prefix);
+  // Stops reading the server's stderr, as a stalled log reader would (its
+  // pipe fills), until ResumeLog().
+  void PauseLog() { log_paused_ = true; }
+  void ResumeLog() { log_paused_ = false; }
   int64_t RssBytes() const;
   // Open fds of the server (from /proc), or -1.
   int FdCount() const;
@@ -75,6 +80,7 @@ class RexecdProcess {
   std::mutex mu_;
   std::string log_;
   std::thread log_reader_;
+  std::atomic<bool> log_paused_{false};
 };
 
 // A test with a rexecd of its own, started in SetUp() with Flags().
