@@ -25,11 +25,16 @@ def gone(pid):
     return False
 
 
-def test_a_call_to_a_server_that_froze_fails_unavailable():
-    server = Rexecd()
+@pytest.mark.parametrize("after", [0, 4.5])
+def test_a_call_to_a_server_that_froze_fails_unavailable(after):
+    # gRPC sends two pings, by default, and then none until a data or header
+    # frame comes back: a silent call would not see the server freeze after
+    # them. The server takes a ping a second here.
+    server = Rexecd("--keepalive-min-time", "1s")
     try:
         with rexec.Client(server.address, keepalive_time=1, keepalive_timeout=1) as client:
             child = rsp.Popen(["sleep", "1000"], server=client)  # returns once it runs
+            time.sleep(after)  # what is waited for is time itself: pings, answered
             os.kill(server.process.pid, signal.SIGSTOP)
             try:
                 with pytest.raises(rexec.RemoteError) as failure:
