@@ -25,6 +25,25 @@ absl::StatusOr<std::string> ReadFlagFile(absl::string_view flag,
   return text;
 }
 
+int Milliseconds(absl::Duration d) {
+  return static_cast<int>(
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, INT_MAX));
+}
+
+// Keepalive pings while a call is open (none on an idle connection: rexecd
+// holds those to one in two hours, and closes an idle connection anyway).
+void SetKeepalive(absl::Duration time, absl::Duration timeout,
+                  grpc::ChannelArguments* args) {
+  if (time <= absl::ZeroDuration()) return;  // gRPC's default: none
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(time));
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(timeout));
+  // gRPC sends at most two pings, by default, until a data or header frame
+  // comes back: a call whose child prints nothing would stop being watched
+  // after its second ping. rexecd's ping policy (--keepalive-min-time) is
+  // what bounds them.
+  args->SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
+
 grpc::ChannelArguments Arguments(int receive_limit) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(receive_limit);
@@ -83,6 +102,7 @@ absl::StatusOr<Connection> Connect(const ConnectOptions& options) {
     }
   }
   grpc::ChannelArguments args = Arguments(options.receive_limit);
+  SetKeepalive(options.keepalive_time, options.keepalive_timeout, &args);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (tls) {
     grpc::SslCredentialsOptions ssl;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace rexec::client {
 
@@ -28,6 +29,18 @@ int ExecReceiveLimit(uint64_t max_buffer);
 // goes when it is given no --server (as docker's CLI goes to its socket).
 inline constexpr char kDefaultServer[] = "unix:/run/rexec/rexecd.sock";
 
+// The client's keepalive: while a call is open, a ping after this long
+// without a byte from the server, and the connection (with its calls,
+// UNAVAILABLE) given up when no answer comes within the timeout. That is
+// what ends a call to a server that froze or vanished without closing the
+// connection (a host gone, a cable pulled, a SIGSTOP), which TCP would
+// notice only after its retransmissions (15 minutes), or, for a silent
+// call, never. 30 s is half of what idle NATs and load balancers commonly
+// keep, and three times rexecd's --keepalive-min-time (10 s), so that
+// rexecd never takes it for a flood of pings. Zero: no pings.
+inline constexpr absl::Duration kDefaultKeepaliveTime = absl::Seconds(30);
+inline constexpr absl::Duration kDefaultKeepaliveTimeout = absl::Seconds(20);
+
 struct ConnectOptions {
   std::string address;   // host:port or unix:/path
   std::string tls_ca;    // PEM CA bundle; TLS when this or tls_cert is set
@@ -36,6 +49,8 @@ struct ConnectOptions {
   std::string tls_server_name;  // expected in the server's certificate
   std::string token_file;       // the bearer token, on the file's first line
   int receive_limit = kDefaultReceiveLimit;  // bytes in one message
+  absl::Duration keepalive_time = kDefaultKeepaliveTime;
+  absl::Duration keepalive_timeout = kDefaultKeepaliveTimeout;
 };
 
 struct Connection {

@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "client/fan_out.h"
 #include "common/address.h"
 
@@ -56,6 +57,19 @@ std::vector<std::string> FanOutServers(const std::vector<std::string>& names,
   return servers;
 }
 
+// A duration flag's value ("30s", "1m", "500ms"); `positive` refuses 0.
+absl::Duration ParseDurationFlag(const std::string& flag,
+                                 const std::string& text, bool positive) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
+      (positive && d == absl::ZeroDuration())) {
+    throw CLI::ValidationError(
+        flag, "\"" + text + "\" is not a duration like 30s, 1m or 500ms" +
+                  (positive ? ", more than 0" : ""));
+  }
+  return d;
+}
+
 }  // namespace
 
 void ServerFlags::AddTo(CLI::App& app) {
@@ -91,6 +105,17 @@ void ServerFlags::AddTo(CLI::App& app) {
   app.add_option("--token-file", connect_.token_file,
                  "file whose first line is a bearer token to send")
       ->envname("REXEC_TOKEN_FILE");
+  keepalive_time_ = absl::FormatDuration(kDefaultKeepaliveTime);
+  keepalive_timeout_ = absl::FormatDuration(kDefaultKeepaliveTimeout);
+  app.add_option("--keepalive-time", keepalive_time_,
+                 "while a call is open, ping the server after this long "
+                 "without a word from it (0: never), to find a server that "
+                 "froze or vanished")
+      ->capture_default_str();
+  app.add_option("--keepalive-timeout", keepalive_timeout_,
+                 "give the connection up (the call fails UNAVAILABLE) when "
+                 "a ping is not answered in this long")
+      ->capture_default_str();
 }
 
 Target ServerFlags::ToTarget() const {
@@ -99,6 +124,10 @@ Target ServerFlags::ToTarget() const {
   target.fan_out = FanOutServers(servers_, hosts_file_, all_, target.connect);
   target.connect.address = servers_.empty() ? kDefaultServer : servers_.front();
   target.parallel = parallel_;
+  target.connect.keepalive_time =
+      ParseDurationFlag("--keepalive-time", keepalive_time_, false);
+  target.connect.keepalive_timeout =
+      ParseDurationFlag("--keepalive-timeout", keepalive_timeout_, true);
   return target;
 }
 

@@ -1,8 +1,9 @@
-// ServerFlags are the flags every command shares, each also from a REXEC_*
-// variable: where the command runs (--server, or for a fan-out of spawn or
-// exec: a repeated --server, --hosts, --all and --parallel) and how it
-// reaches a server (--tls-* and --token-file). Target is what they say once
-// parsed. Used on main's thread only.
+// ServerFlags are the flags every command shares: where the command runs
+// (--server, or for a fan-out of spawn or exec: a repeated --server,
+// --hosts, --all and --parallel), how it reaches a server (--tls-* and
+// --token-file, each also from a REXEC_* variable) and how it finds that
+// the server is gone (--keepalive-time, --keepalive-timeout). Target is
+// what they say once parsed. Used on main's thread only.
 #ifndef REXEC_CLIENT_SERVER_FLAGS_H_
 #define REXEC_CLIENT_SERVER_FLAGS_H_
 
@@ -41,6 +42,7 @@ class ServerFlags {
   std::string hosts_file_;
   bool all_ = false;
   int parallel_ = 32;
+  std::string keepalive_time_, keepalive_timeout_;
 };
 
 }  // namespace rexec::client

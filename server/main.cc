@@ -248,6 +248,9 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                 "ping each connection this often, to find dead clients");
   durations.Add(app, "--keepalive-timeout", &l.keepalive_timeout,
                 "drop a connection whose ping is not answered in this long");
+  durations.Add(app, "--keepalive-min-time", &l.keepalive_min_time,
+                "close a connection whose client pings more often than "
+                "this during its calls (GOAWAY too_many_pings)");
   app.add_option("--max-streams-per-connection", l.max_streams_per_connection,
                  "calls one connection may have open at once")
       ->check(CLI::PositiveNumber)

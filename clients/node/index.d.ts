@@ -18,6 +18,10 @@ export interface ClientOptions {
   maxCallsPerConnection?: number;
   /** The largest message, in bytes, a call takes from the server (fork's calls at least 32 MiB); default 4 MiB. */
   receiveLimit?: number;
+  /** While a call is open, ping the server after this many ms without a byte from it, to find a server that froze or vanished; 0: never. Default 30000. */
+  keepaliveTime?: number;
+  /** Give the connection up (its calls fail UNAVAILABLE) when a ping is not answered in this many ms. Default 20000. */
+  keepaliveTimeout?: number;
   /** What a child started without `env` gets: the server's environment, or ours (process.env); default REXEC_CHILD_ENV, else 'server'. */
   childEnv?: 'server' | 'caller';
 }

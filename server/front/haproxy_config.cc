@@ -45,7 +45,10 @@ std::string RenderHaproxyConfig(const HaproxySettings& s) {
       // the handshake timeout, as with gRPC's own listener. A call may be
       // silent for as long as its process runs (a `sleep`, an attachment to
       // an idle shell): the server side waits the longest HAProxy can
-      // count, and dead clients are found by TCP keepalive below.
+      // count, and dead clients are found by TCP keepalive below. A
+      // client's own keepalive (HTTP/2 pings) is answered by HAProxy, at
+      // any rate: it finds a front that froze or vanished, not a frozen
+      // rexecd behind it (front_test).
       "  timeout client ", Ms(s.handshake_timeout), "\n",
       "  timeout server ", Ms(absl::Milliseconds(kLongestMs)), "\n",
       "  timeout http-request ", Ms(s.handshake_timeout), "\n",

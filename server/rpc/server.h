@@ -61,6 +61,15 @@ struct ConnectionLimits {
   // comes in the timeout: a vanished client's children are then stopped.
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // The clients' own pings, which find a frozen or vanished server: one
+  // that comes sooner than this after the previous one, with nothing sent
+  // by the server in between, is a strike, and the third strike closes the
+  // connection (GOAWAY too_many_pings) with its calls. gRPC's default is 5
+  // minutes, which ends a silent call whose client pings every 30 s (the
+  // clients' default) at its fourth ping, after two minutes; grpc-go never
+  // pings more often than every 10 s. Pings of a connection without calls are
+  // held to gRPC's two hours: no client of ours sends them.
+  absl::Duration keepalive_min_time = absl::Seconds(10);
   int max_streams_per_connection = 100;
   // All of gRPC's buffers together.
   uint64_t max_memory = uint64_t{1} << 30;

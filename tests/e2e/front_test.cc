@@ -1,8 +1,9 @@
 // rexecd behind HAProxy (--front haproxy): what it is for, a header block
 // that never ends (CVE-2023-33953 in gRPC 1.51) reaching nothing of rexecd,
-// and how the front lives and dies with rexecd. That the front is the same
-// to a client as gRPC's own listener is tls_test's (each of its tests runs
-// both ways) and security_test's.
+// how the front lives and dies with rexecd, and that it answers the
+// clients' keepalive pings. That the front is the same to a client as
+// gRPC's own listener is tls_test's (each of its tests runs both ways) and
+// security_test's.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -297,6 +298,46 @@ TEST(Front, OnlyItsHaproxyReachesRexecdsPrivateSocket) {
   CliResult through = RunRexec(
       {"--server", server->address(), "spawn", "--", "echo", "front"});
   EXPECT_EQ(through.out, "front\n") << through.err;
+}
+
+// HAProxy answers a client's HTTP/2 pings itself, at any rate: a silent
+// call with pings every second goes on, and a front that froze (or its
+// host) ends the call UNAVAILABLE. A frozen rexecd behind a running front
+// is not seen by the client (README, "A server that froze or vanished").
+TEST(Front, HaproxyAnswersTheClientsKeepalivePings) {
+  auto server = RexecdProcess::Start({"--front", "haproxy"});
+  ASSERT_NE(server, nullptr);
+  CliResult silent =
+      RunRexecWithin({"--server", server->address(), "--keepalive-time", "1s",
+                      "spawn", "--", "sleep", "6"},
+                     absl::Seconds(60));
+  EXPECT_EQ(silent.code, 0) << silent.err;
+
+  std::vector<pid_t> haproxy;
+  ASSERT_TRUE(Eventually([&] {
+    haproxy = ChildrenNamed(server->server_pid(), "haproxy");
+    return haproxy.size() == 1;
+  }));
+  std::thread freeze([&] {
+    // (The CLI has "1002" among its arguments too.)
+    if (Eventually(
+            [&] { return !ChildrenNamed(server->server_pid(), "sleep").empty(); })) {
+      kill(haproxy[0], SIGSTOP);
+    }
+  });
+  CliResult frozen = RunRexecWithin(
+      {"--server", server->address(), "--keepalive-time", "1s",
+       "--keepalive-timeout", "1s", "spawn", "--", "sleep", "1002"},
+      absl::Seconds(40));
+  freeze.join();
+  kill(haproxy[0], SIGCONT);
+  EXPECT_EQ(frozen.code, 255) << frozen.err;
+  EXPECT_THAT(frozen.err, HasSubstr("UNAVAILABLE"));
+  // Running again, the front ends the call's stream, and rexecd stops the
+  // child.
+  EXPECT_THAT(server->WaitForLogLine("\"1002\""),
+              HasSubstr("reason=CLIENT_GONE"))
+      << server->Log();
 }
 
 TEST(Front, AProgramThatIsNotThereOrAConfigurationItRefusesStopsRexecd) {

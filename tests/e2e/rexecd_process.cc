@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,10 +13,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client/child_session.h"
@@ -292,6 +295,29 @@ CliResult RunRexec(const std::vector<std::string>& args,
   EXPECT_TRUE(child.ok()) << child.status();
   if (!child.ok()) return {};
   Result r = RunChild(*child, input);
+  CliResult result{r.out, r.err, -1};
+  result.code =
+      r.status.exited() ? r.status.code() : 128 + r.status.signal_number();
+  return result;
+}
+
+CliResult RunRexecWithin(const std::vector<std::string>& args,
+                         absl::Duration bound) {
+  process::SpawnOptions options;
+  options.argv = {RexecPath()};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  std::future<Result> done =
+      std::async(std::launch::async, [&] { return RunChild(*child); });
+  if (done.wait_for(absl::ToChronoMilliseconds(bound)) ==
+      std::future_status::timeout) {
+    ADD_FAILURE() << "rexec " << absl::StrJoin(args, " ")
+                  << " still runs after " << bound;
+    kill(child->pid(), SIGKILL);
+  }
+  Result r = done.get();
   CliResult result{r.out, r.err, -1};
   result.code =
       r.status.exited() ? r.status.code() : 128 + r.status.signal_number();

@@ -104,6 +104,10 @@ struct CliResult {
 CliResult RunRexec(const std::vector<std::string>& args,
                    std::vector<std::pair<std::string, std::string>> env = {},
                    const std::string& input = "");
+// RunRexec for at most `bound`: a CLI still running then fails the test and
+// is killed (code 137).
+CliResult RunRexecWithin(const std::vector<std::string>& args,
+                         absl::Duration bound);
 
 // Whether this test is built with AddressSanitizer, whose allocator keeps
 // freed memory in quarantine (16 MB here): bounds on the server's RSS of a

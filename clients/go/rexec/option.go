@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 )
 
 // Option configures Dial. The TLS and token options are those of the
@@ -32,7 +34,11 @@ type dialConfig struct {
 	childEnv   string
 	// 0: DefaultReceiveLimit.
 	receiveLimit int
-	extra        []grpc.DialOption
+	// Unset: DefaultKeepaliveTime and DefaultKeepaliveTimeout.
+	keepaliveSet     bool
+	keepaliveTime    time.Duration
+	keepaliveTimeout time.Duration
+	extra            []grpc.DialOption
 }
 
 // WithTLSConfig turns TLS on with this configuration (the other TLS
@@ -116,6 +122,47 @@ func WithReceiveLimit(bytes int) Option {
 	return func(c *dialConfig) { c.receiveLimit = bytes }
 }
 
+// The client's keepalive unless WithKeepalive says otherwise: while a
+// call is open, a ping after 30 s without a byte from the server (half of
+// what idle NATs and load balancers commonly keep, and three times
+// rexecd's --keepalive-min-time, the most often it takes pings without
+// closing the connection with GOAWAY too_many_pings), answered within 20 s.
+const (
+	DefaultKeepaliveTime    = 30 * time.Second
+	DefaultKeepaliveTimeout = 20 * time.Second
+)
+
+// WithKeepalive sets how the client finds a server that froze or vanished
+// without closing the connection (a host gone, a SIGSTOP): while a call is
+// open, gRPC pings the server after keepaliveTime without a byte from it
+// (grpc-go waits at least 10 s), and closes the connection when no answer
+// comes within timeout; the commands running on it fail with an *Error
+// whose status is codes.Unavailable. A keepaliveTime of 0 sends no pings:
+// a command whose child prints nothing then waits for a frozen server for
+// ever. Default DefaultKeepaliveTime, DefaultKeepaliveTimeout.
+func WithKeepalive(keepaliveTime, timeout time.Duration) Option {
+	return func(c *dialConfig) {
+		c.keepaliveSet, c.keepaliveTime, c.keepaliveTimeout = true, keepaliveTime, timeout
+	}
+}
+
+// keepaliveOption is the dial option of WithKeepalive's choice, checked;
+// nil for no pings. Pings only while a call is open: rexecd holds pings
+// on a connection without calls to one in two hours.
+func (c *dialConfig) keepaliveOption() (grpc.DialOption, error) {
+	t, timeout := DefaultKeepaliveTime, DefaultKeepaliveTimeout
+	if c.keepaliveSet {
+		t, timeout = c.keepaliveTime, c.keepaliveTimeout
+	}
+	if t < 0 || timeout <= 0 {
+		return nil, fmt.Errorf("rexec: a keepalive of %v, answered within %v: the time must be 0 or more, the timeout more than 0", t, timeout)
+	}
+	if t == 0 {
+		return nil, nil
+	}
+	return grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: t, Timeout: timeout}), nil
+}
+
 // WithDialOptions adds gRPC dial options (interceptors, keepalive...),
 // applied after this package's own.
 func WithDialOptions(opts ...grpc.DialOption) Option {
@@ -131,8 +178,8 @@ func (c *dialConfig) usesTLS() bool {
 type transport struct {
 	tls    credentials.TransportCredentials                // nil: plaintext
 	dialer func(context.Context, string) (net.Conn, error) // nil: grpc-go's own
-	// The call credentials, the receive limit and its guard, then the
-	// caller's options.
+	// The call credentials, the keepalive, the receive limit and its
+	// guard, then the caller's options.
 	options []grpc.DialOption
 }
 
@@ -169,6 +216,13 @@ func (c *dialConfig) transport(target string) (transport, error) {
 	}
 	if limit < 0 {
 		return transport{}, fmt.Errorf("rexec: a receive limit of %d bytes: it must be positive", limit)
+	}
+	pings, err := c.keepaliveOption()
+	if err != nil {
+		return transport{}, err
+	}
+	if pings != nil {
+		t.options = append(t.options, pings)
 	}
 	guard := receiveGuard{target: target}
 	t.options = append(t.options, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit)),

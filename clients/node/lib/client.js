@@ -1,5 +1,5 @@
 // createClient({server, credentials, token, maxCallsPerConnection,
-// childEnv}): Node's
+// receiveLimit, keepaliveTime, keepaliveTimeout, childEnv}): Node's
 // child_process functions (spawn, exec, execFile, fork and their Sync
 // forms) running each child on one rexecd. They read Node's arguments as
 // Node does (spawn_arguments.js); what Node does on its own side (timeout,

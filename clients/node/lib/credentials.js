@@ -6,6 +6,7 @@
 const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 const { checkReceiveLimit } = require('./receive_limit');
+const { keepaliveChannelOptions } = require('./keepalive');
 
 // rexecd's default --listen, as docker's clients find docker's socket.
 const DEFAULT_SERVER = 'unix:/run/rexec/rexecd.sock';
@@ -43,7 +44,8 @@ function readTokenFile(file) {
 }
 
 // {server, credentials, channelOptions, receiveLimit} for createClient's
-// options.
+// options; channelOptions has the keepalive of keepaliveTime and
+// keepaliveTimeout, and then the caller's own channelOptions.
 // `credentials` is a grpc.ChannelCredentials; `token` a bearer token that
 // is combined with it. Without credentials: TLS when REXEC_TLS_CA is set,
 // else insecure (loopback or a unix socket).
@@ -81,7 +83,7 @@ function resolveConnection(options = {}, env = process.env) {
   return {
     server,
     credentials,
-    channelOptions: { ...channelOptions, ...options.channelOptions },
+    channelOptions: { ...channelOptions, ...keepaliveChannelOptions(options), ...options.channelOptions },
     receiveLimit: checkReceiveLimit(options.receiveLimit),
   };
 }

@@ -67,12 +67,14 @@ function asBuffer(bytes) {
 function connectionOf(clientOptions) {
   const {
     server, token, channelOptions, maxCallsPerConnection, receiveLimit,
+    keepaliveTime, keepaliveTimeout,
   } = clientOptions;
   const env = {};
   for (const name of CONNECTION_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
   return {
     options: {
       server, token, channelOptions, maxCallsPerConnection, receiveLimit,
+      keepaliveTime, keepaliveTimeout,
     },
     env,
   };

@@ -27,6 +27,15 @@ DEFAULT_SERVER = "unix:/run/rexec/rexecd.sock"
 DEFAULT_RECEIVE_LIMIT = 4 << 20
 # rexecd's default --max-streams-per-connection.
 DEFAULT_CALLS_PER_CONNECTION = 100
+# While a call is open, a ping after this many seconds without a byte from
+# the server, and the connection given up when no answer comes within the
+# timeout: what ends a call to a server that froze or vanished (a host
+# gone, a SIGSTOP), which TCP would notice late or, for a silent call,
+# never. 30 s is half of what idle NATs and load balancers commonly keep,
+# and three times rexecd's --keepalive-min-time (10 s), the most often it
+# takes pings without closing the connection (GOAWAY too_many_pings).
+DEFAULT_KEEPALIVE_TIME = 30.0
+DEFAULT_KEEPALIVE_TIMEOUT = 20.0
 
 # What a default client is made of, so a change of any makes another one.
 _ENVIRONMENT = ("REXEC_SERVER", "REXEC_TLS_CA", "REXEC_TLS_CERT", "REXEC_TLS_KEY",
@@ -66,6 +75,13 @@ class Client:
       leaves out what the rule's client_env does not allow). Default
       $REXEC_CHILD_ENV, else "server": our HOME, PATH and secrets describe
       this machine, and go to the server only when asked.
+    keepalive_time: while a call is open, seconds without a byte from the
+      server after which gRPC pings it (default DEFAULT_KEEPALIVE_TIME, 30;
+      0: never); keepalive_timeout: seconds the answer may take (default
+      DEFAULT_KEEPALIVE_TIMEOUT, 20) before the connection is given up and
+      its calls fail with a RemoteError (UNAVAILABLE). A server that froze
+      or vanished is found that way; without pings a call whose child
+      prints nothing would wait for it for ever.
     receive_limit: the largest message, in bytes, taken from the server
       (default DEFAULT_RECEIVE_LIMIT, 4 MiB); a larger one fails the call
       with a RemoteError (RESOURCE_EXHAUSTED) that names the server and
@@ -81,7 +97,9 @@ class Client:
                  token: str | None = None, server_name: str | None = None,
                  calls_per_connection: int = DEFAULT_CALLS_PER_CONNECTION,
                  child_env: str | None = None,
-                 receive_limit: int = DEFAULT_RECEIVE_LIMIT) -> None:
+                 receive_limit: int = DEFAULT_RECEIVE_LIMIT,
+                 keepalive_time: float = DEFAULT_KEEPALIVE_TIME,
+                 keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT) -> None:
         environ = os.environ
         self.server = server or environ.get("REXEC_SERVER") or DEFAULT_SERVER
         if child_env is None:
@@ -115,6 +133,7 @@ class Client:
             # among the channels to a server, and its stream limit with it.
             ("grpc.use_local_subchannel_pool", 1),
         ]
+        self._options += _keepalive_options(keepalive_time, keepalive_timeout)
         if server_name:
             self._options.append(("grpc.ssl_target_name_override", server_name))
         self._lock = threading.Lock()
@@ -182,6 +201,36 @@ class Client:
 
     def __repr__(self) -> str:
         return f"rexec.Client({self.server!r})"
+
+
+def _seconds(name: str, value: float, *, zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds")
+    if not (0 <= value if zero else 0 < value) or value * 1000 >= 1 << 31:
+        raise ValueError(f"{name} must be {'from 0' if zero else 'more than 0'} "
+                         f"to 2**31 - 1 ms in seconds, got {value}")
+    return value
+
+
+def _keepalive_options(time: float, timeout: float) -> list[tuple[str, Any]]:
+    """gRPC's channel options for a keepalive of `time` seconds (0: none)
+    and `timeout` seconds, checked."""
+    time = _seconds("keepalive_time", time, zero=True)
+    timeout = _seconds("keepalive_timeout", timeout, zero=False)
+    if time == 0:
+        return []
+    return [
+        ("grpc.keepalive_time_ms", max(1, round(time * 1000))),
+        ("grpc.keepalive_timeout_ms", max(1, round(timeout * 1000))),
+        # Only while a call is open: rexecd holds pings on a connection
+        # without calls to one in two hours.
+        ("grpc.keepalive_permit_without_calls", 0),
+        # gRPC sends at most two pings, by default, until a data or header
+        # frame comes back: a call whose child prints nothing would stop
+        # being watched after its second ping. rexecd's ping policy
+        # (--keepalive-min-time) is what bounds them.
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
 
 
 class _Connection:
