@@ -184,6 +184,14 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                  "--replay-buffer)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--detached-read-rate", c.sessions.detached_read_rate,
+                 "bytes a second of a session's output read once its call "
+                 "is gone (e.g. 16MiB): a session that writes without pause "
+                 "then blocks on its pipe, and costs a bounded share of a "
+                 "core")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{4} << 10, uint64_t{1} << 40))
+      ->capture_default_str();
 
   app.add_option("--tls-cert", f.tls.cert,
                  "PEM certificate chain: serve TCP addresses over TLS");

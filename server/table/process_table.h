@@ -48,6 +48,9 @@ struct SessionLimits {
   absl::Duration keep_ended = absl::Minutes(10);
   int max_per_identity = 32;
   int max_total = 256;
+  // Bytes a second of a session's output read while no call watches it
+  // (--detached-read-rate): see read_rate.h.
+  uint64_t detached_read_rate = 16 << 20;
 };
 
 struct TableConfig {

@@ -248,10 +248,15 @@ void Supervisor::PumpOutput() {
 }
 
 bool Supervisor::HasOutputRoom() {
-  return owner_ == nullptr || owner_->HasOutputRoom();
+  if (owner_ != nullptr) return owner_->HasOutputRoom();
+  const absl::Duration wait = detached_rate_.Wait(absl::Now());
+  if (wait == absl::ZeroDuration()) return true;
+  rate_.Set(wait);  // rings for the pump again
+  return false;
 }
 
 void Supervisor::OnOutput(Stream stream, absl::string_view data) {
+  if (owner_ == nullptr) detached_rate_.Took(data.size());
   if (session_.log && stream != Stream::kChannel) {
     session_.log->Append(static_cast<int>(stream), data);
   }

@@ -36,6 +36,7 @@
 #include "server/table/child_handle.h"
 #include "server/table/executor.h"
 #include "server/table/process_table.h"
+#include "server/table/read_rate.h"
 #include "server/table/stdio_pump.h"
 #include "server/table/terminal.h"
 #include "server/table/timer.h"
@@ -161,6 +162,10 @@ class Supervisor final : public ChildHandle,
   Timer grace_{executor_, [this] { OnGrace(); }};
   Timer drain_{executor_, [this] { OnDrainTimeout(); }};
   Timer shutdown_{executor_, [this] { OnShutdownDue(); }};
+  // A session's output, while no call watches it, is read at this rate.
+  ReadRate detached_rate_{table_->config().sessions.detached_read_rate,
+                          absl::Now()};
+  Timer rate_{executor_, [this] { bell_.Ring(StdioPump::kMoreOutput); }};
 
   std::optional<process::Child> child_;
   // After child_: its fds are the child's, closed before the child goes.

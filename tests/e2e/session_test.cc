@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,9 +53,9 @@ class SessionTest : public ::testing::Test {
   virtual std::vector<std::string> ExtraFlags() { return {}; }
 
   void SetUp() override {
-    tokens_ = dir_.Write("tokens", absl::StrCat("A ", Sha256Hex(kTokenA),
-                                                "\nB ", Sha256Hex(kTokenB),
-                                                "\n"));
+    tokens_ =
+        dir_.Write("tokens", absl::StrCat("A ", Sha256Hex(kTokenA), "\nB ",
+                                          Sha256Hex(kTokenB), "\n"));
     std::vector<std::string> flags = {"--token-file", tokens_};
     for (std::string& flag : ExtraFlags()) flags.push_back(flag);
     server_ = RexecdProcess::Start(flags);
@@ -126,8 +128,8 @@ class SessionTest : public ::testing::Test {
   // has seen the cancel of the call that started it, which would otherwise
   // collect its exit.
   bool Detached(const std::string& id) {
-    return WaitUntil(id,
-                     [](const v1::SessionInfo& i) { return i.attached() == 0; });
+    return WaitUntil(
+        id, [](const v1::SessionInfo& i) { return i.attached() == 0; });
   }
 
   grpc::Status Kill(const std::string& session, const std::string& signal,
@@ -200,9 +202,9 @@ class SessionTest : public ::testing::Test {
 
 TEST_F(SessionTest, AProcessOutlivesItsCallAndReplaysExactlyWhatWasMissed) {
   std::string id;
-  auto call = Detach({"sh", "-c",
-                      "echo first; read go; echo second; read x; echo got-$x"},
-                     &id);
+  auto call = Detach(
+      {"sh", "-c", "echo first; read go; echo second; read x; echo got-$x"},
+      &id);
   ASSERT_NE(call, nullptr);
   v1::SpawnResponse r;
   std::string out;
@@ -264,9 +266,8 @@ TEST_F(SessionTest, TwoAttachmentsWatchAtOnceAndShareStdin) {
   ASSERT_TRUE(Next(*one, seen_one));
   ASSERT_TRUE(Next(*two, seen_two));
   EXPECT_EQ(seen_one.attached->session().name(), "kitty");
-  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
-    return i.attached() == 2;
-  }));
+  ASSERT_TRUE(WaitUntil(
+      id, [](const v1::SessionInfo& i) { return i.attached() == 2; }));
   one->WriteStdin("from-one\n");
   ASSERT_TRUE(ReadUntil(*one, seen_one, "from-one\n"));
   ASSERT_TRUE(ReadUntil(*two, seen_two, "from-one\n"));
@@ -459,9 +460,8 @@ TEST_F(SessionTest, ASessionHasAtMostSixteenAttachments) {
   attached.back()->Cancel();
   ReadAll(*attached.back());
   attached.pop_back();
-  ASSERT_TRUE(WaitUntil(id, [](const v1::SessionInfo& i) {
-    return i.attached() == 15;
-  }));
+  ASSERT_TRUE(WaitUntil(
+      id, [](const v1::SessionInfo& i) { return i.attached() == 15; }));
   auto again = Attach(id);
   ASSERT_TRUE(Next(*again, seen));
   EXPECT_TRUE(Kill(id, "KILL").ok());
@@ -470,8 +470,8 @@ TEST_F(SessionTest, ASessionHasAtMostSixteenAttachments) {
 class SmallRingTest : public SessionTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
-    return {"--replay-buffer", "1000", "--keep-ended", "2s", "--max-detached",
-            "3"};
+    return {"--replay-buffer", "1000", "--keep-ended", "2s",
+            "--max-detached",  "3"};
   }
 };
 
@@ -607,6 +607,72 @@ TEST_F(SessionTest, SessionsDoNotSurviveRexecd) {
   EXPECT_NE(kill(pid, 0), 0);
 }
 
+// CPU seconds `pid` has used (user and system), from /proc.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat;
+  std::getline(in, stat);
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+class ReadRateTest : public SessionTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    return {"--detached-read-rate", "1MiB"};
+  }
+};
+
+// Eight sessions that write without pause, once their calls are gone, are
+// each read at --detached-read-rate, and cost rexecd a small share of a
+// core (unbounded, they took most of one).
+TEST_F(ReadRateTest, ASessionThatWritesWithoutPauseIsReadAtTheRate) {
+  constexpr int kSessions = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kSessions; ++i) {
+    std::string id;
+    auto call = Detach({"cat", "/dev/zero"}, &id);
+    ASSERT_NE(call, nullptr);
+    call->Cancel();
+    call->Finish();
+    ids.push_back(id);
+  }
+  for (const std::string& id : ids) ASSERT_TRUE(Detached(id));
+  const auto ends = [&] {
+    std::map<std::string, uint64_t> end;
+    const v1::ListResponse list = List();
+    for (const v1::SessionInfo& info : list.sessions()) {
+      end[info.id()] = info.stdout_end();
+    }
+    return end;
+  };
+  const absl::Time t0 = absl::Now();
+  const double cpu0 = CpuSeconds(server_->server_pid());
+  std::map<std::string, uint64_t> before = ends();
+  absl::SleepFor(absl::Seconds(3));
+  std::map<std::string, uint64_t> after = ends();
+  const double cpu1 = CpuSeconds(server_->server_pid());
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+
+  for (const std::string& id : ids) {
+    const double rate = (after[id] - before[id]) / seconds;
+    // The rate, with a tenth of a second's burst and a margin.
+    EXPECT_LT(rate, 1.25 * (1 << 20) + (128 << 10) / seconds) << id;
+    EXPECT_GT(rate, 0.5 * (1 << 20)) << id << ": not read at the rate";
+  }
+  const double share = (cpu1 - cpu0) / seconds;
+  std::cout << kSessions << " sessions at 1 MiB/s each: rexecd used " << share
+            << " of a core\n";
+  EXPECT_LT(share, 0.25);
+  for (const std::string& id : ids) EXPECT_TRUE(Kill(id, "SIGKILL").ok());
+}
+
 class PolicySessionTest : public SessionTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
@@ -621,8 +687,7 @@ class PolicySessionTest : public SessionTest {
     return absl::StrCat(
         R"({"rules": [)",
         with_a ? absl::StrCat(R"({"name": "a", "identities": ["A"], "rpcs": [)",
-                              a_rpcs, R"(], "programs": [)", a_programs,
-                              "]},")
+                              a_rpcs, R"(], "programs": [)", a_programs, "]},")
                : "",
         R"({"name": "b", "identities": ["B"], "rpcs": ["Spawn"],
             "programs": ["/usr/bin/true"]}]})");
@@ -633,9 +698,9 @@ class PolicySessionTest : public SessionTest {
     const size_t reloads = Count(server_->Log(), "reloaded:");
     dir_.Write("policy.json", policy);
     kill(server_->pid(), SIGHUP);
-    ASSERT_TRUE(Eventually(
-        [&] { return Count(server_->Log(), "reloaded:") > reloads; },
-        absl::Seconds(20)));
+    ASSERT_TRUE(
+        Eventually([&] { return Count(server_->Log(), "reloaded:") > reloads; },
+                   absl::Seconds(20)));
   }
   static size_t Count(const std::string& text, const std::string& needle) {
     size_t n = 0;
@@ -649,7 +714,8 @@ class PolicySessionTest : public SessionTest {
     grpc::ClientContext ctx;
     Authorize(&ctx, kTokenA);
     v1::ListResponse response;
-    return server_->stub().List(&ctx, v1::ListRequest(), &response)
+    return server_->stub()
+        .List(&ctx, v1::ListRequest(), &response)
         .error_code();
   }
   // A detached `sleep 60` of A's, its call gone.
@@ -804,11 +870,10 @@ TEST_F(PolicySessionTest, AnIdentityWithoutARuleCannotReachItsSessions) {
   grpc::ClientContext ctx;
   Authorize(&ctx, kTokenA);
   v1::ListResponse response;
-  EXPECT_EQ(server_->stub().List(&ctx, v1::ListRequest(), &response)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Kill(id, "KILL").error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      server_->stub().List(&ctx, v1::ListRequest(), &response).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Kill(id, "KILL").error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReadAll(*Attach(id)).status.error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
