@@ -110,9 +110,12 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
         absl::StrCat("it may not make one (unshare: ", strerror(error), ")");
     return ns;
   }
-  // Our /proc must not cover the host's: receive mounts, send none.
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
-    return ErrnoStatus(errno, "--pid-namespace: making / a slave mount");
+  // Our /proc must not cover the host's: its mount (and what is under it)
+  // is made private here before ours goes on it. The rest stays as it was,
+  // so that what a child mounts reaches the host as it did without the
+  // namespace (a shared mount stays shared).
+  if (mount(nullptr, "/proc", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return ErrnoStatus(errno, "--pid-namespace: making /proc private");
   }
   int alive[2], ready[2];
   if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {

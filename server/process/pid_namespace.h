@@ -7,8 +7,10 @@
 //
 // How: the process started as rexecd (the keeper) unshares a PID and a
 // mount namespace and forks; the fork is PID 1 of the new namespace and
-// goes on as rexecd, with a /proc of its namespace on /proc (its mount
-// namespace receives the host's mounts and sends none back). The keeper
+// goes on as rexecd, with a /proc of its namespace on /proc (in a mount
+// namespace of its own, where only /proc is made private: other mounts
+// propagate as they did, a child's mount on a shared one reaching the
+// host). The keeper
 // does nothing else for the rest of its life: it forwards the signals it
 // gets to rexecd and leaves as rexecd left (its exit code, or its signal).
 // rexecd dies with the keeper (PR_SET_PDEATHSIG SIGKILL, which reaches a

@@ -6,6 +6,8 @@
 // --cgroup-root; and a rexecd started again serves the first call of each
 // identity. The same when its launcher is killed.
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
@@ -240,6 +243,40 @@ TEST(Keeper, ASignalToTheWholeProcessGroupIsHeededOnce) {
   EXPECT_EQ(server->WaitForExit().ToString(), "exited with code 0");
   clients[0].SignalGroup(SIGKILL).IgnoreError();
   clients[0].Wait().IgnoreError();
+}
+
+// rexecd's namespace has a /proc of its own, and nothing else of the
+// host's mounts changes: what a root child mounts on a shared mount reaches
+// the host, as without the namespace (an administrator's mount over rexec).
+TEST(Namespace, OnlyProcIsItsOwnAndAChildsMountReachesTheHost) {
+  TempDir dir;
+  const std::string shared = dir.path() + "/shared";
+  ASSERT_EQ(mkdir(shared.c_str(), 0755), 0);
+  ASSERT_EQ(mount(shared.c_str(), shared.c_str(), nullptr, MS_BIND, nullptr),
+            0);
+  absl::Cleanup unbind = [&] { umount2(shared.c_str(), MNT_DETACH); };
+  ASSERT_EQ(mount(nullptr, shared.c_str(), nullptr, MS_SHARED, nullptr), 0);
+  ASSERT_EQ(mkdir((shared + "/sub").c_str(), 0755), 0);
+
+  auto server = RexecdProcess::Start();
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(server->server_pid(), server->pid()) << "no namespace of its own";
+  CliResult r = RunRexec({"--server", server->address(), "exec",
+                          "mount -t tmpfs rexec-test-tmpfs " + shared +
+                              "/sub && tr '\\0' ' ' < /proc/1/cmdline"});
+  absl::Cleanup unmount = [&] {
+    umount2((shared + "/sub").c_str(), MNT_DETACH);
+  };
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(RexecdPath())) << "PID 1 there is not rexecd";
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string text((std::istreambuf_iterator<char>(mounts)), {});
+  EXPECT_THAT(text, HasSubstr(shared + "/sub "))
+      << "the child's mount did not reach the host";
+  // The host's /proc is the host's.
+  std::ifstream self("/proc/self/status");
+  std::string status((std::istreambuf_iterator<char>(self)), {});
+  EXPECT_THAT(status, HasSubstr(absl::StrCat("\nPid:\t", getpid(), "\n")));
 }
 
 INSTANTIATE_TEST_SUITE_P(
