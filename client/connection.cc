@@ -52,11 +52,12 @@ grpc::ChannelArguments Arguments(int receive_limit) {
   // of the channel's buffers, past which the call fails ("Buffers full").
   // Near it, gRPC reclaims by cancelling a stream: the headroom over two
   // messages is what a fast sender fills while a starved client (a loaded
-  // machine) is slow to write out what came, with 16 MiB it tripped on
-  // output that never ends (hostile_server_test), with 48 it holds.
+  // machine) is slow to write out what came. With 16 MiB it tripped on
+  // output that never ends (hostile_server_test); 32 holds beside three
+  // busy loops and keeps one huge message's peak under 64 MiB (48 did not).
   if (receive_limit > 0) {
     grpc::ResourceQuota quota("rexec");
-    quota.Resize(2 * static_cast<size_t>(receive_limit) + (48 << 20));
+    quota.Resize(2 * static_cast<size_t>(receive_limit) + (32 << 20));
     args.SetResourceQuota(quota);
   }
   return args;

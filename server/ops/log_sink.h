@@ -1,11 +1,13 @@
 // FdSink is the end of one of rexecd's logs: it writes each formatted line
 // to an fd (stderr) on the log's own thread (an spdlog async logger's), and
-// never waits long for it. A reader that stalls (a pipe nobody reads, a
-// frozen terminal) or a sink that fails (a full disk, a closed pipe) costs a
-// line kWriteWait at most; the line is dropped and counted, and until a
-// write goes through again the next lines are dropped at once. The calls
-// that log never wait: the async logger's queue is bounded and drops its
-// oldest line when full (counted by its thread pool).
+// never waits long for it: it writes at most PIPE_BUF bytes at a time, and
+// only when the fd polls writable (a pipe then takes that much without
+// blocking, whatever the line's length or the fd's O_NONBLOCK). A reader that
+// stalls (a pipe nobody reads, a frozen terminal) or a sink that fails (a full
+// disk, a closed pipe) costs a line kWriteWait at most; the line is dropped and
+// counted, and until a write goes through again the next lines are dropped at
+// once. The calls that log never wait: the async logger's queue is bounded and
+// drops its oldest line when full (counted by its thread pool).
 //
 // Thread-safe (spdlog's base_sink locks; the counters are atomic).
 #ifndef REXEC_SERVER_OPS_LOG_SINK_H_
@@ -32,7 +34,10 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
   uint64_t dropped() const { return dropped_; }
   bool writable() const { return writable_; }
   // Whether the fd takes a line now, without waiting; marks the sink
-  // writable again if it does (a probe while nothing is logged).
+  // writable again if it does (a probe while nothing is logged). Only a
+  // pipe, socket or terminal can tell without a write: a file or a device
+  // polls writable when full (/dev/full, a full disk), so for those only a
+  // line that goes through makes the sink writable again.
   bool Probe();
 
  protected:
@@ -44,7 +49,11 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
   void SetWritable(bool writable);
 
   const int fd_;
+  const bool pollable_;  // a pipe, socket or terminal
   const std::function<void(bool)> on_change_;
+  // A line was cut off part-way: the next write ends it first, so that the
+  // reader's lines stay lines.
+  bool partial_ = false;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<bool> writable_{true};
 };

@@ -12,10 +12,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iterator>
+#include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/errno_status.h"
 
 namespace rexec::process {
@@ -75,6 +80,58 @@ int BecomeInit(int keeper_alive, pid_t* outer_pid) {
   return 0;
 }
 
+// A mount on a path under /proc that is not the kernel's own automount
+// (binfmt_misc): a container's masks (/dev/null on /proc/kcore, a
+// read-only /proc/sys...), which a /proc of rexecd's own would undo. "" if
+// none.
+std::string MaskUnderProc() {
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mounts, line)) {
+    // "ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE ..."
+    std::vector<std::string> fields = absl::StrSplit(line, ' ');
+    const auto dash = std::find(fields.begin(), fields.end(), "-");
+    if (fields.size() < 5 || dash == fields.end() || dash + 1 == fields.end()) {
+      continue;
+    }
+    const std::string& point = fields[4];
+    const std::string& type = *(dash + 1);
+    if (absl::StartsWith(point, "/proc/") && type != "binfmt_misc" &&
+        type != "autofs") {
+      return point;
+    }
+  }
+  return "";
+}
+
+// Whether a PID namespace with a /proc of its own can be made here: the
+// steps, tried in a throwaway child (whose namespace ends with it), so
+// that a step that fails leaves rexecd free to go on without. 0 or errno.
+int TryOwnNamespace() {
+  const pid_t tried = fork();
+  if (tried < 0) return errno;
+  if (tried == 0) {
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) _exit(errno);
+    if (mount(nullptr, "/proc", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      _exit(errno);
+    }
+    const pid_t init = fork();
+    if (init < 0) _exit(errno);
+    if (init == 0) {
+      _exit(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  nullptr) != 0
+                ? errno
+                : 0);
+    }
+    int status = 0;
+    if (waitpid(init, &status, 0) != init || !WIFEXITED(status)) _exit(EIO);
+    _exit(WEXITSTATUS(status));
+  }
+  int status = 0;
+  if (waitpid(tried, &status, 0) != tried || !WIFEXITED(status)) return EIO;
+  return WEXITSTATUS(status);
+}
+
 }  // namespace
 
 bool ParsePidNamespaceMode(absl::string_view text, PidNamespaceMode* mode) {
@@ -101,14 +158,26 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
     ns.why = "--pid-namespace=host";
     return ns;
   }
-  if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
-    const int error = errno;
+  if (const std::string mask = MaskUnderProc(); !mask.empty()) {
+    const std::string why = absl::StrCat(
+        "its /proc has a mount on ", mask,
+        " (a container's masks), which a /proc of its own would undo");
     if (mode == PidNamespaceMode::kOwn) {
-      return ErrnoStatus(error, "--pid-namespace=own: unshare");
+      return absl::FailedPreconditionError(
+          absl::StrCat("--pid-namespace=own: ", why));
     }
-    ns.why =
-        absl::StrCat("it may not make one (unshare: ", strerror(error), ")");
+    ns.why = why;
     return ns;
+  }
+  if (const int error = TryOwnNamespace(); error != 0) {
+    if (mode == PidNamespaceMode::kOwn) {
+      return ErrnoStatus(error, "--pid-namespace=own: making one");
+    }
+    ns.why = absl::StrCat("it may not make one: ", strerror(error));
+    return ns;
+  }
+  if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+    return ErrnoStatus(errno, "--pid-namespace: unshare");
   }
   // Our /proc must not cover the host's: its mount (and what is under it)
   // is made private here before ours goes on it. The rest stays as it was,

@@ -26,8 +26,11 @@
 // only those (HeededSignal).
 //
 // Where rexecd is PID 1 already (a container), there is nothing to do.
-// Where it may not create namespaces (not root, a seccomp profile), kAuto
-// goes on without and says why: a kill -9 then leaves what its children
+// Where it may not make the namespace and its /proc (not root, a seccomp
+// profile, a user namespace's locked mounts: tried first in a throwaway
+// child), or where its /proc has masks a fresh one would undo (a
+// container's /dev/null on /proc/kcore, read-only /proc/sys), kAuto goes on
+// without and says why: a kill -9 then leaves what its children
 // started, and only the children themselves die with it (PR_SET_PDEATHSIG,
 // launch_steps.cc).
 //

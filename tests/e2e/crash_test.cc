@@ -279,6 +279,40 @@ TEST(Namespace, OnlyProcIsItsOwnAndAChildsMountReachesTheHost) {
   EXPECT_THAT(status, HasSubstr(absl::StrCat("\nPid:\t", getpid(), "\n")));
 }
 
+// In a mount namespace whose /proc has masks (as a container's: /dev/null
+// on /proc/timer_list), a /proc of rexecd's own would undo them: rexecd
+// stays in the namespace it was started in and says why, and its children
+// meet the masks; --pid-namespace own refuses to start.
+TEST(Namespace, MasksOnProcKeepRexecdOutOfANamespaceOfItsOwn) {
+  const std::vector<std::string> masked = {
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      "mount --bind /dev/null /proc/timer_list && exec \"$0\" \"$@\""};
+  auto server = RexecdProcess::Start({}, {}, masked);
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Log(),
+              HasSubstr("no PID namespace of its own (its /proc has a mount "
+                        "on /proc/timer_list"));
+  EXPECT_EQ(server->server_pid(), server->pid());
+  CliResult r = RunRexec(
+      {"--server", server->address(), "exec", "wc -c < /proc/timer_list"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n") << "the mask on /proc/timer_list was undone";
+
+  std::vector<std::string> own = masked;
+  own.insert(own.end(), {RexecdPath(), "--pid-namespace", "own", "--listen",
+                         "127.0.0.1:0", "--insecure"});
+  Result refused = RunProgram(own);
+  EXPECT_EQ(refused.status.ToString(), "exited with code 1");
+  EXPECT_THAT(refused.err,
+              HasSubstr("--pid-namespace=own: its /proc has a mount on "
+                        "/proc/timer_list"));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Killed, CrashTest,
     ::testing::Combine(::testing::Bool(),

@@ -101,12 +101,10 @@ std::unique_ptr<RexecdProcess> RexecdProcess::Start(
   server->address_ = seen.substr(at + marker.size(), end - at - marker.size());
   server->log_ = seen;
   // "rexecd is init of a PID namespace of its own (pid N outside it)".
-  const std::string own = "(pid ";
+  const std::string own = "PID namespace of its own (pid ";
   server->server_pid_ = server->child_.pid();
-  if (size_t ns = seen.find("PID namespace of its own ");
-      ns != std::string::npos && ns < at) {
-    const size_t number = seen.find(own, ns) + own.size();
-    server->server_pid_ = std::atoi(seen.c_str() + number);
+  if (size_t ns = seen.find(own); ns != std::string::npos && ns < at) {
+    server->server_pid_ = std::atoi(seen.c_str() + ns + own.size());
   }
   server->stub_ = v1::ChildProcess::NewStub(client::Connect(server->address_));
   server->log_reader_ = std::thread([s = server.get(), fd] {
