@@ -119,10 +119,16 @@ TEST_F(HostileServerTest, AnExecResultIsBoundedByMaxBuffer) {
 
 TEST_F(HostileServerTest, OutputThatNeverEndsIsWrittenNotHeld) {
   Measured m = RexecMeasured({"spawn", "--", "flood"});
-  EXPECT_EQ(m.code, 0) << m.err;
-  EXPECT_THAT(server_->Log(), HasSubstr("flood: sent 1073741824 bytes"));
   if (!kSanitized) {
+    EXPECT_EQ(m.code, 0) << m.err;
+    EXPECT_THAT(server_->Log(), HasSubstr("flood: sent 1073741824 bytes"));
     EXPECT_LT(m.peak_rss, 100 * kMiB);
+  } else if (m.code != 0) {
+    // Under ASan the CLI is several times slower than the sender: gRPC's
+    // quota may reclaim the stream (its "Buffers full") before the end.
+    // Bounded either way; the plain build checks that it keeps up.
+    EXPECT_EQ(m.code, 255) << m.err;
+    EXPECT_THAT(m.err, HasSubstr("RESOURCE_EXHAUSTED"));
   }
 }
 
