@@ -15,6 +15,8 @@ using Json = nlohmann::json;
 
 // Of the parser's own error text, what a status message repeats.
 constexpr size_t kMaxErrorBytes = 200;
+// What an empty decoder keeps of its buffer's room.
+constexpr size_t kKeptCapacity = 64 << 10;
 
 // Integral doubles below this convert to int64 exactly, and print without
 // the ".0" nlohmann gives a double, as JavaScript prints them.
@@ -232,6 +234,10 @@ absl::Status Decoder::Feed(
     buffer_.erase(0, start_);
     scanned_ -= start_;
     start_ = 0;
+  }
+  // A large message's room is not kept for the small ones after it.
+  if (buffer_.empty() && buffer_.capacity() > kKeptCapacity) {
+    std::string().swap(buffer_);
   }
   if (buffer_.size() - start_ > kMaxMessageBytes) {
     return absl::ResourceExhaustedError(

@@ -68,6 +68,8 @@ class Decoder {
       absl::FunctionRef<bool(google::protobuf::Value)> on_message);
   // At the end of the channel: DATA_LOSS if it stopped inside a message.
   absl::Status Finish() const;
+  // Bytes it holds: lines not decoded yet, and a part of one.
+  size_t held() const { return buffer_.size(); }
 
  private:
   // Bytes from start_ on are not decoded yet: lines a stopped Feed left,

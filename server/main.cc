@@ -52,6 +52,7 @@
 #include "server/process/launcher.h"
 #include "server/process/pid_namespace.h"
 #include "server/rpc/server.h"
+#include "server/table/memory_budget.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -78,6 +79,8 @@ struct Flags {
   std::string front;  // --front: the HAProxy to run; "": none
   std::string on_policy_revoke = "stop";
   absl::Duration shutdown_grace = absl::Seconds(10);
+  uint64_t memory_budget = 0;  // 0: from the cgroup's limit, see SetBudget
+  std::string budget_source;   // why the budget is what it is, for the log
   bool insecure = false;
   std::string log_format = "text", log_level = "info";
 };
@@ -154,6 +157,13 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
                  "holds back 2 x max_buffer)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
+  app.add_option("--memory-budget", f.memory_budget,
+                 "bytes rexecd may hold for its calls in all: held stdin, "
+                 "outboxes, Fork messages, Exec buffers, session rings and "
+                 "gRPC's buffers (default: 3/4 of the memory limit of "
+                 "rexecd's cgroup, else 1GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{16} << 20, uint64_t{1} << 40));
   app.add_option("--node", c.node,
                  "the runtime Fork runs when a call names no exec_path "
                  "(looked up in the child's PATH)")
@@ -264,9 +274,9 @@ void AddFlags(CLI::App& app, Flags& f, DurationFlags& durations) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-grpc-memory", l.max_memory,
-                 "bytes gRPC's buffers may hold in all")
-      ->transform(CLI::AsSizeValue(false))
-      ->capture_default_str();
+                 "bytes gRPC's buffers may hold in all, out of "
+                 "--memory-budget (default: a quarter of it; at most half)")
+      ->transform(CLI::AsSizeValue(false));
 
   app.add_option("--log-format", f.log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
@@ -579,6 +589,24 @@ void Reload(const Flags& f, Security& security,
 }
 
 // What becomes of rexecd's processes if it is killed.
+// --memory-budget, when not given: 3/4 of the memory limit rexecd runs
+// under (the rest is its own: code, threads, the kernel's share of pipes
+// and sockets), else 1 GiB.
+void SetMemoryBudget(Flags& f) {
+  constexpr uint64_t kLeast = uint64_t{16} << 20;
+  if (f.memory_budget != 0) {
+    f.budget_source = "--memory-budget";
+  } else if (std::optional<uint64_t> limit = rexec::process::OwnMemoryLimit()) {
+    f.memory_budget = std::max(*limit / 4 * 3, kLeast);
+    f.budget_source = absl::StrCat("3/4 of the memory limit of rexecd's cgroup, ",
+                                   rexec::table::SizeText(*limit));
+  } else {
+    f.memory_budget = uint64_t{1} << 30;
+    f.budget_source = "rexecd's cgroup has no memory limit";
+  }
+  f.config.memory_budget = f.memory_budget;
+}
+
 void LogPidNamespace(const rexec::process::PidNamespace& ns, bool cgroups) {
   using Kind = rexec::process::PidNamespace::Kind;
   switch (ns.kind) {
@@ -726,6 +754,7 @@ int main(int argc, char** argv) {
     cgroup_root = *std::move(opened);
     flags.config.cgroup_root = cgroup_root.get();
   }
+  SetMemoryBudget(flags);
   // Then the launcher, and all it starts, must be in the namespace.
   rexec::process::PidNamespaceMode mode;
   rexec::process::ParsePidNamespaceMode(flags.pid_namespace, &mode);
@@ -844,6 +873,9 @@ int main(int argc, char** argv) {
         "sets cgroup limits are refused");
   }
   spdlog::info("{}", rexec::VersionLine("rexecd"));
+  spdlog::info("memory budget for calls: {} ({})",
+               rexec::table::SizeText(flags.memory_budget),
+               flags.budget_source);
   LogPidNamespace(*pid_namespace, cgroup_root != nullptr);
   for (const std::string& address :
        front != nullptr ? front->addresses() : (*server)->addresses()) {

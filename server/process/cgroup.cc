@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/bounded_file.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
@@ -366,6 +367,30 @@ std::optional<int64_t> Cgroup::MemoryPeak() const {
 int64_t Cgroup::OomKills() const {
   return std::max<int64_t>(
       0, KeyedValue(ReadCgroupFile(path_ + "/memory.events"), "oom_kill"));
+}
+
+std::optional<uint64_t> OwnMemoryLimit(const std::string& mount) {
+  // cgroup v2's line is "0::/PATH".
+  std::string path;
+  for (absl::string_view line :
+       absl::StrSplit(ReadCgroupFile("/proc/self/cgroup"), '\n')) {
+    if (absl::ConsumePrefix(&line, "0::")) path = std::string(line);
+  }
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::optional<uint64_t> limit;
+  // From the cgroup up to the mount's root, which has no memory.max.
+  for (;;) {
+    uint64_t value;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadCgroupFile(
+                             absl::StrCat(mount, path, "/memory.max"))),
+                         &value)) {
+      limit = std::min(limit.value_or(value), value);
+    }
+    if (path == "/") break;
+    const size_t slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  return limit;
 }
 
 }  // namespace rexec::process

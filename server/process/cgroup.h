@@ -116,6 +116,13 @@ class Cgroup {
   UniqueFd fd_;
 };
 
+// The memory limit this process runs under: the least memory.max of its
+// cgroup v2 (from /proc/self/cgroup, under the cgroup2 mount `mount`) and
+// of that cgroup's ancestors; nullopt when none has one (no memory
+// controller, no limit, or no cgroup v2).
+std::optional<uint64_t> OwnMemoryLimit(
+    const std::string& mount = "/sys/fs/cgroup");
+
 }  // namespace rexec::process
 
 #endif  // REXEC_SERVER_PROCESS_CGROUP_H_

@@ -1,6 +1,8 @@
 #include "server/rpc/child_call.h"
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,8 +27,21 @@ constexpr size_t kMaxOutboxMessages = 1024;
 // What one call may hold of requests for inputs the child has not taken
 // yet: enough that a client's signal gets past the stdin it wrote before
 // (a few MiB that a child never reads), not more than a few messages of
-// the largest size. All calls together: ServerState's held input.
+// the largest size. All calls together: the memory budget.
 constexpr size_t kMaxHeldBytes = 16 << 20;
+
+// While the memory budget has room for a pipe-full, output is read as fast
+// as the outbox takes it, and a request is read while there is room for
+// the largest one (gRPC's default bound on a received message).
+constexpr uint64_t kOutputAsk = 1 << 20;
+constexpr uint64_t kLargestRequest = 4 << 20;
+// Past the budget, a call that holds no output still reads this much at a
+// time (a pipe's default size): every call moves, and each passes the
+// budget by at most this.
+constexpr size_t kOutputFloor = 64 << 10;
+// How soon a call that waits for the budget asks again, when no write of
+// its own will wake it.
+constexpr absl::Duration kBudgetRetry = absl::Milliseconds(20);
 
 grpc::Status InvalidArgument(std::string message) {
   return ToGrpcStatus(absl::InvalidArgumentError(std::move(message)));
@@ -62,7 +77,8 @@ ChildCall<Request, Response>::ChildCall(ServerState* state, Service* service,
 
 template <typename Request, typename Response>
 ChildCall<Request, Response>::~ChildCall() {
-  state_->ReleaseHeldInput(held_bytes_);
+  state_->memory_budget().Give(held_bytes_ + busy_bytes_[0] + busy_bytes_[1] +
+                               output_held_);
   state_->RemoveCall();
 }
 
@@ -137,10 +153,10 @@ template <typename Request, typename Response>
 void ChildCall<Request, Response>::ReadNext() {
   if (reading_ || half_closed_ || final_status_) return;
   // Held requests wait for the child: past the bounds, so does the stream.
-  // (Only a call that holds something stops: its input's progress wakes
-  // it.)
-  if (held_bytes_ > 0 &&
-      (held_bytes_ >= kMaxHeldBytes || !state_->HasRoomToHoldInput())) {
+  // Only a call that holds input stops: its input's progress wakes it.
+  if (held_bytes_ >= kMaxHeldBytes) return;
+  if ((held_bytes_ > 0 || input_busy_[0] || input_busy_[1]) &&
+      !state_->memory_budget().HasRoom(kLargestRequest)) {
     return;
   }
   reading_ = true;
@@ -163,12 +179,17 @@ void ChildCall<Request, Response>::OnRead(bool ok) {
     } else if (!input_busy_[0] && held_[0].empty() && HalfCloseIsEof()) {
       CloseStdin();
     }
-  } else if (absl::Status parsed =
-                 ParseRequest(frame_, ++requests_read_, &request_);
-             !parsed.ok()) {
-    EndCall(ToGrpcStatus(parsed));
   } else {
-    Dispatch();
+    absl::Status parsed = ParseRequest(frame_, ++requests_read_, &request_);
+    // Neither the frame nor the request is kept past its turn: a call that
+    // waits would hold a copy of its last request, uncounted.
+    frame_.Clear();
+    if (parsed.ok()) {
+      Dispatch();
+    } else {
+      EndCall(ToGrpcStatus(parsed));
+    }
+    request_.Clear();
   }
   MaybeDelete();
 }
@@ -203,7 +224,7 @@ void ChildCall<Request, Response>::Dispatch() {
                 !held_[static_cast<int>(*input)].empty())) {
     const size_t bytes = request_.ByteSizeLong();
     held_bytes_ += bytes;
-    state_->HoldInput(bytes);
+    state_->memory_budget().Take(bytes);
     held_[static_cast<int>(*input)].push_back(std::move(request_));
     ReadNext();
     return;
@@ -237,7 +258,7 @@ void ChildCall<Request, Response>::HandleHeld(ChildHandle::Input input) {
     held.pop_front();
     const size_t bytes = request.ByteSizeLong();
     held_bytes_ -= bytes;
-    state_->ReleaseHeldInput(bytes);
+    state_->memory_budget().Give(bytes);
     Handle(request);
   }
 }
@@ -330,21 +351,54 @@ void ChildCall<Request, Response>::Attached(
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::WriteToChild(ChildHandle::Input input,
                                                 std::string data) {
-  input_busy_[static_cast<int>(input)] = true;
+  const int i = static_cast<int>(input);
+  input_busy_[i] = true;
+  // A subclass may write again from its OnInputWritten() (Fork's answers
+  // owed), before ours gave the last chunk back.
+  state_->memory_budget().Give(std::exchange(busy_bytes_[i], data.size()));
+  state_->memory_budget().Take(data.size());
   child_->WriteInput(input, std::move(data));  // may call OnInputWritten
 }
 
 template <typename Request, typename Response>
-bool ChildCall<Request, Response>::HasOutputRoom() {
+size_t ChildCall<Request, Response>::OutputRoom() {
   // A call that is ending discards output, so that a child being stopped is
   // never blocked on a full pipe.
-  return final_status_.has_value() || (outbox_.size() < kMaxOutboxMessages &&
-                                       outbox_bytes_ < kMaxOutboxBytes);
+  if (final_status_) return SIZE_MAX;
+  if (outbox_.size() >= kMaxOutboxMessages ||
+      outbox_bytes_ >= kMaxOutboxBytes) {
+    return 0;  // a write's completion resumes the output
+  }
+  if (state_->memory_budget().HasRoom(kOutputAsk)) return SIZE_MAX;
+  if (output_held_ == 0) return kOutputFloor;
+  // The budget is spent and this call holds output: it waits for room.
+  // A write in flight asks again when it completes; else the timer.
+  if (!writing_) budget_timer_.Set(cq_, kBudgetRetry);
+  return 0;
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::HoldOutput(int64_t bytes) {
+  output_held_ += bytes;
+  if (bytes >= 0) {
+    state_->memory_budget().Take(bytes);
+  } else {
+    state_->memory_budget().Give(-bytes);
+  }
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::OnBudgetRetry() {
+  if (final_status_) return;
+  OnOutputRoom();
+  if (child_ && !child_done_) child_->ResumeOutput();
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::OnInputWritten(ChildHandle::Input input) {
   input_busy_[static_cast<int>(input)] = false;
+  state_->memory_budget().Give(
+      std::exchange(busy_bytes_[static_cast<int>(input)], 0));
   if (final_status_) return;
   HandleHeld(input);
   if (half_closed_ && input == ChildHandle::Input::kStdin && !input_busy_[0] &&
@@ -400,13 +454,17 @@ void ChildCall<Request, Response>::Enqueue(const Response& response) {
     return;
   }
   outbox_bytes_ += frame.Length();
+  HoldOutput(frame.Length());
   outbox_.push_back(std::move(frame));
   MaybeWrite();
 }
 
 template <typename Request, typename Response>
 void ChildCall<Request, Response>::PopOutbox(bool front) {
-  outbox_bytes_ -= front ? outbox_.front().Length() : outbox_.back().Length();
+  const size_t bytes =
+      front ? outbox_.front().Length() : outbox_.back().Length();
+  outbox_bytes_ -= bytes;
+  HoldOutput(-static_cast<int64_t>(bytes));
   front ? outbox_.pop_front() : outbox_.pop_back();
 }
 

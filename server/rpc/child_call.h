@@ -10,10 +10,17 @@
 // output is not read. One Read is outstanding at a time. Each input (stdin,
 // the channel) takes one chunk at a time: requests for an input that is
 // still busy are held in order, and reading goes on while what is held
-// stays under kMaxHeldBytes per call and ServerState's total, so that a
-// signal (or a resize, or the call's end) reaches the child while stdin it
-// does not read waits. Past that bound the stream stalls until the child
-// reads, as a local pipe would.
+// stays under kMaxHeldBytes per call, so that a signal (or a resize, or the
+// call's end) reaches the child while stdin it does not read waits. Past
+// that bound the stream stalls until the child reads, as a local pipe would.
+//
+// What the call holds (the outbox, held requests, the chunk an input is
+// writing, a subclass's own: OutputHeld()) counts against the server's
+// memory budget. While the budget is spent, a call that holds output reads
+// no more of it, and one that holds input reads no more requests, until
+// there is room (back-pressure, as above); a call that holds nothing still
+// moves, a little at a time, so that every call goes on and the budget is
+// passed by at most that much per call.
 //
 // Before anything else, the call is authenticated (an identity, or
 // UNAUTHENTICATED); it must then send its start within --start-timeout.
@@ -163,12 +170,16 @@ class ChildCall : public ChildHandle::Owner {
   // A resize request; an error ends the call.
   void Resize(const v1::Resize& resize);
 
-  // The outbox has room again (a write completed), before the supervisor is
-  // asked for more output: for output a subclass holds back itself.
+  // The outbox has room again (a write completed, or the memory budget
+  // did), before the supervisor is asked for more output: for output a
+  // subclass holds back itself.
   virtual void OnOutputRoom() {}
+  // Output a subclass holds beyond the outbox (Fork's decoder), in bytes;
+  // it reports changes with HoldOutput().
+  void HoldOutput(int64_t bytes);
 
   // ChildHandle::Owner, for the subclasses to use or extend.
-  bool HasOutputRoom() override;
+  size_t OutputRoom() override;
   void OnInputWritten(ChildHandle::Input input) override;
   // The exit, as the API tells it: the subclass's last response.
   virtual void OnExitStatus(v1::ExitStatus exit) = 0;
@@ -181,6 +192,8 @@ class ChildCall : public ChildHandle::Owner {
  private:
   void OnRequest(bool ok);
   void OnStartTimeout();
+  // The memory budget was spent while the call held output: asks again.
+  void OnBudgetRetry();
   void OnRead(bool ok);
   void OnWrite(bool ok);
   void OnDone(bool ok);
@@ -238,6 +251,8 @@ class ChildCall : public ChildHandle::Owner {
 
   CqTimer<ChildCall> start_timer_{this, &ChildCall::OnStartTimeout,
                                   &ChildCall::MaybeDelete, &in_flight_};
+  CqTimer<ChildCall> budget_timer_{this, &ChildCall::OnBudgetRetry,
+                                   &ChildCall::MaybeDelete, &in_flight_};
   // One read and one write at a time (gRPC's rule for a stream).
   bool reading_ = false;
   bool writing_ = false;
@@ -251,12 +266,15 @@ class ChildCall : public ChildHandle::Owner {
   // ReadNext()).
   std::deque<Request> held_[2];
   size_t held_bytes_ = 0;
+  // The chunk each input is writing (counted in the budget until written).
+  size_t busy_bytes_[2] = {0, 0};
   // The client half-closed; stdin closes once its last chunk is written.
   bool half_closed_ = false;
   bool input_busy_[2] = {false, false};
 
   std::deque<grpc::ByteBuffer> outbox_;  // responses, serialized
   size_t outbox_bytes_ = 0;              // their length
+  size_t output_held_ = 0;               // outbox_bytes_ and HoldOutput()
   std::optional<grpc::Status> final_status_;
 
   std::unique_ptr<ChildHandle> child_;

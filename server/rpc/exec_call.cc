@@ -35,6 +35,11 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
         2 * max_buffer_, " (2 x max_buffer)"));
   }
   reserved_ = 2 * max_buffer_;
+  absl::StatusOr<table::MemoryBudget::Hold> held =
+      state()->memory_budget().Reserve(
+          2 * max_buffer_, "an Exec's output buffers (2 x max_buffer)");
+  if (!held.ok()) return held.status();
+  buffers_held_ = *std::move(held);
   return StartSupervisor(*std::move(plan));
 }
 

@@ -34,13 +34,15 @@ class ExecCall final
   void HandleOther(v1::ExecRequest& request) override {
     Resize(request.resize());
   }
-  // Output is always read: it is bounded by max_buffer, not by the client.
-  bool HasOutputRoom() override { return true; }
+  // Output is always read: it is bounded by max_buffer, not by the client,
+  // and its buffers were reserved from the memory budget at the start.
+  size_t OutputRoom() override { return SIZE_MAX; }
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnExitStatus(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;
   uint64_t reserved_ = 0;  // of --max-exec-memory
+  table::MemoryBudget::Hold buffers_held_;  // of --memory-budget
   std::string buffers_[2];
 };
 

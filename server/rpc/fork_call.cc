@@ -79,13 +79,14 @@ void ForkCall::HandleOther(v1::ForkRequest& request) {
   WriteToChild(ChildHandle::Input::kChannel, *std::move(line));
 }
 
-bool ForkCall::HasOutputRoom() {
+size_t ForkCall::OutputRoom() {
   // An ending call reads (and drops) everything, backlog or not.
-  return ending() || (!backlog_ && ChildCall::HasOutputRoom());
+  if (ending()) return SIZE_MAX;
+  return backlog_ ? 0 : ChildCall::OutputRoom();
 }
 
 void ForkCall::OnOutputRoom() {
-  if (backlog_ && ChildCall::HasOutputRoom()) Decode("");
+  if (backlog_ && ChildCall::OutputRoom() > 0) Decode("");
 }
 
 void ForkCall::Decode(absl::string_view data, bool all) {
@@ -94,12 +95,15 @@ void ForkCall::Decode(absl::string_view data, bool all) {
       decoder_.Feed(data, [this, all](google::protobuf::Value message) {
         if (!HandleMessage(std::move(message))) return false;
         if (all ||
-            (ChildCall::HasOutputRoom() && nacks_owed_ < kMaxNacksOwed)) {
+            (ChildCall::OutputRoom() > 0 && nacks_owed_ < kMaxNacksOwed)) {
           return true;
         }
         backlog_ = true;
         return false;
       });
+  HoldOutput(static_cast<int64_t>(decoder_.held()) -
+             static_cast<int64_t>(decoder_held_));
+  decoder_held_ = decoder_.held();
   if (!status.ok()) {
     backlog_ = false;
     EndCall(ToGrpcStatus(absl::Status(

@@ -42,7 +42,7 @@ class ForkCall final
       const v1::ForkRequest& request) override;
   void HandleOther(v1::ForkRequest& request) override;
 
-  bool HasOutputRoom() override;
+  size_t OutputRoom() override;
   void OnOutputRoom() override;
   void OnOutput(ChildHandle::Stream stream, std::string data) override;
   void OnInputWritten(ChildHandle::Input input) override;
@@ -57,6 +57,8 @@ class ForkCall final
   void SendDisconnected();
 
   node_channel::Decoder decoder_;
+  // What the decoder held when last counted (see ChildCall::HoldOutput).
+  size_t decoder_held_ = 0;
   // Decoding stopped for room: the decoder may hold whole lines.
   bool backlog_ = false;
   // NODE_HANDLE_NACKs owed to the child while the channel was busy.

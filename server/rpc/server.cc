@@ -41,7 +41,9 @@ int Milliseconds(absl::Duration d) {
       std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
 }
 
-void ApplyLimits(const ConnectionLimits& limits, grpc::ServerBuilder* builder) {
+// gRPC's quota is `grpc_memory` bytes.
+void ApplyLimits(const ConnectionLimits& limits, uint64_t grpc_memory,
+                 grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                               Milliseconds(limits.handshake_timeout));
   builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
@@ -62,7 +64,7 @@ void ApplyLimits(const ConnectionLimits& limits, grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                               limits.max_streams_per_connection);
   grpc::ResourceQuota quota("rexecd");
-  quota.Resize(static_cast<size_t>(limits.max_memory));
+  quota.Resize(static_cast<size_t>(grpc_memory));
   builder->SetResourceQuota(quota);
 }
 
@@ -153,6 +155,20 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   REXEC_ASSIGN_OR_RETURN(server->poller_, process::Poller::Create());
   server->state_ = std::make_unique<ServerState>(
       config, server->poller_.get(), security.authenticator, security.policy);
+  // gRPC's buffers are part of the budget: what is left is the calls'.
+  const uint64_t budget = config.memory_budget;
+  const uint64_t grpc_memory =
+      limits.max_memory == 0 ? budget / 4 : limits.max_memory;
+  if (grpc_memory > budget / 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-grpc-memory ", table::SizeText(grpc_memory),
+        " is over half of --memory-budget ", table::SizeText(budget),
+        ": gRPC's buffers are part of the budget, and the calls need the "
+        "rest; give a larger budget or a smaller --max-grpc-memory"));
+  }
+  REXEC_ASSIGN_OR_RETURN(server->grpc_memory_,
+                         server->state_->memory_budget().Reserve(
+                             grpc_memory, "gRPC's buffers"));
   if (security.network_credentials == nullptr) {
     security.network_credentials = grpc::InsecureServerCredentials();
   }
@@ -187,7 +203,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
                                  : security.network_credentials,
                              &ports[i]);
   }
-  ApplyLimits(limits, &builder);
+  ApplyLimits(limits, grpc_memory, &builder);
   // An Exec result carries up to max_buffer of stdout and of stderr in one
   // message, plus the exit status.
   const uint64_t max_send = 2 * config.max_exec_buffer + (1 << 20);
@@ -303,7 +319,8 @@ int RexecServer::KillAll() {
 
 std::string RexecServer::RenderMetrics() {
   return state_->metrics().Render(
-      [state = state_.get()] { return state->table().running_children(); });
+      [state = state_.get()] { return state->table().running_children(); },
+      state_->memory_budget());
 }
 
 void RexecServer::BeginDrain(absl::Time deadline) {

@@ -28,6 +28,7 @@
 #include "server/process/poller.h"
 #include "server/rpc/child_call.h"
 #include "server/rpc/cq_executor.h"
+#include "server/table/memory_budget.h"
 #include "server/rpc/server_state.h"
 
 namespace rexec::rpc {
@@ -71,8 +72,10 @@ struct ConnectionLimits {
   // held to gRPC's two hours: no client of ours sends them.
   absl::Duration keepalive_min_time = absl::Seconds(10);
   int max_streams_per_connection = 100;
-  // All of gRPC's buffers together.
-  uint64_t max_memory = uint64_t{1} << 30;
+  // All of gRPC's buffers together (its resource quota), held from the
+  // memory budget from the start: 0 is a quarter of the budget; at most
+  // half of it.
+  uint64_t max_memory = 0;
 };
 
 class RexecServer {
@@ -132,6 +135,8 @@ class RexecServer {
 
   std::unique_ptr<process::Poller> poller_;
   std::unique_ptr<ServerState> state_;
+  // gRPC's quota, out of the memory budget.
+  table::MemoryBudget::Hold grpc_memory_;
   ChildProcessService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
   // The table's executor on each of cqs_, by index.

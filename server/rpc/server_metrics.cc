@@ -82,7 +82,8 @@ void ServerMetrics::ChildExited(v1::TerminationReason reason) {
   exits_.Add({static_cast<size_t>(value != nullptr ? value->index() : 0)});
 }
 
-std::string ServerMetrics::Render(const std::function<int()>& running) const {
+std::string ServerMetrics::Render(const std::function<int()>& running,
+                                  const table::MemoryBudget& budget) const {
   std::string out;
   ops::RenderSample(&out, "rexec_build_info",
                     "The version and commit of this rexecd (always 1).",
@@ -93,6 +94,12 @@ std::string ServerMetrics::Render(const std::function<int()>& running) const {
   ops::Gauge{"rexec_processes_running", "Children running now.",
              [&running] { return static_cast<double>(running()); }}
       .Render(&out);
+  ops::RenderSample(&out, "rexec_memory_budget_bytes",
+                    "What calls may hold in all (--memory-budget).", "gauge",
+                    {}, static_cast<double>(budget.limit()));
+  ops::RenderSample(&out, "rexec_memory_budget_held_bytes",
+                    "What calls hold now, gRPC's quota included.", "gauge",
+                    {}, static_cast<double>(budget.used()));
   spawn_latency_.Render(&out);
   exits_.Render(&out);
   bytes_.Render(&out);

@@ -7,7 +7,6 @@
 #ifndef REXEC_SERVER_RPC_SERVER_STATE_H_
 #define REXEC_SERVER_RPC_SERVER_STATE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,8 +44,11 @@ struct ServerConfig {
   // The largest max_buffer an Exec call may ask for (per stream).
   uint64_t max_exec_buffer = 16 << 20;
   // What all running Exec calls may hold together; each reserves
-  // 2 x max_buffer when it starts.
+  // 2 x max_buffer when it starts (from the memory budget too).
   uint64_t max_exec_memory = uint64_t{1} << 30;
+  // What calls may hold in all, gRPC's quota included (--memory-budget):
+  // see table/memory_budget.h.
+  uint64_t memory_budget = uint64_t{1} << 30;
   // The largest kill_grace a call may ask for; it also bounds the default.
   absl::Duration max_kill_grace = absl::Seconds(60);
   // How long a call may take to send its start message.
@@ -96,23 +98,12 @@ class ServerState {
   bool TryReserveExecMemory(uint64_t bytes);
   void ReleaseExecMemory(uint64_t bytes);
 
-  // Requests calls hold for inputs their children have not taken yet
-  // (ChildCall reads past them, so that a signal is not stuck behind
-  // them), in bytes. A call that holds some reads on only while all hold
-  // less than kMaxHeldInput.
-  static constexpr uint64_t kMaxHeldInput = uint64_t{256} << 20;
-  void HoldInput(uint64_t bytes) {
-    held_input_.fetch_add(bytes, std::memory_order_relaxed);
-  }
-  void ReleaseHeldInput(uint64_t bytes) {
-    held_input_.fetch_sub(bytes, std::memory_order_relaxed);
-  }
+  // What calls hold: held requests, outboxes, Exec buffers, rings.
+  table::MemoryBudget& memory_budget() { return table_.memory_budget(); }
+
   // UNAVAILABLE while --audit-on-failure refuse and the audit log takes no
   // records; OK otherwise.
   absl::Status AuditRefusal() const;
-  bool HasRoomToHoldInput() const {
-    return held_input_.load(std::memory_order_relaxed) < kMaxHeldInput;
-  }
 
   // The table's phase (see ProcessTable::Phase).
   Phase phase() const { return table_.phase(); }
@@ -142,6 +133,7 @@ class ServerState {
   static table::TableConfig TableConfigOf(const ServerConfig& config) {
     table::TableConfig table;
     table.max_processes = config.max_processes;
+    table.memory_budget = config.memory_budget;
     table.drain_timeout = config.drain_timeout;
     table.sessions = config.sessions;
     return table;
@@ -154,7 +146,6 @@ class ServerState {
   TableEvents events_{&metrics_};
   table::ProcessTable table_;
 
-  std::atomic<uint64_t> held_input_{0};
   mutable absl::Mutex mu_;
   uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;

@@ -91,8 +91,10 @@ void Attachment::Pump() {
   for (int chunks = 0; chunks < kChunksPerTurn; ++chunks) {
     bool progress = false;
     for (int s = 0; s < 2; ++s) {
-      if (!owner_->HasOutputRoom()) return;  // ResumeOutput() comes
-      SessionLog::Chunk chunk = log.Read(s, offset_[s], kChunkSize);
+      const size_t room = owner_->OutputRoom();
+      if (room == 0) return;  // ResumeOutput() comes
+      SessionLog::Chunk chunk =
+          log.Read(s, offset_[s], std::min(room, kChunkSize));
       const uint64_t lost = lost_[s] + chunk.lost;
       lost_[s] = 0;
       if (lost > 0) {

@@ -30,10 +30,11 @@ class ChildHandle {
   class Owner {
    public:
     virtual ~Owner() = default;
-    // Output is read only while this says yes; after saying no, the owner
-    // calls ResumeOutput() once it has room. A fast child then blocks on its
-    // full pipe instead of growing the server.
-    virtual bool HasOutputRoom() = 0;
+    // How many bytes of output the owner takes now: a read takes at most
+    // that (and at most a chunk). After 0 the owner calls ResumeOutput()
+    // once it has room. A fast child then blocks on its full pipe instead
+    // of growing the server.
+    virtual size_t OutputRoom() = 0;
     virtual void OnOutput(Stream stream, std::string data) = 0;
     // An attachment asked for bytes the session's log no longer keeps:
     // `bytes` were skipped, and output resumes at `resume_offset`.

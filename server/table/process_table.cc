@@ -110,6 +110,11 @@ absl::StatusOr<Session> ProcessTable::Reserve(const std::string& identity,
         " (--max-detached-total) are kept for identities with fewer than ",
         kReservedPerIdentity));
   }
+  // Last: a refusal above takes nothing.
+  absl::StatusOr<MemoryBudget::Hold> rings = budget_.Reserve(
+      2 * uint64_t{limits.replay_buffer},
+      "a session's replay rings (2 x --replay-buffer)");
+  if (!rings.ok()) return rings.status();
   Session session;
   session.process = next_process_++;
   session.id = absl::StrCat("s", next_session_++);
@@ -118,7 +123,8 @@ absl::StatusOr<Session> ProcessTable::Reserve(const std::string& identity,
   session.argv = std::move(argv);
   session.terminal = terminal;
   session.launch = std::move(launch);
-  session.log = std::make_shared<SessionLog>(limits.replay_buffer);
+  session.log = std::make_shared<SessionLog>(limits.replay_buffer,
+                                             *std::move(rings));
   session.control = std::make_shared<SessionControl>();
   Entry& entry = entries_[session.process];
   entry.identity = identity;

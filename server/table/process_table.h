@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/process/poller.h"
+#include "server/table/memory_budget.h"
 #include "server/table/session_log.h"
 #include "server/table/session_mail.h"
 #include "server/table/process_events.h"
@@ -55,6 +56,8 @@ struct SessionLimits {
 
 struct TableConfig {
   int max_processes = 1024;
+  // What the calls may hold in all (--memory-budget): see memory_budget.h.
+  uint64_t memory_budget = uint64_t{1} << 30;
   // How long output may stay open after the child was reaped (a
   // descendant holding the pipes) before the exit is reported.
   absl::Duration drain_timeout = absl::Seconds(2);
@@ -108,6 +111,7 @@ class ProcessTable {
       : config_(std::move(config)), poller_(poller), events_(events) {}
 
   const TableConfig& config() const { return config_; }
+  MemoryBudget& memory_budget() { return budget_; }
   process::Poller& poller() { return *poller_; }
   ProcessEvents& events() { return *events_; }
 
@@ -126,7 +130,8 @@ class ProcessTable {
   // uses, RESOURCE_EXHAUSTED at a cap: --max-detached for the identity,
   // --max-detached-total in all, and past its first kReservedPerIdentity,
   // the last 1/kKeptFraction of the total, which is kept for identities
-  // with fewer. Returns the session with its process id, log and control;
+  // with fewer; RESOURCE_EXHAUSTED when the memory budget has no room for
+  // its rings (2 x --replay-buffer). Returns the session with its process id, log and control;
   // Add() completes it, Remove() gives the place back.
   absl::StatusOr<Session> Reserve(const std::string& identity,
                                   const std::string& name,
@@ -186,6 +191,7 @@ class ProcessTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TableConfig config_;
+  MemoryBudget budget_{config_.memory_budget};
   process::Poller* const poller_;
   ProcessEvents* const events_;
   std::atomic<Phase> phase_{Phase::kServing};

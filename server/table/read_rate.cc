@@ -1,6 +1,7 @@
 #include "server/table/read_rate.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace rexec::table {
 namespace {
@@ -19,10 +20,16 @@ ReadRate::ReadRate(uint64_t bytes_per_second, absl::Time now)
 absl::Duration ReadRate::Wait(absl::Time now) {
   if (rate_ == 0) return absl::ZeroDuration();
   Refill(now);
-  if (tokens_ > 0) return absl::ZeroDuration();
-  // Until the bucket has a chunk's worth again: fewer, larger turns.
-  const double missing = std::min(kChunk, burst_) - tokens_;
+  // A read waits for a chunk's worth: fewer, larger turns.
+  const double chunk = std::min(kChunk, burst_);
+  if (tokens_ >= chunk) return absl::ZeroDuration();
+  const double missing = chunk - tokens_;
   return absl::Seconds(missing / rate_);
+}
+
+size_t ReadRate::Allowance() const {
+  if (rate_ == 0) return SIZE_MAX;
+  return static_cast<size_t>(std::max(tokens_, 1.0));
 }
 
 void ReadRate::Took(uint64_t bytes) {

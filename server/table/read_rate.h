@@ -21,8 +21,11 @@ class ReadRate {
 
   // Zero when a read may go now, else how long until it may.
   absl::Duration Wait(absl::Time now);
-  // `bytes` were read (the bucket may go below zero: a read takes what
-  // the pipe has, up to a chunk).
+  // After a Wait() of zero: how many bytes that read may take (what the
+  // bucket holds, at least one byte; SIZE_MAX with no limit), so that a
+  // slow rate reads small chunks often rather than bursts of a pipe-full.
+  size_t Allowance() const;
+  // `bytes` were read.
   void Took(uint64_t bytes);
 
  private:

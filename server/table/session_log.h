@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -22,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/table/exit_report.h"
+#include "server/table/memory_budget.h"
 
 namespace rexec::table {
 
@@ -30,7 +32,10 @@ class SessionLog {
   static constexpr int kStdout = 0;
   static constexpr int kStderr = 1;
 
-  explicit SessionLog(size_t capacity) : capacity_(capacity) {}
+  // `hold` is its share of the memory budget (2 x capacity), given back
+  // when the last reader lets go of it.
+  explicit SessionLog(size_t capacity, MemoryBudget::Hold hold = {})
+      : capacity_(capacity), hold_(std::move(hold)) {}
 
   void Append(int stream, absl::string_view data);
   // After the last Append: the exit as reported.
@@ -75,6 +80,7 @@ class SessionLog {
   void Notify();
 
   const size_t capacity_;
+  const MemoryBudget::Hold hold_;
   mutable absl::Mutex mu_;
   Ring rings_[2] ABSL_GUARDED_BY(mu_);
   std::optional<ExitReport> exit_ ABSL_GUARDED_BY(mu_);

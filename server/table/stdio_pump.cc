@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <utility>
@@ -245,20 +246,22 @@ bool StdioPump::Pump() {
     progress = false;
     for (int i = 0; i < 3; ++i) {
       Output& out = outputs_[i];
-      if (!out.open || out.armed || !sink_->HasOutputRoom()) continue;
-      progress |= ReadChunk(static_cast<Stream>(i));
+      if (!out.open || out.armed) continue;
+      const size_t room = sink_->OutputRoom();
+      if (room == 0) continue;
+      progress |= ReadChunk(static_cast<Stream>(i), std::min(room, kChunkSize));
     }
   }
   return true;
 }
 
-bool StdioPump::ReadChunk(Stream stream) {
+bool StdioPump::ReadChunk(Stream stream, size_t max) {
   Output& out = outputs_[static_cast<int>(stream)];
   char* buffer = ReadBuffer();
   // Plain read() on the channel too: file descriptors a child passes with
   // SCM_RIGHTS are discarded and closed by the kernel when the reader gives
   // no room for ancillary data (unix(7)), so none can leak into the server.
-  ssize_t n = read(out.fd->Get(), buffer, kChunkSize);
+  ssize_t n = read(out.fd->Get(), buffer, max);
   if (n > 0) {
     bytes_out_ += n;
     static constexpr ProcessEvents::Bytes kCounted[] = {

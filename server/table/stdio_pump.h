@@ -50,8 +50,8 @@ class StdioPump {
   class Sink {
    public:
     virtual ~Sink() = default;
-    // Output is read only while this says yes (see ChildHandle::Owner).
-    virtual bool HasOutputRoom() = 0;
+    // Bytes the next read may take; 0: none (see ChildHandle::Owner).
+    virtual size_t OutputRoom() = 0;
     virtual void OnOutput(Stream stream, absl::string_view data) = 0;
     // A chunk queued without `done` (the owner's) was written or dropped.
     virtual void OnInputWritten(Input input) = 0;
@@ -121,8 +121,9 @@ class StdioPump {
 
   absl::Status WatchOutputs();
   void Flush(Input input);
-  // Reads one chunk; false when the stream has nothing more for now.
-  bool ReadChunk(Stream stream);
+  // Reads up to `max` bytes; false when the stream has nothing more for
+  // now.
+  bool ReadChunk(Stream stream, size_t max);
   void CloseInputFd(PendingInput& in);
 
   process::Poller* const poller_;

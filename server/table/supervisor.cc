@@ -247,12 +247,13 @@ void Supervisor::PumpOutput() {
   if (pump_.Pump()) MaybeReportExit();
 }
 
-bool Supervisor::HasOutputRoom() {
-  if (owner_ != nullptr) return owner_->HasOutputRoom();
-  const absl::Duration wait = detached_rate_.Wait(absl::Now());
-  if (wait == absl::ZeroDuration()) return true;
+size_t Supervisor::OutputRoom() {
+  if (owner_ != nullptr) return owner_->OutputRoom();
+  const absl::Time now = absl::Now();
+  const absl::Duration wait = detached_rate_.Wait(now);
+  if (wait == absl::ZeroDuration()) return detached_rate_.Allowance();
   rate_.Set(wait);  // rings for the pump again
-  return false;
+  return 0;
 }
 
 void Supervisor::OnOutput(Stream stream, absl::string_view data) {

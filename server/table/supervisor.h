@@ -120,7 +120,7 @@ class Supervisor final : public ChildHandle,
   // ProcessTable::Member.
   void OnDrainBegun() override { bell_.Ring(kDrainBegun); }
   // StdioPump::Sink.
-  bool HasOutputRoom() override;
+  size_t OutputRoom() override;
   void OnOutput(Stream stream, absl::string_view data) override;
   void OnInputWritten(Input input) override;
   void OnChannelEnded() override;

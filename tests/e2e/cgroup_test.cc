@@ -247,6 +247,23 @@ TEST_F(CgroupTest, AMemoryLimitEndsInTheOomKiller) {
   EXPECT_EQ(exit.reason(), v1::TERMINATION_REASON_OOM_KILLED);
 }
 
+TEST_F(CgroupTest, TheDefaultMemoryBudgetIsThreeQuartersOfTheLimitItRunsUnder) {
+  if (auto why = Lacks("memory")) GTEST_SKIP() << *why;
+  // A rexecd started in a cgroup of 400 MiB, as in a pod with that limit.
+  const std::string limited = root_ + "/limited";
+  ASSERT_EQ(mkdir(limited.c_str(), 0755), 0) << strerror(errno);
+  std::ofstream(limited + "/memory.max") << (400 << 20);
+  std::unique_ptr<RexecdProcess> inside = RexecdProcess::Start(
+      {}, {},
+      {"sh", "-c",
+       "echo $$ > " + limited + "/cgroup.procs && exec \"$0\" \"$@\""});
+  ASSERT_NE(inside, nullptr);
+  EXPECT_THAT(inside->WaitForLogLine("memory budget for calls"),
+              HasSubstr("memory budget for calls: 300 MiB (3/4 of the memory "
+                        "limit of rexecd's cgroup, 400 MiB)"));
+  inside->Terminate();
+}
+
 TEST_F(CgroupTest, APidsLimitBoundsAForkBomb) {
   if (auto why = Lacks("pids")) GTEST_SKIP() << *why;
   ASSERT_NO_FATAL_FAILURE(RestartWithCgroup(R"({"pids_max": 20})"));

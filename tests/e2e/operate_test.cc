@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +19,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/child_io.h"
+#include "tests/e2e/http_scrape.h"
 #include "tests/e2e/raw_call.h"
 #include "tests/e2e/rexecd_process.h"
 #include "tests/test_paths.h"
@@ -28,49 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-// Sends `request` to HOST:PORT and reads the answer to its end (bounded).
-std::string HttpExchange(const std::string& address, const std::string& request,
-                         int timeout_seconds = 10) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(std::stoi(address.substr(colon + 1)));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{timeout_seconds, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
-    (void)!write(fd, request.data(), request.size());
-    char buf[8192];
-    for (ssize_t n;
-         answer.size() < (8 << 20) && (n = read(fd, buf, sizeof buf)) > 0;) {
-      answer.append(buf, n);
-    }
-  }
-  close(fd);
-  return answer;
-}
-
-std::string Get(const std::string& address, const std::string& path) {
-  return HttpExchange(address, "GET " + path +
-                                   " HTTP/1.1\r\nHost: x\r\nConnection: "
-                                   "close\r\n\r\n");
-}
-
-// The value of one series ("rexec_exits_total{reason=\"exited\"}"), or -1.
-double Sample(const std::string& page, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(page, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      double value;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) {
-        return value;
-      }
-    }
-  }
-  return -1;
-}
 
 class MetricsTest : public RexecdTest {
  protected:
@@ -127,6 +87,11 @@ TEST_F(MetricsTest, ValuesMoveAsCallsRun) {
                                    "\",commit=\"[0-9a-f]*\"\\} 1\n(.|\n)*"));
   EXPECT_EQ(Sample(before, "rexec_calls_started_total{rpc=\"Spawn\"}"), 0);
   EXPECT_EQ(Sample(before, "rexec_processes_running"), 0);
+  // Before any call, the memory budget holds gRPC's share, a quarter.
+  const double budget = Sample(before, "rexec_memory_budget_bytes");
+  EXPECT_GE(budget, 16 << 20);
+  EXPECT_EQ(Sample(before, "rexec_memory_budget_held_bytes"),
+            std::floor(budget / 4));
 
   // A call that streams stdin to stdout and stderr; one that fails; one
   // refused; an Exec; a running one.

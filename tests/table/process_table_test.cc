@@ -106,6 +106,26 @@ TEST(ProcessTable, CapsPerIdentityAndInAll) {
   EXPECT_THAT(fourth.status().message(), HasSubstr("--max-detached-total"));
 }
 
+TEST(ProcessTable, ASessionsRingsAreHeldFromTheMemoryBudgetUntilItGoes) {
+  TableConfig config;
+  config.memory_budget = 5 << 20;
+  config.sessions.replay_buffer = 1 << 20;
+  ProcessTable table = Table(config);
+  const std::string first = Add(table, "alice");
+  Add(table, "bob");
+  EXPECT_EQ(table.memory_budget().used(), 4u << 20);
+  absl::StatusOr<Session> third = table.Reserve("carol", "", {}, false);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(third.status().message(),
+              HasSubstr("its calls hold 4 MiB of 5 MiB (--memory-budget), and "
+                        "a session's replay rings (2 x --replay-buffer) would "
+                        "need 2 MiB more"));
+  EXPECT_EQ(table.sessions(), 2) << "a refused session holds a place";
+  table.Remove(IdOf(table, "alice", first));
+  EXPECT_EQ(table.memory_budget().used(), 2u << 20);
+  EXPECT_TRUE(table.Reserve("carol", "", {}, false).ok());
+}
+
 // A few identities cannot take every session: past its first four, an
 // identity takes only from the first three quarters of the total.
 TEST(ProcessTable, TheLastQuarterIsKeptForIdentitiesWithFewSessions) {

@@ -1,6 +1,9 @@
 // ReadRate: what a reader that reads whenever it may takes over time.
 #include "server/table/read_rate.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "gtest/gtest.h"
 
 namespace rexec::table {
@@ -20,8 +23,9 @@ uint64_t ReadFor(ReadRate& rate, absl::Time& now, absl::Duration span) {
       now += wait;
       continue;
     }
-    rate.Took(kChunk);
-    read += kChunk;
+    const uint64_t take = std::min<uint64_t>(rate.Allowance(), kChunk);
+    rate.Took(take);
+    read += take;
   }
   return read;
 }
@@ -48,6 +52,20 @@ TEST(ReadRate,
   now += absl::Hours(1);
   const uint64_t read = ReadFor(rate, now, absl::Seconds(1));
   EXPECT_LE(read, kMiB + kMiB / 10 + kChunk);
+}
+
+TEST(ReadRate, AReadTakesAtMostWhatTheBucketHoldsSoASlowRateIsNotBursts) {
+  absl::Time now = absl::UnixEpoch();
+  ReadRate rate(4 << 10, now);  // the least --detached-read-rate
+  EXPECT_EQ(rate.Wait(now), absl::ZeroDuration());
+  EXPECT_LE(rate.Allowance(), kChunk);  // a pipe holds 1 MiB
+  rate.Took(rate.Allowance());
+  // The next read waits for a chunk's worth, and may take that much.
+  const absl::Duration wait = rate.Wait(now);
+  EXPECT_GT(wait, absl::Seconds(1));
+  EXPECT_EQ(rate.Wait(now + wait), absl::ZeroDuration());
+  EXPECT_GE(rate.Allowance(), kChunk - 1);
+  EXPECT_LE(rate.Allowance(), kChunk);
 }
 
 TEST(ReadRate, ZeroIsNoLimit) {

@@ -16,7 +16,7 @@ namespace rexec::table {
 
 class RecordingOwner : public ChildHandle::Owner {
  public:
-  bool HasOutputRoom() override { return room; }
+  size_t OutputRoom() override { return room ? SIZE_MAX : 0; }
   void OnOutput(ChildHandle::Stream stream, std::string data) override {
     (stream == ChildHandle::Stream::kStdout ? out : err) += data;
   }
