@@ -24,27 +24,18 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
             start.command()},
            start.options());
   if (!plan.ok()) return plan.status();
-  // Both buffers may fill: what they may hold is held back from the
-  // others, so that all Execs together stay within --max-exec-memory.
-  if (!state()->TryReserveExecMemory(2 * max_buffer_)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "exec: the server holds its limit of ",
-        state()->config().max_exec_memory,
-        " bytes for the output of running Exec calls (--max-exec-memory); "
-        "this one would need ",
-        2 * max_buffer_, " (2 x max_buffer)"));
-  }
-  reserved_ = 2 * max_buffer_;
+  // Both buffers may fill: what they may hold is held back, from what all
+  // Execs may hold (--max-exec-memory) and from the memory budget.
+  const char* const buffers = "an Exec's output buffers (2 x max_buffer)";
+  absl::StatusOr<table::MemoryBudget::Hold> reserved =
+      state()->exec_memory().Reserve(2 * max_buffer_, buffers);
+  if (!reserved.ok()) return reserved.status();
   absl::StatusOr<table::MemoryBudget::Hold> held =
-      state()->memory_budget().Reserve(
-          2 * max_buffer_, "an Exec's output buffers (2 x max_buffer)");
+      state()->memory_budget().Reserve(2 * max_buffer_, buffers);
   if (!held.ok()) return held.status();
-  buffers_held_ = *std::move(held);
+  exec_memory_held_ = *std::move(reserved);
+  budget_held_ = *std::move(held);
   return StartSupervisor(*std::move(plan));
-}
-
-ExecCall::~ExecCall() {
-  if (reserved_ > 0) state()->ReleaseExecMemory(reserved_);
 }
 
 void ExecCall::OnOutput(ChildHandle::Stream stream, std::string data) {

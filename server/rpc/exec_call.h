@@ -24,8 +24,6 @@ class ExecCall final
   friend ListeningCall;
   using ListeningCall::ListeningCall;
 
-  ~ExecCall() override;
-
   absl::Status StartChild(const v1::ExecRequest& request) override;
   v1::ExecResponse StartedResponse() override {
     return StartedOf<v1::ExecResponse>(child());
@@ -41,8 +39,9 @@ class ExecCall final
   void OnExitStatus(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;
-  uint64_t reserved_ = 0;  // of --max-exec-memory
-  table::MemoryBudget::Hold buffers_held_;  // of --memory-budget
+  // The buffers' share of --max-exec-memory and of --memory-budget.
+  table::MemoryBudget::Hold exec_memory_held_;
+  table::MemoryBudget::Hold budget_held_;
   std::string buffers_[2];
 };
 

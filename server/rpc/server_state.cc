@@ -5,18 +5,6 @@
 
 namespace rexec::rpc {
 
-bool ServerState::TryReserveExecMemory(uint64_t bytes) {
-  absl::MutexLock lock(&mu_);
-  if (bytes > config_.max_exec_memory - exec_memory_) return false;
-  exec_memory_ += bytes;
-  return true;
-}
-
-void ServerState::ReleaseExecMemory(uint64_t bytes) {
-  absl::MutexLock lock(&mu_);
-  exec_memory_ -= bytes;
-}
-
 void ServerState::AddCall() {
   absl::MutexLock lock(&mu_);
   ++calls_;

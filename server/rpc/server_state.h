@@ -94,10 +94,8 @@ class ServerState {
     return policy_ == nullptr ? nullptr : policy_->Current();
   }
 
-  // Exec output buffers, in bytes; false past --max-exec-memory.
-  bool TryReserveExecMemory(uint64_t bytes);
-  void ReleaseExecMemory(uint64_t bytes);
-
+  // What running Exec calls reserve for their output (--max-exec-memory).
+  table::MemoryBudget& exec_memory() { return exec_memory_; }
   // What calls hold: held requests, outboxes, Exec buffers, rings.
   table::MemoryBudget& memory_budget() { return table_.memory_budget(); }
 
@@ -144,10 +142,12 @@ class ServerState {
   const auth::PolicyStore* const policy_;
   ServerMetrics metrics_;
   TableEvents events_{&metrics_};
+  table::MemoryBudget exec_memory_{config_.max_exec_memory,
+                                   "the Exec calls' buffer limit",
+                                   "--max-exec-memory"};
   table::ProcessTable table_;
 
   mutable absl::Mutex mu_;
-  uint64_t exec_memory_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int started_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -14,9 +14,9 @@ absl::StatusOr<MemoryBudget::Hold> MemoryBudget::Reserve(
   do {
     if (now > limit_ || bytes > limit_ - now) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "rexecd's memory budget is spent: its calls hold ", SizeText(now),
-          " of ", SizeText(limit_), " (--memory-budget), and ", what,
-          " would need ", SizeText(bytes),
+          name_, " is spent: calls hold ", SizeText(now), " of ",
+          SizeText(limit_), " (", flag_, "), and ", what, " would need ",
+          SizeText(bytes),
           " more; retry when calls have ended, or on another server"));
     }
   } while (!used_.compare_exchange_weak(now, now + bytes,

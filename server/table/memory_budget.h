@@ -1,7 +1,9 @@
-// MemoryBudget is what rexecd may hold for its calls in all
-// (--memory-budget): requests held for children's inputs, outboxes, what
+// MemoryBudget is a limit on bytes held, counted with one atomic. rexecd's
+// memory budget is what it may hold for its calls in all (--memory-budget): requests held for children's inputs, outboxes, what
 // Fork's decoders hold, Exec buffers, session rings, and gRPC's own
 // buffers (its resource quota, held from the start).
+//
+// (--max-exec-memory is a budget of its own, for Exec buffers alone.)
 //
 // Three ways to count against it, by what the user can do when it is spent:
 // - Wait: a user that can stop taking (a stream not read, a child's pipe
@@ -61,7 +63,10 @@ class MemoryBudget {
     uint64_t bytes_ = 0;
   };
 
-  explicit MemoryBudget(uint64_t limit) : limit_(limit) {}
+  // `name` and `flag` say which limit a refusal met ("rexecd's memory
+  // budget", "--memory-budget").
+  MemoryBudget(uint64_t limit, std::string name, std::string flag)
+      : limit_(limit), name_(std::move(name)), flag_(std::move(flag)) {}
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
 
@@ -80,12 +85,14 @@ class MemoryBudget {
     used_.fetch_sub(bytes, std::memory_order_relaxed);
   }
   // `bytes` for `what` (e.g. "an Exec's buffers (2 x max_buffer)"), or
-  // RESOURCE_EXHAUSTED naming the budget, what is left of it and what
+  // RESOURCE_EXHAUSTED naming the limit, what is held of it and what
   // `what` needs.
   absl::StatusOr<Hold> Reserve(uint64_t bytes, absl::string_view what);
 
  private:
   const uint64_t limit_;
+  const std::string name_;
+  const std::string flag_;
   std::atomic<uint64_t> used_{0};
 };
 

@@ -191,7 +191,8 @@ class ProcessTable {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TableConfig config_;
-  MemoryBudget budget_{config_.memory_budget};
+  MemoryBudget budget_{config_.memory_budget, "rexecd's memory budget",
+                      "--memory-budget"};
   process::Poller* const poller_;
   ProcessEvents* const events_;
   std::atomic<Phase> phase_{Phase::kServing};

@@ -76,6 +76,16 @@ void EndFloods(std::vector<std::unique_ptr<Flood<Request>>>& floods) {
   }
 }
 
+// A Fork start whose child is `script` for /bin/sh, with fd 3 the channel.
+v1::ForkRequest ShellFork(const std::string& script) {
+  v1::ForkRequest start;
+  start.mutable_start()->set_module("budget-fork");
+  start.mutable_start()->set_exec_path("/bin/sh");
+  start.mutable_start()->add_exec_argv("-c");
+  start.mutable_start()->add_exec_argv(script);
+  return start;
+}
+
 // An Exec that holds `max_buffer` x 2 of the budget until it is cancelled.
 std::unique_ptr<Flood<v1::ExecRequest>> HoldingExec(
     v1::ChildProcess::Stub& stub, uint64_t max_buffer) {
@@ -171,15 +181,10 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
   // 1 KB messages the client never reads.
   std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
   {
-    v1::ForkRequest start, message;
-    start.mutable_start()->set_module("budget-fork");
-    start.mutable_start()->set_exec_path("/bin/sh");
-    start.mutable_start()->add_exec_argv("-c");
-    start.mutable_start()->add_exec_argv(
+    const v1::ForkRequest start = ShellFork(
         absl::StrCat("yes '\"", std::string(1000, 'f'), "\"' >&3"));
-    message.mutable_message()->set_string_value(std::string(256 << 10, 'm'));
     for (int i = 0; i < 60; ++i) {
-      forks.push_back(StartFlood(stub, start, message, 0));
+      forks.push_back(StartFlood(stub, start, v1::ForkRequest(), 0));
       ASSERT_NE(forks.back(), nullptr) << "fork " << i;
     }
   }
@@ -278,14 +283,9 @@ TEST_F(SpentBudgetTest, OutputWaitsForRoomAndComesWhenThereIs) {
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline());
   auto stream = stub.Fork(&ctx);
-  v1::ForkRequest start;
-  start.mutable_start()->set_module("budget-wait");
-  start.mutable_start()->set_exec_path("/bin/sh");
-  start.mutable_start()->add_exec_argv("-c");
-  start.mutable_start()->add_exec_argv(
-      "{ printf '\"'; head -c 2097152 /dev/zero | tr '\\0' a; "
-      "printf '\"\\n'; } >&3; exec sleep 1004");
-  ASSERT_TRUE(stream->Write(start));
+  ASSERT_TRUE(stream->Write(
+      ShellFork("{ printf '\"'; head -c 2097152 /dev/zero | tr '\\0' a; "
+                "printf '\"\\n'; } >&3; exec sleep 1004")));
   v1::ForkResponse response;
   ASSERT_TRUE(stream->Read(&response) && response.has_started());
   std::atomic<bool> arrived{false};

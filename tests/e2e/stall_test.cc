@@ -401,9 +401,10 @@ TEST(Stall, ExecBuffersTogetherAreCapped) {
                                }()});
   EXPECT_EQ(second.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(second.status.error_message(),
-            "exec: the server holds its limit of 3145728 bytes for the output "
-            "of running Exec calls (--max-exec-memory); this one would need "
-            "2097152 (2 x max_buffer)");
+            "the Exec calls' buffer limit is spent: calls hold 2 MiB of 3 MiB "
+            "(--max-exec-memory), and an Exec's output buffers (2 x "
+            "max_buffer) would need 2 MiB more; retry when calls have ended, "
+            "or on another server");
   first.WritesDone();
   while (first.Read(&response)) {
   }

@@ -13,7 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(MemoryBudget, HasRoomUntilTheLimitAndTakenBytesMayPassIt) {
-  MemoryBudget budget(100);
+  MemoryBudget budget(100, "the budget", "--budget");
   EXPECT_TRUE(budget.HasRoom(100));
   budget.Take(60);
   EXPECT_TRUE(budget.HasRoom(40));
@@ -26,7 +26,7 @@ TEST(MemoryBudget, HasRoomUntilTheLimitAndTakenBytesMayPassIt) {
 }
 
 TEST(MemoryBudget, AReservationIsWholeOrRefusedAndGivenBackWhenItGoes) {
-  MemoryBudget budget(3 << 20);
+  MemoryBudget budget(3 << 20, "rexecd's memory budget", "--memory-budget");
   {
     absl::StatusOr<MemoryBudget::Hold> first = budget.Reserve(2 << 20, "a");
     ASSERT_TRUE(first.ok());
@@ -35,9 +35,9 @@ TEST(MemoryBudget, AReservationIsWholeOrRefusedAndGivenBackWhenItGoes) {
         budget.Reserve((1 << 20) + 1, "an Exec's output buffers");
     EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
     EXPECT_THAT(second.status().message(),
-                HasSubstr("its calls hold 2 MiB of 3 MiB (--memory-budget), "
-                          "and an Exec's output buffers would need 1.0 MiB "
-                          "more"));
+                HasSubstr("rexecd's memory budget is spent: calls hold 2 MiB "
+                          "of 3 MiB (--memory-budget), and an Exec's output "
+                          "buffers would need 1.0 MiB more"));
     EXPECT_EQ(budget.used(), 2u << 20) << "a refusal takes nothing";
     // Moved, it is given back once, by its last owner.
     MemoryBudget::Hold moved = *std::move(first);

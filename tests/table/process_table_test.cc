@@ -117,7 +117,8 @@ TEST(ProcessTable, ASessionsRingsAreHeldFromTheMemoryBudgetUntilItGoes) {
   absl::StatusOr<Session> third = table.Reserve("carol", "", {}, false);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(third.status().message(),
-              HasSubstr("its calls hold 4 MiB of 5 MiB (--memory-budget), and "
+              HasSubstr("rexecd's memory budget is spent: calls hold 4 MiB of "
+                        "5 MiB (--memory-budget), and "
                         "a session's replay rings (2 x --replay-buffer) would "
                         "need 2 MiB more"));
   EXPECT_EQ(table.sessions(), 2) << "a refused session holds a place";
