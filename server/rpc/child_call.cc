@@ -154,10 +154,27 @@ void ChildCall<Request, Response>::ReadNext() {
   if (reading_ || half_closed_ || final_status_) return;
   // Held requests wait for the child: past the bounds, so does the stream.
   // Only a call that holds input stops: its input's progress wakes it.
-  if (held_bytes_ >= kMaxHeldBytes) return;
-  if ((held_bytes_ > 0 || input_busy_[0] || input_busy_[1]) &&
-      !state_->memory_budget().HasRoom(kLargestRequest)) {
+  const bool stall =
+      held_bytes_ >= kMaxHeldBytes ||
+      ((held_bytes_ > 0 || input_busy_[0] || input_busy_[1]) &&
+       !state_->memory_budget().HasRoom(kLargestRequest));
+  // A stream that is not read has a window's worth in gRPC: that window is
+  // held in the budget from the stall until the child has taken all the
+  // call held (see grpc_memory.h).
+  if (stall) {
+    if (!window_) {
+      absl::StatusOr<GrpcMemory::Window> window =
+          state_->grpc_memory().HoldWindow();
+      if (!window.ok()) {
+        EndCall(ToGrpcStatus(window.status()));
+        return;
+      }
+      window_ = *std::move(window);
+    }
     return;
+  }
+  if (held_bytes_ == 0 && !input_busy_[0] && !input_busy_[1]) {
+    window_ = GrpcMemory::Window();
   }
   reading_ = true;
   ++in_flight_;

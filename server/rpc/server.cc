@@ -41,8 +41,8 @@ int Milliseconds(absl::Duration d) {
       std::min<int64_t>(absl::ToInt64Milliseconds(d), INT_MAX));
 }
 
-// gRPC's quota is `grpc_memory` bytes.
-void ApplyLimits(const ConnectionLimits& limits, uint64_t grpc_memory,
+void ApplyLimits(const ConnectionLimits& limits,
+                 const grpc::ResourceQuota& quota,
                  grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                               Milliseconds(limits.handshake_timeout));
@@ -63,8 +63,6 @@ void ApplyLimits(const ConnectionLimits& limits, uint64_t grpc_memory,
       Milliseconds(limits.keepalive_min_time));
   builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                               limits.max_streams_per_connection);
-  grpc::ResourceQuota quota("rexecd");
-  quota.Resize(static_cast<size_t>(grpc_memory));
   builder->SetResourceQuota(quota);
 }
 
@@ -166,9 +164,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
         ": gRPC's buffers are part of the budget, and the calls need the "
         "rest; give a larger budget or a smaller --max-grpc-memory"));
   }
-  REXEC_ASSIGN_OR_RETURN(server->grpc_memory_,
-                         server->state_->memory_budget().Reserve(
-                             grpc_memory, "gRPC's buffers"));
+  REXEC_RETURN_IF_ERROR(server->state_->grpc_memory().Start(grpc_memory));
   if (security.network_credentials == nullptr) {
     security.network_credentials = grpc::InsecureServerCredentials();
   }
@@ -203,7 +199,7 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
                                  : security.network_credentials,
                              &ports[i]);
   }
-  ApplyLimits(limits, grpc_memory, &builder);
+  ApplyLimits(limits, server->state_->grpc_memory().quota(), &builder);
   // An Exec result carries up to max_buffer of stdout and of stderr in one
   // message, plus the exit status.
   const uint64_t max_send = 2 * config.max_exec_buffer + (1 << 20);
@@ -320,7 +316,7 @@ int RexecServer::KillAll() {
 std::string RexecServer::RenderMetrics() {
   return state_->metrics().Render(
       [state = state_.get()] { return state->table().running_children(); },
-      state_->memory_budget());
+      state_->memory_budget(), state_->grpc_memory());
 }
 
 void RexecServer::BeginDrain(absl::Time deadline) {

@@ -135,8 +135,6 @@ class RexecServer {
 
   std::unique_ptr<process::Poller> poller_;
   std::unique_ptr<ServerState> state_;
-  // gRPC's quota, out of the memory budget.
-  table::MemoryBudget::Hold grpc_memory_;
   ChildProcessService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
   // The table's executor on each of cqs_, by index.

@@ -83,7 +83,8 @@ void ServerMetrics::ChildExited(v1::TerminationReason reason) {
 }
 
 std::string ServerMetrics::Render(const std::function<int()>& running,
-                                  const table::MemoryBudget& budget) const {
+                                  const table::MemoryBudget& budget,
+                                  const GrpcMemory& grpc_memory) const {
   std::string out;
   ops::RenderSample(&out, "rexec_build_info",
                     "The version and commit of this rexecd (always 1).",
@@ -100,6 +101,11 @@ std::string ServerMetrics::Render(const std::function<int()>& running,
   ops::RenderSample(&out, "rexec_memory_budget_held_bytes",
                     "What calls hold now, gRPC's quota included.", "gauge",
                     {}, static_cast<double>(budget.used()));
+  ops::RenderSample(
+      &out, "rexec_memory_budget_stalled_streams",
+      "Calls whose requests wait unread in gRPC, each holding a stream "
+      "window of the budget.",
+      "gauge", {}, static_cast<double>(grpc_memory.windows()));
   spawn_latency_.Render(&out);
   exits_.Render(&out);
   bytes_.Render(&out);

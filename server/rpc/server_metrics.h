@@ -14,6 +14,7 @@
 #include "rexec/v1/child_process.pb.h"
 #include "server/auth/policy.h"
 #include "server/ops/metrics.h"
+#include "server/rpc/grpc_memory.h"
 #include "server/table/memory_budget.h"
 #include "server/table/process_events.h"
 
@@ -42,7 +43,8 @@ class ServerMetrics {
 
   // The Prometheus text; `running` is read at each call.
   std::string Render(const std::function<int()>& running,
-                     const table::MemoryBudget& budget) const;
+                     const table::MemoryBudget& budget,
+                     const GrpcMemory& grpc_memory) const;
 
  private:
   static size_t Index(auth::Rpc rpc) { return static_cast<size_t>(rpc); }

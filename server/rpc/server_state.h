@@ -20,6 +20,7 @@
 #include "server/plan/launch_plan.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
+#include "server/rpc/grpc_memory.h"
 #include "server/rpc/server_metrics.h"
 #include "server/rpc/table_events.h"
 #include "server/table/process_table.h"
@@ -98,6 +99,8 @@ class ServerState {
   table::MemoryBudget& exec_memory() { return exec_memory_; }
   // What calls hold: held requests, outboxes, Exec buffers, rings.
   table::MemoryBudget& memory_budget() { return table_.memory_budget(); }
+  // gRPC's part of the budget: its quota, and the windows of unread streams.
+  GrpcMemory& grpc_memory() { return grpc_memory_; }
 
   // UNAVAILABLE while --audit-on-failure refuse and the audit log takes no
   // records; OK otherwise.
@@ -146,6 +149,7 @@ class ServerState {
                                    "the Exec calls' buffer limit",
                                    "--max-exec-memory"};
   table::ProcessTable table_;
+  GrpcMemory grpc_memory_{&table_.memory_budget()};
 
   mutable absl::Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;

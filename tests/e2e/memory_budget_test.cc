@@ -2,12 +2,14 @@
 // once, by clients that never read what they are sent and children that
 // never read what they are given, against a budget of 256 MiB. rexecd's
 // RSS stays under the budget plus kOverhead, what must fit whole is refused
-// naming the budget, and a plain call still runs meanwhile.
+// naming the budget, and a plain call still runs meanwhile. Clients whose
+// streams stall leave a window in gRPC each: the senders that find no room
+// for one are ended naming the budget, and no other call is cancelled.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <iostream>
 #include <atomic>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +45,7 @@ struct Flood {
   grpc::ClientContext ctx;
   std::unique_ptr<Stream> stream;
   std::thread writer;
+  std::atomic<bool> written{false};  // the writer has stopped
 };
 
 // Opens a call with `start`, reads its first response, and has a thread
@@ -63,6 +66,7 @@ std::unique_ptr<Flood<Request>> StartFlood(v1::ChildProcess::Stub& stub,
   flood->writer = std::thread([f = flood.get(), chunk, count] {
     for (int i = 0; i < count && f->stream->Write(chunk); ++i) {
     }
+    f->written = true;
   });
   return flood;
 }
@@ -106,13 +110,16 @@ class MemoryBudgetTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = RexecdProcess::Start({"--memory-budget", Budget(),
-                                    "--metrics-listen", "127.0.0.1:0"});
+                                    "--metrics-listen", "127.0.0.1:0",
+                                    "--max-grpc-memory", GrpcMemory()});
     ASSERT_NE(server_, nullptr);
     metrics_ = server_->LoggedAddress("metrics on http://");
     metrics_ = metrics_.substr(0, metrics_.find('/'));
   }
 
   virtual std::string Budget() { return "256MiB"; }
+  // gRPC's share: a quarter of the budget, as by default.
+  virtual std::string GrpcMemory() { return "64MiB"; }
 
   // The budget's count, from the metrics page.
   double Held() {
@@ -165,31 +172,6 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
     ctx.TryCancel();
     stream->Finish();
   }
-  // Stdin to children that never read it: 1 MiB at a time, 64 MiB each.
-  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods;
-  {
-    v1::SpawnRequest start, chunk;
-    start.mutable_start()->add_argv("sleep");
-    start.mutable_start()->add_argv("1001");
-    chunk.set_stdin(std::string(kMiB, 'i'));
-    for (int i = 0; i < 8; ++i) {
-      stdin_floods.push_back(StartFlood(stub, start, chunk, 64));
-      ASSERT_NE(stdin_floods.back(), nullptr);
-    }
-  }
-  // 60 Fork calls with messages queued: the child floods its channel with
-  // 1 KB messages the client never reads.
-  std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
-  {
-    const v1::ForkRequest start = ShellFork(
-        absl::StrCat("yes '\"", std::string(1000, 'f'), "\"' >&3"));
-    for (int i = 0; i < 60; ++i) {
-      forks.push_back(StartFlood(stub, start, v1::ForkRequest(), 0));
-      ASSERT_NE(forks.back(), nullptr) << "fork " << i;
-    }
-  }
-  absl::SleepFor(absl::Seconds(3));  // the floods fill what they may
-
   // Exec buffers (2 x 16 MiB each) must fit whole: past the budget, an
   // Exec is refused, naming it.
   std::vector<std::unique_ptr<Flood<v1::ExecRequest>>> execs;
@@ -199,7 +181,8 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
     exec->ctx.set_deadline(Deadline());
     exec->stream = stub.Exec(&exec->ctx);
     v1::ExecRequest start;
-    start.mutable_start()->set_command("head -c 16777216 /dev/zero; sleep 1002");
+    start.mutable_start()->set_command(
+        "head -c 16777216 /dev/zero; sleep 1002");
     start.mutable_start()->set_max_buffer(16 << 20);
     ASSERT_TRUE(exec->stream->Write(start));
     v1::ExecResponse response;
@@ -217,6 +200,34 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
     ++refused;
   }
   EXPECT_GE(refused, 2) << "8 Execs of 32 MiB fit a budget of 256 MiB";
+  EXPECT_GE(execs.size(), 2u);
+
+  // Stdin to children that never read it: 1 MiB at a time, 64 MiB each.
+  // Each holds 16 MiB here and a stream window in gRPC where the budget has
+  // room for one, or is ended (see FloodedBudgetTest).
+  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods;
+  {
+    v1::SpawnRequest start, chunk;
+    start.mutable_start()->add_argv("sleep");
+    start.mutable_start()->add_argv("1001");
+    chunk.set_stdin(std::string(kMiB, 'i'));
+    for (int i = 0; i < 8; ++i) {
+      stdin_floods.push_back(StartFlood(stub, start, chunk, 64));
+      ASSERT_NE(stdin_floods.back(), nullptr);
+    }
+  }
+  // 60 Fork calls with messages queued: the child floods its channel with
+  // 1 KB messages the client never reads.
+  std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
+  {
+    const v1::ForkRequest start =
+        ShellFork(absl::StrCat("yes '\"", std::string(1000, 'f'), "\"' >&3"));
+    for (int i = 0; i < 60; ++i) {
+      forks.push_back(StartFlood(stub, start, v1::ForkRequest(), 0));
+      ASSERT_NE(forks.back(), nullptr) << "fork " << i;
+    }
+  }
+  absl::SleepFor(absl::Seconds(3));  // the floods fill what they may
 
   // Meanwhile a plain call, with stdin and output, runs as ever.
   {
@@ -265,10 +276,159 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
       << Held() << " bytes held, not " << left;
 }
 
+// A fresh connection to rexecd, as another client has.
+std::unique_ptr<v1::ChildProcess::Stub> OwnConnection(
+    const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt("rexec.test.own_connection", 1);  // no subchannel sharing
+  return v1::ChildProcess::NewStub(grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args));
+}
+
+// Echoes one line through `cat` until `stop`, on its own connection:
+// a client that is not flooding anything. Returns how its call ended.
+grpc::Status EchoUntil(const std::string& address, std::atomic<bool>& stop,
+                       int& round_trips) {
+  auto stub = OwnConnection(address);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(absl::Seconds(120)));
+  auto stream = stub->Spawn(&ctx);
+  v1::SpawnRequest start, line;
+  start.mutable_start()->add_argv("cat");
+  line.set_stdin(std::string(1023, 'e') + "\n");
+  if (!stream->Write(start)) return stream->Finish();
+  v1::SpawnResponse r;
+  while (!stop.load()) {
+    if (!stream->Write(line)) break;
+    size_t got = 0;
+    while (got < 1024 && stream->Read(&r)) got += r.stdout().size();
+    if (got < 1024) break;
+    ++round_trips;
+  }
+  stream->WritesDone();
+  while (stream->Read(&r)) {
+  }
+  return stream->Finish();
+}
+
+// Clients that keep sending to children that never read leave their data in
+// gRPC, up to a stream window each. rexecd counts that window in the budget
+// (grpc_memory.h), and where it has no room ends the sender, naming the
+// budget. Without it, gRPC's quota fills, and gRPC cancels calls at random
+// (RST_STREAM 11), innocent ones too. gRPC's own share is half the budget
+// here: it covers what a server this busy has not read yet.
+class FloodedBudgetTest : public MemoryBudgetTest {
+ protected:
+  std::string GrpcMemory() override { return "128MiB"; }
+};
+
+TEST_F(FloodedBudgetTest, SendersToChildrenThatNeverReadAreEndedNotOthers) {
+  auto& stub = server_->stub();
+  StartSampling();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> echoes;
+  std::vector<grpc::Status> echo_status(4);
+  std::vector<int> round_trips(4, 0);
+  for (int i = 0; i < 4; ++i) {
+    echoes.emplace_back([&, i] {
+      echo_status[i] = EchoUntil(server_->address(), stop, round_trips[i]);
+    });
+  }
+  // Stdin to `sleep`, 1 MiB at a time; Fork messages of 256 KiB to a child
+  // that never reads its channel.
+  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods;
+  std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
+  {
+    v1::SpawnRequest start, chunk;
+    start.mutable_start()->add_argv("sleep");
+    start.mutable_start()->add_argv("1001");
+    chunk.set_stdin(std::string(kMiB, 'i'));
+    for (int i = 0; i < 8; ++i) {
+      stdin_floods.push_back(StartFlood(stub, start, chunk, 64));
+      ASSERT_NE(stdin_floods.back(), nullptr) << "stdin flood " << i;
+    }
+  }
+  {
+    const v1::ForkRequest start = ShellFork("exec sleep 1005");
+    v1::ForkRequest message;
+    message.mutable_message()->set_string_value(std::string(256 << 10, 'm'));
+    for (int i = 0; i < 60; ++i) {
+      forks.push_back(StartFlood(stub, start, message, 256));
+      ASSERT_NE(forks.back(), nullptr) << "fork " << i;
+    }
+  }
+
+  absl::SleepFor(absl::Seconds(3));  // the floods fill what they may
+  const double stalled =
+      Sample(Get(metrics_, "/metrics"), "rexec_memory_budget_stalled_streams");
+  EXPECT_GE(stalled, 1);
+  EXPECT_LE(stalled, 4) << "a window each, in 128 MiB";
+
+  // A new client's first call works.
+  {
+    auto own = OwnConnection(server_->address());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(Deadline(absl::Seconds(20)));
+    auto stream = own->Spawn(&ctx);
+    v1::SpawnRequest start;
+    start.mutable_start()->add_argv("echo");
+    start.mutable_start()->add_argv("new-client");
+    ASSERT_TRUE(stream->Write(start));
+    stream->WritesDone();
+    std::string out;
+    v1::SpawnResponse r;
+    while (stream->Read(&r)) out += r.stdout();
+    grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(out, "new-client\n");
+  }
+  stop = true;
+  for (auto& t : echoes) t.join();
+  StopSampling();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(echo_status[i].ok())
+        << "echo " << i << ": " << echo_status[i].error_code() << " "
+        << echo_status[i].error_message();
+    EXPECT_GT(round_trips[i], 0) << "echo " << i;
+  }
+  // A flood whose writer stopped was ended, naming the budget; the others
+  // still run (and are cancelled here).
+  int ended = 0;
+  auto check = [&](auto& floods) {
+    for (auto& f : floods) {
+      if (!f->written) f->ctx.TryCancel();
+    }
+    for (auto& f : floods) {
+      f->writer.join();
+      grpc::Status status = f->stream->Finish();
+      if (status.error_code() == grpc::StatusCode::CANCELLED) continue;
+      ++ended;
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << status.error_message();
+      EXPECT_THAT(status.error_message(),
+                  HasSubstr("(--memory-budget), and the stream window gRPC "
+                            "holds for a call whose child does not take"));
+    }
+  };
+  check(stdin_floods);
+  check(forks);
+  std::cout << "rexecd: " << peak_ / kMiB << " MiB at its peak; " << ended
+            << " of 68 floods ended\n";
+  EXPECT_GE(ended, 60) << "68 stalled floods fit a budget of 256 MiB";
+  if (!kSanitized) EXPECT_LT(peak_.load(), kBudget + kOverhead);
+  // What the calls held, windows too, came back.
+  EXPECT_TRUE(Eventually([&] { return Held() == kBudget / 2; }))
+      << Held() << " bytes held";
+  EXPECT_EQ(
+      Sample(Get(metrics_, "/metrics"), "rexec_memory_budget_stalled_streams"),
+      0);
+}
+
 class SpentBudgetTest : public MemoryBudgetTest {
  protected:
   // A quarter for gRPC: 36 MiB for the calls.
   std::string Budget() override { return "48MiB"; }
+  std::string GrpcMemory() override { return "12MiB"; }
 };
 
 TEST_F(SpentBudgetTest, OutputWaitsForRoomAndComesWhenThereIs) {
