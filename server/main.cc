@@ -60,9 +60,10 @@ namespace {
 using rexec::rpc::ConnectionLimits;
 using rexec::rpc::ServerConfig;
 
-// File descriptors a child may hold while it runs: three pipe ends, a
-// pidfd, and for Fork the channel and its copy.
-constexpr rlim_t kFdsPerChild = 6;
+// File descriptors a running child holds in rexecd, as measured by
+// CgroupTest.ARunningChildHoldsAtMostFourFds: three pipe ends and a pidfd
+// (a terminal: one fd and the pidfd; a Fork: one more, its channel).
+constexpr rlim_t kFdsPerChild = 4;
 // For connections, the poller, logs and gRPC's own.
 constexpr rlim_t kFdsReserved = 256;
 

@@ -273,13 +273,7 @@ absl::StatusOr<Cgroup> CgroupRoot::Create(
       return ErrnoStatus(errno, absl::StrCat("mkdir ", dir));
     }
   }
-  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.Valid()) {
-    const int error = errno;
-    rmdir(dir.c_str());
-    return ErrnoStatus(error, absl::StrCat("open ", dir));
-  }
-  Cgroup cgroup(this, dir, std::move(fd));
+  Cgroup cgroup(this, dir);
   std::vector<std::pair<std::string, std::string>> writes;
   if (group_pids_max && HasController("pids")) {
     writes.emplace_back(group_dir + "/pids.max", absl::StrCat(*group_pids_max));
@@ -325,17 +319,14 @@ void CgroupRoot::RemoveBuried() {
                 buried_.end());
 }
 
-Cgroup::Cgroup(CgroupRoot* root, std::string path, UniqueFd fd)
-    : root_(root), path_(std::move(path)), fd_(std::move(fd)) {}
+Cgroup::Cgroup(CgroupRoot* root, std::string path)
+    : root_(root), path_(std::move(path)) {}
 
 Cgroup::Cgroup(Cgroup&& other) noexcept
-    : root_(other.root_),
-      path_(std::exchange(other.path_, std::string())),
-      fd_(std::move(other.fd_)) {}
+    : root_(other.root_), path_(std::exchange(other.path_, std::string())) {}
 
 Cgroup::~Cgroup() {
   if (path_.empty()) return;
-  fd_.Reset();
   for (int i = 0; i < kRemoveTries && Populated(); ++i) {
     Kill().IgnoreError();
     absl::SleepFor(kRemovePause);
@@ -346,6 +337,12 @@ Cgroup::~Cgroup() {
   }
   // The identity's directory goes with its last child (EBUSY otherwise).
   rmdir(path_.substr(0, path_.rfind('/')).c_str());
+}
+
+absl::StatusOr<UniqueFd> Cgroup::OpenDir() const {
+  UniqueFd fd(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.Valid()) return ErrnoStatus(errno, absl::StrCat("open ", path_));
+  return fd;
 }
 
 absl::Status Cgroup::Kill() const {

@@ -95,8 +95,9 @@ class Cgroup {
   // Kills what is left in it and removes it.
   ~Cgroup();
 
-  // The directory, for CLONE_INTO_CGROUP.
-  int fd() const { return fd_.Get(); }
+  // The directory, for CLONE_INTO_CGROUP: opened for the launch and closed
+  // after it, so that a running child costs the server no fd for it.
+  absl::StatusOr<UniqueFd> OpenDir() const;
   const std::string& path() const { return path_; }
   // SIGKILL to every process in it (cgroup.kill).
   absl::Status Kill() const;
@@ -109,11 +110,10 @@ class Cgroup {
 
  private:
   friend class CgroupRoot;
-  Cgroup(CgroupRoot* root, std::string path, UniqueFd fd);
+  Cgroup(CgroupRoot* root, std::string path);
 
   CgroupRoot* root_;
   std::string path_;
-  UniqueFd fd_;
 };
 
 // The memory limit this process runs under: the least memory.max of its

@@ -123,14 +123,16 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   spec.fd_targets = stdio.targets;
   spec.controlling_tty = stdio.controlling_tty;
   std::optional<Cgroup> cgroup;
+  UniqueFd cgroup_dir;  // closed once the child is in it
   if (options.cgroup) {
     const CgroupPlacement& place = *options.cgroup;
     REXEC_ASSIGN_OR_RETURN(
         Cgroup made,
         place.root->Create(place.group, place.group_pids_max, place.limits));
     cgroup.emplace(std::move(made));
+    REXEC_ASSIGN_OR_RETURN(cgroup_dir, cgroup->OpenDir());
     spec.into_cgroup = true;
-    fds.push_back(cgroup->fd());
+    fds.push_back(cgroup_dir.Get());
   }
   // The init of a PID namespace reports how the program ended here.
   UniqueFd status_read, status_write;
@@ -160,6 +162,7 @@ absl::StatusOr<Child> Child::Spawn(const SpawnOptions& options) {
   if (cgroup) child.cgroup_.emplace(std::move(*cgroup));
   report_write.Reset();
   status_write.Reset();
+  cgroup_dir.Reset();
   REXEC_ASSIGN_OR_RETURN(std::optional<LaunchFailure> failure,
                          child.AwaitExec(report_read.Get(), program));
   if (failure) {

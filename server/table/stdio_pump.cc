@@ -63,27 +63,20 @@ absl::Status StdioPump::Connect(process::Child& child) {
       fcntl(child.end(target).Get(), F_SETPIPE_SZ, kPipeSize);
     }
   }
+  auto share = [](Output& out, PendingInput& in, process::UniqueFd* fd) {
+    out.fd = in.fd = fd;
+    out.shared = &in;
+    in.shared = &out;
+  };
   outputs_[1].fd = &child.stderr_fd();
-  outputs_[2].fd = &channel_read_;
-  inputs_[1].fd = &channel_write_;
-  channel_read_ = std::move(child.end(3));
+  channel_ = std::move(child.end(3));
+  share(outputs_[2], inputs_[1], &channel_);
   process::UniqueFd& terminal = child.terminal();
   if (terminal.Valid()) {
-    outputs_[0].fd = &terminal;
-    inputs_[0].fd = &terminal_write_;
-    terminal_write_.Reset(fcntl(terminal.Get(), F_DUPFD_CLOEXEC, 0));
-    if (!terminal_write_.Valid()) {
-      return ErrnoStatus(errno, "dup of the terminal");
-    }
+    share(outputs_[0], inputs_[0], &terminal);
   } else {
     outputs_[0].fd = &child.stdout_fd();
     inputs_[0].fd = &child.stdin_fd();
-  }
-  if (channel_read_.Valid()) {
-    channel_write_.Reset(fcntl(channel_read_.Get(), F_DUPFD_CLOEXEC, 0));
-    if (!channel_write_.Valid()) {
-      return ErrnoStatus(errno, "dup of the IPC channel");
-    }
   }
   return WatchOutputs();
 }
@@ -91,9 +84,16 @@ absl::Status StdioPump::Connect(process::Child& child) {
 absl::Status StdioPump::WatchOutputs() {
   for (int i = 0; i < 3; ++i) {
     if (!outputs_[i].fd->Valid()) continue;
-    absl::StatusOr<process::Poller::WatchId> watch = poller_->Watch(
-        outputs_[i].fd->Get(), EPOLLIN,
-        [ring = bell_->Ringer(OutputBit(i))](uint32_t) { ring(); });
+    // A shared fd's event, whichever, rings both directions: the watch
+    // is one-shot for both.
+    const uint32_t bits =
+        OutputBit(i) |
+        (outputs_[i].shared != nullptr
+             ? InputBit(static_cast<int>(outputs_[i].shared - inputs_))
+             : 0);
+    absl::StatusOr<process::Poller::WatchId> watch =
+        poller_->Watch(outputs_[i].fd->Get(), EPOLLIN,
+                       [ring = bell_->Ringer(bits)](uint32_t) { ring(); });
     if (!watch.ok()) return watch.status();
     outputs_[i].watch = *watch;
     outputs_[i].open = outputs_[i].armed = true;
@@ -143,8 +143,7 @@ void StdioPump::Flush(Input input) {
     if (chunk.close) {
       CloseInputFd(in);
     }
-    while (in.fd != nullptr && in.fd->Valid() &&
-           in.offset < chunk.data.size()) {
+    while (Writable(in) && in.offset < chunk.data.size()) {
       ssize_t n = write(in.fd->Get(), chunk.data.data() + in.offset,
                         chunk.data.size() - in.offset);
       if (n > 0) {
@@ -156,17 +155,7 @@ void StdioPump::Flush(Input input) {
                               n);
       } else if (errno == EAGAIN) {
         // The child is not reading: wait for room rather than buffer more.
-        absl::Status status;
-        if (in.watch == 0) {
-          absl::StatusOr<process::Poller::WatchId> watch = poller_->Watch(
-              in.fd->Get(), EPOLLOUT,
-              [ring = bell_->Ringer(InputBit(static_cast<int>(input)))](
-                  uint32_t) { ring(); });
-          if (watch.ok()) in.watch = *watch;
-          status = watch.status();
-        } else {
-          status = poller_->Rearm(in.watch, in.fd->Get(), EPOLLOUT);
-        }
+        absl::Status status = WaitForRoom(input, in);
         if (status.ok()) break;
         events_->Trouble(pid_, absl::StrCat("input dropped: ",
                                             status.message()));
@@ -177,9 +166,10 @@ void StdioPump::Flush(Input input) {
         CloseInputFd(in);
       }
     }
-    if (in.fd != nullptr && in.fd->Valid() && in.offset < chunk.data.size()) {
+    if (Writable(in) && in.offset < chunk.data.size()) {
       break;  // EPOLLOUT
     }
+    in.waiting = false;
     if (chunk.done) {
       done.push_back(std::move(chunk.done));
     } else if (!chunk.close) {
@@ -193,7 +183,36 @@ void StdioPump::Flush(Input input) {
   if (sink_done) sink_->OnInputWritten(input);
 }
 
+absl::Status StdioPump::WaitForRoom(Input input, PendingInput& in) {
+  in.waiting = true;
+  if (in.shared != nullptr) {
+    return poller_->Rearm(in.shared->watch, in.fd->Get(),
+                          SharedEvents(*in.shared));
+  }
+  if (in.watch != 0) return poller_->Rearm(in.watch, in.fd->Get(), EPOLLOUT);
+  absl::StatusOr<process::Poller::WatchId> watch = poller_->Watch(
+      in.fd->Get(), EPOLLOUT,
+      [ring = bell_->Ringer(InputBit(static_cast<int>(input)))](uint32_t) {
+        ring();
+      });
+  if (!watch.ok()) return watch.status();
+  in.watch = *watch;
+  return absl::OkStatus();
+}
+
+uint32_t StdioPump::SharedEvents(const Output& out) {
+  uint32_t events = 0;
+  if (out.armed) events |= EPOLLIN;
+  if (out.shared->waiting && !out.shared->closed) events |= EPOLLOUT;
+  return events;
+}
+
 void StdioPump::CloseInputFd(PendingInput& in) {
+  in.waiting = false;
+  if (in.shared != nullptr) {
+    in.closed = true;  // the fd is the output's
+    return;
+  }
   if (in.fd == nullptr || !in.fd->Valid()) return;
   if (in.watch != 0) poller_->Unwatch(in.watch, in.fd->Get());
   in.watch = 0;
@@ -221,16 +240,16 @@ void StdioPump::CloseInput(Input input) {
 }
 
 void StdioPump::CloseChannel() {
-  if (!channel_read_.Valid()) return;
+  if (!channel_.Valid()) return;
   // shutdown() reaches the child at once, whatever other copies exist.
-  shutdown(channel_read_.Get(), SHUT_RDWR);
-  CloseOutput(Stream::kChannel);
-  channel_read_.Reset();
+  shutdown(channel_.Get(), SHUT_RDWR);
   CloseInput(Input::kChannel);
+  CloseOutput(Stream::kChannel);
+  channel_.Reset();
 }
 
 void StdioPump::EndChannel() {
-  if (!channel_read_.Valid()) return;
+  if (!channel_.Valid()) return;
   CloseChannel();
   sink_->OnChannelEnded();
 }
@@ -273,11 +292,12 @@ bool StdioPump::ReadChunk(Stream stream, size_t max) {
   }
   if (n < 0 && errno == EINTR) return true;
   if (n < 0 && errno == EAGAIN) {
-    absl::Status status = poller_->Rearm(out.watch, out.fd->Get(), EPOLLIN);
-    if (status.ok()) {
-      out.armed = true;
-      return false;
-    }
+    out.armed = true;
+    absl::Status status = poller_->Rearm(
+        out.watch, out.fd->Get(),
+        out.shared != nullptr ? SharedEvents(out) : uint32_t{EPOLLIN});
+    if (status.ok()) return false;
+    out.armed = false;
     events_->Trouble(pid_,
                      absl::StrCat("output lost: ", status.message()));
   }

@@ -4,8 +4,10 @@
 // than a bound waiting. Readiness comes from the poller as bell events (the
 // bits below); the bytes are read and written on the executor's thread.
 //
-// The channel and a terminal are one fd each, read here and written through
-// a dup, so that each direction has its own fd for the poller.
+// The channel and a terminal are one fd each, read and written: one watch
+// serves both directions (a running child costs the server no fd more), and
+// whichever fires, each direction looks again and the watch is armed anew
+// for what both still wait for.
 //
 // Owned by its Supervisor, on its executor thread; not thread-safe.
 #ifndef REXEC_SERVER_TABLE_STDIO_PUMP_H_
@@ -105,18 +107,24 @@ class StdioPump {
   uint64_t bytes_out() const { return bytes_out_; }
 
  private:
+  struct PendingInput;
   struct Output {
     process::UniqueFd* fd = nullptr;
     process::Poller::WatchId watch = 0;
     bool open = false;
     bool armed = false;
+    PendingInput* shared = nullptr;  // the input written to the same fd
   };
   struct PendingInput {
     process::UniqueFd* fd = nullptr;
-    process::Poller::WatchId watch = 0;
+    process::Poller::WatchId watch = 0;  // its own fd's
     std::deque<Chunk> chunks;  // the front is being written
     size_t offset = 0;         // into the front's data
     size_t bytes = 0;          // of the chunks' data
+    Output* shared = nullptr;  // the output read from the same fd, whose
+                               // watch and fd these are
+    bool closed = false;       // (shared) no more is written
+    bool waiting = false;      // for room (EPOLLOUT)
   };
 
   absl::Status WatchOutputs();
@@ -125,6 +133,13 @@ class StdioPump {
   // now.
   bool ReadChunk(Stream stream, size_t max);
   void CloseInputFd(PendingInput& in);
+  bool Writable(const PendingInput& in) const {
+    return in.fd != nullptr && in.fd->Valid() && !in.closed;
+  }
+  // Waits for room to write `in` (EPOLLOUT).
+  absl::Status WaitForRoom(Input input, PendingInput& in);
+  // The events a shared fd's watch waits for now, both directions'.
+  static uint32_t SharedEvents(const Output& out);
 
   process::Poller* const poller_;
   ProcessEvents* const events_;
@@ -132,9 +147,7 @@ class StdioPump {
   Sink* const sink_;
   pid_t pid_ = 0;  // for the log
 
-  process::UniqueFd channel_read_;
-  process::UniqueFd channel_write_;   // valid while the channel is open
-  process::UniqueFd terminal_write_;  // with a terminal: stdin's fd
+  process::UniqueFd channel_;  // valid while the channel is open
   Output outputs_[3];
   PendingInput inputs_[2];
   uint64_t bytes_in_ = 0;

@@ -149,6 +149,63 @@ TEST_F(CgroupTest, EachChildRunsInACgroupOfItsOwnThatGoesWithIt) {
   })) << "a child's cgroup outlived its call";
 }
 
+// The fds `kCalls` children of `start` hold in `server`, per child, while
+// their calls are open (on one connection, made before counting).
+template <typename Request>
+double FdsPerChild(RexecdProcess& server,
+                   const typename client::Rpc<Request>::Start& start) {
+  constexpr int kCalls = 40;
+  const int before = server.FdCount();
+  std::vector<std::unique_ptr<client::ChildSession<Request>>> open;
+  for (int i = 0; i < kCalls; ++i) {
+    open.push_back(
+        std::make_unique<client::ChildSession<Request>>(server.stub(), start));
+    typename client::Rpc<Request>::Response r;
+    EXPECT_TRUE(open.back()->Read(&r) && r.has_started());
+  }
+  // The last launch's own fds close just after its Started.
+  int held = 0;
+  for (int i = 0; i < 20; ++i) {
+    held = server.FdCount() - before;
+    if (held <= 4 * kCalls) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  for (auto& session : open) session->Cancel();
+  // They are given back too, before the next count begins.
+  EXPECT_TRUE(Eventually([&] { return server.FdCount() <= before; }))
+      << server.FdCount() << " fds, " << before << " before";
+  return static_cast<double>(held) / kCalls;
+}
+
+// What a running child costs rexecd in file descriptors, each in a cgroup
+// of its own: the start-up check counts on 4 (kFdsPerChild in main.cc).
+// The cgroup's directory is open only for the launch; the channel and a
+// terminal are one fd each, read and written through one poller watch.
+TEST_F(CgroupTest, ARunningChildHoldsAtMostFourFds) {
+  v1::SpawnStart spawn;
+  spawn.add_argv("true");
+  client::SpawnSession first(server_->stub(), spawn);  // the connection
+  v1::SpawnResponse r;
+  while (first.Read(&r)) {
+  }
+  ASSERT_TRUE(first.Finish().ok());
+
+  spawn.set_argv(0, "cat");
+  // stdin, stdout and stderr pipes, and a pidfd.
+  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn), 4.0);
+  // A terminal and a pidfd.
+  spawn.mutable_options()->mutable_pty()->set_rows(24);
+  spawn.mutable_options()->mutable_pty()->set_cols(80);
+  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn), 2.0);
+  // Fork's pipes, its channel and a pidfd: one more than a Spawn.
+  v1::ForkStart fork;
+  fork.set_module("fds");
+  fork.set_exec_path("/bin/sh");
+  fork.add_exec_argv("-c");
+  fork.add_exec_argv("exec cat");
+  EXPECT_LE(FdsPerChild<v1::ForkRequest>(*server_, fork), 5.0);
+}
+
 TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
   CliResult r =
       RunRexec({"--server", server_->address(), "spawn", "--timeout", "1s",
@@ -166,12 +223,11 @@ TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
 // nothing is left (crash_test.cc).
 TEST_F(CgroupTest, WhatAKilledRexecdLeftIsKilledByTheNextOnTheSameRoot) {
   server_->Terminate();
-  server_ = RexecdProcess::Start(
-      {"--cgroup-root", root_, "--pid-namespace", "host"});
+  server_ =
+      RexecdProcess::Start({"--cgroup-root", root_, "--pid-namespace", "host"});
   ASSERT_NE(server_, nullptr);
-  CliResult started =
-      RunRexec({"--server", server_->address(), "spawn", "--detach", "--",
-                "sh", "-c", kEscapees});
+  CliResult started = RunRexec({"--server", server_->address(), "spawn",
+                                "--detach", "--", "sh", "-c", kEscapees});
   ASSERT_EQ(started.code, 0) << started.err;
   ASSERT_TRUE(Eventually([] {
     return !ProcessesWithArg("3301").empty() &&

@@ -415,7 +415,9 @@ TEST_F(FloodedBudgetTest, SendersToChildrenThatNeverReadAreEndedNotOthers) {
   std::cout << "rexecd: " << peak_ / kMiB << " MiB at its peak; " << ended
             << " of 68 floods ended\n";
   EXPECT_GE(ended, 60) << "68 stalled floods fit a budget of 256 MiB";
-  if (!kSanitized) EXPECT_LT(peak_.load(), kBudget + kOverhead);
+  if (!kSanitized) {
+    EXPECT_LT(peak_.load(), kBudget + kOverhead);
+  }
   // What the calls held, windows too, came back.
   EXPECT_TRUE(Eventually([&] { return Held() == kBudget / 2; }))
       << Held() << " bytes held";
