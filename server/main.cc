@@ -787,7 +787,10 @@ int main(int argc, char** argv) {
   sigemptyset(&handled);
   for (int sig : rexec::process::kServerSignals) sigaddset(&handled, sig);
   sigaddset(&handled, rexec::process::ForwardingSignal());
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  // SIGCHLD too, for the orphan reaper's own signalfd (child_registry.h).
+  sigset_t blocked = handled;
+  sigaddset(&blocked, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
   // Logs go to stderr, each from a thread of its own: what a container
   // runtime collects, and a stalled reader does not hold up a call.

@@ -61,20 +61,11 @@ class ChildRegistry {
   // may be the one); true when the group was there to signal.
   bool SignalReapedGroup(pid_t pgid, int signal_number);
 
-  // Blocks until `pid` (a zombie child of ours) is known not to belong to an
-  // owner; returns false if the registry changed meanwhile, so the caller
-  // should look again at which child is a zombie.
-  bool WaitUntilOrphan(pid_t pid);
-  // The registry's version, and a wait for it to move on from `seen` (used
-  // while we have no child at all).
-  uint64_t Generation();
-  void WaitForChange(uint64_t seen);
-  // Children spawned and not yet reaped.
-  int OwnedCount();
+  // Whether `pid` (a zombie child of ours) belongs to nobody: not
+  // registered, and no spawn in flight whose child it may be (waited for).
+  bool IsOrphan(pid_t pid);
 
  private:
-  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++generation_; }
-
   absl::Mutex mu_;
   absl::flat_hash_set<pid_t> owned_ ABSL_GUARDED_BY(mu_);
   // Groups by id, with how many owners hold that id: two when a reaped
@@ -83,13 +74,21 @@ class ChildRegistry {
   absl::flat_hash_map<pid_t, std::function<void()>> group_watchers_
       ABSL_GUARDED_BY(mu_);
   int spawns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that
 // orphaned descendants of our children are re-parented to us instead of init,
 // and starts a thread that reaps them as they exit, leaving registered
 // children to their owners. Idempotent; the thread lives until exit.
+//
+// The thread hears of exits through SIGCHLD (a signalfd), which the process
+// must block in every thread (main() does, before any thread starts): it
+// reaps the child the signal names if that child is an orphan. It never
+// waits in waitid(P_ALL), whose every wake-up scans all our children
+// (with 4,500 running, each spawn's exit cost two such scans, and the round
+// trip's p99 went from 2.4 to 7 ms). Signals that arrive while one is
+// pending are merged, so once a second it also reaps whatever orphans are
+// zombies (one scan).
 void StartOrphanReaper();
 
 }  // namespace rexec::process

@@ -496,6 +496,25 @@ TEST_F(SpawnTest, OrphansAreReparentedToTheServerAndReaped) {
       << "the orphan's zombie was not reaped";
 }
 
+// Orphans that die at once: their SIGCHLDs merge into fewer signals than
+// exits, and the reaper's sweep reaps the ones no signal named.
+TEST_F(SpawnTest, OrphansThatDieAtOnceAreAllReaped) {
+  Outcome o = RunSpawn(
+      *server_,
+      Start({"sh", "-c",
+             "for i in $(seq 60); do (setsid sleep 311 &); done; echo done"}));
+  EXPECT_EQ(o.out, "done\n");
+  std::vector<pid_t> orphans;
+  ASSERT_TRUE(Eventually([&] {
+    orphans = ProcessesWithArg("311");
+    return orphans.size() == 60;
+  })) << orphans.size() << " orphans";
+  for (pid_t pid : orphans) kill(pid, SIGKILL);
+  EXPECT_TRUE(
+      Eventually([&] { return ChildrenOf(server_->server_pid()).empty(); }))
+      << ChildrenOf(server_->server_pid()).size() << " zombies left";
+}
+
 TEST_F(SpawnTest, TwoHundredConcurrentCalls) {
   constexpr int kCalls = 200;
   std::vector<std::thread> threads;
