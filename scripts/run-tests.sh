@@ -12,15 +12,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each phase says how long it took: the suite must stay under 25 minutes,
+# and this is where to look first when it does not.
+phase() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "run-tests.sh: ${name}: $((SECONDS - start)) s" >&2
+}
+
 cmake -S . -B build
-cmake --build build -j2
-ctest --test-dir build --output-on-failure -j2
+phase "build" cmake --build build -j2
+phase "tests" ctest --test-dir build --output-on-failure -j2
 
 cmake -S . -B build-sanitize -DREXEC_SANITIZE=ON
-cmake --build build-sanitize -j2
-ctest --test-dir build-sanitize --output-on-failure -j2
+phase "sanitizer build" cmake --build build-sanitize -j2
+phase "sanitizer tests" ctest --test-dir build-sanitize --output-on-failure -j2
 
 cmake -S . -B build-fuzz -DREXEC_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
   -DBUILD_TESTING=OFF
-cmake --build build-fuzz -j2 --target fuzzers
-ctest --test-dir build-fuzz --output-on-failure -j2
+phase "fuzz build" cmake --build build-fuzz -j2 --target fuzzers
+phase "fuzzers" ctest --test-dir build-fuzz --output-on-failure -j2

@@ -80,6 +80,23 @@ void EndFloods(std::vector<std::unique_ptr<Flood<Request>>>& floods) {
   }
 }
 
+// Eight calls writing stdin to `sleep`, which never reads it: 1 MiB at a
+// time, 64 MiB each. Fewer where one did not start (a failure is added).
+std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> StdinFloods(
+    v1::ChildProcess::Stub& stub) {
+  v1::SpawnRequest start, chunk;
+  start.mutable_start()->add_argv("sleep");
+  start.mutable_start()->add_argv("1001");
+  chunk.set_stdin(std::string(kMiB, 'i'));
+  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> floods;
+  for (int i = 0; i < 8; ++i) {
+    auto flood = StartFlood(stub, start, chunk, 64);
+    if (flood == nullptr) break;
+    floods.push_back(std::move(flood));
+  }
+  return floods;
+}
+
 // A Fork start whose child is `script` for /bin/sh, with fd 3 the channel.
 v1::ForkRequest ShellFork(const std::string& script) {
   v1::ForkRequest start;
@@ -205,17 +222,9 @@ TEST_F(MemoryBudgetTest, EveryConsumerAtOnceStaysWithinTheBudget) {
   // Stdin to children that never read it: 1 MiB at a time, 64 MiB each.
   // Each holds 16 MiB here and a stream window in gRPC where the budget has
   // room for one, or is ended (see FloodedBudgetTest).
-  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods;
-  {
-    v1::SpawnRequest start, chunk;
-    start.mutable_start()->add_argv("sleep");
-    start.mutable_start()->add_argv("1001");
-    chunk.set_stdin(std::string(kMiB, 'i'));
-    for (int i = 0; i < 8; ++i) {
-      stdin_floods.push_back(StartFlood(stub, start, chunk, 64));
-      ASSERT_NE(stdin_floods.back(), nullptr);
-    }
-  }
+  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods =
+      StdinFloods(stub);
+  ASSERT_EQ(stdin_floods.size(), 8u);
   // 60 Fork calls with messages queued: the child floods its channel with
   // 1 KB messages the client never reads.
   std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
@@ -336,18 +345,10 @@ TEST_F(FloodedBudgetTest, SendersToChildrenThatNeverReadAreEndedNotOthers) {
   }
   // Stdin to `sleep`, 1 MiB at a time; Fork messages of 256 KiB to a child
   // that never reads its channel.
-  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods;
+  std::vector<std::unique_ptr<Flood<v1::SpawnRequest>>> stdin_floods =
+      StdinFloods(stub);
+  ASSERT_EQ(stdin_floods.size(), 8u);
   std::vector<std::unique_ptr<Flood<v1::ForkRequest>>> forks;
-  {
-    v1::SpawnRequest start, chunk;
-    start.mutable_start()->add_argv("sleep");
-    start.mutable_start()->add_argv("1001");
-    chunk.set_stdin(std::string(kMiB, 'i'));
-    for (int i = 0; i < 8; ++i) {
-      stdin_floods.push_back(StartFlood(stub, start, chunk, 64));
-      ASSERT_NE(stdin_floods.back(), nullptr) << "stdin flood " << i;
-    }
-  }
   {
     const v1::ForkRequest start = ShellFork("exec sleep 1005");
     v1::ForkRequest message;
