@@ -92,6 +92,7 @@ bool ChildRegistry::SignalReapedGroup(pid_t pgid, int signal_number) {
 
 bool ChildRegistry::IsOrphan(pid_t pid) {
   absl::MutexLock lock(&mu_);
+  if (owned_.contains(pid)) return false;  // every child's exit: no wait
   // A zombie that appeared while a spawn was in flight may be that spawn's
   // child, whose pid is not registered yet.
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
