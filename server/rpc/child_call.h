@@ -20,11 +20,12 @@
 // no more of it, and one that holds input reads no more requests, until
 // there is room (back-pressure, as above); a call that holds nothing still
 // moves, a little at a time, so that every call goes on and the budget is
-// passed by at most that much per call. A call that holds requests (its
-// client sends faster than the child takes) also holds a window of gRPC's
-// in the budget (grpc_memory.h); where the budget has no room for one, the
-// call ends RESOURCE_EXHAUSTED naming it, rather than gRPC cancelling a
-// call at random when its quota is full.
+// passed by at most that much per call. A call that stops reading its
+// stream (its client sends faster than the child takes) holds a window of
+// gRPC's in the budget (grpc_memory.h) until the child has taken all it
+// held; where the budget has no room for one, the call ends
+// RESOURCE_EXHAUSTED naming it, rather than gRPC cancelling a call at
+// random when its quota is full.
 //
 // Before anything else, the call is authenticated (an identity, or
 // UNAUTHENTICATED); it must then send its start within --start-timeout.
@@ -271,7 +272,7 @@ class ChildCall : public ChildHandle::Owner {
   // ReadNext()).
   std::deque<Request> held_[2];
   size_t held_bytes_ = 0;
-  // gRPC's window for this stream while the call holds requests or stalls.
+  // gRPC's window for this stream, from a stall until nothing is held.
   GrpcMemory::Window window_;
   // The chunk each input is writing (counted in the budget until written).
   size_t busy_bytes_[2] = {0, 0};
