@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "client/printable.h"
@@ -49,6 +50,27 @@ int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls) {
   }
   if (std::string hint = ExplainConnectFailure(status, tls); !hint.empty()) {
     WriteAll(err_fd, absl::StrCat("rexec: ", hint, "\n"));
+  }
+  return StartFailureExitCode(status);
+}
+
+int StartFailureExitCode(const grpc::Status& status) {
+  const std::string text = status.error_message();  // a copy, not a ref
+  absl::string_view message = text;
+  if (status.ok() || !absl::ConsumePrefix(&message, "spawn ")) {
+    return kRpcErrorExitCode;
+  }
+  // After the program's name, only a reason: a step's failure names the
+  // step ("spawn ls: cwd /x: ...").
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos) return kRpcErrorExitCode;
+  absl::string_view reason = message.substr(colon + 2);
+  if (absl::StrContains(reason, ": ")) return kRpcErrorExitCode;
+  if (absl::EndsWith(reason, "(ENOENT)")) return kNotFoundExitCode;
+  for (absl::string_view cannot_run :
+       {"(EACCES)", "(EPERM)", "(ENOEXEC)", "(ENOTDIR)", "(EISDIR)",
+        "(ETXTBSY)", "(ELOOP)", "(ENAMETOOLONG)"}) {
+    if (absl::EndsWith(reason, cannot_run)) return kCannotRunExitCode;
   }
   return kRpcErrorExitCode;
 }

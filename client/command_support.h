@@ -40,12 +40,24 @@ bool WriteAll(int fd, absl::string_view data);
 // "rexec: timed out after 1.5s; the child was stopped\n"
 std::string TimeoutNote(const google::protobuf::Duration& timeout);
 
+// The exit codes of a program that could not be started, as shells and ssh
+// have them.
+constexpr int kNotFoundExitCode = 127;
+constexpr int kCannotRunExitCode = 126;
+
 // Writes "rexec: CODE: message" (or a note that the call ended without an
 // exit status), with what a connection failure most likely means, to
-// `err_fd` and returns kRpcErrorExitCode. The server's words are escaped
-// (Printable).
+// `err_fd`. The server's words are escaped (Printable). Returns
+// StartFailureExitCode(status).
 int ReportCallEnd(const grpc::Status& status, int err_fd, bool tls);
 
+// What rexec exits with for a call that ended with `status`: 127 when the
+// program was not found, 126 when it was found but cannot run (not
+// executable, not a format the kernel runs, a path through a file), as
+// rexecd words them ("spawn PROGRAM: REASON (ERRNO)", the form the
+// libraries read the errno from); else kRpcErrorExitCode, for every other
+// failure (a missing cwd, a policy's refusal, the server unreachable).
+int StartFailureExitCode(const grpc::Status& status);
 // ShellExitCode, or kRpcErrorExitCode after saying on `err_fd` what was
 // wrong with the exit the server sent.
 int ExitCode(const v1::ExitStatus& exit, int err_fd);

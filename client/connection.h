@@ -28,6 +28,9 @@ int ExecReceiveLimit(uint64_t max_buffer);
 // Where rexecd listens when it is given no --listen, and so where rexec
 // goes when it is given no --server (as docker's CLI goes to its socket).
 inline constexpr char kDefaultServer[] = "unix:/run/rexec/rexecd.sock";
+// The port of an address given without one: rexecd's, as the image and the
+// manifests publish it.
+inline constexpr int kDefaultPort = 50051;
 
 // The client's keepalive: while a call is open, a ping after this long
 // without a byte from the server, and the connection (with its calls,

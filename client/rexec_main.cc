@@ -1,7 +1,10 @@
 // rexec: the command-line client, a thin shell over the client library.
 // Each subcommand is a CliCommand that adds its flags to the app; main
 // parses the command line, lets the chosen one check its flags, and runs
-// it. Usage errors exit 2 (kUsageExitCode).
+// it. Usage errors exit 2 (kUsageExitCode), an unknown subcommand or flag
+// naming the nearest valid one (TypoHint). The flags every command shares
+// (--server, TLS, the token) go before or after the subcommand, as
+// kubectl's do.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +19,7 @@
 #include "client/server_flags.h"
 #include "client/session_commands.h"
 #include "client/spawn_command.h"
+#include "client/typo_hint.h"
 #include "common/release_mutexes.h"
 #include "common/version.h"
 
@@ -31,6 +35,8 @@ int main(int argc, char** argv) {
   rexec::ReleaseMutexes();
   CLI::App app{"rexec: run processes on a rexecd server"};
   app.require_subcommand(1);
+  // Inherited by each subcommand: a flag it does not know is tried on rexec.
+  app.fallthrough();
   app.set_version_flag("--version", rexec::VersionLine("rexec"));
   rexec::client::ServerFlags server_flags;
   server_flags.AddTo(app);
@@ -63,14 +69,24 @@ int main(int argc, char** argv) {
     }
     command->Validate(target);
   } catch (const CLI::ParseError& e) {
-    if (app.exit(e) == 0) return 0;  // --help, --version
+    const CliCommand* named = chosen();
+    const bool unexpected = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
+    std::string unknown;
+    if (unexpected || dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      unknown = rexec::client::ExplainUnknown(
+          app, named != nullptr ? named->Chosen() : nullptr);
+    }
+    if (!unknown.empty()) {
+      std::fprintf(stderr, "rexec: %s\n", unknown.c_str());
+    } else if (app.exit(e) == 0) {
+      return 0;  // --help, --version
+    }
     // `rexec spawn ls -la`: ls's flag reached rexec, for want of a "--".
     const bool has_separator =
         std::find_if(argv, argv + argc, [](const char* arg) {
           return std::string(arg) == "--";
         }) != argv + argc;
-    const CliCommand* named = chosen();
-    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr &&
+    if (unexpected && unknown.find("did you mean") == std::string::npos &&
         !has_separator && named != nullptr && named->TakesCommandLine()) {
       std::fprintf(stderr,
                    "rexec: put -- before the command, so that its flags "

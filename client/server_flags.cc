@@ -23,7 +23,9 @@ std::vector<std::string> FanOutServers(const std::vector<std::string>& names,
       throw CLI::ValidationError("--hosts",
                                  std::string(hosts.status().message()));
     }
-    servers = *std::move(hosts);
+    for (const std::string& host : *hosts) {
+      servers.push_back(WithDefaultPort(host, kDefaultPort));
+    }
   }
   for (const std::string& server : names) {
     if (!all) {
@@ -74,7 +76,8 @@ absl::Duration ParseDurationFlag(const std::string& flag,
 
 void ServerFlags::AddTo(CLI::App& app) {
   app.add_option("--server", servers_,
-                 "rexecd address, host:port or unix:/path (default "
+                 "rexecd address, host[:port] (port 50051 unless given) or "
+                 "unix:/path (default "
                  "unix:/run/rexec/rexecd.sock, rexecd's own default); repeat "
                  "it to run spawn or exec on each")
       ->envname("REXEC_SERVER")
@@ -121,8 +124,12 @@ void ServerFlags::AddTo(CLI::App& app) {
 Target ServerFlags::ToTarget() const {
   Target target;
   target.connect = connect_;
-  target.fan_out = FanOutServers(servers_, hosts_file_, all_, target.connect);
-  target.connect.address = servers_.empty() ? kDefaultServer : servers_.front();
+  std::vector<std::string> servers;
+  for (const std::string& server : servers_) {
+    servers.push_back(WithDefaultPort(server, kDefaultPort));
+  }
+  target.fan_out = FanOutServers(servers, hosts_file_, all_, target.connect);
+  target.connect.address = servers.empty() ? kDefaultServer : servers.front();
   target.parallel = parallel_;
   target.connect.keepalive_time =
       ParseDurationFlag("--keepalive-time", keepalive_time_, false);

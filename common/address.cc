@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -20,6 +22,33 @@ std::string UnixSocketPath(absl::string_view address) {
   absl::ConsumePrefix(&address, "unix:");
   if (absl::StartsWith(address, "//")) address.remove_prefix(2);
   return std::string(address);
+}
+
+std::string WithDefaultPort(absl::string_view address, int port) {
+  absl::string_view host = address;
+  absl::string_view scheme;
+  for (absl::string_view prefix : {"dns:///", "dns:"}) {
+    if (absl::ConsumePrefix(&host, prefix)) {
+      scheme = prefix;
+      break;
+    }
+  }
+  const bool other_scheme =
+      scheme.empty() &&
+      (IsUnixAddress(address) || absl::StartsWith(address, "ipv4:") ||
+       absl::StartsWith(address, "ipv6:") || absl::StrContains(address, "://"));
+  // dns://RESOLVER/host: left to gRPC.
+  if (host.empty() || other_scheme || absl::StartsWith(host, "/")) {
+    return std::string(address);
+  }
+  if (absl::StartsWith(host, "[")) {
+    if (absl::StrContains(host, "]:")) return std::string(address);
+    return absl::StrCat(scheme, host, ":", port);
+  }
+  const size_t colons = std::count(host.begin(), host.end(), ':');
+  if (colons == 1) return std::string(address);
+  if (colons > 1) return absl::StrCat(scheme, "[", host, "]:", port);  // IPv6
+  return absl::StrCat(scheme, host, ":", port);
 }
 
 absl::string_view HostOf(absl::string_view host_port) {

@@ -25,6 +25,12 @@ bool IsLoopbackAddress(absl::string_view address);
 // ::ffff:127.0.0.0/104.
 bool IsLoopbackIp(absl::string_view ip);
 
+// An address without a port given one: "host" -> "host:PORT", "::1" ->
+// "[::1]:PORT", "dns:///host" -> "dns:///host:PORT". One with a port, a
+// unix one, or another scheme's (ipv4:, ipv6: lists) is returned as it is.
+// (gRPC's own default is 443, the port of HTTPS.)
+std::string WithDefaultPort(absl::string_view address, int port);
+
 // "127.0.0.1:5000" or "[::1]:5000" -> the host, without brackets.
 absl::string_view HostOf(absl::string_view host_port);
 

@@ -1,6 +1,9 @@
 // What counts as loopback, for where a bearer token may be sent in
-// plaintext and where rexecd may serve without TLS.
+// plaintext and where rexecd may serve without TLS; and the port an address
+// given without one gets.
 #include "common/address.h"
+
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -34,6 +37,28 @@ TEST(Address, UnixSocketPath) {
   EXPECT_EQ(UnixSocketPath("unix:/run/x.sock"), "/run/x.sock");
   EXPECT_EQ(UnixSocketPath("unix:///run/x.sock"), "/run/x.sock");
   EXPECT_EQ(UnixSocketPath("unix:x.sock"), "x.sock");
+}
+
+TEST(Address, WithDefaultPortAddsOnlyAMissingPort) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"build-box", "build-box:50051"},
+      {"10.0.0.7", "10.0.0.7:50051"},
+      {"::1", "[::1]:50051"},
+      {"[::1]", "[::1]:50051"},
+      {"dns:///rexecd.ns.svc", "dns:///rexecd.ns.svc:50051"},
+      {"dns:host", "dns:host:50051"},
+      {"build-box:443", "build-box:443"},
+      {"[::1]:7", "[::1]:7"},
+      {"dns:///rexecd:7", "dns:///rexecd:7"},
+      {"unix:/run/rexec/rexecd.sock", "unix:/run/rexec/rexecd.sock"},
+      {"unix-abstract:rexec", "unix-abstract:rexec"},
+      {"ipv4:127.0.0.1:1,127.0.0.2:2", "ipv4:127.0.0.1:1,127.0.0.2:2"},
+      {"dns://8.8.8.8/host", "dns://8.8.8.8/host"},
+      {"", ""},
+  };
+  for (const auto& [address, expected] : cases) {
+    EXPECT_EQ(WithDefaultPort(address, 50051), expected) << address;
+  }
 }
 
 }  // namespace

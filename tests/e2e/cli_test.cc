@@ -1,10 +1,12 @@
 // The rexec binary against a real rexecd: what a person at a terminal sees.
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -116,10 +118,11 @@ TEST_F(CliTest, ForwardsSignalsToTheChild) {
 }
 
 TEST_F(CliTest, RpcErrorsPrintTheStatusAndExit255) {
-  Result r = Cli({"spawn", "--", "nosuchprog"});
+  Result r = Cli({"spawn", "--cwd", "/nonexistent", "--", "true"});
   EXPECT_EQ(r.status.code(), 255);
   EXPECT_EQ(r.err,
-            "rexec: NOT_FOUND: spawn nosuchprog: not found in PATH (ENOENT)\n");
+            "rexec: NOT_FOUND: spawn true: cwd /nonexistent: No such file or "
+            "directory (ENOENT)\n");
 
   process::SpawnOptions options;
   options.argv = {RexecPath(), "--server", "127.0.0.1:1",
@@ -129,6 +132,82 @@ TEST_F(CliTest, RpcErrorsPrintTheStatusAndExit255) {
   r = RunChild(*child);
   EXPECT_EQ(r.status.code(), 255);
   EXPECT_THAT(r.err, StartsWith("rexec: UNAVAILABLE: "));
+}
+
+// As sh and ssh: 127 for a program that is not there, 126 for one that is
+// and cannot run; the server's words are still printed.
+TEST_F(CliTest, AProgramNotFoundExits127AndOneThatCannotRun126) {
+  Result r = Cli({"spawn", "--", "nosuchprog"});
+  EXPECT_EQ(r.status.code(), 127);
+  EXPECT_EQ(r.err,
+            "rexec: NOT_FOUND: spawn nosuchprog: not found in PATH (ENOENT)\n");
+  EXPECT_EQ(Cli({"spawn", "--", "/nonexistent/prog"}).status.code(), 127);
+
+  TempDir dir;
+  const std::string not_executable = dir.Write("data", "just text\n");
+  const std::string not_a_program = dir.Write("garbage", "\x7f" "ELF..");
+  ASSERT_EQ(chmod(not_a_program.c_str(), 0755), 0);
+  const std::pair<std::string, std::string> cannot_run[] = {
+      {not_executable, "(EACCES)"},
+      {not_a_program, "(ENOEXEC)"},
+      {not_executable + "/x", "(ENOTDIR)"},
+      {dir.path(), "(EACCES)"},
+  };
+  for (const auto& [program, errno_name] : cannot_run) {
+    r = Cli({"spawn", "--", program});
+    EXPECT_EQ(r.status.code(), 126) << program << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(errno_name)) << program;
+  }
+  // The shell of exec says so itself, as it does locally.
+  EXPECT_EQ(Cli({"exec", "nosuchprog"}).status.code(), 127);
+}
+
+TEST_F(CliTest, ATypoNamesTheNearestCommandOrFlag) {
+  const std::pair<std::vector<std::string>, std::string> typos[] = {
+      {{"spwan"}, "rexec: unknown command \"spwan\" (did you mean \"spawn\"?)\n"},
+      {{"atach", "x"},
+       "rexec: unknown command \"atach\" (did you mean \"attach\"?)\n"},
+      {{"spawn", "--tiemout", "5s", "--", "ls"},
+       "rexec: unknown flag --tiemout (did you mean --timeout?)\n"},
+      {{"exec", "--max-bufer", "1KiB", "true"},
+       "rexec: unknown flag --max-bufer (did you mean --max-buffer?)\n"},
+      {{"ps", "--servr", "x"},
+       "rexec: unknown flag --servr (did you mean --server?)\n"},
+      {{"--tls-cs", "x", "spawn", "--", "true"},
+       "rexec: unknown flag --tls-cs (did you mean --tls-ca?)\n"},
+      {{"frobnicate"},
+       "rexec: unknown command \"frobnicate\"; the commands are spawn, exec, "
+       "fork, ps, attach, logs, kill, health\n"},
+      {{"spawn", "--frobnicate", "--", "true"},
+       "rexec: unknown flag --frobnicate\n"},
+  };
+  for (const auto& [args, message] : typos) {
+    Result r = Cli(args);
+    EXPECT_EQ(r.status.code(), 2) << args[0];
+    EXPECT_EQ(r.err, message);
+  }
+}
+
+// As kubectl's: the flags every command shares may follow the subcommand.
+TEST_F(CliTest, SharedFlagsGoBeforeOrAfterTheCommand) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"spawn", "--server", server_->address(), "--",
+                                 "echo", "hi"},
+        {"exec", "--server", server_->address(), "echo hi"},
+        {"spawn", "--keepalive-time", "5s", "--server", server_->address(),
+         "echo", "hi"}}) {
+    process::SpawnOptions options;
+    options.argv = {RexecPath()};
+    options.argv.insert(options.argv.end(), args.begin(), args.end());
+    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+    ASSERT_TRUE(child.ok());
+    Result r = RunChild(*child);
+    EXPECT_EQ(r.status.code(), 0) << args[0] << ": " << r.err;
+    EXPECT_EQ(r.out, "hi\n") << args[0];
+  }
+  // After "--" they are the command's own.
+  Result r = Cli({"spawn", "--", "echo", "--server", "x"});
+  EXPECT_EQ(r.out, "--server x\n");
 }
 
 TEST_F(CliTest, HelpOnEveryLevel) {

@@ -2,7 +2,7 @@
 // that is not loopback must be refused, even though it is right. Runs in a
 // network namespace of its own (see tests/CMakeLists.txt) where 10.77.0.1
 // is an address of this host that is not loopback, so nothing leaves the
-// machine.
+// machine. Its ports are its own, so it may take rexecd's well-known one.
 #include "client/child_session.h"
 #include "client/connection.h"
 #include "gmock/gmock.h"
@@ -89,6 +89,23 @@ TEST(Network, AnAddressOffLoopbackIsNotServedInPlaintextUnasked) {
   EXPECT_EQ(r.status.code(), 1);
   EXPECT_THAT(r.err, HasSubstr("--listen 10.77.0.1:0 is not a loopback "
                                "address"));
+}
+
+// `--server HOST` means rexecd's port, 50051 (gRPC's own default is 443):
+// served here on this namespace's loopback.
+TEST(Network, AServerNamedWithoutAPortIsOnPort50051) {
+  auto server =
+      RexecdProcess::Start({"--listen", "127.0.0.1:50051", "--insecure"});
+  ASSERT_NE(server, nullptr);
+  for (const char* host : {"127.0.0.1", "localhost", "dns:///127.0.0.1"}) {
+    CliResult r = RunRexec({"--server", host, "spawn", "--", "echo", "hi"});
+    EXPECT_EQ(r.code, 0) << host << ": " << r.err;
+    EXPECT_EQ(r.out, "hi\n") << host;
+  }
+  // A port given is kept.
+  CliResult other = RunRexec({"--server", "127.0.0.1:1", "spawn", "--", "true"});
+  EXPECT_EQ(other.code, 255);
+  EXPECT_THAT(other.err, HasSubstr("127.0.0.1:1"));
 }
 
 }  // namespace
