@@ -100,7 +100,7 @@ int ExecCommand::Run(const Target& target) {
     FanOutCommand command;
     command.exec = &start_;
     return RunFanOut(target.fan_out, target.connect, target.parallel, command,
-                     STDOUT_FILENO, STDERR_FILENO);
+                     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
   }
   return RunOnServer(
       target.connect, SignalUse::kForward, [&](const Call& call) {

@@ -7,9 +7,12 @@
 #include <netdb.h>
 #undef rexec
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -109,15 +112,59 @@ std::string DescribeError(const grpc::Status& status) {
                       ": ", Printable(status.error_message()));
 }
 
+// What a fan-out exits with when its stdin is too large to send (as a usage
+// error: no server was called).
+constexpr int kFanOutInputExitCode = 2;
+
+// rexec's stdin for every child: "" from a terminal, else all of it.
+absl::StatusOr<std::string> ReadFanOutInput(int in_fd) {
+  std::string input;
+  if (isatty(in_fd)) return input;
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(in_fd, buffer, sizeof buffer);
+    if (n == 0) return input;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Closed or not readable: as from /dev/null.
+      if (errno == EBADF) return input;
+      return absl::InternalError(
+          absl::StrCat("reading stdin: ", std::strerror(errno)));
+    }
+    if (input.size() + n > kMaxFanOutInput) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stdin has more than ", kMaxFanOutInput >> 20,
+          " MiB: a fan-out sends its stdin whole to every server and keeps "
+          "it to do so; run one rexec per server for more, or give it "
+          "</dev/null for none"));
+    }
+    input.append(buffer, n);
+  }
+}
+
+
+// What one stdin message of a fan-out carries (under gRPC's 4 MiB).
+constexpr size_t kInputChunk = 1 << 20;
+
 template <typename Session, typename Start>
 HostResult RunOn(const std::string& host, const Connection& connection,
-                 const Start& start, PrefixedOutput& out) {
+                 const Start& start, absl::string_view input,
+                 PrefixedOutput& out) {
   auto stub = v1::ChildProcess::NewStub(connection.channel);
   SessionOptions options;
   options.bearer_token = connection.bearer_token;
   options.tls = connection.tls;
   Session session(*stub, start, options);
-  session.WritesDone();  // no stdin: the child reads EOF
+  // Written while the output is read: a child that writes before it reads
+  // must not wait for us, nor we for it.
+  std::thread writer([&session, input] {
+    for (size_t at = 0; at < input.size(); at += kInputChunk) {
+      if (!session.WriteStdin(std::string(input.substr(at, kInputChunk)))) {
+        return;
+      }
+    }
+    session.WritesDone();  // the child reads EOF
+  });
   PrefixedOutput::Pending pending;
   typename Session::Response response;
   HostResult result;
@@ -147,12 +194,12 @@ HostResult RunOn(const std::string& host, const Connection& connection,
     }
   }
   out.Flush(host, pending);
-  if (!ended) {
-    result.summary = DescribeError(session.Finish());
-  } else {
-    session.Cancel();  // what is left of the stream is of no interest
-    session.Finish();
-  }
+  // What is left of the stream is of no interest, and a writer the child
+  // no longer reads from is let go.
+  if (ended) session.Cancel();
+  writer.join();
+  const grpc::Status status = session.Finish();
+  if (!ended) result.summary = DescribeError(status);
   return result;
 }
 
@@ -244,7 +291,14 @@ absl::StatusOr<std::vector<std::string>> ReadHostsFile(
 
 int RunFanOut(const std::vector<std::string>& servers,
               const ConnectOptions& base, int parallel,
-              const FanOutCommand& command, int out_fd, int err_fd) {
+              const FanOutCommand& command, int in_fd, int out_fd,
+              int err_fd) {
+  absl::StatusOr<std::string> input = ReadFanOutInput(in_fd);
+  if (!input.ok()) {
+    WriteAll(err_fd,
+             absl::StrCat("rexec: ", input.status().message(), "\n"));
+    return kFanOutInputExitCode;
+  }
   PrefixedOutput out(out_fd, err_fd);
   std::vector<HostResult> results(servers.size());
   std::atomic<size_t> next{0};
@@ -257,10 +311,12 @@ int RunFanOut(const std::vector<std::string>& servers,
         results[i].summary = std::string(connection.status().message());
       } else if (command.spawn != nullptr) {
         results[i] =
-            RunOn<SpawnSession>(servers[i], *connection, *command.spawn, out);
+            RunOn<SpawnSession>(servers[i], *connection, *command.spawn,
+                                *input, out);
       } else {
         results[i] =
-            RunOn<ExecSession>(servers[i], *connection, *command.exec, out);
+            RunOn<ExecSession>(servers[i], *connection, *command.exec,
+                               *input, out);
       }
     }
   };

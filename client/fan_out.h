@@ -2,12 +2,15 @@
 // `ansible -a` do (`rexec --all`, `--hosts FILE`, a repeated `--server`).
 // Each server's output comes line by line with its address in front
 // ("10.0.0.7:50051: text"), stdout to `out_fd` and stderr to `err_fd`; a
-// summary line per server and a count follow on `err_fd`. The children get
-// no stdin (it is closed at once).
+// summary line per server and a count follow on `err_fd`. rexec's stdin,
+// when it is not a terminal, is read to its end (at most
+// kMaxFanOutInput) and sent whole to every child, as `pssh -I` does; from a
+// terminal, the children get none (it is closed at once).
 //
 // Exit code: 0 when every server ran the command and it exited 0; else the
 // number of servers where it did not (an RPC error, a non-zero exit, a
-// signal, output cut at max_buffer), at most 254.
+// signal, output cut at max_buffer), at most 254; 2 when stdin is over
+// kMaxFanOutInput (no server is called).
 #ifndef REXEC_CLIENT_FAN_OUT_H_
 #define REXEC_CLIENT_FAN_OUT_H_
 
@@ -23,6 +26,8 @@ namespace rexec::client {
 // Most servers one fan-out may name: a bound on threads and on what a hosts
 // file or a DNS answer can make us do.
 constexpr size_t kMaxFanOutHosts = 4096;
+// Most stdin a fan-out keeps to send to every child.
+constexpr size_t kMaxFanOutInput = 16 << 20;
 
 // Every address `address` resolves to, as IP:PORT (dns:///name:port, or
 // host:port): a headless Service's name gives one per pod. A unix address
@@ -41,10 +46,10 @@ struct FanOutCommand {
 };
 
 // Runs `command` on every address of `servers` with the connection flags of
-// `base`, at most `parallel` at once. Returns the exit code described above.
+// `base`, at most `parallel` at once, with `in_fd` as described above. Returns the exit code described above.
 int RunFanOut(const std::vector<std::string>& servers,
               const ConnectOptions& base, int parallel,
-              const FanOutCommand& command, int out_fd, int err_fd);
+              const FanOutCommand& command, int in_fd, int out_fd, int err_fd);
 
 }  // namespace rexec::client
 

@@ -102,7 +102,7 @@ int SpawnCommand::Run(const Target& target) {
     FanOutCommand command;
     command.spawn = &start_;
     return RunFanOut(target.fan_out, target.connect, target.parallel, command,
-                     STDOUT_FILENO, STDERR_FILENO);
+                     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
   }
   const SignalUse use = detach_ ? SignalUse::kLeave
                         : start_.options().has_pty()

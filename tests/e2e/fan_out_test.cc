@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/rexecd_process.h"
@@ -142,13 +143,52 @@ TEST_F(FanOutTest, AllRunsOnEveryAddressOfAName) {
                 "--", "true"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("cannot resolve no-such-host.invalid"));
+  // Without a port, each address is tried on rexecd's (nothing listens
+  // there in this test).
   CliResult no_port = RunRexec(
       {"--all", "--server", "rexecd-fleet.test", "spawn", "--", "true"});
-  EXPECT_EQ(no_port.code, 2);
-  EXPECT_THAT(no_port.err, HasSubstr("give a port"));
+  EXPECT_EQ(no_port.code, 3);
+  for (const char* ip : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    EXPECT_THAT(no_port.err,
+                HasSubstr(absl::StrCat("rexec: ", ip, ":50051: FAILED")));
+  }
   CliResult fork = RunRexec({"--all", "--server", name, "fork", "--", "x.js"});
   EXPECT_EQ(fork.code, 2);
   EXPECT_THAT(fork.err, HasSubstr("run spawn or exec only"));
+}
+
+// As `pssh -I`: stdin that is not a terminal goes whole to every child,
+// never dropped; too much of it is refused before any server is called.
+TEST_F(FanOutTest, StdinGoesToEveryServer) {
+  const std::string& a = servers_[0]->address();
+  const std::string& b = servers_[1]->address();
+  CliResult lines = RunRexec({"--server", a, "--server", b, "spawn", "--", "cat"},
+                             {}, "line one\nline two\n");
+  EXPECT_EQ(lines.code, 0) << lines.err;
+  for (const std::string& server : {a, b}) {
+    EXPECT_THAT(lines.out, AllOf(HasSubstr(server + ": line one\n"),
+                                 HasSubstr(server + ": line two\n")));
+  }
+  // Over several messages, to exec's shell too.
+  const std::string big(5 << 20, 'x');
+  CliResult counted = RunRexec(
+      {"--server", a, "--server", b, "exec", "--", "wc -c"}, {}, big);
+  EXPECT_EQ(counted.code, 0) << counted.err;
+  for (const std::string& server : {a, b}) {
+    EXPECT_THAT(counted.out, HasSubstr(server + ": 5242880\n"));
+  }
+  // A child that ends before it read it all does not keep rexec.
+  CliResult early = RunRexec(
+      {"--server", a, "--server", b, "spawn", "--", "head", "-c", "3"}, {}, big);
+  EXPECT_EQ(early.code, 0) << early.err;
+  EXPECT_THAT(early.out, HasSubstr(a + ": xxx"));
+
+  CliResult refused = RunRexec(
+      {"--server", a, "--server", b, "spawn", "--", "wc", "-c"}, {},
+      std::string((16 << 20) + 1, 'x'));
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_THAT(refused.err, HasSubstr("stdin has more than 16 MiB"));
 }
 
 }  // namespace
