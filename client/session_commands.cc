@@ -173,13 +173,16 @@ int RunAttach(v1::ChildProcess::StubInterface& stub, const std::string& name,
             WriteLost(err_fd, response.lost());
             return std::nullopt;
           case v1::AttachResponse::kExit:
+            RestoreLocalTerminal();  // before anything is said after it
             return ExitCode(response.exit(), err_fd);
           default:
             return std::nullopt;
         }
       });
   if (code) return *code;
-  return ReportCallEnd(session->Finish(), err_fd, options.tls);
+  const grpc::Status status = session->Finish();
+  RestoreLocalTerminal();
+  return ReportCallEnd(status, err_fd, options.tls);
 }
 
 int RunLogs(v1::ChildProcess::StubInterface& stub, const std::string& name,

@@ -30,6 +30,9 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
       *session, out_fd, err_fd,
       [&](const v1::SpawnResponse& response) -> std::optional<int> {
         if (!response.has_exit()) return std::nullopt;
+        // What is said after the session is said on the terminal as it
+        // was (a raw one would not return the carriage).
+        RestoreLocalTerminal();
         if (response.exit().reason() == v1::TERMINATION_REASON_TIMED_OUT) {
           WriteAll(err_fd, TimeoutNote(start.options().timeout()));
         } else if (response.exit().reason() ==
@@ -39,7 +42,9 @@ int RunSpawnCommand(v1::ChildProcess::StubInterface& stub,
         return ExitCode(response.exit(), err_fd);
       });
   if (code) return *code;
-  return ReportCallEnd(session->Finish(), err_fd, options.tls);
+  const grpc::Status status = session->Finish();
+  RestoreLocalTerminal();
+  return ReportCallEnd(status, err_fd, options.tls);
 }
 
 void SpawnCommand::AddTo(CLI::App& app) {

@@ -198,11 +198,20 @@ TEST_F(TerminalCliTest, SigtermHangsUpAndRestoresTheTerminal) {
       << "the local terminal was not put back";
 }
 
-TEST_F(TerminalCliTest, AFailedCallRestoresTheTerminal) {
+// What rexec says after a session comes once the terminal is put back: a
+// raw one (no output processing) would not return the carriage, and the
+// next prompt would start mid-line.
+TEST_F(TerminalCliTest, AFailedCallRestoresTheTerminalBeforeItSaysWhy) {
   const std::string fresh = FreshSettings();
   Start({"spawn", "-t", "--", "/no/such/program"});
-  EXPECT_TRUE(WaitFor("NOT_FOUND"));
-  EXPECT_EQ(Exit().ToString(), "exited with code 255");
+  EXPECT_TRUE(WaitFor("(ENOENT)\r\n"));
+  EXPECT_EQ(Exit().ToString(), "exited with code 127");
+  EXPECT_TRUE(Settings(terminal()) == fresh);
+
+  Start({"spawn", "-t", "--timeout", "1s", "--", "sleep", "30"});
+  EXPECT_TRUE(WaitFor("the child was stopped\r\n"));
+  // A terminal's stop begins with a hangup (SIGHUP, 128 + 1).
+  EXPECT_EQ(Exit().ToString(), "exited with code 129");
   EXPECT_TRUE(Settings(terminal()) == fresh);
 }
 
