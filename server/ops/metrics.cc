@@ -125,11 +125,6 @@ void Histogram::Render(std::string* out) const {
                   "\n", name_, "_count ", cumulative, "\n");
 }
 
-void Gauge::Render(std::string* out) const {
-  AppendHeader(out, name, help, "gauge");
-  absl::StrAppend(out, name, " ", Number(read()), "\n");
-}
-
 void RenderSample(
     std::string* out, const std::string& name, const std::string& help,
     const std::string& type,
@@ -143,6 +138,17 @@ void RenderSample(
   absl::StrAppend(out, name);
   if (!parts.empty()) absl::StrAppend(out, "{", absl::StrJoin(parts, ","), "}");
   absl::StrAppend(out, " ", Number(value), "\n");
+}
+
+void RenderByLabel(std::string* out, const std::string& name,
+                   const std::string& help, const std::string& type,
+                   const std::string& label,
+                   const std::vector<std::pair<std::string, double>>& series) {
+  AppendHeader(out, name, help, type.c_str());
+  for (const auto& [text, value] : series) {
+    absl::StrAppend(out, name, "{", label, "=\"", Escaped(text), "\"} ",
+                    Number(value), "\n");
+  }
 }
 
 }  // namespace rexec::ops

@@ -3,7 +3,7 @@
 // has no prometheus-cpp; what rexecd needs of it is small: counters and one
 // histogram whose label values are all known up front (an RPC, a status
 // code, a reason), so each series is one atomic and recording takes no
-// lock, and gauges read when scraped.
+// lock, and gauges rendered from what is read when scraped.
 //
 // Thread-safe: Add() and Observe() from any thread, Render() too.
 #ifndef REXEC_SERVER_OPS_METRICS_H_
@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,13 +60,6 @@ class Histogram {
   std::atomic<int64_t> sum_nanos_{0};
 };
 
-// A value read when scraped.
-struct Gauge {
-  std::string name, help;
-  std::function<double()> read;
-  void Render(std::string* out) const;
-};
-
 // "# HELP", "# TYPE" and one line per series, for a metric of its own
 // (build info, say): `labels` as name and value pairs.
 void RenderSample(
@@ -75,6 +67,12 @@ void RenderSample(
     const std::string& type,
     const std::vector<std::pair<std::string, std::string>>& labels,
     double value);
+
+// The same for one label: a series for each (value, sample).
+void RenderByLabel(std::string* out, const std::string& name,
+                   const std::string& help, const std::string& type,
+                   const std::string& label,
+                   const std::vector<std::pair<std::string, double>>& series);
 
 }  // namespace rexec::ops
 

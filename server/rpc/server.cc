@@ -314,9 +314,8 @@ int RexecServer::KillAll() {
 }
 
 std::string RexecServer::RenderMetrics() {
-  return state_->metrics().Render(
-      [state = state_.get()] { return state->table().running_children(); },
-      state_->memory_budget(), state_->grpc_memory());
+  return state_->metrics().Render(state_->table(), state_->memory_budget(),
+                                  state_->grpc_memory());
 }
 
 void RexecServer::BeginDrain(absl::Time deadline) {

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "common/version.h"
 #include "server/ops/logging.h"
+#include "server/ops/process_metrics.h"
 
 namespace rexec::rpc {
 namespace {
@@ -82,7 +83,7 @@ void ServerMetrics::ChildExited(v1::TerminationReason reason) {
   exits_.Add({static_cast<size_t>(value != nullptr ? value->index() : 0)});
 }
 
-std::string ServerMetrics::Render(const std::function<int()>& running,
+std::string ServerMetrics::Render(table::ProcessTable& table,
                                   const table::MemoryBudget& budget,
                                   const GrpcMemory& grpc_memory) const {
   std::string out;
@@ -92,9 +93,18 @@ std::string ServerMetrics::Render(const std::function<int()>& running,
   calls_started_.Render(&out);
   calls_ended_.Render(&out);
   refusals_.Render(&out);
-  ops::Gauge{"rexec_processes_running", "Children running now.",
-             [&running] { return static_cast<double>(running()); }}
-      .Render(&out);
+  ops::RenderSample(&out, "rexec_processes_running", "Children running now.",
+                    "gauge", {},
+                    static_cast<double>(table.running_children()));
+  const table::ProcessTable::SessionCounts sessions = table.CountSessions();
+  ops::RenderByLabel(&out, "rexec_sessions",
+                     "Sessions (spawn --detach) by state: running, or ended "
+                     "and kept for a last attach or logs.",
+                     "gauge", "state",
+                     {{"running", sessions.running}, {"ended", sessions.ended}});
+  ops::RenderSample(&out, "rexec_session_log_bytes",
+                    "Memory the sessions' logs (their output rings) hold now.",
+                    "gauge", {}, static_cast<double>(sessions.log_bytes));
   ops::RenderSample(&out, "rexec_memory_budget_bytes",
                     "What calls may hold in all (--memory-budget).", "gauge",
                     {}, static_cast<double>(budget.limit()));
@@ -118,6 +128,7 @@ std::string ServerMetrics::Render(const std::function<int()>& running,
   ops::RenderSample(&out, "rexec_log_lines_dropped_total",
                     "Server log lines not written, for the same reasons.",
                     "counter", {}, static_cast<double>(dropped.server));
+  ops::RenderProcessMetrics(&out);
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "server/ops/metrics.h"
 #include "server/rpc/grpc_memory.h"
 #include "server/table/memory_budget.h"
+#include "server/table/process_table.h"
 #include "server/table/process_events.h"
 
 namespace rexec::rpc {
@@ -41,8 +42,9 @@ class ServerMetrics {
     messages_.Add({static_cast<size_t>(direction)});
   }
 
-  // The Prometheus text; `running` is read at each call.
-  std::string Render(const std::function<int()>& running,
+  // The Prometheus text: what the table, the budget and gRPC's memory hold
+  // now, and the process metrics of rexecd itself.
+  std::string Render(table::ProcessTable& table,
                      const table::MemoryBudget& budget,
                      const GrpcMemory& grpc_memory) const;
 

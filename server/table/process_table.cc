@@ -253,6 +253,24 @@ int ProcessTable::sessions() {
   return sessions_;
 }
 
+ProcessTable::SessionCounts ProcessTable::CountSessions() {
+  SessionCounts counts;
+  std::vector<std::shared_ptr<SessionLog>> logs;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, entry] : entries_) {
+      if (!entry.session) continue;
+      ++(entry.session->ended ? counts.ended : counts.running);
+      if (entry.session->log) logs.push_back(entry.session->log);
+    }
+  }
+  // Each log's lock, not under the table's.
+  for (const std::shared_ptr<SessionLog>& log : logs) {
+    counts.log_bytes += log->held();
+  }
+  return counts;
+}
+
 void ProcessTable::BeginDrain(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   if (phase_.load(std::memory_order_relaxed) != Phase::kServing) return;

@@ -166,6 +166,13 @@ class ProcessTable {
   // Every identity's sessions that are still running.
   std::vector<Session> Running();
   int sessions();
+  // For the metrics: sessions by state, and what their logs hold.
+  struct SessionCounts {
+    int running = 0;
+    int ended = 0;  // kept until they expire or are collected
+    uint64_t log_bytes = 0;
+  };
+  SessionCounts CountSessions();
 
   // --- Phases.
   Phase phase() const { return phase_.load(std::memory_order_acquire); }

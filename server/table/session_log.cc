@@ -31,6 +31,11 @@ void SessionLog::Append(int stream, absl::string_view data) {
   Notify();
 }
 
+size_t SessionLog::held() const {
+  absl::MutexLock lock(&mu_);
+  return rings_[0].bytes.capacity() + rings_[1].bytes.capacity();
+}
+
 void SessionLog::SetExit(ExitReport exit) {
   {
     absl::MutexLock lock(&mu_);

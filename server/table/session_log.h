@@ -58,6 +58,9 @@ class SessionLog {
   uint64_t end(int stream) const;
   uint64_t oldest(int stream) const;
   std::optional<ExitReport> exit() const;
+  // The memory its rings hold now (at most 2 x capacity, grown as bytes
+  // came).
+  size_t held() const;
 
   // Attachments one session may have at once: each may hold an outbox of
   // a few MiB.

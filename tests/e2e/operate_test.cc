@@ -5,10 +5,13 @@
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -167,6 +170,72 @@ TEST_F(MetricsTest, ForkMessagesAreCountedEachWay) {
   EXPECT_GE(Sample(page, "rexec_ipc_messages_total{direction=\"from_child\"}"),
             2);
   EXPECT_GT(Sample(page, "rexec_bytes_total{stream=\"ipc_to_child\"}"), 0);
+}
+
+// Prometheus' standard process metrics, as any client library exports
+// them, read off rexecd itself; and its sessions by state.
+TEST_F(MetricsTest, ProcessAndSessionMetrics) {
+  tokens_.Write("token", "secret-token\n");
+  std::string page = Scrape();
+  for (const char* name :
+       {"process_cpu_seconds_total counter", "process_resident_memory_bytes gauge",
+        "process_virtual_memory_bytes gauge", "process_open_fds gauge",
+        "process_max_fds gauge", "process_start_time_seconds gauge",
+        "rexec_sessions gauge", "rexec_session_log_bytes gauge"}) {
+    EXPECT_THAT(page, HasSubstr(std::string("# TYPE ") + name + "\n"));
+  }
+  const pid_t pid = server_->server_pid();
+  auto fds_of_rexecd = [pid] {
+    double n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(pid) + "/fd")) {
+      (void)entry;
+      ++n;
+    }
+    return n;
+  };
+  // Each read apart: a scrape itself holds a connection's fd or two.
+  EXPECT_NEAR(Sample(page, "process_open_fds"), fds_of_rexecd(), 3);
+  rlimit files{};
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, nullptr, &files), 0);
+  EXPECT_EQ(Sample(page, "process_max_fds"), files.rlim_cur);
+  EXPECT_GT(Sample(page, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(Sample(page, "process_virtual_memory_bytes"),
+            Sample(page, "process_resident_memory_bytes"));
+  const double now = absl::ToUnixMillis(absl::Now()) / 1000.0;
+  EXPECT_LE(Sample(page, "process_start_time_seconds"), now + 1);
+  EXPECT_GE(Sample(page, "process_start_time_seconds"), now - 300);
+  EXPECT_EQ(Sample(page, "rexec_sessions{state=\"running\"}"), 0);
+  EXPECT_EQ(Sample(page, "rexec_sessions{state=\"ended\"}"), 0);
+  EXPECT_EQ(Sample(page, "rexec_session_log_bytes"), 0);
+
+  // What the kernel counts (in clock ticks), to the microsecond.
+  const double cpu = Sample(page, "process_cpu_seconds_total");
+  EXPECT_GT(cpu, 0);
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  std::vector<std::string> fields =
+      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
+  const double ticks = sysconf(_SC_CLK_TCK);
+  EXPECT_NEAR(cpu, (std::stod(fields[11]) + std::stod(fields[12])) / ticks,
+              0.05);
+  CliResult session = Rexec({"spawn", "--detach", "--name", "counted", "--",
+                             "sh", "-c", "head -c 100000 /dev/zero; exec sleep 7201"});
+  ASSERT_EQ(session.code, 0) << session.err;
+  ASSERT_TRUE(Eventually([&] {
+    page = Scrape();
+    return Sample(page, "rexec_session_log_bytes") >= 100000;
+  })) << page;
+  EXPECT_EQ(Sample(page, "rexec_sessions{state=\"running\"}"), 1);
+  EXPECT_GT(Sample(page, "process_cpu_seconds_total"), cpu);
+
+  ASSERT_EQ(Rexec({"kill", "-s", "KILL", "counted"}).code, 0);
+  ASSERT_TRUE(Eventually([&] {
+    page = Scrape();
+    return Sample(page, "rexec_sessions{state=\"ended\"}") == 1;
+  })) << page;
+  EXPECT_EQ(Sample(page, "rexec_sessions{state=\"running\"}"), 0);
 }
 
 TEST_F(MetricsTest, TheEndpointServesAScrapeAndNothingElse) {
