@@ -3,7 +3,8 @@
 # Debian's archive cached in WORK) and called with this build's CLI through
 # published loopback ports: spawn and exec as the image's unprivileged user,
 # health on the main and the probe port, rexecd as PID 1 reaping orphans
-# and draining on `podman stop` with exit 0; and the root variant with only
+# and draining on `podman stop` with exit 0 (also at podman's default stop
+# timeout, with a child that ignores SIGTERM); and the root variant with only
 # the capabilities the DaemonSet grants, running a policy's child as
 # `nobody`.
 #
@@ -94,6 +95,29 @@ grep -q "the server was shutting down" "$work/stopped.out" \
   || fail "the client was not told: $(cat "$work/stopped.out")"
 [ "$(podman inspect --format '{{.State.ExitCode}}' "$name")" = 0 ] \
   || fail "rexecd exited $(podman inspect --format '{{.State.ExitCode}}' "$name"): $(podman logs "$name" 2>&1 | tail -5)"
+
+# With the image's own flags, `podman stop` at its default timeout (10 s)
+# ends a drain whose child ignores SIGTERM with rexecd's exit 0, not the
+# runtime's SIGKILL (137).
+defaults=rexec-image-test-defaults-$$
+sock="$work/defaults"
+rm -rf "$sock" && mkdir -p "$sock" && chown 10001:10001 "$sock"
+start "$defaults" -v "$sock:/run/rexec" localhost/rexecd:latest
+wait_healthy "unix:$sock/rexecd.sock" "$defaults"
+"$rexec" --server "unix:$sock/rexecd.sock" spawn -- \
+  sh -c 'trap "" TERM; exec sleep 300' > "$work/stubborn.out" 2>&1 &
+client=$!
+for _ in $(seq 50); do
+  "$rexec" --server "unix:$sock/rexecd.sock" exec -- \
+    'grep -qx sleep /proc/[0-9]*/comm' >/dev/null 2>&1 && break
+  sleep 0.2
+done
+podman stop "$defaults" >/dev/null
+wait $client || true
+[ "$(podman inspect --format '{{.State.ExitCode}}' "$defaults")" = 0 ] \
+  || fail "with the image's flags, podman stop ended rexecd with $(podman inspect --format '{{.State.ExitCode}}' "$defaults"): $(podman logs "$defaults" 2>&1 | tail -5)"
+grep -q "the server was shutting down" "$work/stubborn.out" \
+  || fail "the stubborn child's client was not told: $(cat "$work/stubborn.out")"
 
 # The root variant with only what the DaemonSet grants: a policy's child
 # runs as nobody.
