@@ -12,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli_command.h"
+#include "client/completion_command.h"
 #include "client/exec_command.h"
 #include "client/fork_command.h"
 #include "client/health_command.h"
@@ -45,8 +46,10 @@ int main(int argc, char** argv) {
   rexec::client::ForkCommand fork;
   rexec::client::SessionCommands sessions;
   rexec::client::HealthCommand health;
+  rexec::client::CompletionCommand completion;
   // In the order of the help.
-  CliCommand* const commands[] = {&spawn, &exec, &fork, &sessions, &health};
+  CliCommand* const commands[] = {&spawn,  &exec,   &fork,
+                                  &sessions, &health, &completion};
   for (CliCommand* command : commands) command->AddTo(app);
   auto chosen = [&]() -> CliCommand* {
     for (CliCommand* command : commands) {

@@ -177,7 +177,7 @@ TEST_F(CliTest, ATypoNamesTheNearestCommandOrFlag) {
        "rexec: unknown flag --tls-cs (did you mean --tls-ca?)\n"},
       {{"frobnicate"},
        "rexec: unknown command \"frobnicate\"; the commands are spawn, exec, "
-       "fork, ps, attach, logs, kill, health\n"},
+       "fork, ps, attach, logs, kill, health, completion\n"},
       {{"spawn", "--frobnicate", "--", "true"},
        "rexec: unknown flag --frobnicate\n"},
   };
@@ -208,6 +208,76 @@ TEST_F(CliTest, SharedFlagsGoBeforeOrAfterTheCommand) {
   // After "--" they are the command's own.
   Result r = Cli({"spawn", "--", "echo", "--server", "x"});
   EXPECT_EQ(r.out, "--server x\n");
+}
+
+// `rexec completion SHELL`, run by each shell as a user's would: commands,
+// flags and their values from the CLI's own tree, and for attach the
+// sessions `rexec ps` lists on the server the command line names.
+TEST_F(CliTest, CompletionCompletesCommandsFlagsAndSessions) {
+  ASSERT_EQ(Cli({"spawn", "--detach", "--name", "webby", "--", "sleep", "7201"})
+                .status.code(),
+            0);
+  const std::string rexec = RexecPath();
+  const std::string server = server_->address();
+  // Each line: the words typed so far (the last one being completed), then
+  // what the completion offers.
+  auto bash = [&](const std::string& words) {
+    process::SpawnOptions options;
+    options.argv = {
+        "bash", "-c",
+        "source <(\"$0\" completion bash) && COMP_WORDS=($1) && "
+        "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && "
+        "[[ \"$1\" == *' ' ]] && COMP_WORDS+=('') && ((COMP_CWORD++)); "
+        "_rexec; echo \"${COMPREPLY[*]}\"",
+        rexec, words};
+    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+    EXPECT_TRUE(child.ok());
+    Result r = RunChild(*child);
+    EXPECT_EQ(r.status.code(), 0) << r.err;
+    return r.out;
+  };
+  const std::string command = rexec + " ";
+  EXPECT_EQ(bash(command + "sp"), "spawn\n");
+  EXPECT_EQ(bash(command + "--server " + server + " attach "), "s1 webby\n");
+  EXPECT_EQ(bash(command + "logs --server " + server + " w"), "webby\n");
+  EXPECT_EQ(bash(command + "spawn --tim"), "--timeout\n");
+  EXPECT_EQ(bash(command + "exec --max-b"), "--max-buffer\n");
+  EXPECT_EQ(bash(command + "--tls-c"), "--tls-ca --tls-cert\n");
+  EXPECT_EQ(bash(command + "completion "), "bash zsh fish\n");
+  // The remote command's words and a flag's value are files.
+  EXPECT_EQ(bash(command + "spawn -- ls --serv"), "\n");
+  EXPECT_EQ(bash(command + "--server "), "\n");
+
+  auto fish = [&](const std::string& line) {
+    process::SpawnOptions options;
+    options.argv = {"fish", "-c",
+                    "\"$argv[1]\" completion fish | source; complete -C "
+                    "\"$argv[2]\"",
+                    rexec, line};
+    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+    EXPECT_TRUE(child.ok());
+    Result r = RunChild(*child);
+    EXPECT_EQ(r.status.code(), 0) << r.err;
+    return r.out;
+  };
+  EXPECT_THAT(fish("rexec sp"), StartsWith("spawn\t"));
+  EXPECT_EQ(fish(command + "--server " + server + " attach "), "s1\nwebby\n");
+  EXPECT_THAT(fish("rexec spawn --tim"), StartsWith("--timeout\t"));
+
+  // zsh runs the bash script through bashcompinit, as its _bash_complete
+  // calls it (outside a completion, its compgen does not filter: compadd
+  // does that as one completes).
+  process::SpawnOptions options;
+  options.argv = {"zsh", "-c",
+                  "autoload -U compinit && compinit -u && source <(\"$0\" "
+                  "completion zsh) && emulate sh -c 'COMP_WORDS=($1 attach "
+                  "\"\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _rexec; "
+                  "echo \"${COMPREPLY[*]}\"'",
+                  rexec, rexec + " --server " + server};
+  absl::StatusOr<process::Child> zsh = process::Child::Spawn(options);
+  ASSERT_TRUE(zsh.ok());
+  Result r = RunChild(*zsh);
+  EXPECT_EQ(r.out, "s1 webby\n") << r.err;
 }
 
 TEST_F(CliTest, HelpOnEveryLevel) {
