@@ -32,11 +32,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/address.h"
 #include "common/bounded_file.h"
 #include "common/release_mutexes.h"
+#include "common/service_notifier.h"
 #include "common/signal_name.h"
 #include "common/version.h"
 #include "server/auth/authenticator.h"
@@ -48,6 +50,7 @@
 #include "server/front/front.h"
 #include "server/ops/logging.h"
 #include "server/ops/metrics_http.h"
+#include "server/ops/service_status.h"
 #include "server/process/cgroup.h"
 #include "server/process/launcher.h"
 #include "server/process/pid_namespace.h"
@@ -638,7 +641,8 @@ void LogPidNamespace(const rexec::process::PidNamespace& ns, bool cgroups) {
 // second kills every child at once.
 void RunUntilStopped(const Flags& f, Security& security,
                      rexec::rpc::RexecServer& server, int signals_fd,
-                     const rexec::process::PidNamespace& pid_namespace) {
+                     const rexec::process::PidNamespace& pid_namespace,
+                     rexec::ops::ServiceStatus& service) {
   std::vector<std::string> files;
   if (!f.policy_file.empty()) files.push_back(f.policy_file);
   if (!f.token_file.empty()) files.push_back(f.token_file);
@@ -690,10 +694,14 @@ void RunUntilStopped(const Flags& f, Security& security,
     const int sig = rexec::process::HeededSignal(pid_namespace, info);
     if (sig == 0) continue;
     if (sig == SIGHUP) {
+      service.Reloading();
       Reload(f, security, server);
+      service.Ready("serving; policy and tokens reloaded");
     } else if (!stopper.joinable()) {
       // Not serving before it is said.
       server.BeginDrain(absl::Now() + f.shutdown_grace);
+      service.Stopping(absl::StrCat("draining for up to ",
+                                    absl::FormatDuration(f.shutdown_grace)));
       spdlog::info(
           "{}: draining: no new calls; running ones have {} to end before "
           "they are stopped (a second {} stops them at once)",
@@ -739,6 +747,9 @@ int main(int argc, char** argv) {
   }
   if (!flags.listen.empty()) flags.config.listen = flags.listen;
   flags.config.refuse_without_audit = flags.audit_on_failure == "refuse";
+  // Out of the environment before any thread, child or fork: only rexecd
+  // (or the keeper of its namespace) speaks for it to systemd.
+  rexec::ServiceNotifier notifier = rexec::ServiceNotifier::FromEnvironment();
   // Before the namespace and the launcher: rexecd moves to a leaf of the
   // root, and its fork (the namespace's init, then the launcher) with it,
   // where a move after the fork would leave the keeper behind.
@@ -760,12 +771,14 @@ int main(int argc, char** argv) {
   rexec::process::PidNamespaceMode mode;
   rexec::process::ParsePidNamespaceMode(flags.pid_namespace, &mode);
   const absl::StatusOr<rexec::process::PidNamespace> pid_namespace =
-      rexec::process::EnterOwnPidNamespace(mode);
+      rexec::process::EnterOwnPidNamespace(mode, notifier);
   if (!pid_namespace.ok()) {
     std::fprintf(stderr, "rexecd: %s\n",
                  std::string(pid_namespace.status().message()).c_str());
     return 1;
   }
+  rexec::ops::ServiceStatus service(std::move(notifier),
+                                    pid_namespace->notify_fd);
   // Before the first thread, socket or secret: the launcher is a fork of
   // this process without an exec, and holds none of them.
   if (absl::Status started = rexec::process::Launcher::Start(); !started.ok()) {
@@ -902,7 +915,13 @@ int main(int argc, char** argv) {
   rexec::rpc::RexecServer* serving = server->get();
   rexec::ops::OnAuditWritableChange(
       [serving](bool) { serving->UpdateServing(); });
-  RunUntilStopped(flags, *security, **server, signals_fd, *pid_namespace);
+  service.Ready(absl::StrCat(
+      "serving on ",
+      absl::StrJoin(front != nullptr ? front->addresses()
+                                     : (*server)->addresses(),
+                    ", ")));
+  RunUntilStopped(flags, *security, **server, signals_fd, *pid_namespace,
+                  service);
   rexec::ops::OnAuditWritableChange(nullptr);
   // Before the server goes: the front hands it connections.
   front.reset();

@@ -1,5 +1,6 @@
 #include "server/process/pid_namespace.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,16 +27,42 @@
 namespace rexec::process {
 namespace {
 
-// The keeper's life after the fork: forward, then leave as rexecd left.
-// Every signal is blocked (since before the fork), so none is lost.
-[[noreturn]] void Keep(pid_t server) {
+// Relays what rexecd wrote for the service manager: messages that end in
+// '\0', `pending` holding a part of one not yet ended.
+void Relay(int fd, const ServiceNotifier& notifier, std::string* pending) {
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0 ||
+         (n < 0 && errno == EINTR)) {
+    if (n > 0) pending->append(buffer, n);
+  }
+  for (size_t end; (end = pending->find('\0')) != std::string::npos;) {
+    // Nothing to do about a manager that does not hear: it acts on that.
+    notifier.Notify(pending->substr(0, end)).IgnoreError();
+    pending->erase(0, end + 1);
+  }
+}
+
+// The keeper's life after the fork: forward, relay, then leave as rexecd
+// left. Every signal is blocked (since before the fork), so none is lost.
+[[noreturn]] void Keep(pid_t server, int relay_fd,
+                       const ServiceNotifier& notifier) {
   prctl(PR_SET_DUMPABLE, 0);  // as rexecd: a root process nobody traces
+  std::string pending;
+  if (relay_fd >= 0) {
+    // SIGIO when rexecd writes: read with the other signals below.
+    fcntl(relay_fd, F_SETOWN, getpid());
+    fcntl(relay_fd, F_SETFL, O_ASYNC | O_NONBLOCK);
+  }
   sigset_t all;
   sigfillset(&all);
   for (;;) {
     siginfo_t info;
     const int sig = sigwaitinfo(&all, &info);
     if (sig < 0) continue;
+    if (sig == SIGIO || sig == SIGCHLD) {
+      if (relay_fd >= 0) Relay(relay_fd, notifier, &pending);
+    }
     if (sig != SIGCHLD) {
       if (std::find(std::begin(kServerSignals), std::end(kServerSignals),
                     sig) != std::end(kServerSignals)) {
@@ -147,7 +174,8 @@ bool ParsePidNamespaceMode(absl::string_view text, PidNamespaceMode* mode) {
   return true;
 }
 
-absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
+absl::StatusOr<PidNamespace> EnterOwnPidNamespace(
+    PidNamespaceMode mode, const ServiceNotifier& notifier) {
   PidNamespace ns;
   ns.outer_pid = getpid();
   if (getpid() == 1) {
@@ -186,8 +214,9 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
   if (mount(nullptr, "/proc", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return ErrnoStatus(errno, "--pid-namespace: making /proc private");
   }
-  int alive[2], ready[2];
-  if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {
+  int alive[2], ready[2], relay[2] = {-1, -1};
+  if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0 ||
+      (notifier.active() && pipe2(relay, O_CLOEXEC) != 0)) {
     return ErrnoStatus(errno, "--pid-namespace: pipe");
   }
   sigset_t all, before;
@@ -204,6 +233,8 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
     sigprocmask(SIG_SETMASK, &before, nullptr);
     close(alive[1]);
     close(ready[0]);
+    if (relay[0] >= 0) close(relay[0]);
+    ns.notify_fd = relay[1];
     const int error = BecomeInit(alive[0], &ns.outer_pid);
     close(alive[0]);
     (void)!write(ready[1], &error, sizeof error);
@@ -214,6 +245,7 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
   }
   close(alive[0]);
   close(ready[1]);
+  if (relay[1] >= 0) close(relay[1]);
   int error = -1;
   const ssize_t got = read(ready[0], &error, sizeof error);
   close(ready[0]);
@@ -228,7 +260,7 @@ absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode) {
     std::fprintf(stderr, "rexecd: %s\n", what.c_str());
     _exit(1);
   }
-  Keep(server);
+  Keep(server, relay[0], notifier);
 }
 
 int ForwardingSignal() { return SIGRTMIN + 4; }

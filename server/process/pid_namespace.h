@@ -45,6 +45,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/service_notifier.h"
 #include "absl/strings/string_view.h"
 
 namespace rexec::process {
@@ -68,11 +69,18 @@ struct PidNamespace {
   // rexecd's pid as its starter's namespace sees it (the keeper's child).
   pid_t outer_pid = 0;
   std::string why;
+  // kOwn with an active notifier: where rexecd writes what the service
+  // manager should hear, each message ending in '\0'; the keeper, the
+  // process the service manager started and the only one it listens to,
+  // relays them. -1 otherwise.
+  int notify_fd = -1;
 };
 
 // Returns in rexecd (the keeper never returns). Errors: only for kOwn, the
-// step that failed and its errno.
-absl::StatusOr<PidNamespace> EnterOwnPidNamespace(PidNamespaceMode mode);
+// step that failed and its errno. `notifier` is the service manager's, for
+// the keeper to relay to.
+absl::StatusOr<PidNamespace> EnterOwnPidNamespace(
+    PidNamespaceMode mode, const ServiceNotifier& notifier);
 
 // The signals rexecd acts on (its signalfd's), which the keeper forwards.
 inline constexpr int kServerSignals[] = {SIGTERM, SIGINT, SIGHUP};

@@ -5,11 +5,14 @@
 #include <arpa/inet.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -417,6 +420,75 @@ TEST_F(StalledLogTest, RefuseMakesNewCallsUnavailableUntilTheLogTakesRecords) {
                          absl::Seconds(10)));
   EXPECT_EQ(Health(server_->address()), "SERVING\n");
   EXPECT_TRUE(List().ok());
+}
+
+// As systemd hears it (Type=notify, NotifyAccess=main): READY=1 once
+// rexecd serves, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 when the
+// drain begins; every message from the process systemd started (the keeper
+// of rexecd's PID namespace, which relays them), none from elsewhere; and
+// no child inherits $NOTIFY_SOCKET.
+TEST(OperateTest, SystemdHearsReadyReloadingAndStoppingFromTheMainProcess) {
+  TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  const int listener = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address),
+                 sizeof address),
+            0);
+  const int on = 1;
+  ASSERT_EQ(setsockopt(listener, SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+  // The next message and its sender's pid, within 20 s.
+  auto next = [listener]() -> std::pair<std::string, pid_t> {
+    pollfd ready{listener, POLLIN, 0};
+    if (poll(&ready, 1, 20'000) != 1) return {"(nothing)", -1};
+    char text[4096];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    iovec io{text, sizeof text};
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t n = recvmsg(listener, &message, 0);
+    if (n < 0) return {"(error)", -1};
+    pid_t sender = -1;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+         c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_type == SCM_CREDENTIALS) {
+        sender = reinterpret_cast<ucred*>(CMSG_DATA(c))->pid;
+      }
+    }
+    return {std::string(text, n), sender};
+  };
+
+  auto server = RexecdProcess::Start({}, {{"NOTIFY_SOCKET", path}});
+  ASSERT_NE(server, nullptr);
+  const pid_t main_pid = server->pid();
+  auto [ready, from] = next();
+  EXPECT_EQ(ready, "READY=1\nSTATUS=serving on " + server->address());
+  EXPECT_EQ(from, main_pid);
+
+  CliResult child = RunRexec({"--server", server->address(), "spawn", "--",
+                              "sh", "-c", "echo \"[$NOTIFY_SOCKET]\""});
+  EXPECT_EQ(child.out, "[]\n");
+
+  ASSERT_EQ(kill(main_pid, SIGHUP), 0);
+  auto [reloading, reloading_from] = next();
+  EXPECT_EQ(reloading, "RELOADING=1");
+  EXPECT_EQ(reloading_from, main_pid);
+  auto [reloaded, reloaded_from] = next();
+  EXPECT_EQ(reloaded, "READY=1\nSTATUS=serving; policy and tokens reloaded");
+  EXPECT_EQ(reloaded_from, main_pid);
+
+  ASSERT_EQ(kill(main_pid, SIGTERM), 0);
+  auto [stopping, stopping_from] = next();
+  EXPECT_EQ(stopping, "STOPPING=1\nSTATUS=draining for up to 1s");
+  EXPECT_EQ(stopping_from, main_pid);
+  EXPECT_EQ(server->WaitForExit().ToString(), "exited with code 0");
+  close(listener);
 }
 
 }  // namespace
