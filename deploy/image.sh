@@ -13,6 +13,8 @@
 #                                     --listen 0.0.0.0:50051 --insecure,
 #                                     reachable only through that loopback
 #                                     port)
+#   deploy/image.sh base              only localhost/debian:bookworm, the
+#                                     Debian 12 base (the package test's)
 #   deploy/image.sh podman ARGS...    podman, with what this host needs
 #
 # REXEC_IMAGE_CACHE is the cache folder (default: build/deploy-cache).
@@ -44,7 +46,8 @@ host_podman() {
   esac
 }
 
-build() {
+# localhost/debian:bookworm, made once and kept.
+base() {
   mkdir -p "$cache"
   local tarball="$cache/debian-bookworm.tar"
   if [ ! -s "$tarball" ]; then
@@ -56,6 +59,10 @@ build() {
     podman import --quiet "$tarball" "$base" >/dev/null
     touch "$cache/imported"
   fi
+}
+
+build() {
+  base
   local commit
   commit=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
   for target in rexecd rexecd-root; do
@@ -79,7 +86,8 @@ run() {
 case "${1:-all}" in
   all) build && run ;;
   build) build ;;
+  base) base ;;
   run) shift; run "$@" ;;
   podman) shift; host_podman "$@" ;;
-  *) echo "image.sh: unknown command \"$1\" (build, run or podman)" >&2; exit 2 ;;
+  *) echo "image.sh: unknown command \"$1\" (build, base, run or podman)" >&2; exit 2 ;;
 esac

@@ -12,6 +12,8 @@ build=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
   libssl-dev libcap-dev libmicrohttpd-dev libseccomp-dev
+  # the man pages (from --help) and the Debian package's dependencies
+  help2man dpkg-dev
 )
 tests=(
   libgtest-dev libgmock-dev
@@ -25,6 +27,8 @@ tests=(
   # tests/cpython_suite.py runs against it, and what its packaging test
   # uses (pip install into a venv with no index, mypy on the type hints)
   python3-pytest libpython3.11-testsuite
+  # the completion scripts, run by the shells they are for
+  bash-completion zsh fish
   python3-venv python3-setuptools python3-mypy
   # clients/go, offline in GOPATH mode. golang-github-golang-protobuf-1-5-dev
   # by name: grpc's packages would take the older 1-3 (1.3.5), which builds
