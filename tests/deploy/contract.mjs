@@ -1,9 +1,11 @@
 // What rexec's own docs promise of a rendered overlay, beyond the schema:
-// the probes ask the port --health-listen serves, the pod's grace outlasts
+// the probes (startup, liveness, readiness) ask the port --health-listen
+// serves, the image is named rexecd (for an overlay's images:), the pod's
+// grace outlasts
 // --shutdown-grace, and per overlay what its README section says (the
 // sidecar's socket is shared by both containers and there is no API port;
-// the DaemonSet is mTLS-only with a headless Service, a NetworkPolicy and
-// a PodDisruptionBudget). Exits 1 naming each broken promise.
+// the DaemonSet is mTLS-only on every node, taints and all, with a headless
+// Service, a NetworkPolicy and a PodDisruptionBudget). Exits 1 naming each broken promise.
 //
 //   node contract.mjs sidecar|daemonset RENDERED.yaml
 import { readFileSync } from "node:fs";
@@ -33,6 +35,11 @@ for (const probe of ["livenessProbe", "readinessProbe"]) {
   expect(rexecd?.[probe]?.grpc?.port === healthPort,
          `${probe} is not a grpc probe of --health-listen's port ${healthPort}`);
 }
+expect(rexecd?.startupProbe?.grpc?.port === healthPort &&
+       rexecd.startupProbe.periodSeconds * rexecd.startupProbe.failureThreshold >= 30,
+       "no startup probe of --health-listen's port that waits 30 s or more");
+expect(rexecd?.image === "rexecd",
+       `the image is ${rexecd?.image}, not "rexecd": an overlay's images: [{name: rexecd}] would miss it`);
 expect(rexecd?.readinessProbe?.grpc?.service === "rexec.v1.ChildProcess",
        "readiness does not ask for rexec.v1.ChildProcess");
 const grace = parseInt(flag("shutdown-grace") ?? "10", 10);
@@ -73,6 +80,8 @@ if (overlay === "sidecar") {
   expect(service?.spec?.clusterIP === "None", "the Service is not headless");
   expect(find("NetworkPolicy")?.spec?.ingress?.length > 0, "no NetworkPolicy ingress rules");
   expect(find("PodDisruptionBudget"), "no PodDisruptionBudget");
+  expect((pod.tolerations ?? []).some((t) => t.operator === "Exists" && !t.key && !t.effect),
+         "the DaemonSet does not tolerate every taint: tainted nodes get no rexecd");
   const adds = sc.capabilities?.add ?? [];
   expect(adds.every((c) => ["SETUID", "SETGID", "KILL"].includes(c)),
          `capabilities beyond run-as's: ${adds}`);

@@ -37,6 +37,26 @@ for overlay in sidecar daemonset; do
     || fail "$overlay breaks a promise"
 done
 
+# The image override the docs give, in an overlay of each overlay: every
+# rexecd image (the sidecar example's app container too) comes from it.
+for overlay in sidecar daemonset; do
+  mine="$work/$overlay-images"
+  rm -rf "$mine" && mkdir -p "$mine"
+  cat > "$mine/kustomization.yaml" <<YAML
+resources:
+  - $(realpath --relative-to="$mine" "$src/deploy/kubernetes/overlays/$overlay")
+images:
+  - name: rexecd
+    newName: registry.example.com/tools/rexecd
+    newTag: "0.11.0"
+YAML
+  kubectl kustomize "$mine" > "$work/$overlay-images.yaml" \
+    || fail "kustomize $overlay with an images override"
+  images=$(grep -E '^ +image: ' "$work/$overlay-images.yaml" | sort -u | sed 's/^ *image: //')
+  [ "$images" = "registry.example.com/tools/rexecd:0.11.0" ] \
+    || fail "$overlay: images: [{name: rexecd}] did not reach every image: $images"
+done
+
 # The policy the DaemonSet ships must be one rexecd loads.
 tokens="$work/tokens"
 echo "ci 0000000000000000000000000000000000000000000000000000000000000000" \
