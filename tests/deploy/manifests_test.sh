@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The Kubernetes overlays, offline: `kubectl kustomize` renders each, every
-# rendered object must pass the schema and strict-field checks
-# (validator/validate.mjs) and rexec's own promises (contract.mjs), the
-# DaemonSet's policy must load in rexecd, and a manifest with a wrong field
-# must fail. The validator's npm packages are pinned by its lock file and
+# The Kubernetes overlays and deploy/monitoring, offline: `kubectl
+# kustomize` renders each, every rendered object must pass the schema and
+# strict-field checks (validator/validate.mjs; cert-manager's and the
+# Prometheus Operator's kinds against their CRDs' schemas) and rexec's own
+# promises (contract.mjs, cert_manager_check.mjs, monitoring_check.mjs:
+# PromQL that parses and names what a running rexecd exports), the
+# documented image override must reach every image, the DaemonSet's policy
+# must load in rexecd, and a manifest with a wrong field must fail. The validator's npm packages are pinned by its lock file and
 # installed once into WORK.
 #
 #   manifests_test.sh SOURCE_DIR WORK_DIR REXECD
@@ -19,7 +22,8 @@ if ! cmp -s "$src/tests/deploy/validator/package-lock.json" \
   (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cp "$src/tests/deploy/validator/validate.mjs" "$src/tests/deploy/contract.mjs" \
-   "$validator/"
+   "$src/tests/deploy/monitoring_check.mjs" \
+   "$src/tests/deploy/cert_manager_check.mjs" "$validator/"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -28,14 +32,40 @@ kustomize=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version:
 [ "${kustomize%%.*}" -ge 4 ] 2>/dev/null \
   || fail "kubectl with kustomize v4 or later is needed; this one has \"${kustomize:-none}\""
 
-for overlay in sidecar daemonset; do
+for overlay in sidecar daemonset cert-manager; do
   out="$work/$overlay.yaml"
   kubectl kustomize "$src/deploy/kubernetes/overlays/$overlay" > "$out" \
     || fail "kubectl kustomize $overlay"
   node "$validator/validate.mjs" "$out" || fail "$overlay does not validate"
-  node "$validator/contract.mjs" "$overlay" "$out" \
+  # cert-manager's is the DaemonSet's, with its Secret made by cert-manager.
+  node "$validator/contract.mjs" "${overlay/cert-manager/daemonset}" "$out" \
     || fail "$overlay breaks a promise"
 done
+# The server certificate fills the Secret the DaemonSet mounts, for the
+# Service's name, from the CA its Issuer signs with; the client
+# certificate's URI is an identity the policy names.
+node "$validator/cert_manager_check.mjs" "$work/cert-manager.yaml" \
+  || fail "cert-manager's certificates do not fit the DaemonSet"
+
+# deploy/monitoring: valid objects, and PromQL that parses and names what a
+# running rexecd exports.
+kubectl kustomize "$src/deploy/monitoring" > "$work/monitoring.yaml" \
+  || fail "kubectl kustomize monitoring"
+node "$validator/validate.mjs" "$work/monitoring.yaml" \
+  || fail "monitoring does not validate"
+"$rexecd" --listen 127.0.0.1:0 --insecure --metrics-listen 127.0.0.1:0 \
+  2> "$work/metrics-rexecd.log" &
+metrics_pid=$!
+for _ in $(seq 100); do
+  grep -q "metrics on http://" "$work/metrics-rexecd.log" && break
+  sleep 0.1
+done
+url=$(grep -o "http://[0-9.:]*/metrics" "$work/metrics-rexecd.log" | head -1)
+checked=0
+node "$validator/monitoring_check.mjs" "$work/monitoring.yaml" \
+  "$work/daemonset.yaml" "$url" || checked=$?
+kill -TERM $metrics_pid 2>/dev/null; wait $metrics_pid || true
+[ "$checked" = 0 ] || fail "monitoring breaks a promise"
 
 # The image override the docs give, in an overlay of each overlay: every
 # rexecd image (the sidecar example's app container too) comes from it.

@@ -2,7 +2,8 @@
 // kustomize` prints), offline, as a strict validator (kubeconform -strict)
 // would:
 //   1. each object against the Kubernetes OpenAPI schema of its kind
-//      (kubernetes-models: types, required fields, enums, formats);
+//      (kubernetes-models: types, required fields, enums, formats), and a
+//      cert-manager or Prometheus Operator object against its CRD's;
 //   2. no field the API does not know at any depth (the official client's
 //      models list every field of every type): a misspelt field is an
 //      error, not silently dropped by the API server.
@@ -13,12 +14,23 @@ import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 
+// The kinds of custom resources rexec's manifests use, by API group: the
+// kubernetes-models package of their CRDs' schemas. (The client's models
+// have no such kinds, so their fields are checked by the schema alone.)
+const crdPackages = {
+  "cert-manager.io": "@kubernetes-models/cert-manager",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+
 // "apps/v1" + "Deployment" -> the kubernetes-models module and the client's
 // model class name.
 function modelPath(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/")
     ? apiVersion.split("/")
     : [null, apiVersion];
+  if (group !== null && crdPackages[group]) {
+    return `${crdPackages[group]}/${group}/${version}/${kind}`;
+  }
   return group === null
     ? `kubernetes-models/${version}/${kind}`
     : `kubernetes-models/${group}/${version}/${kind}`;
