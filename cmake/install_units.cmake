@@ -1,4 +1,4 @@
-# Run by `cmake --install` (and CPack): the systemd unit and the flags file
+# Run by `cmake --install` (and CPack): the systemd units and the flags file
 # with the paths of this install. A flags file already there is the
 # administrator's and stays.
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
@@ -12,6 +12,9 @@ message(STATUS "Installing: ${root}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/re
 configure_file(${REXEC_SOURCE_DIR}/deploy/systemd/rexecd.service.in
                ${root}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/rexecd.service
                @ONLY)
+message(STATUS "Installing: ${root}${CMAKE_INSTALL_PREFIX}/lib/systemd/system/rexecd.socket")
+file(COPY ${REXEC_SOURCE_DIR}/deploy/systemd/rexecd.socket
+     DESTINATION ${root}${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 # Policies, tokens and keys go here too: only root reads it.
 file(MAKE_DIRECTORY ${root}${SYSCONFDIR}/rexec)
 file(CHMOD ${root}${SYSCONFDIR}/rexec

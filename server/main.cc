@@ -51,6 +51,7 @@
 #include "server/ops/logging.h"
 #include "server/ops/metrics_http.h"
 #include "server/ops/service_status.h"
+#include "server/ops/socket_activation.h"
 #include "server/process/cgroup.h"
 #include "server/process/launcher.h"
 #include "server/process/pid_namespace.h"
@@ -750,6 +751,35 @@ int main(int argc, char** argv) {
   // Out of the environment before any thread, child or fork: only rexecd
   // (or the keeper of its namespace) speaks for it to systemd.
   rexec::ServiceNotifier notifier = rexec::ServiceNotifier::FromEnvironment();
+  // The same for the sockets systemd passed (rexecd.socket): each takes the
+  // place of the --listen of its path, and the default's.
+  absl::StatusOr<std::vector<rexec::ops::ActivatedSocket>> activated =
+      rexec::ops::TakeActivatedSockets();
+  if (!activated.ok()) {
+    std::fprintf(stderr, "rexecd: %s\n",
+                 std::string(activated.status().message()).c_str());
+    return 1;
+  }
+  if (!activated->empty() && !flags.front.empty()) {
+    std::fprintf(stderr,
+                 "rexecd: --front serves the --listen addresses through "
+                 "HAProxy, which sockets from systemd (rexecd.socket) would "
+                 "bypass: use one or the other\n");
+    return 2;
+  }
+  if (!activated->empty() && flags.listen.empty()) flags.config.listen.clear();
+  for (const rexec::ops::ActivatedSocket& socket : *activated) {
+    std::vector<std::string>& listen = flags.config.listen;
+    listen.erase(std::remove_if(listen.begin(), listen.end(),
+                                [&socket](const std::string& address) {
+                                  return rexec::UnixSocketPath(address) ==
+                                             rexec::UnixSocketPath(
+                                                 socket.address) &&
+                                         rexec::IsUnixAddress(address);
+                                }),
+                 listen.end());
+  }
+  flags.config.activated = *activated;
   // Before the namespace and the launcher: rexecd moves to a leaf of the
   // root, and its fork (the namespace's init, then the launcher) with it,
   // where a move after the fork would leave the keeper behind.

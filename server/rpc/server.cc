@@ -144,7 +144,8 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   if (config.workers <= 0) {
     config.workers = std::max(1u, std::thread::hardware_concurrency());
   }
-  if (config.listen.empty() && !config.connections_handed_over) {
+  if (config.listen.empty() && config.activated.empty() &&
+      !config.connections_handed_over) {
     return absl::InvalidArgumentError("no address to listen on (--listen)");
   }
   process::StartOrphanReaper();
@@ -199,6 +200,10 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
                                  : security.network_credentials,
                              &ports[i]);
   }
+  for (const ops::ActivatedSocket& socket : config.activated) {
+    server->activated_.push_back(
+        std::make_unique<ActivatedListener>(socket.fd, builder));
+  }
   ApplyLimits(limits, server->state_->grpc_memory().quota(), &builder);
   // An Exec result carries up to max_buffer of stdout and of stderr in one
   // message, plus the exit status.
@@ -219,6 +224,10 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
   }
   for (auto& cq : server->cqs_)
     server->workers_.emplace_back(RunWorker, cq.get());
+  for (size_t i = 0; i < config.activated.size(); ++i) {
+    server->activated_[i]->Start();
+    server->addresses_.push_back(config.activated[i].address);
+  }
   for (size_t i = 0; i < config.listen.size(); ++i) {
     if (ports[i] == 0) {
       server->Shutdown();
@@ -389,6 +398,8 @@ void RexecServer::Shutdown(absl::Duration grace) {
   const absl::Time deadline = absl::Now() + grace;
   state_->WaitForLastCalls(deadline);
   state_->table().WaitForNoAdopted(deadline, /*until_stop=*/false);
+  // What connects from now on waits in the socket for the next rexecd.
+  for (auto& listener : activated_) listener->Stop();
   constexpr absl::Duration kLastRefusals = absl::Milliseconds(100);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + kLastRefusals));
   state_->WaitForNoCalls();

@@ -26,6 +26,7 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
 #include "server/process/poller.h"
+#include "server/rpc/activated_listener.h"
 #include "server/rpc/child_call.h"
 #include "server/rpc/cq_executor.h"
 #include "server/table/memory_budget.h"
@@ -150,6 +151,8 @@ class RexecServer {
   std::string health_address_;
   std::vector<std::thread> workers_;
   std::vector<std::string> addresses_;
+  // config.activated's, each accepting on a thread of its own.
+  std::vector<std::unique_ptr<ActivatedListener>> activated_;
   bool shut_down_ = false;
 };
 

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
+#include "server/ops/socket_activation.h"
 #include "server/plan/launch_plan.h"
 #include "server/process/cgroup.h"
 #include "server/process/poller.h"
@@ -33,6 +34,9 @@ struct ServerConfig {
   // `listen` may be empty; the same for the health service's.
   bool connections_handed_over = false;
   bool health_handed_over = false;
+  // Listening unix sockets from the service manager (socket activation),
+  // served as `listen` is; the server owns their fds.
+  std::vector<ops::ActivatedSocket> activated;
   // A plaintext address that serves the health service alone (for the
   // kubelet's gRPC probes, which present no client certificate); "": none.
   std::string health_listen;

@@ -5,7 +5,8 @@
 # it with apt, which brings the libraries it depends on; systemd then runs
 # the unit: started by the package, ready when rexecd says so (Type=notify),
 # a call through the default socket, reloaded, stopped with exit 0 after
-# its drain even when a child ignores SIGTERM. The unit passes
+# its drain even when a child ignores SIGTERM; rexecd.socket starts it on
+# the first call and it serves that socket. The units pass
 # systemd-analyze verify; `man -w` finds rexec(1) and rexecd(8); bash
 # completes from the installed script; only the group rexec may use the
 # socket; a purge leaves nothing.
@@ -96,9 +97,32 @@ inside systemctl stop rexecd
 inside sh -c 'grep -qx sleep /proc/[0-9]*/comm' 2>/dev/null \
   && fail "the child outlived the stop"
 
+# Socket activation: rexecd.socket makes the socket (its mode and group),
+# and the first call starts the service, which serves it.
+inside systemctl disable --now rexecd.service >/dev/null 2>&1
+inside systemctl enable --now rexecd.socket >/dev/null 2>&1 \
+  || fail "rexecd.socket: $(inside systemctl status rexecd.socket --no-pager | tail -5)"
+[ "$(inside systemctl is-active rexecd.service)" = inactive ] \
+  || fail "rexecd runs before any call came"
+[ "$(inside stat -c '%a %U %G' /run/rexec/rexecd.sock)" = "660 root rexec" ] \
+  || fail "the activated socket is $(inside stat -c '%a %U %G' /run/rexec/rexecd.sock)"
+[ "$(inside rexec spawn -- echo activated)" = activated ] \
+  || fail "a call through the activated socket: $(inside journalctl -u rexecd --no-pager | tail -5)"
+[ "$(inside systemctl is-active rexecd.service)" = active ] \
+  || fail "the call did not start rexecd.service"
+[ "$(inside rexec spawn -- sh -c 'echo "[$LISTEN_FDS]"')" = "[]" ] \
+  || fail "a child inherited LISTEN_FDS"
+inside systemctl stop rexecd.service
+[ "$(inside rexec spawn -- echo again)" = again ] \
+  || fail "the socket did not start rexecd again"
+inside systemd-analyze verify /lib/systemd/system/rexecd.socket \
+  || fail "systemd-analyze verify rexecd.socket"
+inside systemctl stop rexecd.socket rexecd.service
+
 inside sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq rexec' >/dev/null 2>&1 \
   || fail "purge"
 inside test ! -e /etc/rexec || fail "/etc/rexec stays after a purge"
 inside getent group rexec >/dev/null && fail "the group rexec stays after a purge"
 inside test ! -e /lib/systemd/system/rexecd.service || fail "the unit stays"
+inside test ! -e /lib/systemd/system/rexecd.socket || fail "the socket unit stays"
 echo "package: ok"

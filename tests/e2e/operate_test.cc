@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -489,6 +490,75 @@ TEST(OperateTest, SystemdHearsReadyReloadingAndStoppingFromTheMainProcess) {
   EXPECT_EQ(stopping_from, main_pid);
   EXPECT_EQ(server->WaitForExit().ToString(), "exited with code 0");
   close(listener);
+}
+
+// Socket activation as rexecd.socket does it: systemd-socket-activate
+// listens, and at the first connection becomes rexecd with the socket as
+// fd 3 (LISTEN_FDS=1, LISTEN_PID its own). rexecd serves it in place of the
+// --listen of that path (which it must not bind again: the socket is the
+// manager's), and no child inherits the variables.
+TEST(OperateTest, ASocketFromSystemdIsServed) {
+  TempDir dir;
+  const std::string path = dir.path() + "/rexecd.sock";
+  process::SpawnOptions options;
+  options.argv = {"systemd-socket-activate", "--listen", path, RexecdPath(),
+                  "--listen", "unix:" + path, "--shutdown-grace", "1s"};
+  absl::StatusOr<process::Child> activator = process::Child::Spawn(options);
+  ASSERT_TRUE(activator.ok()) << activator.status();
+  ASSERT_TRUE(Eventually([&] { return access(path.c_str(), F_OK) == 0; }))
+      << "systemd-socket-activate made no socket";
+  struct stat made {};
+  ASSERT_EQ(stat(path.c_str(), &made), 0);
+  const std::string server = "unix:" + path;
+  CliResult first = RunRexec(
+      {"--server", server, "spawn", "--", "sh", "-c",
+       "echo \"[$LISTEN_FDS$LISTEN_PID$LISTEN_FDNAMES]\""});
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out, "[]\n");
+  // The same socket, served on: the second call finds rexecd running, and
+  // the socket is the manager's still (rexecd did not bind its path anew).
+  CliResult second = RunRexec({"--server", server, "exec", "echo again"});
+  EXPECT_EQ(second.out, "again\n") << second.err;
+  struct stat served {};
+  ASSERT_EQ(stat(path.c_str(), &served), 0);
+  EXPECT_EQ(served.st_ino, made.st_ino) << "rexecd bound the path itself";
+  ASSERT_EQ(kill(activator->pid(), SIGTERM), 0);
+  Result r = RunChild(*activator);
+  EXPECT_EQ(r.status.ToString(), "exited with code 0");
+  EXPECT_THAT(r.err, HasSubstr("listening on " + server));
+}
+
+// What rexecd takes from a service manager is a listening unix socket and
+// nothing else: anything else is refused at start, naming the fd.
+TEST(OperateTest, AnFdFromSystemdThatIsNotAUnixSocketIsRefused) {
+  // fd 3 as a service manager would pass it, then rexecd in this process.
+  const std::pair<std::string, std::string> passed[] = {
+      {"f = os.open('/dev/null', os.O_RDONLY)",
+       "which is not a socket (Socket operation on non-socket)"},
+      {"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+       "f = s.fileno()",
+       "which is not a unix socket"},
+  };
+  for (const auto& [make_fd3, why] : passed) {
+    process::SpawnOptions options;
+    options.argv = {"/usr/bin/python3", "-c",
+                    // Through a dup: the fd may be 3 already, and not
+                    // inheritable.
+                    "import os, socket, sys; " + make_fd3 +
+                        "; os.dup2(os.dup(f), 3)"
+                        "; os.environ['LISTEN_PID'] = str(os.getpid()); "
+                        "os.environ['LISTEN_FDS'] = '1'; "
+                        "os.execv(sys.argv[1], sys.argv[1:])",
+                    RexecdPath()};
+    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
+    ASSERT_TRUE(child.ok());
+    Result r = RunChild(*child);
+    EXPECT_EQ(r.status.code(), 1) << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr("the service manager passed fd 3 (LISTEN_FDS), " + why));
+    EXPECT_THAT(r.err, HasSubstr("rexecd takes only listening unix stream "
+                                 "sockets from it"));
+  }
 }
 
 }  // namespace
