@@ -17,13 +17,13 @@ namespace {
 constexpr const char* kSessionCommands[] = {"attach", "logs", "kill"};
 // The connection flags `rexec ps` needs to reach the same server.
 constexpr const char* kConnectionFlags[] = {
-    "--server", "--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name",
-    "--token-file"};
+    "--server",  "--tls-ca",          "--tls-cert",
+    "--tls-key", "--tls-server-name", "--token-file"};
 constexpr const char* kShells[] = {"bash", "zsh", "fish"};
 
 struct Flag {
-  std::string name;         // "--timeout"
-  std::string short_name;   // "-t" or ""
+  std::string name;        // "--timeout"
+  std::string short_name;  // "-t" or ""
   std::string description;
   bool takes_value = false;
 };
@@ -73,8 +73,9 @@ std::string BashScript(const CLI::App& app) {
     const std::vector<Flag> flags = FlagsOf(*sub);
     const std::vector<std::string> mine = Names(flags, true);
     valued.insert(valued.end(), mine.begin(), mine.end());
-    absl::StrAppend(&per_command, "    ", sub->get_name(), ") flags=",
-                    Quoted(absl::StrJoin(Names(flags, false), " ")), " ;;\n");
+    absl::StrAppend(&per_command, "    ", sub->get_name(),
+                    ") flags=", Quoted(absl::StrJoin(Names(flags, false), " ")),
+                    " ;;\n");
   }
   std::sort(valued.begin(), valued.end());
   valued.erase(std::unique(valued.begin(), valued.end()), valued.end());
@@ -197,18 +198,18 @@ std::string FishScript(const CLI::App& app) {
   };
   add_flags("true", FlagsOf(app));
   for (const CLI::App* sub : app.get_subcommands({})) {
-    absl::StrAppend(&out, "complete -c rexec -n ",
-                    Quoted(absl::StrCat("not __fish_seen_subcommand_from ", all)),
-                    " -a ", sub->get_name(), " -d ",
-                    Quoted(sub->get_description().substr(0, 60)), "\n");
+    absl::StrAppend(
+        &out, "complete -c rexec -n ",
+        Quoted(absl::StrCat("not __fish_seen_subcommand_from ", all)), " -a ",
+        sub->get_name(), " -d ", Quoted(sub->get_description().substr(0, 60)),
+        "\n");
     add_flags(absl::StrCat("__fish_seen_subcommand_from ", sub->get_name()),
               FlagsOf(*sub));
   }
   absl::StrAppend(&out, "complete -c rexec -n ",
                   Quoted(absl::StrCat("__fish_seen_subcommand_from ",
                                       absl::StrJoin(kSessionCommands, " "))),
-                  " -a '(__rexec_sessions)'\n",
-                  "complete -c rexec -n ",
+                  " -a '(__rexec_sessions)'\n", "complete -c rexec -n ",
                   Quoted("__fish_seen_subcommand_from completion"), " -a ",
                   Quoted(absl::StrJoin(kShells, " ")), "\n");
   return out;
@@ -230,8 +231,8 @@ void CompletionCommand::AddTo(CLI::App& app) {
       "source <(rexec completion bash)");
   command_->add_option("shell", shell_, "bash, zsh or fish")
       ->required()
-      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kShells),
-                                                     std::end(kShells))));
+      ->check(CLI::IsMember(
+          std::vector<std::string>(std::begin(kShells), std::end(kShells))));
 }
 
 const CLI::App* CompletionCommand::Chosen() const {

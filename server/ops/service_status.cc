@@ -32,9 +32,10 @@ void ServiceStatus::Tell(const std::string& state) {
     const std::string message = state.substr(0, 4000) + '\0';
     if (write(relay_fd_, message.data(), message.size()) !=
         static_cast<ssize_t>(message.size())) {
-      spdlog::warn("could not tell the service manager {}: the keeper's "
-                   "pipe failed",
-                   state.substr(0, state.find('\n')));
+      spdlog::warn(
+          "could not tell the service manager {}: the keeper's "
+          "pipe failed",
+          state.substr(0, state.find('\n')));
     }
     return;
   }

@@ -51,9 +51,9 @@ absl::StatusOr<ActivatedSocket> Check(int fd) {
   }
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   return ActivatedSocket{
-      fd, absl::StrCat("unix:", std::string(address.sun_path,
-                                            strnlen(address.sun_path,
-                                                    path_length)))};
+      fd, absl::StrCat("unix:",
+                       std::string(address.sun_path,
+                                   strnlen(address.sun_path, path_length)))};
 }
 
 }  // namespace
@@ -72,9 +72,11 @@ absl::StatusOr<std::vector<ActivatedSocket>> TakeActivatedSockets() {
   std::vector<ActivatedSocket> sockets;
   if (!ours || count <= 0) return sockets;
   if (count > kMaxFds) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the service manager passed ", count, " sockets (LISTEN_FDS): rexecd "
-        "takes at most ", kMaxFds));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the service manager passed ", count,
+                     " sockets (LISTEN_FDS): rexecd "
+                     "takes at most ",
+                     kMaxFds));
   }
   for (int fd = kFirstFd; fd < kFirstFd + count; ++fd) {
     absl::StatusOr<ActivatedSocket> socket = Check(fd);
