@@ -74,13 +74,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const CliCommand* named = chosen();
     const bool unexpected = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr;
-    std::string unknown;
+    rexec::client::Unknown unknown;
     if (unexpected || dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
       unknown = rexec::client::ExplainUnknown(
           app, named != nullptr ? named->Chosen() : nullptr);
     }
-    if (!unknown.empty()) {
-      std::fprintf(stderr, "rexec: %s\n", unknown.c_str());
+    if (!unknown.text.empty()) {
+      std::fprintf(stderr, "rexec: %s\n", unknown.text.c_str());
     } else if (app.exit(e) == 0) {
       return 0;  // --help, --version
     }
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
         std::find_if(argv, argv + argc, [](const char* arg) {
           return std::string(arg) == "--";
         }) != argv + argc;
-    if (unexpected && unknown.find("did you mean") == std::string::npos &&
+    if (unexpected && !unknown.suggested &&
         !has_separator && named != nullptr && named->TakesCommandLine()) {
       std::fprintf(stderr,
                    "rexec: put -- before the command, so that its flags "

@@ -1,7 +1,6 @@
 #include "client/typo_hint.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
@@ -72,7 +71,7 @@ std::string Nearest(absl::string_view typed,
   return best;
 }
 
-std::string ExplainUnknown(const CLI::App& app, const CLI::App* chosen) {
+Unknown ExplainUnknown(const CLI::App& app, const CLI::App* chosen) {
   std::vector<std::string> left = app.remaining();
   if (chosen != nullptr) {
     std::vector<std::string> more = chosen->remaining();
@@ -83,24 +82,27 @@ std::string ExplainUnknown(const CLI::App& app, const CLI::App* chosen) {
   for (const std::string& arg : left) {
     if (!absl::StartsWith(arg, "--") || arg == "--") continue;
     const std::string flag = arg.substr(0, arg.find('='));
-    std::string text = absl::StrCat("unknown flag ", flag);
+    Unknown unknown{absl::StrCat("unknown flag ", flag)};
     if (std::string near = Nearest(flag, LongFlags(chosen ? chosen : &app));
         !near.empty()) {
-      absl::StrAppend(&text, " (did you mean ", near, "?)");
+      absl::StrAppend(&unknown.text, " (did you mean ", near, "?)");
+      unknown.suggested = true;
     }
-    return text;
+    return unknown;
   }
   if (chosen == nullptr && !left.empty() && !absl::StartsWith(left[0], "-")) {
     const std::vector<std::string> names = SubcommandNames(app);
-    std::string text = absl::StrCat("unknown command \"", left[0], "\"");
+    Unknown unknown{absl::StrCat("unknown command \"", left[0], "\"")};
     if (std::string near = Nearest(left[0], names); !near.empty()) {
-      absl::StrAppend(&text, " (did you mean \"", near, "\"?)");
+      absl::StrAppend(&unknown.text, " (did you mean \"", near, "\"?)");
+      unknown.suggested = true;
     } else {
-      absl::StrAppend(&text, "; the commands are ", absl::StrJoin(names, ", "));
+      absl::StrAppend(&unknown.text, "; the commands are ",
+                      absl::StrJoin(names, ", "));
     }
-    return text;
+    return unknown;
   }
-  return "";
+  return {};
 }
 
 }  // namespace rexec::client

@@ -24,9 +24,13 @@ std::string Nearest(absl::string_view typed,
 // What is wrong with a command line that `app` failed to parse, when it is
 // an unknown subcommand or flag: `unknown command "spwan" (did you mean
 // "spawn"?)`, `unknown flag --tiemout (did you mean --timeout?)`. `chosen`
-// is the subcommand the parser reached (or null). "" when the error is of
-// another kind.
-std::string ExplainUnknown(const CLI::App& app, const CLI::App* chosen);
+// is the subcommand the parser reached (or null). `text` is "" when the
+// error is of another kind.
+struct Unknown {
+  std::string text;
+  bool suggested = false;  // a nearest valid name is in it
+};
+Unknown ExplainUnknown(const CLI::App& app, const CLI::App* chosen);
 
 }  // namespace rexec::client
 

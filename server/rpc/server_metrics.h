@@ -6,7 +6,6 @@
 #ifndef REXEC_SERVER_RPC_SERVER_METRICS_H_
 #define REXEC_SERVER_RPC_SERVER_METRICS_H_
 
-#include <functional>
 #include <string>
 
 #include "absl/time/time.h"

@@ -221,20 +221,24 @@ TEST_F(CliTest, CompletionCompletesCommandsFlagsAndSessions) {
   const std::string server = server_->address();
   // Each line: the words typed so far (the last one being completed), then
   // what the completion offers.
-  auto bash = [&](const std::string& words) {
+  // A shell's stdout, once it exited 0.
+  auto shell = [](std::vector<std::string> argv) {
     process::SpawnOptions options;
-    options.argv = {
-        "bash", "-c",
-        "source <(\"$0\" completion bash) && COMP_WORDS=($1) && "
-        "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && "
-        "[[ \"$1\" == *' ' ]] && COMP_WORDS+=('') && ((COMP_CWORD++)); "
-        "_rexec; echo \"${COMPREPLY[*]}\"",
-        rexec, words};
+    options.argv = std::move(argv);
     absl::StatusOr<process::Child> child = process::Child::Spawn(options);
-    EXPECT_TRUE(child.ok());
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) return std::string();
     Result r = RunChild(*child);
     EXPECT_EQ(r.status.code(), 0) << r.err;
     return r.out;
+  };
+  auto bash = [&](const std::string& words) {
+    return shell({"bash", "-c",
+                  "source <(\"$0\" completion bash) && COMP_WORDS=($1) && "
+                  "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && "
+                  "[[ \"$1\" == *' ' ]] && COMP_WORDS+=('') && "
+                  "((COMP_CWORD++)); _rexec; echo \"${COMPREPLY[*]}\"",
+                  rexec, words});
   };
   const std::string command = rexec + " ";
   EXPECT_EQ(bash(command + "sp"), "spawn\n");
@@ -249,16 +253,10 @@ TEST_F(CliTest, CompletionCompletesCommandsFlagsAndSessions) {
   EXPECT_EQ(bash(command + "--server "), "\n");
 
   auto fish = [&](const std::string& line) {
-    process::SpawnOptions options;
-    options.argv = {"fish", "-c",
-                    "\"$argv[1]\" completion fish | source; complete -C "
-                    "\"$argv[2]\"",
-                    rexec, line};
-    absl::StatusOr<process::Child> child = process::Child::Spawn(options);
-    EXPECT_TRUE(child.ok());
-    Result r = RunChild(*child);
-    EXPECT_EQ(r.status.code(), 0) << r.err;
-    return r.out;
+    return shell({"fish", "-c",
+                  "\"$argv[1]\" completion fish | source; complete -C "
+                  "\"$argv[2]\"",
+                  rexec, line});
   };
   EXPECT_THAT(fish("rexec sp"), StartsWith("spawn\t"));
   EXPECT_EQ(fish(command + "--server " + server + " attach "), "s1\nwebby\n");
@@ -267,17 +265,13 @@ TEST_F(CliTest, CompletionCompletesCommandsFlagsAndSessions) {
   // zsh runs the bash script through bashcompinit, as its _bash_complete
   // calls it (outside a completion, its compgen does not filter: compadd
   // does that as one completes).
-  process::SpawnOptions options;
-  options.argv = {"zsh", "-c",
-                  "autoload -U compinit && compinit -u && source <(\"$0\" "
-                  "completion zsh) && emulate sh -c 'COMP_WORDS=($1 attach "
-                  "\"\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _rexec; "
-                  "echo \"${COMPREPLY[*]}\"'",
-                  rexec, rexec + " --server " + server};
-  absl::StatusOr<process::Child> zsh = process::Child::Spawn(options);
-  ASSERT_TRUE(zsh.ok());
-  Result r = RunChild(*zsh);
-  EXPECT_EQ(r.out, "s1 webby\n") << r.err;
+  EXPECT_EQ(shell({"zsh", "-c",
+                   "autoload -U compinit && compinit -u && source <(\"$0\" "
+                   "completion zsh) && emulate sh -c 'COMP_WORDS=($1 attach "
+                   "\"\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _rexec; "
+                   "echo \"${COMPREPLY[*]}\"'",
+                   rexec, rexec + " --server " + server}),
+            "s1 webby\n");
 }
 
 TEST_F(CliTest, HelpOnEveryLevel) {
