@@ -66,7 +66,9 @@ using rexec::rpc::ServerConfig;
 
 // File descriptors a running child holds in rexecd, as measured by
 // CgroupTest.ARunningChildHoldsAtMostFourFds: three pipe ends and a pidfd
-// (a terminal: one fd and the pidfd; a Fork: one more, its channel).
+// (a terminal: one fd and the pidfd; a Fork: one more, its channel). The
+// start-up check counts on it; the table admits each child by what it
+// holds (process::HeldFds) within the limit less kFdsReserved.
 constexpr rlim_t kFdsPerChild = 4;
 // For connections, the poller, logs and gRPC's own.
 constexpr rlim_t kFdsReserved = 256;
@@ -405,8 +407,9 @@ absl::Status MakeSocketDirectories(const Flags& f) {
 
 // Raises the soft limit on open files to the hard one: every child and
 // every connection holds a few, and running out (EMFILE) would lock out
-// every client at once.
-absl::Status RaiseFileLimit(int max_processes) {
+// every client at once. Sets the fds children may hold together.
+absl::Status RaiseFileLimit(ServerConfig& config) {
+  const int max_processes = config.max_processes;
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
     return absl::InternalError("getrlimit(RLIMIT_NOFILE) failed");
@@ -420,6 +423,9 @@ absl::Status RaiseFileLimit(int max_processes) {
         " open files, and this process may open at most ", limit.rlim_max,
         " (the RLIMIT_NOFILE hard limit): raise it (ulimit -Hn, "
         "LimitNOFILE=) or lower --max-processes"));
+  }
+  if (limit.rlim_max != RLIM_INFINITY) {
+    config.max_child_fds = limit.rlim_max - kFdsReserved;
   }
   return absl::OkStatus();
 }
@@ -852,7 +858,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  absl::Status limit = RaiseFileLimit(flags.config.max_processes);
+  absl::Status limit = RaiseFileLimit(flags.config);
   if (limit.ok()) limit = CheckExposure(flags);
   if (limit.ok()) limit = MakeSocketDirectories(flags);
   std::unique_ptr<rexec::front::Front> front;

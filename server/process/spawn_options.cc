@@ -28,6 +28,16 @@ bool ValidEnvName(absl::string_view name) {
          name.find('\0') == absl::string_view::npos;
 }
 
+int HeldFds(const SpawnOptions& options) {
+  int fds = 1;  // the pidfd
+  for (const StdioFd& fd : options.stdio) {
+    if (fd.kind == StdioKind::kPipe || fd.kind == StdioKind::kSocket) ++fds;
+  }
+  if (options.terminal) ++fds;
+  if (options.containment.pid_namespace) ++fds;
+  return fds;
+}
+
 std::vector<std::string> BuildEnvironment(const SpawnOptions& options) {
   std::vector<std::string> env;
   absl::flat_hash_map<std::string, size_t> index;

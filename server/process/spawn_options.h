@@ -63,6 +63,12 @@ struct SpawnOptions {
   std::optional<CgroupPlacement> cgroup;
 };
 
+// The fds a running child of `options` holds in rexecd: its pidfd, one per
+// pipe or socket of its stdio, one for its terminal, and its PID
+// namespace's status pipe (CgroupTest.ARunningChildHoldsAtMostFourFds
+// counts them). The table admits children by it (TableConfig::max_child_fds).
+int HeldFds(const SpawnOptions& options);
+
 // A name an environment entry may have: non-empty, without '=' or NUL.
 bool ValidEnvName(absl::string_view name);
 

@@ -42,6 +42,8 @@ struct ServerConfig {
   std::string health_listen;
   int workers = 0;  // 0: one per core
   int max_processes = 1024;
+  // The fds children may hold together (table::TableConfig).
+  uint64_t max_child_fds = 0;
   absl::Duration drain_timeout = absl::Seconds(2);
   // --audit-on-failure refuse: while the audit log takes no records, new
   // calls are refused (and health says NOT_SERVING) rather than unrecorded.
@@ -138,6 +140,7 @@ class ServerState {
   static table::TableConfig TableConfigOf(const ServerConfig& config) {
     table::TableConfig table;
     table.max_processes = config.max_processes;
+    table.max_child_fds = config.max_child_fds;
     table.memory_budget = config.memory_budget;
     table.drain_timeout = config.drain_timeout;
     table.sessions = config.sessions;

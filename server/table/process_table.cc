@@ -35,12 +35,23 @@ absl::Status CheckName(const std::string& name) {
 absl::Status ProcessTable::Admit(absl::string_view program,
                                  absl::string_view identity,
                                  uint32_t identity_cap,
-                                 absl::string_view rule) {
+                                 absl::string_view rule, int fds) {
   absl::MutexLock lock(&mu_);
   if (children_ >= config_.max_processes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("spawn ", program, ": the server runs its limit of ",
                      config_.max_processes, " processes (--max-processes)"));
+  }
+  // A Fork holds more than the start-up check counted on: past its room,
+  // the next would take an fd the connections need (EMFILE for all).
+  if (config_.max_child_fds > 0 &&
+      child_fds_ + fds > config_.max_child_fds) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spawn ", program, ": the server's children hold ", child_fds_,
+        " of the ", config_.max_child_fds,
+        " file descriptors its open-file limit (RLIMIT_NOFILE) leaves them, "
+        "and this one needs ",
+        fds));
   }
   uint32_t& mine = children_of_[identity];
   if (identity_cap > 0 && mine >= identity_cap) {
@@ -50,12 +61,14 @@ absl::Status ProcessTable::Admit(absl::string_view program,
   }
   ++mine;
   ++children_;
+  child_fds_ += fds;
   return absl::OkStatus();
 }
 
-void ProcessTable::Leave(absl::string_view identity) {
+void ProcessTable::Leave(absl::string_view identity, int fds) {
   absl::MutexLock lock(&mu_);
   --children_;
+  child_fds_ -= fds;
   auto it = children_of_.find(identity);
   if (it != children_of_.end() && --it->second == 0) children_of_.erase(it);
 }

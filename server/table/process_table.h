@@ -56,6 +56,10 @@ struct SessionLimits {
 
 struct TableConfig {
   int max_processes = 1024;
+  // The fds running children may hold in rexecd together (each its
+  // process::HeldFds): what the open-file limit leaves after connections'
+  // and rexecd's own. 0: no limit.
+  uint64_t max_child_fds = 0;
   // What the calls may hold in all (--memory-budget): see memory_budget.h.
   uint64_t memory_budget = uint64_t{1} << 30;
   // How long output may stay open after the child was reaped (a
@@ -116,12 +120,13 @@ class ProcessTable {
   ProcessEvents& events() { return *events_; }
 
   // --- Admission.
-  // A slot for a child of `identity`, which may run at most `identity_cap`
-  // at once (0: no cap of its own; `rule` names where the cap comes from).
-  // RESOURCE_EXHAUSTED naming the limit otherwise. Leave() gives it back.
+  // A slot for a child of `identity` that will hold `fds` fds, which may
+  // run at most `identity_cap` at once (0: no cap of its own; `rule` names
+  // where the cap comes from). RESOURCE_EXHAUSTED naming the limit
+  // otherwise. Leave() gives both back.
   absl::Status Admit(absl::string_view program, absl::string_view identity,
-                     uint32_t identity_cap, absl::string_view rule);
-  void Leave(absl::string_view identity);
+                     uint32_t identity_cap, absl::string_view rule, int fds);
+  void Leave(absl::string_view identity, int fds);
   int running_children();
 
   // --- Processes.
@@ -210,6 +215,7 @@ class ProcessTable {
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
   int sessions_ ABSL_GUARDED_BY(mu_) = 0;
   int children_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t child_fds_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, uint32_t> children_of_ ABSL_GUARDED_BY(mu_);
   int adopted_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();

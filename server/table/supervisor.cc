@@ -11,6 +11,7 @@
 #include "common/errno_status.h"
 #include "common/signal_name.h"
 #include "server/process/child_registry.h"
+#include "server/process/spawn_options.h"
 #include "server/table/exit_reason.h"
 
 namespace rexec::table {
@@ -30,7 +31,7 @@ Supervisor::~Supervisor() {
   // Early only when Start() failed, or the owner is torn down with the
   // supervisor unfinished (a broken invariant, or a test's end): ~Child
   // kills and reaps, and the table forgets it.
-  if (phase_ == Phase::kRunning) table_->Leave(identity_);
+  if (phase_ == Phase::kRunning) table_->Leave(identity_, held_fds_);
   if (id_ != 0 && phase_ < Phase::kLingering) table_->Reported(id_, true);
   if (phase_ == Phase::kLingering) EndLingering();
   if (exit_watch_ != 0) table_->poller().Unwatch(exit_watch_, child_->pidfd());
@@ -57,17 +58,19 @@ absl::Status Supervisor::Start(Launch launch) {
     if (!session_.id.empty()) table_->Remove(session_.process);
     session_ = Session();
   };
+  const int fds = process::HeldFds(options);
   if (absl::Status slot = table_->Admit(argv0, launch.identity,
-                                        launch.identity_cap, launch.rule);
+                                        launch.identity_cap, launch.rule, fds);
       !slot.ok()) {
     give_back();
     return slot;
   }
+  held_fds_ = fds;
   identity_ = std::move(launch.identity);
   const absl::Time spawn_began = absl::Now();
   absl::StatusOr<process::Child> child = process::Child::Spawn(options);
   if (!child.ok()) {
-    table_->Leave(identity_);
+    table_->Leave(identity_, held_fds_);
     give_back();
     return child.status();
   }
@@ -87,7 +90,7 @@ absl::Status Supervisor::Start(Launch launch) {
     pump_.Disconnect();
     terminal_ = Terminal();
     child_.reset();
-    table_->Leave(identity_);
+    table_->Leave(identity_, held_fds_);
     give_back();
     return status;
   }
@@ -290,7 +293,7 @@ void Supervisor::ReapIfExited() {
   phase_ = Phase::kDraining;
   table_->poller().Unwatch(exit_watch_, child_->pidfd());
   exit_watch_ = 0;
-  table_->Leave(identity_);
+  table_->Leave(identity_, held_fds_);
   // A descendant may hold the pipes open for ever: report after a while.
   if (pump_.AnyOutputOpen()) drain_.Set(table_->config().drain_timeout);
   MaybeReportExit();

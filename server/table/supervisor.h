@@ -172,6 +172,7 @@ class Supervisor final : public ChildHandle,
   StdioPump pump_{&table_->poller(), &table_->events(), &bell_, this};
   Terminal terminal_;
   std::string identity_;  // whose slot the child holds
+  int held_fds_ = 0;       // and the fds it was admitted with
   process::StopPolicy policy_;
   absl::Time started_at_;
   absl::Time exited_at_;  // reaped: the end of the child's wall time

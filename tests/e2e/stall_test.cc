@@ -389,6 +389,56 @@ TEST(Stall, MaxProcessesMustFitTheFileLimit) {
   EXPECT_NE(server, nullptr);
 }
 
+// A Fork holds five fds, one more than the start-up check counts on: the
+// children are admitted by what each holds, so that a client with many
+// Forks cannot take the fds the connections need (EMFILE for everyone).
+TEST(Stall, ChildrenAreAdmittedByTheFdsTheyHold) {
+  // 300 open files, less 256 for connections: room for 44 fds, as many as
+  // 11 Spawns hold.
+  auto server = RexecdProcess::Start(
+      {"--max-processes", "11"}, {},
+      {"sh", "-c", "ulimit -n 300 && exec \"$0\" \"$@\""});
+  ASSERT_NE(server, nullptr);
+  v1::ForkStart fork;
+  fork.set_module("fds");
+  fork.set_exec_path("/bin/sh");
+  fork.add_exec_argv("-c");
+  fork.add_exec_argv("exec cat");
+  std::vector<std::unique_ptr<client::ForkSession>> forks;
+  for (int i = 0; i < 8; ++i) {  // 40 fds
+    forks.push_back(
+        std::make_unique<client::ForkSession>(server->stub(), fork));
+    v1::ForkResponse r;
+    ASSERT_TRUE(forks.back()->Read(&r) && r.has_started()) << "fork " << i;
+  }
+  client::ForkSession refused(server->stub(), fork,
+                             absl::Now() + absl::Seconds(10));
+  v1::ForkResponse r;
+  if (refused.Read(&r) && r.has_started()) {
+    refused.Cancel();
+    FAIL() << "a ninth Fork ran";
+  }
+  grpc::Status status = refused.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("the server's children hold 40 of the 44 file "
+                        "descriptors its open-file limit (RLIMIT_NOFILE) "
+                        "leaves them, and this one needs 5"));
+  // A Spawn's four still fit; a new connection is served all the same.
+  v1::SpawnStart spawn;
+  spawn.add_argv("cat");
+  client::SpawnSession fits(server->stub(), spawn);
+  v1::SpawnResponse started;
+  EXPECT_TRUE(fits.Read(&started) && started.has_started());
+  CliResult health = RunRexec({"--server", server->address(), "health"});
+  EXPECT_EQ(health.code, 0) << health.err;
+  // What a child leaves is given back.
+  fits.Cancel();
+  EXPECT_FALSE(fits.Finish().ok());
+  EXPECT_TRUE(Eventually([&] { return ServesInTime(*server); }));
+  for (auto& f : forks) f->Cancel();
+}
+
 TEST(Stall, ExecBuffersTogetherAreCapped) {
   auto server = RexecdProcess::Start({"--max-exec-memory", "3MiB"});
   ASSERT_NE(server, nullptr);

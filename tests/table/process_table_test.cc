@@ -182,25 +182,44 @@ TEST(ProcessTable, AdmissionCapsTheServerAndEachIdentity) {
   TableConfig config;
   config.max_processes = 3;
   ProcessTable table = Table(config);
-  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
-  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
-  absl::Status mine = table.Admit("sleep", "alice", 2, "ci");
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci", 4).ok());
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci", 4).ok());
+  absl::Status mine = table.Admit("sleep", "alice", 2, "ci", 4);
   EXPECT_EQ(mine.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(mine.message(),
               HasSubstr("identity \"alice\" runs its limit of 2 processes "
                         "(rule \"ci\": max_processes)"));
   // Another identity, and one with no cap of its own, still get a slot...
-  EXPECT_TRUE(table.Admit("sleep", "bob", 0, "").ok());
+  EXPECT_TRUE(table.Admit("sleep", "bob", 0, "", 4).ok());
   // ...until the server's.
-  absl::Status all = table.Admit("sleep", "carol", 0, "");
+  absl::Status all = table.Admit("sleep", "carol", 0, "", 4);
   EXPECT_EQ(all.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(all.message(), HasSubstr("limit of 3 processes (--max-processes)"));
   EXPECT_EQ(table.running_children(), 3);
   // A slot given back is alice's again.
-  table.Leave("alice");
-  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci").ok());
-  table.Leave("bob");
+  table.Leave("alice", 4);
+  EXPECT_TRUE(table.Admit("sleep", "alice", 2, "ci", 4).ok());
+  table.Leave("bob", 4);
   EXPECT_EQ(table.running_children(), 2);
+}
+
+TEST(ProcessTable, AdmissionKeepsTheChildrensFdsInTheirRoom) {
+  TableConfig config;
+  config.max_child_fds = 13;
+  ProcessTable table = Table(config);
+  EXPECT_TRUE(table.Admit("node", "alice", 0, "", 5).ok());
+  EXPECT_TRUE(table.Admit("node", "alice", 0, "", 5).ok());
+  absl::Status full = table.Admit("node", "bob", 0, "", 5);
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(),
+              HasSubstr("spawn node: the server's children hold 10 of the 13 "
+                        "file descriptors its open-file limit (RLIMIT_NOFILE) "
+                        "leaves them, and this one needs 5"));
+  // A child that holds fewer still fits, and what leaves is given back.
+  EXPECT_TRUE(table.Admit("sh", "bob", 0, "", 3).ok());
+  table.Leave("alice", 5);
+  EXPECT_TRUE(table.Admit("node", "bob", 0, "", 5).ok());
+  EXPECT_EQ(table.running_children(), 3);
 }
 
 TEST(ProcessTable, AProcessOfACallIsNoSessionAndGoesWithItsReport) {
