@@ -42,15 +42,24 @@ Poller::~Poller() {
 
 absl::StatusOr<Poller::WatchId> Poller::Watch(int fd, uint32_t events,
                                               Callback callback) {
-  absl::MutexLock lock(&mu_);
-  WatchId id = next_id_++;
+  WatchId id;
+  {
+    absl::MutexLock lock(&mu_);
+    id = next_id_++;
+    callbacks_.emplace(id, std::move(callback));
+  }
+  // Added outside the lock: an fd that is ready at once (a child that has
+  // already exited) wakes the loop, which would otherwise block on the lock
+  // still held here, and wake once more when it is let go.
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = id;
   if (epoll_ctl(epoll_.Get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-    return ErrnoStatus(errno, absl::StrCat("epoll_ctl add fd ", fd));
+    const int error = errno;
+    absl::MutexLock lock(&mu_);
+    callbacks_.erase(id);
+    return ErrnoStatus(error, absl::StrCat("epoll_ctl add fd ", fd));
   }
-  callbacks_.emplace(id, std::move(callback));
   return id;
 }
 

@@ -23,7 +23,9 @@ struct PipeEnds {
 
 PipeEnds Ends(int child, int ours) {
   PipeEnds ends{UniqueFd(child), UniqueFd(ours)};
-  fcntl(ours, F_SETFL, fcntl(ours, F_GETFL) | O_NONBLOCK);
+  // Fresh from pipe2 or socketpair, its status flags are only its access
+  // mode, which F_SETFL leaves alone: no F_GETFL needed.
+  fcntl(ours, F_SETFL, O_NONBLOCK);
   return ends;
 }
 
