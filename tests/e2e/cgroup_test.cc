@@ -22,6 +22,7 @@
 #include "client/child_session.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/process/spawn_options.h"
 #include "tests/e2e/cgroup_dir.h"
 #include "tests/e2e/rexecd_process.h"
 
@@ -178,9 +179,11 @@ double FdsPerChild(RexecdProcess& server,
 }
 
 // What a running child costs rexecd in file descriptors, each in a cgroup
-// of its own: the start-up check counts on 4 (kFdsPerChild in main.cc).
-// The cgroup's directory is open only for the launch; the channel and a
-// terminal are one fd each, read and written through one poller watch.
+// of its own: the start-up check counts on 4 (kFdsPerChild in main.cc),
+// and the table admits each child by process::HeldFds, which must not
+// count fewer than it holds. The cgroup's directory is open only for the
+// launch; the channel and a terminal are one fd each, read and written
+// through one poller watch.
 TEST_F(CgroupTest, ARunningChildHoldsAtMostFourFds) {
   v1::SpawnStart spawn;
   spawn.add_argv("true");
@@ -190,20 +193,30 @@ TEST_F(CgroupTest, ARunningChildHoldsAtMostFourFds) {
   }
   ASSERT_TRUE(first.Finish().ok());
 
-  spawn.set_argv(0, "cat");
   // stdin, stdout and stderr pipes, and a pidfd.
-  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn), 4.0);
+  spawn.set_argv(0, "cat");
+  process::SpawnOptions piped;
+  ASSERT_EQ(process::HeldFds(piped), 4);
+  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn),
+            process::HeldFds(piped));
   // A terminal and a pidfd.
   spawn.mutable_options()->mutable_pty()->set_rows(24);
   spawn.mutable_options()->mutable_pty()->set_cols(80);
-  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn), 2.0);
+  process::SpawnOptions terminal;
+  terminal.stdio = process::TerminalStdio();
+  terminal.terminal.emplace();
+  EXPECT_LE(FdsPerChild<v1::SpawnRequest>(*server_, spawn),
+            process::HeldFds(terminal));
   // Fork's pipes, its channel and a pidfd: one more than a Spawn.
   v1::ForkStart fork;
   fork.set_module("fds");
   fork.set_exec_path("/bin/sh");
   fork.add_exec_argv("-c");
   fork.add_exec_argv("exec cat");
-  EXPECT_LE(FdsPerChild<v1::ForkRequest>(*server_, fork), 5.0);
+  process::SpawnOptions forked;
+  forked.stdio.push_back({3, process::StdioKind::kSocket});
+  EXPECT_LE(FdsPerChild<v1::ForkRequest>(*server_, fork),
+            process::HeldFds(forked));
 }
 
 TEST_F(CgroupTest, AStopReachesDescendantsThatLeftTheProcessGroup) {
