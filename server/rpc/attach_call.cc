@@ -76,15 +76,9 @@ absl::Status AttachCall::CheckRequest(const v1::AttachRequest& request) {
       "signals or resizes");
 }
 
-void AttachCall::OnOutput(ChildHandle::Stream stream, std::string data) {
+void AttachCall::OnOutput(ChildHandle::Stream stream, table::OutputChunk data) {
   if (ending()) return;
-  v1::AttachResponse response;
-  if (stream == ChildHandle::Stream::kStdout) {
-    *response.mutable_stdout() = std::move(data);
-  } else {
-    *response.mutable_stderr() = std::move(data);
-  }
-  Enqueue(response);
+  EnqueueOutput(stream, std::move(data));
 }
 
 void AttachCall::OnLost(ChildHandle::Stream stream, uint64_t bytes,

@@ -32,7 +32,7 @@ class AttachCall final
     Resize(request.resize());
   }
   bool HalfCloseIsEof() const override { return false; }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, table::OutputChunk data) override;
   void OnLost(ChildHandle::Stream stream, uint64_t bytes,
               uint64_t resume_offset) override;
   void OnExitStatus(v1::ExitStatus exit) override;

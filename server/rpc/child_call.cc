@@ -470,6 +470,11 @@ void ChildCall<Request, Response>::Enqueue(const Response& response) {
     }
     return;
   }
+  EnqueueFrame(std::move(frame));
+}
+
+template <typename Request, typename Response>
+void ChildCall<Request, Response>::EnqueueFrame(grpc::ByteBuffer frame) {
   outbox_bytes_ += frame.Length();
   HoldOutput(frame.Length());
   outbox_.push_back(std::move(frame));

@@ -58,6 +58,7 @@
 #include "server/rpc/grpc_status.h"
 #include "server/rpc/server_state.h"
 #include "server/rpc/tag.h"
+#include "server/rpc/wire_message.h"
 #include "server/table/child_handle.h"
 #include "server/table/executor.h"
 
@@ -164,6 +165,18 @@ class ChildCall : public ChildHandle::Owner {
   }
 
   void Enqueue(const Response& response);
+  void EnqueueFrame(grpc::ByteBuffer frame);
+  // A chunk of the child's stdout or stderr, as the response's `stdout` or
+  // `stderr` field, framed without a copy (see BytesFieldFrame()). A
+  // template only so that Exec, whose response has no such fields, need not
+  // instantiate it.
+  template <typename R = Response>
+  void EnqueueOutput(ChildHandle::Stream stream, table::OutputChunk data) {
+    EnqueueFrame(BytesFieldFrame(stream == ChildHandle::Stream::kStdout
+                                     ? R::kStdoutFieldNumber
+                                     : R::kStderrFieldNumber,
+                                 std::move(data)));
+  }
   // Sends `last` (the exit) and ends the call with OK.
   void EndWith(const Response& last);
   // Ends the RPC with `status` (an error), stopping the child with its

@@ -38,17 +38,17 @@ absl::Status ExecCall::StartChild(const v1::ExecRequest& request) {
   return StartSupervisor(*std::move(plan));
 }
 
-void ExecCall::OnOutput(ChildHandle::Stream stream, std::string data) {
+void ExecCall::OnOutput(ChildHandle::Stream stream, table::OutputChunk data) {
   if (ending()) return;
   std::string& buffer = buffers_[static_cast<int>(stream)];
   const uint64_t room = max_buffer_ - buffer.size();
   if (data.size() <= room) {
-    buffer += data;
+    buffer.append(data.view().data(), data.size());
     return;
   }
   // Keep exactly max_buffer bytes, as Node does, and stop the child; what
   // it writes while it stops is read and dropped so it never blocks.
-  buffer.append(data, 0, room);
+  buffer.append(data.view().data(), room);
   child().Stop(table::TerminationReason::kMaxBufferExceeded);
 }
 

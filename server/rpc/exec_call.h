@@ -35,7 +35,7 @@ class ExecCall final
   // Output is always read: it is bounded by max_buffer, not by the client,
   // and its buffers were reserved from the memory budget at the start.
   size_t OutputRoom() override { return SIZE_MAX; }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, table::OutputChunk data) override;
   void OnExitStatus(v1::ExitStatus exit) override;
 
   uint64_t max_buffer_ = kDefaultExecMaxBuffer;

@@ -111,19 +111,13 @@ void ForkCall::Decode(absl::string_view data, bool all) {
   }
 }
 
-void ForkCall::OnOutput(ChildHandle::Stream stream, std::string data) {
+void ForkCall::OnOutput(ChildHandle::Stream stream, table::OutputChunk data) {
   if (ending()) return;
   if (stream == ChildHandle::Stream::kChannel) {
-    Decode(data);
+    Decode(data.view());
     return;
   }
-  v1::ForkResponse response;
-  if (stream == ChildHandle::Stream::kStdout) {
-    *response.mutable_stdout() = std::move(data);
-  } else {
-    *response.mutable_stderr() = std::move(data);
-  }
-  Enqueue(response);
+  EnqueueOutput(stream, std::move(data));
 }
 
 bool ForkCall::HandleMessage(google::protobuf::Value message) {

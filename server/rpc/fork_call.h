@@ -44,7 +44,7 @@ class ForkCall final
 
   size_t OutputRoom() override;
   void OnOutputRoom() override;
-  void OnOutput(ChildHandle::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, table::OutputChunk data) override;
   void OnInputWritten(ChildHandle::Input input) override;
   void OnChannelClosed() override;
   void OnExitStatus(v1::ExitStatus exit) override;

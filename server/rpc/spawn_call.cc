@@ -15,15 +15,9 @@ absl::Status SpawnCall::StartChild(const v1::SpawnRequest& request) {
   return StartSupervisor(*std::move(plan));
 }
 
-void SpawnCall::OnOutput(ChildHandle::Stream stream, std::string data) {
+void SpawnCall::OnOutput(ChildHandle::Stream stream, table::OutputChunk data) {
   if (ending()) return;
-  v1::SpawnResponse response;
-  if (stream == ChildHandle::Stream::kStdout) {
-    *response.mutable_stdout() = std::move(data);
-  } else {
-    *response.mutable_stderr() = std::move(data);
-  }
-  Enqueue(response);
+  EnqueueOutput(stream, std::move(data));
 }
 
 void SpawnCall::OnExitStatus(v1::ExitStatus exit) {

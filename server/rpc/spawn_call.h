@@ -26,7 +26,7 @@ class SpawnCall final
   void HandleOther(v1::SpawnRequest& request) override {
     Resize(request.resize());
   }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override;
+  void OnOutput(ChildHandle::Stream stream, table::OutputChunk data) override;
   void OnExitStatus(v1::ExitStatus exit) override;
 };
 

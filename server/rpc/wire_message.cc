@@ -13,6 +13,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "spdlog/spdlog.h"
 
 namespace rexec::rpc {
@@ -101,6 +102,25 @@ absl::Status SerializeResponse(const google::protobuf::Message& response,
   if (status.ok()) return absl::OkStatus();
   return absl::InternalError(
       absl::StrCat("serializing a response: ", status.error_message()));
+}
+
+grpc::ByteBuffer BytesFieldFrame(int field, table::OutputChunk data) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  // A tag and a length: two varints of at most 5 bytes each.
+  uint8_t head[10];
+  uint8_t* end = CodedOutputStream::WriteVarint32ToArray(
+      WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+      head);
+  end = CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(data.size()), end);
+  grpc::Slice head_slice(head, end - head);
+  if (data.empty()) return grpc::ByteBuffer(&head_slice, 1);
+  table::OutputChunk::Block body = std::move(data).Release();
+  grpc::Slice slices[] = {
+      std::move(head_slice),
+      grpc::Slice(body.data, body.size, body.free, body.owner)};
+  return grpc::ByteBuffer(slices, 2);
 }
 
 }  // namespace rexec::rpc

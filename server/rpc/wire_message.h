@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
+#include "server/table/output_chunk.h"
 
 namespace rexec::rpc {
 
@@ -27,6 +28,13 @@ absl::Status ParseRequest(grpc::ByteBuffer& frame, int index,
 // over 2 GiB), which is INTERNAL.
 absl::Status SerializeResponse(const google::protobuf::Message& response,
                                grpc::ByteBuffer* frame);
+
+// The frame of a response whose one field set is `bytes` field number
+// `field` holding `data`: protobuf encodes it as the field's tag, its length
+// and the bytes as they are, so `data`'s block becomes the frame's body,
+// not copied (gRPC frees it when the frame is written). A child's output
+// goes out this way: serializing would copy each chunk once more.
+grpc::ByteBuffer BytesFieldFrame(int field, table::OutputChunk data);
 
 }  // namespace rexec::rpc
 

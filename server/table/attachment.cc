@@ -104,7 +104,8 @@ void Attachment::Pump() {
       offset_[s] = chunk.offset + chunk.data.size();
       if (!chunk.data.empty()) {
         bytes_out_ += chunk.data.size();
-        owner_->OnOutput(static_cast<Stream>(s), std::move(chunk.data));
+        owner_->OnOutput(static_cast<Stream>(s),
+                         OutputChunk(std::move(chunk.data)));
         progress = true;
       }
     }

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "server/table/exit_report.h"
+#include "server/table/output_chunk.h"
 
 namespace rexec::table {
 
@@ -35,7 +36,7 @@ class ChildHandle {
     // once it has room. A fast child then blocks on its full pipe instead
     // of growing the server.
     virtual size_t OutputRoom() = 0;
-    virtual void OnOutput(Stream stream, std::string data) = 0;
+    virtual void OnOutput(Stream stream, OutputChunk data) = 0;
     // An attachment asked for bytes the session's log no longer keeps:
     // `bytes` were skipped, and output resumes at `resume_offset`.
     virtual void OnLost(Stream stream, uint64_t bytes, uint64_t resume_offset) {

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -31,13 +33,42 @@ constexpr int kChunksPerTurn = 8;
 constexpr int kPipeSize = 1 << 20;
 constexpr size_t kChunkSize = kPipeSize;
 
-// The buffer read() fills, one per executor thread: a chunk is then copied
-// out at its real size, instead of every process owning (and zeroing) a
-// pipe-sized buffer for a few bytes.
-char* ReadBuffer() {
-  thread_local std::unique_ptr<char[]> buffer(new char[kChunkSize]);
-  return buffer.get();
-}
+// A read of at least this much hands its buffer on whole (shrunk to what
+// was read, in place); a smaller one is copied out at its size, so that a
+// child that writes a few bytes at a time does not cost a pipe-sized
+// allocation per read.
+constexpr size_t kHandOnBytes = 64 << 10;
+
+// The buffer read() fills, one per executor thread, from malloc (so that
+// realloc() can shrink it in place when it is handed on); a new one is
+// taken for the next read after.
+class ReadBuffer {
+ public:
+  ~ReadBuffer() { std::free(block_); }
+  char* Get() {
+    if (block_ == nullptr) {
+      block_ = static_cast<char*>(std::malloc(kChunkSize));
+      if (block_ == nullptr) throw std::bad_alloc();
+    }
+    return block_;
+  }
+  // The `n` bytes read, as a chunk.
+  OutputChunk Take(size_t n) {
+    if (n < kHandOnBytes) return OutputChunk::Copy({block_, n});
+    char* block = std::exchange(block_, nullptr);
+    // Shrinking never moves a block (glibc splits it, or mremaps a mapped
+    // one); if it failed, the whole block goes on.
+    if (char* shrunk = static_cast<char*>(std::realloc(block, n))) {
+      block = shrunk;
+    }
+    return OutputChunk::Adopt(block, n);
+  }
+
+ private:
+  char* block_ = nullptr;
+};
+
+thread_local ReadBuffer read_buffer;
 
 }  // namespace
 
@@ -276,7 +307,7 @@ bool StdioPump::Pump() {
 
 bool StdioPump::ReadChunk(Stream stream, size_t max) {
   Output& out = outputs_[static_cast<int>(stream)];
-  char* buffer = ReadBuffer();
+  char* buffer = read_buffer.Get();
   // Plain read() on the channel too: file descriptors a child passes with
   // SCM_RIGHTS are discarded and closed by the kernel when the reader gives
   // no room for ancillary data (unix(7)), so none can leak into the server.
@@ -287,7 +318,7 @@ bool StdioPump::ReadChunk(Stream stream, size_t max) {
         ProcessEvents::Bytes::kStdout, ProcessEvents::Bytes::kStderr,
         ProcessEvents::Bytes::kIpcFromChild};
     events_->Transferred(kCounted[static_cast<int>(stream)], n);
-    sink_->OnOutput(stream, absl::string_view(buffer, n));
+    sink_->OnOutput(stream, read_buffer.Take(n));
     return true;
   }
   if (n < 0 && errno == EINTR) return true;

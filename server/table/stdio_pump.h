@@ -26,6 +26,7 @@
 #include "server/process/poller.h"
 #include "server/table/bell.h"
 #include "server/table/child_handle.h"
+#include "server/table/output_chunk.h"
 #include "server/table/process_events.h"
 
 namespace rexec::table {
@@ -54,7 +55,7 @@ class StdioPump {
     virtual ~Sink() = default;
     // Bytes the next read may take; 0: none (see ChildHandle::Owner).
     virtual size_t OutputRoom() = 0;
-    virtual void OnOutput(Stream stream, absl::string_view data) = 0;
+    virtual void OnOutput(Stream stream, OutputChunk data) = 0;
     // A chunk queued without `done` (the owner's) was written or dropped.
     virtual void OnInputWritten(Input input) = 0;
     // The child closed the channel, or the drain timeout closed it.

@@ -259,12 +259,12 @@ size_t Supervisor::OutputRoom() {
   return 0;
 }
 
-void Supervisor::OnOutput(Stream stream, absl::string_view data) {
+void Supervisor::OnOutput(Stream stream, OutputChunk data) {
   if (owner_ == nullptr) detached_rate_.Took(data.size());
   if (session_.log && stream != Stream::kChannel) {
-    session_.log->Append(static_cast<int>(stream), data);
+    session_.log->Append(static_cast<int>(stream), data.view());
   }
-  if (owner_ != nullptr) owner_->OnOutput(stream, std::string(data));
+  if (owner_ != nullptr) owner_->OnOutput(stream, std::move(data));
 }
 
 void Supervisor::OnInputWritten(Input input) {

@@ -121,7 +121,7 @@ class Supervisor final : public ChildHandle,
   void OnDrainBegun() override { bell_.Ring(kDrainBegun); }
   // StdioPump::Sink.
   size_t OutputRoom() override;
-  void OnOutput(Stream stream, absl::string_view data) override;
+  void OnOutput(Stream stream, OutputChunk data) override;
   void OnInputWritten(Input input) override;
   void OnChannelEnded() override;
 

@@ -2,6 +2,11 @@
 // why.
 #include "server/rpc/wire_message.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rexec/v1/child_process.pb.h"
@@ -67,6 +72,65 @@ TEST(WireMessage, GarbageInvalidUtf8AndDepthAreNamed) {
   EXPECT_EQ(status.message(),
             "request 5 is not a valid rexec.v1.SpawnRequest: a submessage is "
             "not protobuf wire format (or is nested deeper than 1000 levels)");
+}
+
+std::string Bytes(grpc::ByteBuffer& frame) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(frame.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+// A child's output is framed by hand, without protobuf: the frame must be
+// exactly what serializing the response would give, for each response that
+// carries output, for both fields, and for lengths whose varint takes one,
+// two and three bytes, whatever block the chunk holds.
+TEST(WireMessage, OutputFramesAreTheResponsesSerialized) {
+  std::string pattern;
+  for (int i = 0; i < (1 << 20) + 5; ++i) pattern += static_cast<char>(i * 7);
+  for (size_t size : {size_t{0}, size_t{1}, size_t{127}, size_t{128},
+                      size_t{300}, size_t{16384}, pattern.size()}) {
+    const std::string data = pattern.substr(0, size);
+    for (int kind = 0; kind < 3; ++kind) {
+      auto chunk = [&] {
+        switch (kind) {
+          case 0:
+            return table::OutputChunk::Copy(data);
+          case 1:
+            return table::OutputChunk(data);
+          default: {
+            char* block = static_cast<char*>(std::malloc(size + 1));
+            std::memcpy(block, data.data(), size);
+            return table::OutputChunk::Adopt(block, size);
+          }
+        }
+      };
+      SCOPED_TRACE(testing::Message() << "size " << size << ", kind " << kind);
+      v1::SpawnResponse spawn;
+      spawn.set_stdout(data);
+      grpc::ByteBuffer frame =
+          BytesFieldFrame(v1::SpawnResponse::kStdoutFieldNumber, chunk());
+      EXPECT_EQ(frame.Length(), spawn.ByteSizeLong());
+      EXPECT_TRUE(Bytes(frame) == spawn.SerializeAsString());
+
+      v1::ForkResponse fork;
+      fork.set_stderr(data);
+      frame = BytesFieldFrame(v1::ForkResponse::kStderrFieldNumber, chunk());
+      EXPECT_TRUE(Bytes(frame) == fork.SerializeAsString());
+
+      v1::AttachResponse attach;
+      attach.set_stdout(data);
+      frame = BytesFieldFrame(v1::AttachResponse::kStdoutFieldNumber, chunk());
+      EXPECT_TRUE(Bytes(frame) == attach.SerializeAsString());
+      v1::AttachResponse parsed;
+      ASSERT_TRUE(parsed.ParseFromString(Bytes(frame)));
+      EXPECT_TRUE(parsed.has_stdout());
+      EXPECT_EQ(parsed.stdout().size(), size);
+    }
+  }
 }
 
 }  // namespace

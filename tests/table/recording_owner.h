@@ -17,8 +17,9 @@ namespace rexec::table {
 class RecordingOwner : public ChildHandle::Owner {
  public:
   size_t OutputRoom() override { return room ? SIZE_MAX : 0; }
-  void OnOutput(ChildHandle::Stream stream, std::string data) override {
-    (stream == ChildHandle::Stream::kStdout ? out : err) += data;
+  void OnOutput(ChildHandle::Stream stream, OutputChunk data) override {
+    (stream == ChildHandle::Stream::kStdout ? out : err)
+        .append(data.view().data(), data.size());
   }
   void OnLost(ChildHandle::Stream stream, uint64_t bytes,
               uint64_t resume_offset) override {
