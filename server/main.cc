@@ -643,6 +643,40 @@ void LogPidNamespace(const rexec::process::PidNamespace& ns, bool cgroups) {
   }
 }
 
+// The signals in `handled` (blocked in every thread), as signalfd_siginfo
+// records on the pipe returned, taken by a thread of their own in
+// sigwaitinfo(). Not a signalfd that the loop below polls: every signalfd of
+// a process waits on one queue, woken for each signal the process gets,
+// whatever the fd's mask; so a thread polling one woke for each child's
+// SIGCHLD (the orphan reaper's), a thread switch per spawn. sigwaitinfo()
+// wakes only for the signals it waits for.
+int TakeSignals(const sigset_t& handled) {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "rexecd: pipe for signals: %s\n",
+                 std::strerror(errno));
+    std::exit(1);
+  }
+  std::thread([handled, out = ends[1]] {
+    for (;;) {
+      siginfo_t info{};
+      if (sigwaitinfo(&handled, &info) < 0) continue;  // EINTR
+      // The fields HeededSignal() reads, as a signalfd would give them
+      // (si_pid is 0 for a sender outside our PID namespace, alike).
+      signalfd_siginfo record{};
+      record.ssi_signo = static_cast<uint32_t>(info.si_signo);
+      record.ssi_code = info.si_code;
+      record.ssi_pid = static_cast<uint32_t>(info.si_pid);
+      record.ssi_uid = info.si_uid;
+      record.ssi_int = info.si_value.sival_int;
+      // One record is far below PIPE_BUF: written whole, or not at all
+      // when the loop has stopped reading (rexecd is leaving).
+      if (write(out, &record, sizeof record) < 0 && errno == EPIPE) return;
+    }
+  }).detach();
+  return ends[0];
+}
+
 // Waits for signals and file changes until the server has stopped. The
 // first SIGTERM/SIGINT starts a graceful shutdown on another thread; a
 // second kills every child at once.
@@ -830,8 +864,8 @@ int main(int argc, char** argv) {
   // A child that closes its stdin early must not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
   // Block the signals we handle in every thread (the ones started later,
-  // the logs' first, inherit the mask), so that only the signalfd below
-  // sees them.
+  // the signals' and the logs' first, inherit the mask), so that only the
+  // signals' thread below takes them.
   sigset_t handled;
   sigemptyset(&handled);
   for (int sig : rexec::process::kServerSignals) sigaddset(&handled, sig);
@@ -840,7 +874,7 @@ int main(int argc, char** argv) {
   sigset_t blocked = handled;
   sigaddset(&blocked, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
-  const int signals_fd = signalfd(-1, &handled, SFD_CLOEXEC);
+  const int signals_fd = TakeSignals(handled);
   // Logs go to stderr, each from a thread of its own: what a container
   // runtime collects, and a stalled reader does not hold up a call.
   rexec::ops::SetUpLogging(flags.log_format == "json"
