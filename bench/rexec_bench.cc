@@ -473,6 +473,30 @@ std::vector<double> Rate(int in_flight, absl::Duration run, int reps,
   return rates;
 }
 
+// `calls_per_second` calls, spread evenly over `run`, by `in_flight`
+// callers; returns how many were made. For a server that could go faster,
+// what a call costs at another's pace: a busy server wakes once for many
+// completions, an idle one once or more for each.
+int64_t PacedCalls(int in_flight, absl::Duration run, double calls_per_second,
+                   const std::function<void()>& call) {
+  const absl::Duration every = absl::Seconds(1 / calls_per_second);
+  const absl::Time start = absl::Now();
+  const int64_t total =
+      static_cast<int64_t>(absl::ToDoubleSeconds(run) * calls_per_second);
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < in_flight; ++t) {
+    threads.emplace_back([&] {
+      for (int64_t i = next++; i < total; i = next++) {
+        absl::SleepFor(start + i * every - absl::Now());
+        call();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return total;
+}
+
 // What a call costs with no process in it: Spawn of a program that does not
 // exist ends at the PATH lookup with NOT_FOUND. The rest of a round trip
 // is the child's own cost.
@@ -514,6 +538,7 @@ std::vector<Row> SpawnThroughput(Server& server, Server& floor, int reps) {
   std::vector<Row> rows;
   int64_t calls = 0;
   const int64_t ticks = server.CpuTicks();
+  const absl::Time began = absl::Now();
   for (int in_flight : {1, 8, 64}) {
     Row row{absl::StrCat("spawn /bin/true rate, ", in_flight, " in flight"),
             "calls/s"};
@@ -541,6 +566,23 @@ std::vector<Row> SpawnThroughput(Server& server, Server& floor, int reps) {
   cpu.target = "<= 2";
   Finish(cpu);
   rows.push_back(cpu);
+
+  // The same, but with the floor service called at rexec's own pace (its
+  // mean rate over the rows above) rather than as fast as it answers.
+  const double rexec_rate = calls / absl::ToDoubleSeconds(absl::Now() - began);
+  Row paced{"server CPU per spawn, floor at rexec's rate", "us"};
+  paced.local_name =
+      absl::StrCat("the floor service's CPU per call, ",
+                   static_cast<int>(rexec_rate), " calls/s, 8 in flight");
+  paced.rexec = cpu.rexec;
+  const int64_t paced_ticks = floor.CpuTicks();
+  const int64_t paced_calls =
+      PacedCalls(8, absl::Seconds(2) * reps, rexec_rate,
+                 [&] { RemoteSpawn(floor.stub(), start); });
+  paced.local.p50 = paced.local.p99 =
+      CpuMicrosPerCall(floor, paced_ticks, paced_calls);
+  Finish(paced);
+  rows.push_back(paced);
   return rows;
 }
 
