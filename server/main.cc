@@ -669,9 +669,11 @@ int TakeSignals(const sigset_t& handled) {
       record.ssi_pid = static_cast<uint32_t>(info.si_pid);
       record.ssi_uid = info.si_uid;
       record.ssi_int = info.si_value.sival_int;
-      // One record is far below PIPE_BUF: written whole, or not at all
-      // when the loop has stopped reading (rexecd is leaving).
-      if (write(out, &record, sizeof record) < 0 && errno == EPIPE) return;
+      // One record is far below PIPE_BUF: a blocking write puts it whole.
+      // The loop reads until rexecd leaves; after that, a full pipe just
+      // holds this thread until the exit.
+      while (write(out, &record, sizeof record) < 0 && errno == EINTR) {
+      }
     }
   }).detach();
   return ends[0];

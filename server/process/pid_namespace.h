@@ -82,15 +82,16 @@ struct PidNamespace {
 absl::StatusOr<PidNamespace> EnterOwnPidNamespace(
     PidNamespaceMode mode, const ServiceNotifier& notifier);
 
-// The signals rexecd acts on (its signalfd's), which the keeper forwards.
+// The signals rexecd acts on (its signal thread's), which the keeper
+// forwards.
 inline constexpr int kServerSignals[] = {SIGTERM, SIGINT, SIGHUP};
 // The real-time signal that carries them from the keeper: rexecd blocks it
 // from the start, and reads it with the others.
 int ForwardingSignal();
 
-// The signal rexecd acts on for what its signalfd read, or 0 for none: a
-// forwarded one, or one sent from inside its namespace; without a keeper,
-// any.
+// The signal rexecd acts on for a signal it took (as a signalfd record), or
+// 0 for none: a forwarded one, or one sent from inside its namespace;
+// without a keeper, any.
 int HeededSignal(const PidNamespace& ns, const signalfd_siginfo& signal);
 
 }  // namespace rexec::process

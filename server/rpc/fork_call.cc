@@ -125,7 +125,7 @@ bool ForkCall::HandleMessage(google::protobuf::Value message) {
   if (std::optional<std::string> cmd = node_channel::InternalCommand(message)) {
     // Node's own traffic. A handle (a socket, a server) cannot cross the
     // network: refuse it so that the child's queue goes on. Its fd was
-    // closed by the kernel on read (see Supervisor::ReadChunk).
+    // closed by the kernel on read (see StdioPump::ReadChunk).
     if (*cmd == "NODE_HANDLE") {
       if (input_busy(ChildHandle::Input::kChannel)) {
         ++nacks_owed_;

@@ -13,7 +13,6 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "spdlog/spdlog.h"
 
 namespace rexec::rpc {
@@ -105,13 +104,13 @@ absl::Status SerializeResponse(const google::protobuf::Message& response,
 }
 
 grpc::ByteBuffer BytesFieldFrame(int field, table::OutputChunk data) {
-  using google::protobuf::internal::WireFormatLite;
   using google::protobuf::io::CodedOutputStream;
-  // A tag and a length: two varints of at most 5 bytes each.
+  // A tag (the field number, then wire type 2: length-delimited) and a
+  // length: two varints of at most 5 bytes each.
+  constexpr uint32_t kLengthDelimited = 2;
   uint8_t head[10];
   uint8_t* end = CodedOutputStream::WriteVarint32ToArray(
-      WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
-      head);
+      static_cast<uint32_t>(field) << 3 | kLengthDelimited, head);
   end = CodedOutputStream::WriteVarint32ToArray(
       static_cast<uint32_t>(data.size()), end);
   grpc::Slice head_slice(head, end - head);

@@ -8,12 +8,13 @@ namespace rexec::table {
 namespace {
 
 void FreeString(void* owner) { delete static_cast<std::string*>(owner); }
+void FreeBlock(void* block) { std::free(block); }
 
 }  // namespace
 
 OutputChunk OutputChunk::Adopt(char* block, size_t size) {
   OutputChunk chunk;
-  chunk.block_ = {block, size, &std::free, block};
+  chunk.block_ = {block, size, &FreeBlock, block};
   return chunk;
 }
 

@@ -1,8 +1,8 @@
 // OutputChunk is bytes a child wrote, in a block of their own that can be
 // handed on whole: a large read of a pipe gives up the buffer it read into
 // instead of copying it, and a response's frame adopts the block as it is
-// (rpc::BytesFieldFrame), so a child's stdout reaches gRPC with no copy
-// after the kernel's.
+// (rpc::BytesFieldFrame), so a child's bulk output reaches gRPC with no
+// copy after the kernel's (a small read is copied once, at its size).
 //
 // Move-only. Not thread-safe; the block may be freed on any thread.
 #ifndef REXEC_SERVER_TABLE_OUTPUT_CHUNK_H_

@@ -56,8 +56,9 @@ class ReadBuffer {
   OutputChunk Take(size_t n) {
     if (n < kHandOnBytes) return OutputChunk::Copy({block_, n});
     char* block = std::exchange(block_, nullptr);
-    // Shrinking never moves a block (glibc splits it, or mremaps a mapped
-    // one); if it failed, the whole block goes on.
+    // glibc shrinks a block in place (it splits a heap chunk, or mremaps a
+    // mapped one), so this costs no copy; if it failed, the whole block
+    // goes on.
     if (char* shrunk = static_cast<char*>(std::realloc(block, n))) {
       block = shrunk;
     }

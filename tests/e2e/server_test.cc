@@ -292,7 +292,9 @@ TEST(ServerLifecycle, TheMainThreadSleepsThroughTheChildrensExits) {
   ASSERT_GE(before, 0);
   constexpr int kSpawns = 40;
   for (int i = 0; i < kSpawns; ++i) spawn();
-  const int64_t woken = ThreadSwitches(main_thread, main_thread) - before;
+  const int64_t after = ThreadSwitches(main_thread, main_thread);
+  ASSERT_GE(after, before);
+  const int64_t woken = after - before;
   EXPECT_LT(woken, kSpawns / 4) << "rexecd's main thread woke " << woken
                                 << " times for " << kSpawns << " spawns";
   process::ExitStatus status = server->Terminate();
