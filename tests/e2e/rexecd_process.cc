@@ -221,6 +221,17 @@ int64_t RexecdProcess::RssBytes() const {
   return std::stoll(status.substr(at + 6)) * 1024;
 }
 
+int64_t RexecdProcess::MainThreadWakeups() const {
+  // The main thread's own status (the process's sums its threads').
+  std::string status =
+      ReadFile("/proc/" + std::to_string(server_pid_) + "/task/" +
+               std::to_string(server_pid_) + "/status");
+  const std::string field = "\nvoluntary_ctxt_switches:";
+  size_t at = status.find(field);
+  if (at == std::string::npos) return -1;
+  return std::stoll(status.substr(at + field.size()));
+}
+
 int RexecdProcess::FdCount() const {
   DIR* dir = opendir(("/proc/" + std::to_string(server_pid_) + "/fd").c_str());
   if (dir == nullptr) return -1;

@@ -69,6 +69,9 @@ class RexecdProcess {
   int64_t RssBytes() const;
   // Open fds of the server (from /proc), or -1.
   int FdCount() const;
+  // How many times the server's main thread has slept and been woken
+  // (voluntary context switches, from /proc), or -1.
+  int64_t MainThreadWakeups() const;
 
  private:
   explicit RexecdProcess(process::Child child) : child_(std::move(child)) {}

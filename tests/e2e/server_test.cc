@@ -4,11 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <string>
-
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "client/child_session.h"
 #include "client/connection.h"
 #include "gmock/gmock.h"
@@ -254,20 +249,6 @@ TEST(ServerLifecycle, SigtermStopsRunningChildrenAndExitsZero) {
   }
 }
 
-// The voluntary context switches of one of rexecd's threads.
-int64_t ThreadSwitches(pid_t pid, pid_t tid) {
-  std::ifstream status(
-      absl::StrCat("/proc/", pid, "/task/", tid, "/status").c_str());
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view rest = line;
-    if (absl::ConsumePrefix(&rest, "voluntary_ctxt_switches:")) {
-      return std::stoll(std::string(rest));
-    }
-  }
-  return -1;
-}
-
 // The main thread waits for signals, file changes and the launcher's end,
 // and wakes for nothing else: not once per child's exit (a signalfd it
 // polled was woken by every SIGCHLD), a thread switch each spawn. It still
@@ -275,7 +256,6 @@ int64_t ThreadSwitches(pid_t pid, pid_t tid) {
 TEST(ServerLifecycle, TheMainThreadSleepsThroughTheChildrensExits) {
   auto server = RexecdProcess::Start();
   ASSERT_NE(server, nullptr);
-  const pid_t main_thread = server->server_pid();
   v1::SpawnStart start;
   start.add_argv("true");
   const auto spawn = [&] {
@@ -288,11 +268,11 @@ TEST(ServerLifecycle, TheMainThreadSleepsThroughTheChildrensExits) {
     EXPECT_TRUE(session.Finish().ok());
   };
   spawn();  // the first call's own set-up
-  const int64_t before = ThreadSwitches(main_thread, main_thread);
+  const int64_t before = server->MainThreadWakeups();
   ASSERT_GE(before, 0);
   constexpr int kSpawns = 40;
   for (int i = 0; i < kSpawns; ++i) spawn();
-  const int64_t after = ThreadSwitches(main_thread, main_thread);
+  const int64_t after = server->MainThreadWakeups();
   ASSERT_GE(after, before);
   const int64_t woken = after - before;
   EXPECT_LT(woken, kSpawns / 4) << "rexecd's main thread woke " << woken
