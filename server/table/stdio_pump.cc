@@ -25,13 +25,28 @@ namespace {
 // long as it writes.
 constexpr int kChunksPerTurn = 8;
 
-// The child's pipes are grown to this size (when the system lets
-// us; it is a bound, not an allocation), and one read() takes up to a whole
-// pipe-full. A busy child then costs one wake-up, one syscall and one gRPC
+// A busy child's pipes are grown to this size (when the system lets us; it
+// is a bound, not an allocation), and one read() takes up to a whole
+// pipe-full. Such a child then costs one wake-up, one syscall and one gRPC
 // message per MiB instead of per 64 KiB, the default pipe size: that is
 // most of the difference in stdout throughput.
 constexpr int kPipeSize = 1 << 20;
 constexpr size_t kChunkSize = kPipeSize;
+
+// A pipe is grown when it is first found full at its default size: a read
+// that takes a whole default pipe-full, a write that finds no room. Not at
+// the start: most children write little, and growing costs an fcntl() per
+// pipe and a kernel ring of 256 slots (a 16 KiB allocation, where the
+// default's 16 take 640 bytes), held for as long as the call is open: an
+// idle `cat` cost 80 KiB of unreclaimable kernel memory grown at the start,
+// 35 KiB now.
+constexpr size_t kDefaultPipeBytes = 64 << 10;
+
+// Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
+// False when the pipe stays as it was.
+bool GrowPipe(const process::UniqueFd& fd) {
+  return fcntl(fd.Get(), F_SETPIPE_SZ, kPipeSize) >= 0;
+}
 
 // A read of at least this much hands its buffer on whole (shrunk to what
 // was read, in place); a smaller one is copied out at its size, so that a
@@ -88,13 +103,6 @@ void StdioPump::Disconnect() {
 
 absl::Status StdioPump::Connect(process::Child& child) {
   pid_ = child.pid();
-  // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.
-  // (Not a pipe, e.g. the terminal: EBADF or EINVAL, and nothing changes.)
-  for (int target = 0; target < 3; ++target) {
-    if (child.end(target).Valid()) {
-      fcntl(child.end(target).Get(), F_SETPIPE_SZ, kPipeSize);
-    }
-  }
   auto share = [](Output& out, PendingInput& in, process::UniqueFd* fd) {
     out.fd = in.fd = fd;
     out.shared = &in;
@@ -109,7 +117,9 @@ absl::Status StdioPump::Connect(process::Child& child) {
   } else {
     outputs_[0].fd = &child.stdout_fd();
     inputs_[0].fd = &child.stdin_fd();
+    outputs_[0].small_pipe = inputs_[0].small_pipe = true;
   }
+  outputs_[1].small_pipe = outputs_[1].fd->Valid();
   return WatchOutputs();
 }
 
@@ -186,6 +196,7 @@ void StdioPump::Flush(Input input) {
                                   : ProcessEvents::Bytes::kIpcToChild,
                               n);
       } else if (errno == EAGAIN) {
+        if (std::exchange(in.small_pipe, false) && GrowPipe(*in.fd)) continue;
         // The child is not reading: wait for room rather than buffer more.
         absl::Status status = WaitForRoom(input, in);
         if (status.ok()) break;
@@ -314,6 +325,10 @@ bool StdioPump::ReadChunk(Stream stream, size_t max) {
   // no room for ancillary data (unix(7)), so none can leak into the server.
   ssize_t n = read(out.fd->Get(), buffer, max);
   if (n > 0) {
+    if (out.small_pipe && static_cast<size_t>(n) >= kDefaultPipeBytes) {
+      out.small_pipe = false;
+      GrowPipe(*out.fd);
+    }
     bytes_out_ += n;
     static constexpr ProcessEvents::Bytes kCounted[] = {
         ProcessEvents::Bytes::kStdout, ProcessEvents::Bytes::kStderr,

@@ -114,6 +114,7 @@ class StdioPump {
     process::Poller::WatchId watch = 0;
     bool open = false;
     bool armed = false;
+    bool small_pipe = false;         // a pipe not grown yet (GrowPipe)
     PendingInput* shared = nullptr;  // the input written to the same fd
   };
   struct PendingInput {
@@ -126,6 +127,7 @@ class StdioPump {
                                // watch and fd these are
     bool closed = false;       // (shared) no more is written
     bool waiting = false;      // for room (EPOLLOUT)
+    bool small_pipe = false;   // a pipe not grown yet (GrowPipe)
   };
 
   absl::Status WatchOutputs();

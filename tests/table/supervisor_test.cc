@@ -96,6 +96,46 @@ TEST_F(SupervisorTest, InputIsWrittenOneChunkAtATimeThenClosed) {
   EXPECT_EQ(supervisor_->bytes_in(), 11u);
 }
 
+// A child's pipes as the child sees them: `size(fd)` is F_GETPIPE_SZ, and
+// `queued(fd)` the bytes waiting in it.
+constexpr char kPipeProbe[] = R"(
+import array, fcntl, os, sys, termios, time
+def size(fd): return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+def queued(fd):
+    n = array.array('i', [0]); fcntl.ioctl(fd, termios.FIONREAD, n); return n[0]
+)";
+
+TEST_F(SupervisorTest, AQuietChildsPipesKeepTheDefaultSize) {
+  // Looked at once the server is done with stdin, long after it connected
+  // the pipes: a pipe grown at the start would show by then.
+  Start(Plan({"/usr/bin/python3", "-c", std::string(kPipeProbe) + R"(
+sys.stdin.buffer.read()
+sys.stderr.write(f"{size(0)} {size(1)} {size(2)}")
+)"}));
+  supervisor_->WriteInput(ChildHandle::Input::kStdin, "a line\n");
+  supervisor_->CloseInput(ChildHandle::Input::kStdin);
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  EXPECT_EQ(owner_.err, "65536 65536 65536");
+}
+
+TEST_F(SupervisorTest, APipeIsGrownOnceFoundFull) {
+  // stdout: the child's write of a MiB ends only after many reads, the
+  // first of which found the pipe full. stdin: the child reads nothing, so
+  // more than a default pipe-full can wait in it only once it was grown.
+  Start(Plan({"/usr/bin/python3", "-c", std::string(kPipeProbe) + R"(
+os.write(1, b"x" * (1 << 20))
+deadline = time.monotonic() + 10
+while queued(0) <= 65536 and time.monotonic() < deadline:
+    time.sleep(0.001)
+sys.stderr.write(f"{size(1)} {size(0)} {size(2)}")
+)"}));
+  supervisor_->WriteInput(ChildHandle::Input::kStdin,
+                          std::string(2 << 20, 'y'));
+  ASSERT_TRUE(Pump([&] { return owner_.done; }));
+  EXPECT_EQ(owner_.out.size(), 1u << 20);
+  EXPECT_EQ(owner_.err, "1048576 1048576 65536");
+}
+
 TEST_F(SupervisorTest, NoRoomMeansNoReadUntilResumed) {
   owner_.room = false;
   Start(Plan({"sh", "-c", "echo held"}));
