@@ -9,9 +9,10 @@
 // calls, and read another process's RSS and CPU, which it does not model.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
-#include <pthread.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,11 +78,13 @@ struct Row {
   std::string ratio_of = kDefaultRatio;
   std::string target;        // on the ratio, e.g. "<= 1.3"
   std::string value_target;  // on rexec p50 itself, e.g. ">= 1"
-  // Round trips: rexec's own cost, rexec p50 - local p50 - the floor's
-  // p50 (gRPC's own cost for a call of the same shape), in the row's
-  // unit; and its target, in floors.
+  // rexec's own cost, rexec p50 - local p50 - the floor's p50 (gRPC's own
+  // cost for a call of the same shape), in the row's unit; and its target,
+  // if any, in floors. The floor is the round trip's (floor_ms) unless
+  // `own_floor` gives the row's own (a CPU row's).
   std::optional<double> own;
   std::optional<double> own_target;
+  std::optional<double> own_floor;
   bool met = true;
 };
 
@@ -532,11 +535,25 @@ double CpuMicrosPerCall(const Server& server, int64_t ticks_before,
   return calls == 0 ? 0 : ticks * 1e6 / sysconf(_SC_CLK_TCK) / calls;
 }
 
+// This process's CPU time (all its threads), in microseconds.
+double OwnCpuMicros() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return absl::ToDoubleMicroseconds(absl::DurationFromTimeval(usage.ru_utime) +
+                                    absl::DurationFromTimeval(usage.ru_stime));
+}
+
 std::vector<Row> SpawnThroughput(Server& server, Server& floor, int reps) {
   std::vector<std::string> argv = {"/bin/true"};
   v1::SpawnStart start = SpawnOf(argv);
-  std::vector<double> local =
-      Rate(2, absl::Seconds(2), reps, [&] { LocalSpawn(argv); });
+  // The local rate, and what each local spawn costs the process that
+  // makes it (this one: its gRPC threads are idle meanwhile).
+  int64_t local_calls = 0;
+  const double local_cpu = OwnCpuMicros();
+  std::vector<double> local = Rate(
+      2, absl::Seconds(2), reps, [&] { LocalSpawn(argv); }, &local_calls);
+  const double local_cpu_per_spawn =
+      (OwnCpuMicros() - local_cpu) / std::max<int64_t>(local_calls, 1);
   std::vector<Row> rows;
   int64_t calls = 0;
   const int64_t ticks = server.CpuTicks();
@@ -569,6 +586,19 @@ std::vector<Row> SpawnThroughput(Server& server, Server& floor, int reps) {
   cpu.target = "<= 2";
   Finish(cpu);
   rows.push_back(cpu);
+
+  // What of rexecd's CPU is neither gRPC's (the floor's, above) nor the
+  // spawn's own: the spawning process's share of a local spawn (launcher
+  // round trip, pipes, wait), as the round trip's own cost is counted.
+  Row own{"server CPU per spawn, against local spawning", "us"};
+  own.local_name =
+      "this process's CPU per local spawn (launcher, pipes, wait), 2 threads";
+  own.rexec = cpu.rexec;
+  own.local.p50 = own.local.p99 = local_cpu_per_spawn;
+  Finish(own);
+  own.own = own.rexec.p50 - own.local.p50 - cpu.local.p50;
+  own.own_floor = cpu.local.p50;
+  rows.push_back(own);
 
   // The same, but with the floor service called at rexec's own pace (its
   // mean rate over the rate rows) rather than as fast as it answers. The
@@ -637,6 +667,21 @@ Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
   return row;
 }
 
+// The machine's unreclaimable kernel memory (pipes, sockets, processes'
+// kernel objects), in bytes.
+int64_t KernelUnreclaimableBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  while (in >> key) {
+    if (key == "SUnreclaim:") {
+      int64_t kb;
+      in >> kb;
+      return kb * 1024;
+    }
+  }
+  return -1;
+}
+
 std::vector<Row> Scale(Server& server, int calls, int n,
                        std::vector<double> unloaded) {
   std::vector<Row> rows;
@@ -651,6 +696,7 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   const double idle_cpu_before =
       100.0 * (server.CpuTicks() - ticks_before) / sysconf(_SC_CLK_TCK) / 10;
   int64_t rss_before = server.RssBytes();
+  int64_t kernel_before = KernelUnreclaimableBytes();
   std::vector<std::unique_ptr<client::SpawnSession>> sessions;
   for (int i = 0; i < calls; ++i) {
     sessions.push_back(std::make_unique<client::SpawnSession>(
@@ -664,6 +710,7 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   }
   absl::SleepFor(absl::Seconds(1));
   int64_t rss_after = server.RssBytes();
+  int64_t kernel_after = KernelUnreclaimableBytes();
   Row rss{absl::StrCat("server RSS per idle call (", calls, " cats)"), "KiB"};
   rss.rexec.p50 = rss.rexec.p99 = (rss_after - rss_before) / 1024.0 / calls;
   rss.ratio = rss.rexec.p50;
@@ -671,6 +718,18 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   rss.target = "<= 32";
   Finish(rss);
   rows.push_back(rss);
+  // Not rexecd's RSS, but charged to its cgroup all the same: each call's
+  // pipes, socket buffers and child (the whole machine's, so noisy).
+  Row kernel{absl::StrCat("kernel memory per idle call (", calls,
+                          " cats, unreclaimable slab)"),
+             "KiB"};
+  kernel.local_name = "/proc/meminfo SUnreclaim, before and after";
+  kernel.rexec.p50 = kernel.rexec.p99 =
+      (kernel_after - kernel_before) / 1024.0 / calls;
+  kernel.ratio = kernel.rexec.p50;
+  kernel.ratio_of = "KiB per call";
+  Finish(kernel);
+  rows.push_back(kernel);
 
   const absl::Duration idle = absl::Seconds(10);
   int64_t ticks = server.CpuTicks();
@@ -779,6 +838,13 @@ Row ForkVsLocalFork(Server& server, const std::string& bench_dir, int n) {
 
 // ---- output --------------------------------------------------------------
 
+// The floor a row's own cost is counted in; none when it has no own cost.
+std::optional<double> OwnFloor(const Row& row) {
+  if (!row.own) return std::nullopt;
+  if (row.own_floor) return row.own_floor;
+  return floor_ms;
+}
+
 std::string Num(double v) {
   if (v == 0) return "0";
   return v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v);
@@ -795,10 +861,12 @@ void Print(const std::vector<Row>& rows) {
                       r.value_target);
     }
     std::string own;
-    if (r.own && floor_ms) {
-      own = absl::StrCat(Num(*r.own), " (", Num(*r.own / *floor_ms), ")");
-      absl::StrAppend(&target, target.empty() ? "" : ", ", "own <= ",
-                      Num(*r.own_target));
+    if (std::optional<double> floor = OwnFloor(r)) {
+      own = absl::StrCat(Num(*r.own), " (", Num(*r.own / *floor), ")");
+      if (r.own_target) {
+        absl::StrAppend(&target, target.empty() ? "" : ", ",
+                        "own <= ", Num(*r.own_target));
+      }
     }
     std::printf("%-50s %-8s %10s %10s %10s %10s %8s %-16s %-28s %s\n",
                 r.name.c_str(), r.unit.c_str(), Num(r.rexec.p50).c_str(),
@@ -830,10 +898,12 @@ void WriteJson(const std::vector<Row>& rows, const std::string& path) {
     (*fields)["ratio_of"].set_string_value(r.ratio_of);
     (*fields)["target"].set_string_value(r.target);
     (*fields)["value_target"].set_string_value(r.value_target);
-    if (r.own && floor_ms) {
+    if (std::optional<double> floor = OwnFloor(r)) {
       (*fields)["own"].set_number_value(*r.own);
-      (*fields)["own_floors"].set_number_value(*r.own / *floor_ms);
-      (*fields)["own_target_floors"].set_number_value(*r.own_target);
+      (*fields)["own_floors"].set_number_value(*r.own / *floor);
+      if (r.own_target) {
+        (*fields)["own_target_floors"].set_number_value(*r.own_target);
+      }
     }
     (*fields)["met"].set_bool_value(r.met);
   }

@@ -1,8 +1,8 @@
 """rexec_bench still measures what its rows say: a short run of the
 round-trip and rate groups has the floor (gRPC's own cost, from its second
 server), rexec's own cost on the round trip, and the CPU per spawn of
-rexecd itself and of the floor service (at full speed and at rexecd's
-pace), each a real figure."""
+rexecd itself, of the floor service (at full speed and at rexecd's pace)
+and of a local spawn, each a real figure."""
 import json
 import re
 import subprocess
@@ -30,6 +30,14 @@ def main():
     # rexecd's own CPU (not its namespace keeper's, which is idle) and the
     # floor service's.
     assert cpu["rexec_p50"] > 0 and cpu["local_p50"] > 0, cpu
+    # rexecd's CPU less the floor's and the spawning process's share of a
+    # local spawn, which this run measured too.
+    against = rows["server CPU per spawn, against local spawning"]
+    assert against["local_p50"] > 0, against
+    own_cpu = against["rexec_p50"] - against["local_p50"] - cpu["local_p50"]
+    assert abs(against["own"] - own_cpu) < 1e-9, against
+    assert abs(against["own_floors"] - own_cpu / cpu["local_p50"]) < 1e-9
+    assert "own_target_floors" not in against, against
     # The floor again, called at rexecd's pace: the mean of the three rate
     # rows (each ran as long), and the calls made at that rate, not faster.
     paced = rows["server CPU per spawn, floor at rexec's rate"]
