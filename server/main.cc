@@ -872,7 +872,7 @@ int main(int argc, char** argv) {
   sigemptyset(&handled);
   for (int sig : rexec::process::kServerSignals) sigaddset(&handled, sig);
   sigaddset(&handled, rexec::process::ForwardingSignal());
-  // SIGCHLD too, for the orphan reaper's own signalfd (child_registry.h).
+  // SIGCHLD too, for the orphan reaper's signalfd (orphan_reaper.h).
   sigset_t blocked = handled;
   sigaddset(&blocked, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);

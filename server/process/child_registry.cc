@@ -1,19 +1,6 @@
 #include "server/process/child_registry.h"
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <mutex>
-#include <thread>
-
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 
 namespace rexec::process {
 
@@ -90,6 +77,11 @@ bool ChildRegistry::SignalReapedGroup(pid_t pgid, int signal_number) {
   return killpg(pgid, signal_number) == 0;
 }
 
+bool ChildRegistry::IsSurelyOrphan(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  return spawns_in_flight_ == 0 && !owned_.contains(pid);
+}
+
 bool ChildRegistry::IsOrphan(pid_t pid) {
   absl::MutexLock lock(&mu_);
   if (owned_.contains(pid)) return false;  // every child's exit: no wait
@@ -100,72 +92,6 @@ bool ChildRegistry::IsOrphan(pid_t pid) {
   };
   mu_.Await(absl::Condition(&settled));
   return !owned_.contains(pid);
-}
-
-namespace {
-
-// Reaps `pid` if it is a zombie that nobody owns.
-bool ReapIfOrphan(ChildRegistry& registry, pid_t pid) {
-  if (!registry.IsOrphan(pid)) return false;
-  // A zombie still has its group; once reaped, it leaves it.
-  const pid_t pgid = getpgid(pid);
-  if (waitpid(pid, nullptr, WNOHANG) != pid) return false;
-  if (pgid > 0) registry.OrphanReaped(pgid);
-  return true;
-}
-
-// Reaps the orphans among our zombies, as far as the first owned one (its
-// owner reaps it soon; the next sweep goes on).
-void Sweep(ChildRegistry& registry) {
-  for (;;) {
-    // WNOWAIT: look at a zombie without reaping it, since it may be a child
-    // whose owner must reap it through its pidfd.
-    siginfo_t info{};
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-        info.si_pid == 0 || !ReapIfOrphan(registry, info.si_pid)) {
-      return;
-    }
-  }
-}
-
-void ReapOrphansForever(int sigchld) {
-  ChildRegistry& registry = ChildRegistry::Global();
-  constexpr absl::Duration kSweepEvery = absl::Seconds(1);
-  absl::Time next_sweep = absl::Now() + kSweepEvery;
-  for (;;) {
-    pollfd ready{sigchld, POLLIN, 0};
-    const int timeout = static_cast<int>(std::max<int64_t>(
-        0, absl::ToInt64Milliseconds(next_sweep - absl::Now()) + 1));
-    if (poll(&ready, 1, timeout) > 0) {
-      signalfd_siginfo signals[16];
-      const ssize_t n = read(sigchld, signals, sizeof signals);
-      for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof signals[0]);
-           ++i) {
-        ReapIfOrphan(registry, static_cast<pid_t>(signals[i].ssi_pid));
-      }
-    }
-    if (absl::Now() >= next_sweep) {
-      Sweep(registry);
-      next_sweep = absl::Now() + kSweepEvery;
-    }
-  }
-}
-
-}  // namespace
-
-void StartOrphanReaper() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    sigset_t sigchld;
-    sigemptyset(&sigchld);
-    sigaddset(&sigchld, SIGCHLD);
-    // Where main() did not block it, SIGCHLD is lost to another thread,
-    // and the sweeps reap what it would have.
-    pthread_sigmask(SIG_BLOCK, &sigchld, nullptr);
-    const int fd = signalfd(-1, &sigchld, SFD_CLOEXEC | SFD_NONBLOCK);
-    std::thread(ReapOrphansForever, fd).detach();
-  });
 }
 
 }  // namespace rexec::process

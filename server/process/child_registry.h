@@ -1,10 +1,11 @@
 // ChildRegistry is the set of this process's own children: the ones a Child
 // object spawned and has not reaped yet, and the process groups they lead.
-// The orphan reaper consults it so that it never reaps a child from under
-// its owner, which would lose the exit status and free the pid for reuse
-// while the owner still signals it. It also tells a group's owner when an
-// orphan of that group was reaped (so that a stop can end as soon as the
-// group is empty), and can kill every group at once (a forced shutdown).
+// The orphan reaper (orphan_reaper.h) consults it so that it never reaps a
+// child from under its owner, which would lose the exit status and free the
+// pid for reuse while the owner still signals it. It also tells a group's
+// owner when an orphan of that group was reaped (so that a stop can end as
+// soon as the group is empty), and can kill every group at once (a forced
+// shutdown).
 //
 // One per process (children are a process-wide fact). Thread-safe.
 #ifndef REXEC_SERVER_PROCESS_CHILD_REGISTRY_H_
@@ -39,10 +40,10 @@ class ChildRegistry {
   // The owner is done with the group `pgid` (it is empty or was killed).
   void ReleaseGroup(pid_t pgid);
 
-  // Calls `on_orphan_reaped` (on the reaper's thread, under the registry's
-  // lock: it must be short and must not call back in) each time an orphan
-  // of group `pgid` is reaped, until UnwatchGroup(), after which it is not
-  // running and will not run again.
+  // Calls `on_orphan_reaped` (on the reaper's thread, the poller's or the
+  // sweeps', under the registry's lock: it must be short and must not call
+  // back in) each time an orphan of group `pgid` is reaped, until
+  // UnwatchGroup(), after which it is not running and will not run again.
   void WatchGroup(pid_t pgid, std::function<void()> on_orphan_reaped);
   void UnwatchGroup(pid_t pgid);
   // Called by the reaper after it reaped an orphan that was in `pgid`.
@@ -64,6 +65,8 @@ class ChildRegistry {
   // Whether `pid` (a zombie child of ours) belongs to nobody: not
   // registered, and no spawn in flight whose child it may be (waited for).
   bool IsOrphan(pid_t pid);
+  // The same without waiting: false also while a spawn is in flight.
+  bool IsSurelyOrphan(pid_t pid);
 
  private:
   absl::Mutex mu_;
@@ -75,21 +78,6 @@ class ChildRegistry {
       ABSL_GUARDED_BY(mu_);
   int spawns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
-
-// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER), so that
-// orphaned descendants of our children are re-parented to us instead of init,
-// and starts a thread that reaps them as they exit, leaving registered
-// children to their owners. Idempotent; the thread lives until exit.
-//
-// The thread hears of exits through SIGCHLD (a signalfd), which the process
-// must block in every thread (main() does, before any thread starts): it
-// reaps the child the signal names if that child is an orphan. It never
-// waits in waitid(P_ALL), whose every wake-up scans all our children
-// (with 4,500 running, each spawn's exit cost two such scans, and the round
-// trip's p99 went from 2.4 to 7 ms). Signals that arrive while one is
-// pending are merged, so once a second it also reaps whatever orphans are
-// zombies (one scan).
-void StartOrphanReaper();
 
 }  // namespace rexec::process
 

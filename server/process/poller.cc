@@ -1,5 +1,6 @@
 #include "server/process/poller.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ Poller::~Poller() {
 }
 
 absl::StatusOr<Poller::WatchId> Poller::Watch(int fd, uint32_t events,
-                                              Callback callback) {
+                                              Callback callback,
+                                              Arming arming) {
   WatchId id;
   {
     absl::MutexLock lock(&mu_);
@@ -52,7 +54,7 @@ absl::StatusOr<Poller::WatchId> Poller::Watch(int fd, uint32_t events,
   // already exited) wakes the loop, which would otherwise block on the lock
   // still held here, and wake once more when it is let go.
   epoll_event ev{};
-  ev.events = events | EPOLLONESHOT;
+  ev.events = events | (arming == Arming::kOneShot ? EPOLLONESHOT : 0u);
   ev.data.u64 = id;
   if (epoll_ctl(epoll_.Get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int error = errno;
@@ -80,6 +82,7 @@ void Poller::Unwatch(WatchId id, int fd) {
 }
 
 void Poller::Loop() {
+  pthread_setname_np(pthread_self(), "rexecd-poller");
   epoll_event events[64];
   for (;;) {
     int n = epoll_wait(epoll_.Get(), events, 64, -1);

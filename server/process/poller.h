@@ -1,11 +1,13 @@
 // Poller runs one thread around epoll and calls a watcher back when its fd is
-// ready. Every watch is one-shot: after its callback runs, the fd stays
-// silent until Rearm(). That is what lets an owner stop reading a pipe while
-// its consumer is slow: it simply does not rearm.
+// ready. A watch is one-shot unless made persistent: after its callback
+// runs, the fd stays silent until Rearm(). That is what lets an owner stop
+// reading a pipe while its consumer is slow: it simply does not rearm. A
+// persistent watch (for an fd its callback always reads empty, such as a
+// signalfd) stays armed.
 //
-// Callbacks run on the poller thread under the poller's lock, so they must be
-// short and must not call back into the Poller. Once Unwatch() returns, the
-// callback is not running and will not run again. Thread-safe.
+// Callbacks run on the poller thread ("rexecd-poller") under the poller's lock,
+// so they must be short and must not call back into the Poller. Once Unwatch()
+// returns, the callback is not running and will not run again. Thread-safe.
 #ifndef REXEC_SERVER_PROCESS_POLLER_H_
 #define REXEC_SERVER_PROCESS_POLLER_H_
 
@@ -31,8 +33,11 @@ class Poller {
   static absl::StatusOr<std::unique_ptr<Poller>> Create();
   ~Poller();
 
+  enum class Arming { kOneShot, kPersistent };
+
   // Starts watching `fd` for `events` (EPOLLIN or EPOLLOUT), armed at once.
-  absl::StatusOr<WatchId> Watch(int fd, uint32_t events, Callback callback);
+  absl::StatusOr<WatchId> Watch(int fd, uint32_t events, Callback callback,
+                                Arming arming = Arming::kOneShot);
   // Arms a watch again after its callback ran.
   absl::Status Rearm(WatchId id, int fd, uint32_t events);
   // Stops a watch; `fd` must still be open.

@@ -148,10 +148,10 @@ absl::StatusOr<std::unique_ptr<RexecServer>> RexecServer::Start(
       !config.connections_handed_over) {
     return absl::InvalidArgumentError("no address to listen on (--listen)");
   }
-  process::StartOrphanReaper();
-
   std::unique_ptr<RexecServer> server(new RexecServer);
   REXEC_ASSIGN_OR_RETURN(server->poller_, process::Poller::Create());
+  REXEC_ASSIGN_OR_RETURN(server->reaper_,
+                         process::OrphanReaper::Start(server->poller_.get()));
   server->state_ = std::make_unique<ServerState>(
       config, server->poller_.get(), security.authenticator, security.policy);
   // gRPC's buffers are part of the budget: what is left is the calls'.

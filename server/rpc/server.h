@@ -25,12 +25,13 @@
 #include "absl/synchronization/mutex.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/policy_store.h"
+#include "server/process/orphan_reaper.h"
 #include "server/process/poller.h"
 #include "server/rpc/activated_listener.h"
 #include "server/rpc/child_call.h"
 #include "server/rpc/cq_executor.h"
-#include "server/table/memory_budget.h"
 #include "server/rpc/server_state.h"
+#include "server/table/memory_budget.h"
 
 namespace rexec::rpc {
 
@@ -135,6 +136,7 @@ class RexecServer {
   RexecServer() = default;
 
   std::unique_ptr<process::Poller> poller_;
+  std::unique_ptr<process::OrphanReaper> reaper_;  // before poller_ goes
   std::unique_ptr<ServerState> state_;
   ChildProcessService service_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
