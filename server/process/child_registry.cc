@@ -20,7 +20,18 @@ void ChildRegistry::EndSpawn(pid_t pid) {
   if (pid > 0) {
     owned_.insert(pid);
     ++groups_[pid];  // every child leads a group of its own
+    undecided_.erase(pid);  // it exited before we knew it was ours
   }
+  if (spawns_in_flight_ == 0 && !undecided_.empty() && handoff_) {
+    handoff_(std::vector<pid_t>(undecided_.begin(), undecided_.end()));
+    undecided_.clear();
+  }
+}
+
+void ChildRegistry::SetUndecidedHandoff(
+    std::function<void(std::vector<pid_t>)> handoff) {
+  absl::MutexLock lock(&mu_);
+  handoff_ = std::move(handoff);
 }
 
 void ChildRegistry::Adopt(pid_t pid) {
@@ -77,9 +88,12 @@ bool ChildRegistry::SignalReapedGroup(pid_t pgid, int signal_number) {
   return killpg(pgid, signal_number) == 0;
 }
 
-bool ChildRegistry::IsSurelyOrphan(pid_t pid) {
+std::optional<bool> ChildRegistry::IsOrphanNow(pid_t pid) {
   absl::MutexLock lock(&mu_);
-  return spawns_in_flight_ == 0 && !owned_.contains(pid);
+  if (owned_.contains(pid)) return false;
+  if (spawns_in_flight_ == 0) return true;
+  if (undecided_.size() < kMaxUndecided) undecided_.insert(pid);
+  return std::nullopt;
 }
 
 bool ChildRegistry::IsOrphan(pid_t pid) {

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -65,8 +67,15 @@ class ChildRegistry {
   // Whether `pid` (a zombie child of ours) belongs to nobody: not
   // registered, and no spawn in flight whose child it may be (waited for).
   bool IsOrphan(pid_t pid);
-  // The same without waiting: false also while a spawn is in flight.
-  bool IsSurelyOrphan(pid_t pid);
+  // The same without waiting: nullopt while a spawn is in flight and `pid`
+  // is not registered (it may be that spawn's child). Such a pid is kept:
+  // registered by its spawn, it is forgotten; once no spawn is in flight,
+  // the ones left are orphans, handed to `SetUndecidedHandoff`'s callee.
+  std::optional<bool> IsOrphanNow(pid_t pid);
+  // Who takes the orphans IsOrphanNow() could not tell, once it can (the
+  // orphan reaper); called under the registry's lock, so it must be short
+  // and must not call back in. Null: nobody, they are left to a sweep.
+  void SetUndecidedHandoff(std::function<void(std::vector<pid_t>)> handoff);
 
  private:
   absl::Mutex mu_;
@@ -77,6 +86,11 @@ class ChildRegistry {
   absl::flat_hash_map<pid_t, std::function<void()>> group_watchers_
       ABSL_GUARDED_BY(mu_);
   int spawns_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // IsOrphanNow()'s undecided zombies, bounded: past that, a sweep finds
+  // them.
+  static constexpr size_t kMaxUndecided = 1024;
+  absl::flat_hash_set<pid_t> undecided_ ABSL_GUARDED_BY(mu_);
+  std::function<void(std::vector<pid_t>)> handoff_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rexec::process

@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <optional>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/errno_status.h"
 #include "server/process/child_registry.h"
@@ -20,18 +22,26 @@ namespace {
 
 std::atomic<bool> running{false};
 
-// Reaps `pid` if it is a zombie that nobody owns. While a spawn is in
-// flight, the zombie may be that spawn's child: `may_wait` waits for the
-// spawn to end; without it, the zombie is left for the next sweep.
-bool ReapIfOrphan(ChildRegistry& registry, pid_t pid, bool may_wait) {
-  const bool orphan =
-      may_wait ? registry.IsOrphan(pid) : registry.IsSurelyOrphan(pid);
-  if (!orphan) return false;
+// Reaps `pid`, a zombie that nobody owns.
+bool Reap(ChildRegistry& registry, pid_t pid) {
   // A zombie still has its group; once reaped, it leaves it.
   const pid_t pgid = getpgid(pid);
   if (waitpid(pid, nullptr, WNOHANG) != pid) return false;
   if (pgid > 0) registry.OrphanReaped(pgid);
   return true;
+}
+
+// Whether `pid` is a child of ours that exited and was not reaped yet.
+bool IsOurZombie(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+// Reaps `pid` if it is a zombie that nobody owns, once no spawn is in flight
+// whose child it may be (waited for).
+bool ReapIfOrphan(ChildRegistry& registry, pid_t pid) {
+  return registry.IsOrphan(pid) && Reap(registry, pid);
 }
 
 // Reaps the orphans among our zombies, as far as the first owned one (its
@@ -42,7 +52,7 @@ void Sweep(ChildRegistry& registry) {
     // whose owner must reap it through its pidfd.
     siginfo_t info{};
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-        info.si_pid == 0 || !ReapIfOrphan(registry, info.si_pid, true)) {
+        info.si_pid == 0 || !ReapIfOrphan(registry, info.si_pid)) {
       return;
     }
   }
@@ -75,6 +85,12 @@ absl::StatusOr<std::unique_ptr<OrphanReaper>> OrphanReaper::Start(
       Poller::Arming::kPersistent);
   if (!watch.ok()) return watch.status();  // ~OrphanReaper lets go
   reaper->watch_ = *watch;
+  ChildRegistry::Global().SetUndecidedHandoff(
+      [reaper = reaper.get()](std::vector<pid_t> pids) {
+        absl::MutexLock lock(&reaper->mu_);
+        reaper->undecided_.insert(reaper->undecided_.end(), pids.begin(),
+                                  pids.end());
+      });
   reaper->sweeper_ = std::thread([reaper = reaper.get()] {
     pthread_setname_np(pthread_self(), "orphan-sweeper");
     reaper->SweepUntilStopped();
@@ -89,8 +105,14 @@ OrphanReaper::OrphanReaper(Poller* poller, UniqueFd sigchld,
       sweep_every_(sweep_every) {}
 
 OrphanReaper::~OrphanReaper() {
-  if (watch_ != 0) poller_->Unwatch(watch_, sigchld_.Get());
-  stop_.Notify();
+  if (watch_ != 0) {
+    poller_->Unwatch(watch_, sigchld_.Get());
+    ChildRegistry::Global().SetUndecidedHandoff(nullptr);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
   if (sweeper_.joinable()) sweeper_.join();
   running = false;
 }
@@ -103,15 +125,36 @@ void OrphanReaper::OnSignals() {
   ssize_t n;
   while ((n = read(sigchld_.Get(), signals, sizeof signals)) > 0) {
     for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof signals[0]); ++i) {
-      ReapIfOrphan(registry, static_cast<pid_t>(signals[i].ssi_pid),
-                   /*may_wait=*/false);
+      const auto pid = static_cast<pid_t>(signals[i].ssi_pid);
+      // Most often an owned child whose owner reaped it already.
+      if (!IsOurZombie(pid)) continue;
+      const std::optional<bool> orphan = registry.IsOrphanNow(pid);
+      // Undecided: the registry hands it over once no spawn is in flight,
+      // unless its spawn registers it.
+      if (orphan.value_or(false)) Reap(registry, pid);
     }
   }
 }
 
 void OrphanReaper::SweepUntilStopped() {
-  while (!stop_.WaitForNotificationWithTimeout(sweep_every_)) {
-    Sweep(ChildRegistry::Global());
+  ChildRegistry& registry = ChildRegistry::Global();
+  absl::Time next_sweep = absl::Now() + sweep_every_;
+  for (;;) {
+    std::vector<pid_t> undecided;
+    {
+      absl::MutexLock lock(&mu_);
+      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !undecided_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&woken), next_sweep);
+      if (stop_) return;
+      undecided.swap(undecided_);
+    }
+    for (pid_t pid : undecided) ReapIfOrphan(registry, pid);
+    if (absl::Now() >= next_sweep) {
+      Sweep(registry);
+      next_sweep = absl::Now() + sweep_every_;
+    }
   }
 }
 

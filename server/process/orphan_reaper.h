@@ -13,10 +13,12 @@
 // spawn's exit cost two such scans, and the round trip's p99 went from 2.4
 // to 7 ms).
 //
-// What that leaves (signals that arrive while one is pending are merged, and
-// a zombie that appeared while a spawn was in flight may be that spawn's
-// child) a thread of its own reaps once a second: it scans our zombies once,
-// and may wait for spawns in flight. Between sweeps it sleeps.
+// A zombie that appeared while a spawn was in flight may be that spawn's
+// child (a short one exits before its spawn registers it): the registry
+// keeps it until the spawns end, then hands what was not registered to a
+// thread of the reaper's own, which reaps it. The same thread sweeps once a
+// second for what signals missed (those that arrive while one is pending
+// are merged): it scans our zombies once. In between it sleeps.
 //
 // One per process; thread-safe. Destroy it before its poller.
 #ifndef REXEC_SERVER_PROCESS_ORPHAN_REAPER_H_
@@ -24,9 +26,11 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/notification.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/process/poller.h"
 #include "server/process/unique_fd.h"
@@ -48,13 +52,17 @@ class OrphanReaper {
   OrphanReaper(Poller* poller, UniqueFd sigchld, absl::Duration sweep_every);
   // On the poller's thread: reaps the orphans the pending signals name.
   void OnSignals();
+  // The sweeper's thread: the zombies handed over, and the sweeps.
   void SweepUntilStopped();
 
   Poller* const poller_;
   const UniqueFd sigchld_;
   const absl::Duration sweep_every_;
   Poller::WatchId watch_ = 0;
-  absl::Notification stop_;
+  absl::Mutex mu_;
+  // Zombies that appeared while a spawn was in flight and are nobody's.
+  std::vector<pid_t> undecided_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread sweeper_;
 };
 

@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <optional>
+#include <vector>
+
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/process/child.h"
@@ -66,6 +69,33 @@ TEST(ChildRegistry, AGroupIdThatIsAnotherChildsNowIsLeftAlone) {
   registry.ReleaseGroup(id);
   EXPECT_TRUE(registry.SignalReapedGroup(id, SIGKILL));
   Reap(*child);
+}
+
+TEST(ChildRegistry, AZombieSeenDuringASpawnIsHandedOverOnlyIfNobodysAfter) {
+  // Pids the registry never saw: it judges them by what it holds alone.
+  constexpr pid_t kTheSpawnsChild = 1 << 22, kAnOrphan = (1 << 22) + 1;
+  ChildRegistry& registry = ChildRegistry::Global();
+  std::vector<pid_t> handed;
+  int handoffs = 0;
+  registry.SetUndecidedHandoff([&](std::vector<pid_t> pids) {
+    ++handoffs;
+    handed = std::move(pids);
+  });
+  EXPECT_EQ(registry.IsOrphanNow(kAnOrphan), true) << "no spawn in flight";
+  registry.BeginSpawn();
+  registry.BeginSpawn();
+  EXPECT_EQ(registry.IsOrphanNow(kTheSpawnsChild), std::nullopt);
+  EXPECT_EQ(registry.IsOrphanNow(kAnOrphan), std::nullopt);
+  // Its spawn registers the one: it was that spawn's child.
+  registry.EndSpawn(kTheSpawnsChild);
+  EXPECT_EQ(handoffs, 0) << "a spawn is still in flight";
+  EXPECT_EQ(registry.IsOrphanNow(kTheSpawnsChild), false);
+  registry.EndSpawn(-1);
+  EXPECT_EQ(handoffs, 1);
+  EXPECT_EQ(handed, std::vector<pid_t>{kAnOrphan});
+  registry.SetUndecidedHandoff(nullptr);
+  registry.Reaped(kTheSpawnsChild);
+  registry.ReleaseGroup(kTheSpawnsChild);
 }
 
 }  // namespace

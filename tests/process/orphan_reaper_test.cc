@@ -1,6 +1,7 @@
 // The orphan reaper with real children and a real poller, no server: an
-// orphan is reaped at its SIGCHLD, with no sweep to help, and no thread but
-// the poller's wakes for each child's exit.
+// orphan is reaped at its SIGCHLD, or after the spawn in flight then, with
+// no sweep to help, and no thread but the poller's wakes for each child's
+// exit.
 #include "server/process/orphan_reaper.h"
 
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/process/child.h"
+#include "server/process/child_registry.h"
 
 namespace rexec::process {
 namespace {
@@ -127,6 +129,34 @@ TEST_F(OrphanReaperTest, AnOrphanIsReapedAtItsExit) {
   const std::string proc = "/proc/" + std::to_string(orphans[0]);
   EXPECT_TRUE(Eventually([&] { return !std::filesystem::exists(proc); }))
       << "pid " << orphans[0] << " was not reaped";
+}
+
+TEST_F(OrphanReaperTest, AnOrphanThatExitsDuringASpawnIsReapedAfterIt) {
+  ASSERT_NE(reaper_, nullptr);
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "(setsid sleep 0.418 &); exit 0"};
+  absl::StatusOr<Child> child = Child::Spawn(options);
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->Wait().ok());
+  std::vector<pid_t> orphans;
+  ASSERT_TRUE(Eventually([&] {
+    orphans = ChildrenWithArg("0.418");
+    return orphans.size() == 1;
+  }));
+  // While a spawn is in flight the zombie may be that spawn's child: it
+  // stays until the spawn ends, then goes, with no sweep in the test's time.
+  ChildRegistry& registry = ChildRegistry::Global();
+  registry.BeginSpawn();
+  const std::string proc = "/proc/" + std::to_string(orphans[0]);
+  ASSERT_TRUE(Eventually([&] {
+    return ReadFile(proc + "/stat").find(") Z ") != std::string::npos;
+  })) << "pid "
+      << orphans[0] << " never exited";
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(std::filesystem::exists(proc)) << "reaped during a spawn";
+  registry.EndSpawn(-1);
+  EXPECT_TRUE(Eventually([&] { return !std::filesystem::exists(proc); }))
+      << "pid " << orphans[0] << " was not reaped after the spawn";
 }
 
 TEST_F(OrphanReaperTest, NoThreadButThePollersWakesForEachExit) {
