@@ -117,6 +117,21 @@ void SetOwnCost(Row& row, double rexec_ms, double local_ms) {
 
 // ---- the server ----------------------------------------------------------
 
+// The figure after `key` in a /proc file of "Key: N kB" lines, in bytes;
+// -1 when it has none.
+int64_t ProcBytes(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string word;
+  while (in >> word) {
+    if (word == key) {
+      int64_t kb;
+      in >> kb;
+      return kb * 1024;
+    }
+  }
+  return -1;
+}
+
 // A server on 127.0.0.1:0 (rexecd, or this binary's floor service), its
 // log drained until it says where it listens. Killed (SIGTERM) on
 // destruction.
@@ -174,16 +189,7 @@ class Server {
   // The server itself (not the keeper of rexecd's namespace).
   pid_t pid() const { return server_pid_; }
   int64_t RssBytes() const {
-    std::ifstream in("/proc/" + std::to_string(pid()) + "/status");
-    std::string key;
-    while (in >> key) {
-      if (key == "VmRSS:") {
-        int64_t kb;
-        in >> kb;
-        return kb * 1024;
-      }
-    }
-    return -1;
+    return ProcBytes("/proc/" + std::to_string(pid()) + "/status", "VmRSS:");
   }
   // utime + stime, in clock ticks.
   int64_t CpuTicks() const {
@@ -670,16 +676,7 @@ Row StdinThroughput(Server& server, int64_t bytes, int reps, size_t chunk) {
 // The machine's unreclaimable kernel memory (pipes, sockets, processes'
 // kernel objects), in bytes.
 int64_t KernelUnreclaimableBytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  while (in >> key) {
-    if (key == "SUnreclaim:") {
-      int64_t kb;
-      in >> kb;
-      return kb * 1024;
-    }
-  }
-  return -1;
+  return ProcBytes("/proc/meminfo", "SUnreclaim:");
 }
 
 std::vector<Row> Scale(Server& server, int calls, int n,
@@ -729,7 +726,8 @@ std::vector<Row> Scale(Server& server, int calls, int n,
   kernel.ratio = kernel.rexec.p50;
   kernel.ratio_of = "KiB per call";
   Finish(kernel);
-  rows.push_back(kernel);
+  // No row rather than a wrong one where /proc/meminfo has no figure.
+  if (kernel_before >= 0 && kernel_after >= 0) rows.push_back(kernel);
 
   const absl::Duration idle = absl::Seconds(10);
   int64_t ticks = server.CpuTicks();

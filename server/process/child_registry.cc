@@ -37,6 +37,7 @@ void ChildRegistry::SetUndecidedHandoff(
 void ChildRegistry::Adopt(pid_t pid) {
   absl::MutexLock lock(&mu_);
   owned_.insert(pid);
+  undecided_.erase(pid);
 }
 
 void ChildRegistry::Reaped(pid_t pid) {

@@ -69,8 +69,9 @@ class ChildRegistry {
   bool IsOrphan(pid_t pid);
   // The same without waiting: nullopt while a spawn is in flight and `pid`
   // is not registered (it may be that spawn's child). Such a pid is kept:
-  // registered by its spawn, it is forgotten; once no spawn is in flight,
-  // the ones left are orphans, handed to `SetUndecidedHandoff`'s callee.
+  // registered by its spawn (EndSpawn or Adopt), it is forgotten; once no spawn
+  // is in flight, the ones left are orphans, handed to `SetUndecidedHandoff`'s
+  // callee.
   std::optional<bool> IsOrphanNow(pid_t pid);
   // Who takes the orphans IsOrphanNow() could not tell, once it can (the
   // orphan reaper); called under the registry's lock, so it must be short

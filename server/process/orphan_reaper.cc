@@ -65,12 +65,12 @@ absl::StatusOr<std::unique_ptr<OrphanReaper>> OrphanReaper::Start(
   if (running.exchange(true)) {
     return absl::FailedPreconditionError("an orphan reaper is running already");
   }
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t sigchld;
   sigemptyset(&sigchld);
   sigaddset(&sigchld, SIGCHLD);
-  // Where main() did not block it, SIGCHLD is lost to another thread, and
-  // the sweeps reap what it would have.
+  // The caller's thread, at least. In a thread that does not block it
+  // (main() blocks it before any thread starts), SIGCHLD is lost, and the
+  // sweeps reap what it would have.
   pthread_sigmask(SIG_BLOCK, &sigchld, nullptr);
   UniqueFd fd(signalfd(-1, &sigchld, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!fd.Valid()) {
@@ -85,6 +85,8 @@ absl::StatusOr<std::unique_ptr<OrphanReaper>> OrphanReaper::Start(
       Poller::Arming::kPersistent);
   if (!watch.ok()) return watch.status();  // ~OrphanReaper lets go
   reaper->watch_ = *watch;
+  // Last: a reaper that failed to start leaves orphans to init.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   ChildRegistry::Global().SetUndecidedHandoff(
       [reaper = reaper.get()](std::vector<pid_t> pids) {
         absl::MutexLock lock(&reaper->mu_);
@@ -120,10 +122,12 @@ OrphanReaper::~OrphanReaper() {
 void OrphanReaper::OnSignals() {
   ChildRegistry& registry = ChildRegistry::Global();
   // SIGCHLD is a standard signal: one is pending at most, and a read takes
-  // it. Read until none is, so that the level-triggered watch is quiet.
+  // it. One read per turn: the watch is level-triggered, so a signal that
+  // came since fires it again, after the other watches' turns (a process
+  // sending us SIGCHLD without end cannot hold the poller's thread here).
   signalfd_siginfo signals[4];
-  ssize_t n;
-  while ((n = read(sigchld_.Get(), signals, sizeof signals)) > 0) {
+  const ssize_t n = read(sigchld_.Get(), signals, sizeof signals);
+  if (n > 0) {
     for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof signals[0]); ++i) {
       const auto pid = static_cast<pid_t>(signals[i].ssi_pid);
       // Most often an owned child whose owner reaped it already.

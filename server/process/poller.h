@@ -38,7 +38,8 @@ class Poller {
   // Starts watching `fd` for `events` (EPOLLIN or EPOLLOUT), armed at once.
   absl::StatusOr<WatchId> Watch(int fd, uint32_t events, Callback callback,
                                 Arming arming = Arming::kOneShot);
-  // Arms a watch again after its callback ran.
+  // Arms a one-shot watch again after its callback ran (and leaves it
+  // one-shot; a persistent watch needs no rearming).
   absl::Status Rearm(WatchId id, int fd, uint32_t events);
   // Stops a watch; `fd` must still be open.
   void Unwatch(WatchId id, int fd);

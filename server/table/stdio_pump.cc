@@ -38,8 +38,8 @@ constexpr size_t kChunkSize = kPipeSize;
 // the start: most children write little, and growing costs an fcntl() per
 // pipe and a kernel ring of 256 slots (a 16 KiB allocation, where the
 // default's 16 take 640 bytes), held for as long as the call is open: an
-// idle `cat` cost 80 KiB of unreclaimable kernel memory grown at the start,
-// 35 KiB now.
+// idle `cat` cost 77-80 KiB of unreclaimable kernel memory grown at the
+// start, 32-35 KiB now (rexec_bench's scale rows, and 400 calls by hand).
 constexpr size_t kDefaultPipeBytes = 64 << 10;
 
 // Best effort: an unprivileged server past its pipe quota keeps 64 KiB.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -108,55 +109,62 @@ class OrphanReaperTest : public ::testing::Test {
     if (reaper.ok()) reaper_ = std::move(*reaper);
   }
 
+  // Leaves an orphan of ours: a double fork into a new session, whose sleep
+  // of `seconds` (each test its own, and longer than the test) is
+  // re-parented to us. Its pid, or 0 (a failure) when it did not show.
+  pid_t LeaveAnOrphan(const std::string& seconds) {
+    SpawnOptions options;
+    options.argv = {"sh", "-c", "(setsid sleep " + seconds + " &); exit 0"};
+    absl::StatusOr<Child> child = Child::Spawn(options);
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok() || !child->Wait().ok()) return 0;
+    std::vector<pid_t> orphans;
+    if (!Eventually([&] {
+          orphans = ChildrenWithArg(seconds);
+          return orphans.size() == 1;
+        })) {
+      ADD_FAILURE() << "no orphan sleeping " << seconds << " s";
+      return 0;
+    }
+    return orphans[0];
+  }
+
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<OrphanReaper> reaper_;
 };
 
 TEST_F(OrphanReaperTest, AnOrphanIsReapedAtItsExit) {
   ASSERT_NE(reaper_, nullptr);
-  SpawnOptions options;
-  // A double fork into a new session: the sleep is re-parented to us, and
-  // ends on its own a moment later.
-  options.argv = {"sh", "-c", "(setsid sleep 0.417 &); exit 0"};
-  absl::StatusOr<Child> child = Child::Spawn(options);
-  ASSERT_TRUE(child.ok()) << child.status();
-  ASSERT_TRUE(child->Wait().ok());
-  std::vector<pid_t> orphans;
-  ASSERT_TRUE(Eventually([&] {
-    orphans = ChildrenWithArg("0.417");
-    return orphans.size() == 1;
-  }));
-  const std::string proc = "/proc/" + std::to_string(orphans[0]);
+  const pid_t orphan = LeaveAnOrphan("317.1");
+  ASSERT_NE(orphan, 0);
+  const std::string proc = "/proc/" + std::to_string(orphan);
+  kill(orphan, SIGKILL);
   EXPECT_TRUE(Eventually([&] { return !std::filesystem::exists(proc); }))
-      << "pid " << orphans[0] << " was not reaped";
+      << proc << " was not reaped";
 }
 
 TEST_F(OrphanReaperTest, AnOrphanThatExitsDuringASpawnIsReapedAfterIt) {
   ASSERT_NE(reaper_, nullptr);
-  SpawnOptions options;
-  options.argv = {"sh", "-c", "(setsid sleep 0.418 &); exit 0"};
-  absl::StatusOr<Child> child = Child::Spawn(options);
-  ASSERT_TRUE(child.ok()) << child.status();
-  ASSERT_TRUE(child->Wait().ok());
-  std::vector<pid_t> orphans;
-  ASSERT_TRUE(Eventually([&] {
-    orphans = ChildrenWithArg("0.418");
-    return orphans.size() == 1;
-  }));
+  const pid_t orphan = LeaveAnOrphan("317.2");
+  ASSERT_NE(orphan, 0);
+  const std::string proc = "/proc/" + std::to_string(orphan);
   // While a spawn is in flight the zombie may be that spawn's child: it
   // stays until the spawn ends, then goes, with no sweep in the test's time.
   ChildRegistry& registry = ChildRegistry::Global();
   registry.BeginSpawn();
-  const std::string proc = "/proc/" + std::to_string(orphans[0]);
+  // Whatever fails below, the spawn ends: one left in flight would hold
+  // every later reap of this binary.
+  absl::Cleanup end_spawn = [&] { registry.EndSpawn(-1); };
+  kill(orphan, SIGKILL);
   ASSERT_TRUE(Eventually([&] {
     return ReadFile(proc + "/stat").find(") Z ") != std::string::npos;
-  })) << "pid "
-      << orphans[0] << " never exited";
+  })) << proc
+      << " never became a zombie";
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_TRUE(std::filesystem::exists(proc)) << "reaped during a spawn";
-  registry.EndSpawn(-1);
+  std::move(end_spawn).Invoke();
   EXPECT_TRUE(Eventually([&] { return !std::filesystem::exists(proc); }))
-      << "pid " << orphans[0] << " was not reaped after the spawn";
+      << proc << " was not reaped after the spawn";
 }
 
 TEST_F(OrphanReaperTest, NoThreadButThePollersWakesForEachExit) {

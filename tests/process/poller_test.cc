@@ -1,5 +1,6 @@
-// Poller: one-shot watches that fire once per arming, Rearm, Unwatch that
-// waits for a running callback, EPOLLOUT and EPOLLHUP, and many watches.
+// Poller: one-shot watches that fire once per arming, persistent ones that
+// fire for each readiness, Rearm, Unwatch that waits for a running
+// callback, EPOLLOUT and EPOLLHUP, and many watches.
 #include "server/process/poller.h"
 
 #include <fcntl.h>
@@ -44,6 +45,27 @@ std::unique_ptr<Poller> NewPoller() {
   absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
   EXPECT_TRUE(poller.ok()) << poller.status();
   return poller.ok() ? *std::move(poller) : nullptr;
+}
+
+TEST(PollerTest, APersistentWatchFiresForEachReadinessWithoutRearm) {
+  auto poller = NewPoller();
+  Pipe pipe;
+  std::atomic<int> fired{0};
+  absl::StatusOr<Poller::WatchId> id = poller->Watch(
+      pipe.read_end.Get(), EPOLLIN,
+      [&](uint32_t) {
+        pipe.Drain();  // as its owner must: level-triggered
+        ++fired;
+      },
+      Poller::Arming::kPersistent);
+  ASSERT_TRUE(id.ok()) << id.status();
+  for (int i = 1; i <= 3; ++i) {
+    pipe.Write();
+    EXPECT_TRUE(Reaches(fired, i)) << "write " << i;
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(fired, 3) << "fired with nothing to read";
+  poller->Unwatch(*id, pipe.read_end.Get());
 }
 
 TEST(PollerTest, AWatchFiresOncePerArming) {
